@@ -1,0 +1,386 @@
+//! The command line: `serve`, `migrate`, `user …`, `client …`. Every command that prints data
+//! takes `--json` (one JSON object on stdout); errors are one line on stderr and exit 1.
+
+use std::{io::BufRead, net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::{
+    config::{FileSettings, LogFormat, Settings},
+    oauth::model::GrantType,
+    service::{clients::ClientSpec, users::Registration, ServiceError, Services},
+    store::{ClientRecord, User},
+};
+
+/// Yaoshi: an OAuth 2.0 / OpenID Connect authorization server and user system.
+#[derive(Debug, Parser)]
+#[command(name = "yaoshi", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// TOML file with settings (flags and environment override it).
+    #[arg(long, env = "YAOSHI_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://FILE (default sqlite://yaoshi.db) or postgres://…
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Issuer URL, e.g. https://auth.example.com (default http://localhost:9000).
+    #[arg(long, env = "YAOSHI_ISSUER", global = true)]
+    issuer: Option<String>,
+    /// Access-token lifetime in seconds (default 3600).
+    #[arg(long, env = "YAOSHI_ACCESS_TOKEN_TTL", global = true)]
+    access_token_ttl: Option<i64>,
+    /// Authorization-code lifetime in seconds (default 60, at most 600).
+    #[arg(long, env = "YAOSHI_AUTH_CODE_TTL", global = true)]
+    auth_code_ttl: Option<i64>,
+    /// Log format.
+    #[arg(long, env = "YAOSHI_LOG_FORMAT", global = true, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:9000).
+        #[arg(long, env = "YAOSHI_BIND")]
+        bind: Option<SocketAddr>,
+        /// Create (once) a demo user and a demo client with every grant, and print them.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password comes from a prompt or --password-stdin.
+    Create {
+        /// The username (unique, case-insensitively).
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (prompt or --password-stdin).
+    SetPassword {
+        /// Username or email.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: they can no longer sign in or obtain tokens.
+    Disable {
+        /// Username or email.
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Username or email.
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client. Prints its client_id and (confidential clients) its secret, once.
+    Create {
+        /// Name shown on the consent page.
+        #[arg(long)]
+        name: String,
+        /// A public client (no secret: browser or native apps).
+        #[arg(long)]
+        public: bool,
+        /// An exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A grant: authorization_code, refresh_token, client_credentials, password, implicit
+        /// (repeatable; default authorization_code and refresh_token).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// A scope the client may ask for (repeatable; default all).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Skip the consent page for this client.
+        #[arg(long)]
+        trusted: bool,
+        /// Use this client_id instead of a random one.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Read a chosen secret from standard input instead of generating one.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        /// The client_id.
+        client_id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a confidential client's secret; prints the new one, once.
+    RotateSecret {
+        /// The client_id.
+        client_id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client and everything issued to it.
+    Delete {
+        /// The client_id.
+        client_id: String,
+    },
+}
+
+/// Why a command failed: printed as one line.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Parses the command line and runs it.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("yaoshi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<Settings, CliError> {
+    let file = match &g.config {
+        Some(path) => FileSettings::load(path)?,
+        None => FileSettings::default(),
+    };
+    let d = Settings::default();
+    let s = Settings {
+        bind: bind.or(file.bind).unwrap_or(d.bind),
+        database_url: g.database_url.clone().or(file.database_url).unwrap_or(d.database_url),
+        issuer: g.issuer.clone().or(file.issuer).unwrap_or(d.issuer),
+        access_token_ttl: g.access_token_ttl.or(file.access_token_ttl).unwrap_or(d.access_token_ttl),
+        refresh_token_ttl: file.refresh_token_ttl.unwrap_or(d.refresh_token_ttl),
+        auth_code_ttl: g.auth_code_ttl.or(file.auth_code_ttl).unwrap_or(d.auth_code_ttl),
+        refresh_grace: file.refresh_grace.unwrap_or(d.refresh_grace),
+        scopes: file.scopes.unwrap_or(d.scopes),
+        argon2: file.argon2.unwrap_or(d.argon2),
+        log_format: g.log_format.or(file.log_format).unwrap_or(d.log_format),
+    };
+    s.validate()?;
+    Ok(s)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YAOSHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn open(s: Settings) -> Result<Services, CliError> {
+    let store = crate::store::connect(&s.database_url).await.map_err(|e| CliError::Database {
+        url: crate::config::redact_url(&s.database_url),
+        reason: e.to_string(),
+    })?;
+    Ok(Services::new(store, s)?)
+}
+
+async fn execute(cli: Cli) -> Result<(), CliError> {
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => *bind,
+        _ => None,
+    };
+    let s = settings(&cli.global, bind)?;
+    init_logging(s.log_format);
+    let addr = s.bind;
+    let services = open(s).await?;
+    match cli.command {
+        Command::Serve { demo, .. } => {
+            if demo {
+                crate::service::demo::ensure(&services).await?.print();
+            }
+            crate::server::serve(services, addr).await?;
+        }
+        Command::Migrate => println!("database is up to date ({})", services.store.backend()),
+        Command::User(cmd) => user_command(&services, cmd).await?,
+        Command::Client(cmd) => client_command(&services, cmd).await?,
+    }
+    Ok(())
+}
+
+/// Reads a secret from the first line of stdin, or from a prompt on the terminal.
+fn read_secret(from_stdin: bool, prompt: &str) -> Result<String, CliError> {
+    let line = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line
+    } else {
+        rpassword::prompt_password(prompt).map_err(|e| CliError::Usage(format!("cannot read a password: {e}")))?
+    };
+    let secret = line.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        return Err(CliError::Usage("empty password".into()));
+    }
+    Ok(secret)
+}
+
+fn emit(json: bool, value: Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn user_json(u: &User) -> Value {
+    json!({"id": u.id, "username": u.username, "email": u.email, "display_name": u.display_name,
+           "active": u.active, "admin": u.admin, "created_at": u.created_at})
+}
+
+fn client_json(r: &ClientRecord) -> Value {
+    let c = &r.client;
+    json!({"client_id": c.client_id, "name": c.name,
+           "client_type": if c.confidential { "confidential" } else { "public" },
+           "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+           "scope": c.scopes.to_string(), "trusted": c.trusted, "owner_id": r.owner_id, "created_at": r.created_at})
+}
+
+async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
+    match cmd {
+        UserCommand::Create { username, email, name, admin, password_stdin, json } => {
+            let password = read_secret(password_stdin, "Password: ")?;
+            let user = s
+                .create_user(Registration { username, email, display_name: name, password: Some(password), admin })
+                .await?;
+            emit(json, user_json(&user), || format!("created user {} (id {})", user.username, user.id));
+        }
+        UserCommand::SetPassword { username, password_stdin } => {
+            let password = read_secret(password_stdin, "New password: ")?;
+            s.set_password(&username, &password).await?;
+            println!("password changed for {username}");
+        }
+        UserCommand::List { json } => {
+            let users = s.store.list_users().await.map_err(ServiceError::from)?;
+            emit(json, json!({"users": users.iter().map(user_json).collect::<Vec<_>>()}), || {
+                users
+                    .iter()
+                    .map(|u| format!("{}\t{}\t{}\t{}", u.id, u.username, u.email.as_deref().unwrap_or("-"), if u.active { "active" } else { "disabled" }))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        UserCommand::Disable { username } => {
+            let u = s.set_active(&username, false).await?;
+            println!("disabled {}", u.username);
+        }
+        UserCommand::Enable { username } => {
+            let u = s.set_active(&username, true).await?;
+            println!("enabled {}", u.username);
+        }
+    }
+    Ok(())
+}
+
+async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError> {
+    match cmd {
+        ClientCommand::Create { name, public, redirect_uris, grants, scopes, trusted, client_id, secret_stdin, json } => {
+            let grants = grants
+                .iter()
+                .map(|g| g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let secret = if secret_stdin { Some(read_secret(true, "")?) } else { None };
+            let created = s
+                .create_client(ClientSpec { name, public, redirect_uris, grants, scopes, trusted, client_id, secret, owner_id: None })
+                .await?;
+            let mut value = client_json(&created.record);
+            value["client_secret"] = json!(created.secret);
+            emit(json, value, || {
+                let mut out = format!("client_id: {}", created.record.client.client_id);
+                if let Some(secret) = &created.secret {
+                    out.push_str(&format!("\nclient_secret: {secret}\n(shown once: store it now)"));
+                }
+                out
+            });
+        }
+        ClientCommand::List { json } => {
+            let clients = s.store.list_clients().await.map_err(ServiceError::from)?;
+            emit(json, json!({"clients": clients.iter().map(client_json).collect::<Vec<_>>()}), || {
+                clients.iter().map(|r| format!("{}\t{}", r.client.client_id, r.client.name)).collect::<Vec<_>>().join("\n")
+            });
+        }
+        ClientCommand::Show { client_id, json } => {
+            let r = s.find_client(&client_id).await?;
+            let value = client_json(&r);
+            emit(json, value.clone(), || serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        ClientCommand::RotateSecret { client_id, json } => {
+            let secret = s.rotate_client_secret(&client_id).await?;
+            emit(json, json!({"client_id": client_id, "client_secret": secret}), || {
+                format!("client_secret: {secret}\n(shown once: store it now)")
+            });
+        }
+        ClientCommand::Delete { client_id } => {
+            s.delete_client(&client_id).await?;
+            println!("deleted {client_id}");
+        }
+    }
+    Ok(())
+}

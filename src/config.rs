@@ -1,0 +1,270 @@
+//! Runtime settings: defaults, then an optional TOML file, then environment and flags.
+//!
+//! Everything an operator may set lives in [`Settings`]; `cli` fills it from the command line
+//! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`].
+
+use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
+
+use serde::Deserialize;
+
+/// The scopes offered when the operator names none, with the text the consent page shows.
+pub const DEFAULT_SCOPES: &[(&str, &str)] = &[
+    ("openid", "Sign you in with your Yaoshi account"),
+    ("profile", "See your username and display name"),
+    ("email", "See your email address"),
+    ("read", "Read your data"),
+    ("write", "Change your data"),
+];
+
+/// Upper bound on the authorization-code lifetime (RFC 6749 §4.1.2: "A maximum authorization
+/// code lifetime of 10 minutes is RECOMMENDED").
+pub const MAX_CODE_TTL: i64 = 600;
+/// Upper bound on the refresh-token reuse grace window.
+pub const MAX_REFRESH_GRACE: i64 = 60;
+
+/// Parameters of argon2id for human passwords (OWASP's m=19 MiB, t=2, p=1 by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The settings every command runs with.
+#[derive(Clone)]
+pub struct Settings {
+    /// Where the HTTP server listens.
+    pub bind: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The issuer identifier (RFC 8414 §2), e.g. `http://localhost:9000`; no trailing slash.
+    pub issuer: String,
+    /// Access-token lifetime in seconds (the seed's `expires_in`: 3600).
+    pub access_token_ttl: i64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl: i64,
+    /// Authorization-code lifetime in seconds (at most [`MAX_CODE_TTL`]).
+    pub auth_code_ttl: i64,
+    /// Seconds during which the token a refresh just replaced may be retried (0 = off).
+    pub refresh_grace: i64,
+    /// Scope name -> description shown on the consent page.
+    pub scopes: BTreeMap<String, String>,
+    /// argon2id parameters for new password hashes.
+    pub argon2: Argon2Params,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            database_url: "sqlite://yaoshi.db".into(),
+            issuer: "http://localhost:9000".into(),
+            access_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            auth_code_ttl: 60,
+            refresh_grace: 0,
+            scopes: DEFAULT_SCOPES.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            argon2: Argon2Params::default(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("issuer", &self.issuer)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("auth_code_ttl", &self.auth_code_ttl)
+            .field("refresh_grace", &self.refresh_grace)
+            .field("scopes", &self.scopes.keys().collect::<Vec<_>>())
+            .field("argon2", &self.argon2)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced by `***`, for logs and `Debug`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// Why the settings could not be used: one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read or parsed.
+    #[error("config file {path}: {reason}")]
+    File {
+        /// The file named by `--config`.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("invalid setting `{key}`: {reason}")]
+    Invalid {
+        /// The setting's name.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The optional TOML file: every key may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// See [`Settings::bind`].
+    pub bind: Option<SocketAddr>,
+    /// See [`Settings::database_url`].
+    pub database_url: Option<String>,
+    /// See [`Settings::issuer`].
+    pub issuer: Option<String>,
+    /// See [`Settings::access_token_ttl`].
+    pub access_token_ttl: Option<i64>,
+    /// See [`Settings::refresh_token_ttl`].
+    pub refresh_token_ttl: Option<i64>,
+    /// See [`Settings::auth_code_ttl`].
+    pub auth_code_ttl: Option<i64>,
+    /// See [`Settings::refresh_grace`].
+    pub refresh_grace: Option<i64>,
+    /// See [`Settings::scopes`].
+    pub scopes: Option<BTreeMap<String, String>>,
+    /// See [`Settings::argon2`].
+    pub argon2: Option<Argon2Params>,
+    /// See [`Settings::log_format`].
+    pub log_format: Option<LogFormat>,
+}
+
+impl FileSettings {
+    /// Reads and parses the TOML file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let err = |reason: String| ConfigError::File { path: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.message().to_string()))
+    }
+}
+
+impl Settings {
+    /// Checks ranges and formats that the types alone do not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
+        let issuer = url::Url::parse(&self.issuer);
+        match issuer {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none() => {}
+            _ => return invalid("issuer", "must be an http(s) URL without query or fragment"),
+        }
+        if self.issuer.ends_with('/') {
+            return invalid("issuer", "must not end with a slash");
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")) {
+            return invalid("database_url", "must start with sqlite: or postgres:");
+        }
+        if !(1..=86_400).contains(&self.access_token_ttl) {
+            return invalid("access_token_ttl", "must be between 1 and 86400 seconds");
+        }
+        if self.refresh_token_ttl < 60 {
+            return invalid("refresh_token_ttl", "must be at least 60 seconds");
+        }
+        if !(1..=MAX_CODE_TTL).contains(&self.auth_code_ttl) {
+            return invalid("auth_code_ttl", "must be between 1 and 600 seconds");
+        }
+        if !(0..=MAX_REFRESH_GRACE).contains(&self.refresh_grace) {
+            return invalid("refresh_grace", "must be between 0 and 60 seconds");
+        }
+        if self.scopes.is_empty() || self.scopes.keys().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+            return invalid("scopes", "must name at least one scope, each without spaces");
+        }
+        let a = self.argon2;
+        if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
+            return invalid("argon2", "memory_kib, iterations and parallelism must be positive (memory >= 8 x parallelism)");
+        }
+        Ok(())
+    }
+
+    /// The scope names the server knows, space-separated.
+    pub fn known_scopes(&self) -> String {
+        self.scopes.keys().cloned().collect::<Vec<_>>().join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Settings)>)> = vec![
+            ("issuer", Box::new(|s| s.issuer = "ftp://x".into())),
+            ("issuer", Box::new(|s| s.issuer = "http://x/".into())),
+            ("database_url", Box::new(|s| s.database_url = "mysql://x".into())),
+            ("auth_code_ttl", Box::new(|s| s.auth_code_ttl = 601)),
+            ("refresh_grace", Box::new(|s| s.refresh_grace = 61)),
+            ("access_token_ttl", Box::new(|s| s.access_token_ttl = 0)),
+            ("scopes", Box::new(|s| s.scopes.clear())),
+        ];
+        for (key, change) in cases {
+            let mut s = Settings::default();
+            change(&mut s);
+            match s.validate() {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}: expected an error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_database_password() {
+        let s = Settings { database_url: "postgres://app:hunter2@127.0.0.1/db".into(), ..Settings::default() };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn file_settings_reject_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("y.toml");
+        std::fs::write(&path, "acess_token_ttl = 5\n").unwrap();
+        assert!(matches!(FileSettings::load(&path), Err(ConfigError::File { .. })));
+        std::fs::write(&path, "access_token_ttl = 5\n[scopes]\nread = \"Read\"\n").unwrap();
+        let f = FileSettings::load(&path).unwrap();
+        assert_eq!(f.access_token_ttl, Some(5));
+    }
+}

@@ -1,0 +1,31 @@
+//! The plain axum routes (everything that is not a Leptos page): thin adapters into `service`.
+
+mod error;
+mod extract;
+mod health;
+mod token;
+
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+pub use error::OAuthResponse;
+pub use extract::{BearerToken, OAuthForm};
+
+use crate::server::AppState;
+
+/// The OAuth endpoints and the health check. Each OAuth path answers with and without its
+/// trailing slash; the seed's form (with) is canonical.
+pub fn router() -> Router<AppState> {
+    let mut r = Router::new().route("/healthz", get(health::healthz));
+    for (path, route) in [
+        ("/o/token", post(token::token).fallback(token::method_not_allowed)),
+        ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),
+        ("/o/introspect", post(token::introspect).fallback(token::method_not_allowed)),
+        ("/o/userinfo", get(token::userinfo).post(token::userinfo_post)),
+    ] {
+        r = r.route(&format!("{path}/"), route.clone()).route(path, route);
+    }
+    r
+}

@@ -1,0 +1,33 @@
+//! The pure OAuth 2.0 protocol core of Yaoshi.
+//!
+//! Everything here is synchronous and free of I/O: no database, no clock, no
+//! randomness, no HTTP framework. Callers hand in what was read from storage and
+//! the current time (`now`, unix seconds), and get back either a validated value
+//! or an [`error::OAuthError`] that maps one-to-one onto the wire format of
+//! RFC 6749 §5.2.
+//!
+//! | RFC section                                   | file             |
+//! |-----------------------------------------------|------------------|
+//! | RFC 6749 §5.2, §4.1.2.1; RFC 6750 §3.1; OIDC Core 3.1.2.6 (error codes) | `error.rs` |
+//! | RFC 6749 §3.1, §3.2 (parameter rules)         | `params.rs`      |
+//! | RFC 6749 §3.3 (access token scope)            | `scope.rs`       |
+//! | RFC 6749 §1.3, §2.1 (grant types, clients)    | `model.rs`       |
+//! | RFC 6749 §4.1.1, §4.1.3, §4.3.2, §4.4.2, §6 (request parameters) | `request.rs` |
+//! | RFC 6749 §2.3 (client authentication)         | `client_auth.rs` |
+//! | RFC 7636 §4 (PKCE)                            | `pkce.rs`        |
+//! | RFC 6749 §3.1.2; RFC 8252 §7, §8.3; RFC 9700 §2.1 (redirection URIs) | `redirect.rs` |
+//! | RFC 6749 §3.3, §4.1.3, §6; RFC 9700 §2.1.1 (grant validation) | `grant.rs` |
+//! | RFC 6749 §4.2.2, §4.4.3, §5.1 (token response) | `token.rs`      |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client_auth;
+pub mod error;
+pub mod grant;
+pub mod model;
+pub mod params;
+pub mod pkce;
+pub mod redirect;
+pub mod request;
+pub mod scope;
+pub mod token;

@@ -1,0 +1,393 @@
+//! Typed token and authorization requests, parsed from [`Params`].
+//!
+//! Parsing checks presence and syntax only; whether the client may do what it
+//! asks is decided in `grant.rs` and by the authorization endpoint.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::model::GrantType;
+use crate::oauth::params::Params;
+use crate::oauth::scope::Scope;
+
+/// A token endpoint request (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6).
+///
+/// `Debug` redacts the code, password, refresh token and code verifier.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TokenRequest {
+    /// RFC 6749 §4.1.3 `grant_type=authorization_code`.
+    AuthorizationCode {
+        /// The authorization code received from the authorization server.
+        code: String,
+        /// REQUIRED "if the "redirect_uri" parameter was included in the
+        /// authorization request".
+        redirect_uri: Option<String>,
+        /// RFC 7636 §4.5 PKCE code verifier.
+        code_verifier: Option<String>,
+    },
+    /// RFC 6749 §4.3.2 `grant_type=password`.
+    Password {
+        /// The resource owner username.
+        username: String,
+        /// The resource owner password.
+        password: String,
+        /// The requested scope, if any.
+        scope: Option<Scope>,
+    },
+    /// RFC 6749 §4.4.2 `grant_type=client_credentials`.
+    ClientCredentials {
+        /// The requested scope, if any.
+        scope: Option<Scope>,
+    },
+    /// RFC 6749 §6 `grant_type=refresh_token`.
+    RefreshToken {
+        /// The refresh token issued to the client.
+        refresh_token: String,
+        /// The requested (narrower or equal) scope, if any.
+        scope: Option<Scope>,
+    },
+}
+
+impl TokenRequest {
+    /// Parses a token request body.
+    ///
+    /// `grant_type` is REQUIRED in every flow (missing -> `invalid_request`);
+    /// an unknown value, and `implicit`, which never reaches the token endpoint
+    /// (RFC 6749 §4.2), are `unsupported_grant_type`. Each flow's REQUIRED
+    /// parameters missing -> `invalid_request`; `scope` goes through
+    /// [`Scope::parse`].
+    pub fn from_params(p: &Params) -> Result<TokenRequest, OAuthError> {
+        let grant = p.require("grant_type")?.parse::<GrantType>()?;
+        let owned = |name: &str| p.require(name).map(str::to_owned);
+        let optional = |name: &str| p.get(name).map(str::to_owned);
+        Ok(match grant {
+            GrantType::AuthorizationCode => TokenRequest::AuthorizationCode {
+                code: owned("code")?,
+                redirect_uri: optional("redirect_uri"),
+                code_verifier: optional("code_verifier"),
+            },
+            GrantType::Password => TokenRequest::Password {
+                username: owned("username")?,
+                password: owned("password")?,
+                scope: scope_param(p)?,
+            },
+            GrantType::ClientCredentials => TokenRequest::ClientCredentials {
+                scope: scope_param(p)?,
+            },
+            GrantType::RefreshToken => TokenRequest::RefreshToken {
+                refresh_token: owned("refresh_token")?,
+                scope: scope_param(p)?,
+            },
+            GrantType::Implicit => {
+                return Err(OAuthError::unsupported_grant_type(
+                    "the implicit grant is not used at the token endpoint",
+                ))
+            }
+        })
+    }
+
+    /// The grant type this request uses.
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            TokenRequest::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            TokenRequest::Password { .. } => GrantType::Password,
+            TokenRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+            TokenRequest::RefreshToken { .. } => GrantType::RefreshToken,
+        }
+    }
+}
+
+/// The optional `scope` parameter, parsed.
+fn scope_param(p: &Params) -> Result<Option<Scope>, OAuthError> {
+    p.get("scope").map(Scope::parse).transpose()
+}
+
+const REDACTED: &str = "[redacted]";
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenRequest::AuthorizationCode {
+                redirect_uri,
+                code_verifier,
+                ..
+            } => f
+                .debug_struct("AuthorizationCode")
+                .field("code", &REDACTED)
+                .field("redirect_uri", redirect_uri)
+                .field("code_verifier", &code_verifier.as_ref().map(|_| REDACTED))
+                .finish(),
+            TokenRequest::Password {
+                username, scope, ..
+            } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("password", &REDACTED)
+                .field("scope", scope)
+                .finish(),
+            TokenRequest::ClientCredentials { scope } => f
+                .debug_struct("ClientCredentials")
+                .field("scope", scope)
+                .finish(),
+            TokenRequest::RefreshToken { scope, .. } => f
+                .debug_struct("RefreshToken")
+                .field("refresh_token", &REDACTED)
+                .field("scope", scope)
+                .finish(),
+        }
+    }
+}
+
+/// The `response_type` of an authorization request (RFC 6749 §3.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `code`: the authorization code grant (§4.1.1).
+    Code,
+    /// `token`: the implicit grant (§4.2.1).
+    Token,
+}
+
+impl FromStr for ResponseType {
+    type Err = OAuthError;
+
+    /// RFC 6749 §3.1.1: "If an authorization request is missing the
+    /// "response_type" parameter, or if the response type is not understood, the
+    /// authorization server MUST return an error response"; anything but `code`
+    /// or `token` is `unsupported_response_type`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "code" => Ok(ResponseType::Code),
+            "token" => Ok(ResponseType::Token),
+            _ => Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "response_type must be `code` or `token`",
+            )),
+        }
+    }
+}
+
+/// An authorization endpoint request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3;
+/// OIDC Core §3.1.2.1), parsed but not yet checked against the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    /// REQUIRED `response_type`.
+    pub response_type: ResponseType,
+    /// REQUIRED `client_id`.
+    pub client_id: String,
+    /// OPTIONAL `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// OPTIONAL `scope`.
+    pub scope: Option<Scope>,
+    /// RECOMMENDED `state`, echoed back to the client.
+    pub state: Option<String>,
+    /// RFC 7636 `code_challenge`.
+    pub code_challenge: Option<String>,
+    /// RFC 7636 `code_challenge_method`.
+    pub code_challenge_method: Option<String>,
+    /// OIDC `nonce`.
+    pub nonce: Option<String>,
+    /// OIDC `prompt`.
+    pub prompt: Option<String>,
+}
+
+impl AuthorizeRequest {
+    /// Parses an authorization request. `client_id` (RFC 6749 §4.1.1 "REQUIRED")
+    /// is checked first, then `response_type` (missing -> `invalid_request`,
+    /// unknown -> `unsupported_response_type`), then `scope`.
+    pub fn from_params(p: &Params) -> Result<AuthorizeRequest, OAuthError> {
+        let client_id = p.require("client_id")?.to_owned();
+        let response_type = p.require("response_type")?.parse()?;
+        let optional = |name: &str| p.get(name).map(str::to_owned);
+        Ok(AuthorizeRequest {
+            response_type,
+            client_id,
+            redirect_uri: optional("redirect_uri"),
+            scope: scope_param(p)?,
+            state: optional("state"),
+            code_challenge: optional("code_challenge"),
+            code_challenge_method: optional("code_challenge_method"),
+            nonce: optional("nonce"),
+            prompt: optional("prompt"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parameters from a query string such as `a=1&b=2`.
+    fn params(query: &str) -> Params {
+        Params::from_pairs(url::form_urlencoded::parse(query.as_bytes()).into_owned()).unwrap()
+    }
+
+    fn scope(s: &str) -> Option<Scope> {
+        Some(Scope::parse(s).unwrap())
+    }
+
+    fn s(v: &str) -> String {
+        v.to_owned()
+    }
+
+    #[test]
+    fn token_requests_parse() {
+        use TokenRequest::*;
+        let cases = [
+            (
+                "grant_type=authorization_code&code=c1",
+                AuthorizationCode {
+                    code: s("c1"),
+                    redirect_uri: None,
+                    code_verifier: None,
+                },
+            ),
+            (
+                "grant_type=authorization_code&code=c1&redirect_uri=https://a/cb&code_verifier=v",
+                AuthorizationCode {
+                    code: s("c1"),
+                    redirect_uri: Some(s("https://a/cb")),
+                    code_verifier: Some(s("v")),
+                },
+            ),
+            (
+                "grant_type=password&username=u&password=p&scope=b+a",
+                Password {
+                    username: s("u"),
+                    password: s("p"),
+                    scope: scope("a b"),
+                },
+            ),
+            (
+                "grant_type=client_credentials",
+                ClientCredentials { scope: None },
+            ),
+            (
+                "grant_type=client_credentials&scope=",
+                ClientCredentials { scope: None },
+            ),
+            (
+                "grant_type=refresh_token&refresh_token=r&scope=a",
+                RefreshToken {
+                    refresh_token: s("r"),
+                    scope: scope("a"),
+                },
+            ),
+        ];
+        for (query, expected) in cases {
+            let parsed = TokenRequest::from_params(&params(query)).unwrap();
+            assert_eq!(parsed.grant_type(), expected.grant_type());
+            assert_eq!(parsed, expected, "{query}");
+        }
+    }
+
+    #[test]
+    fn token_request_missing_parameters() {
+        let cases = [
+            ("", "grant_type"),
+            ("code=c&grant_type=", "grant_type"),
+            ("grant_type=authorization_code", "code"),
+            ("grant_type=password&password=p", "username"),
+            ("grant_type=password&username=u", "password"),
+            ("grant_type=refresh_token&scope=a", "refresh_token"),
+        ];
+        for (query, name) in cases {
+            let err = TokenRequest::from_params(&params(query)).unwrap_err();
+            let expected = OAuthError::invalid_request(format!("missing parameter `{name}`"));
+            assert_eq!(err, expected, "{query}");
+        }
+    }
+
+    #[test]
+    fn token_request_bad_values() {
+        use ErrorCode::{InvalidScope, UnsupportedGrantType};
+        let cases = [
+            ("grant_type=implicit", UnsupportedGrantType),
+            ("grant_type=magic", UnsupportedGrantType),
+            ("grant_type=Password", UnsupportedGrantType),
+            ("grant_type=client_credentials&scope=a%5Cb", InvalidScope),
+            (
+                "grant_type=password&username=u&password=p&scope=%22",
+                InvalidScope,
+            ),
+            (
+                "grant_type=refresh_token&refresh_token=r&scope=%7F",
+                InvalidScope,
+            ),
+        ];
+        for (query, code) in cases {
+            let err = TokenRequest::from_params(&params(query)).unwrap_err();
+            assert_eq!(err.code, code, "{query}");
+        }
+    }
+
+    #[test]
+    fn token_request_debug_redacts_secrets() {
+        let queries = [
+            "grant_type=authorization_code&code=SECRET1&code_verifier=SECRET2&redirect_uri=https://a",
+            "grant_type=password&username=alice&password=SECRET3&scope=openid",
+            "grant_type=refresh_token&refresh_token=SECRET4",
+            "grant_type=client_credentials&scope=openid",
+        ];
+        for query in queries {
+            let shown = format!("{:?}", TokenRequest::from_params(&params(query)).unwrap());
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn response_types() {
+        assert_eq!("code".parse::<ResponseType>(), Ok(ResponseType::Code));
+        assert_eq!("token".parse::<ResponseType>(), Ok(ResponseType::Token));
+        for bad in ["Code", "id_token", "code id_token", "code token", ""] {
+            let err = bad.parse::<ResponseType>().unwrap_err();
+            assert_eq!(err.code, ErrorCode::UnsupportedResponseType, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn authorize_request_parses() {
+        let full = params(
+            "response_type=code&client_id=app&redirect_uri=https://a/cb&scope=openid&state=xyz\
+             &code_challenge=ch&code_challenge_method=S256&nonce=n&prompt=none",
+        );
+        let expected = AuthorizeRequest {
+            response_type: ResponseType::Code,
+            client_id: s("app"),
+            redirect_uri: Some(s("https://a/cb")),
+            scope: scope("openid"),
+            state: Some(s("xyz")),
+            code_challenge: Some(s("ch")),
+            code_challenge_method: Some(s("S256")),
+            nonce: Some(s("n")),
+            prompt: Some(s("none")),
+        };
+        assert_eq!(AuthorizeRequest::from_params(&full), Ok(expected));
+        let minimal = AuthorizeRequest::from_params(&params("response_type=token&client_id=x"));
+        let minimal = minimal.unwrap();
+        assert_eq!(minimal.response_type, ResponseType::Token);
+        assert_eq!(
+            (minimal.redirect_uri, minimal.scope, minimal.state),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn authorize_request_errors() {
+        use ErrorCode::{InvalidRequest, InvalidScope, UnsupportedResponseType};
+        let cases = [
+            ("response_type=code", InvalidRequest),
+            ("client_id=app", InvalidRequest),
+            ("client_id=app&response_type=", InvalidRequest),
+            (
+                "client_id=app&response_type=id_token",
+                UnsupportedResponseType,
+            ),
+            ("client_id=app&response_type=code&scope=%5C", InvalidScope),
+        ];
+        for (query, code) in cases {
+            let err = AuthorizeRequest::from_params(&params(query)).unwrap_err();
+            assert_eq!(err.code, code, "{query}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `yaoshi serve`: wires the store, the services, the OAuth routes and the Leptos pages, and
+//! serves them until SIGTERM or Ctrl-C.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use axum::{
+    extract::FromRef,
+    http::{header, HeaderValue, Request},
+    middleware::{self, Next},
+    response::Response,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::{
+    app::{shell, App},
+    service::Services,
+};
+
+/// The state every route can extract from.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' settings (site root, output name).
+    pub leptos_options: LeptosOptions,
+    /// The use cases.
+    pub services: Services,
+}
+
+/// Where the compiled WASM, JS and CSS live: `LEPTOS_SITE_ROOT` if set (cargo-leptos sets it),
+/// else a `site/` directory beside the binary or one level up (`target/site` next to
+/// `target/release/yaoshi`), else `target/site` under the working directory.
+pub fn site_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("LEPTOS_SITE_ROOT") {
+        return PathBuf::from(root);
+    }
+    let beside_binary = std::env::current_exe().ok().and_then(|exe| {
+        let dir = exe.parent()?.to_path_buf();
+        [dir.join("site"), dir.parent()?.join("site")].into_iter().find(|d| d.join("pkg").is_dir())
+    });
+    beside_binary.unwrap_or_else(|| PathBuf::from("target/site"))
+}
+
+/// The Leptos options for serving on `addr` from [`site_root`].
+pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("yaoshi")
+        .site_root(site_root().to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// The whole application: OAuth routes, Leptos pages and server functions, static files.
+pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
+    let routes = generate_route_list(App);
+    Router::new()
+        .merge(crate::http::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(services.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Headers that keep every page out of frames and keep URLs (which may carry codes) out of
+/// Referer headers.
+async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ));
+    resp
+}
+
+/// Binds `addr` and serves until a shutdown signal.
+pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let router = app(services, leptos_options(local));
+    tracing::info!(%local, site_root = %site_root().display(), "listening");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

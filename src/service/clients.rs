@@ -1,0 +1,138 @@
+//! Client registration and secrets. Password and implicit grants are off unless named.
+
+use super::{ServiceError, Services};
+use crate::{
+    crypto::{client_secret_record, prefix, random_id, random_token},
+    oauth::{model::{Client, GrantType}, redirect, scope::Scope},
+    store::ClientRecord,
+};
+
+/// What an operator or developer asks for when registering a client.
+#[derive(Clone, Debug, Default)]
+pub struct ClientSpec {
+    /// Shown on the consent page.
+    pub name: String,
+    /// Public clients (SPAs, native apps) have no secret.
+    pub public: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Grants; empty means `authorization_code refresh_token`.
+    pub grants: Vec<GrantType>,
+    /// Scopes; empty means every scope the server offers.
+    pub scopes: Vec<String>,
+    /// Skips the consent page.
+    pub trusted: bool,
+    /// A fixed client_id (operators importing a client); random otherwise.
+    pub client_id: Option<String>,
+    /// A secret chosen by the operator, stored as argon2id; generated otherwise.
+    pub secret: Option<String>,
+    /// The registering user, for developer apps.
+    pub owner_id: Option<i64>,
+}
+
+/// A registered client with its secret, which is shown this once and never again.
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    /// What was stored.
+    pub record: ClientRecord,
+    /// The plaintext secret (confidential clients with a generated secret only).
+    pub secret: Option<String>,
+}
+
+impl Services {
+    /// Validates and registers a client.
+    pub async fn create_client(&self, spec: ClientSpec) -> Result<NewClient, ServiceError> {
+        let client = self.client_from_spec(&spec)?;
+        let (record, secret) = match (client.confidential, spec.secret) {
+            (false, Some(_)) => return Err(ServiceError::Invalid("public clients have no secret".into())),
+            (false, None) => (None, None),
+            (true, Some(chosen)) => {
+                if chosen.len() < 8 {
+                    return Err(ServiceError::Invalid("a chosen client secret needs at least 8 characters".into()));
+                }
+                (Some(self.hasher.hash(&chosen).await?), None)
+            }
+            (true, None) => {
+                let generated = random_token(prefix::CLIENT_SECRET);
+                (Some(client_secret_record(&generated)), Some(generated))
+            }
+        };
+        let record = ClientRecord { client, secret_hash: record, owner_id: spec.owner_id, created_at: self.now() };
+        self.store.create_client(&record).await.map_err(|e| match ServiceError::from(e) {
+            ServiceError::Conflict(_) => ServiceError::Conflict("that client_id is already registered".into()),
+            other => other,
+        })?;
+        Ok(NewClient { record, secret })
+    }
+
+    fn client_from_spec(&self, spec: &ClientSpec) -> Result<Client, ServiceError> {
+        let name = spec.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ServiceError::Invalid("a client needs a name of 1-100 characters".into()));
+        }
+        for uri in &spec.redirect_uris {
+            redirect::validate_registration(uri).map_err(|why| ServiceError::Invalid(format!("redirect URI {uri:?}: {why}")))?;
+        }
+        let mut grants = spec.grants.clone();
+        if grants.is_empty() {
+            grants = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        }
+        grants.sort_by_key(|g| g.as_str());
+        grants.dedup();
+        let browser = grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
+        if browser && spec.redirect_uris.is_empty() {
+            return Err(ServiceError::Invalid("authorization_code and implicit need at least one redirect URI".into()));
+        }
+        if spec.public && grants.contains(&GrantType::ClientCredentials) {
+            return Err(ServiceError::Invalid("client_credentials is only for confidential clients".into()));
+        }
+        let scopes = if spec.scopes.is_empty() {
+            self.known_scopes.clone()
+        } else {
+            let s = Scope::parse(&spec.scopes.join(" ")).map_err(|e| ServiceError::Invalid(e.description.to_string()))?;
+            if let Some(unknown) = s.unknown_in(&self.known_scopes) {
+                return Err(ServiceError::Invalid(format!("unknown scope {unknown:?}")));
+            }
+            s
+        };
+        let client_id = match &spec.client_id {
+            Some(id) if !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_graphic() && c != ':') => id.clone(),
+            Some(_) => return Err(ServiceError::Invalid("client_id must be 1-100 visible ASCII characters without ':'".into())),
+            None => random_id(),
+        };
+        Ok(Client {
+            client_id,
+            name: name.to_owned(),
+            confidential: !spec.public,
+            redirect_uris: spec.redirect_uris.clone(),
+            grant_types: grants,
+            scopes,
+            trusted: spec.trusted,
+        })
+    }
+
+    /// The client with this id, or `NotFound`.
+    pub async fn find_client(&self, client_id: &str) -> Result<ClientRecord, ServiceError> {
+        self.store.client(client_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no client {client_id:?}")))
+    }
+
+    /// Replaces a confidential client's secret with a new generated one, returned this once.
+    pub async fn rotate_client_secret(&self, client_id: &str) -> Result<String, ServiceError> {
+        let record = self.find_client(client_id).await?;
+        if !record.client.confidential {
+            return Err(ServiceError::Invalid("public clients have no secret".into()));
+        }
+        let secret = random_token(prefix::CLIENT_SECRET);
+        self.store.set_client_secret(client_id, &client_secret_record(&secret)).await?;
+        Ok(secret)
+    }
+
+    /// Deletes a client with all its codes, tokens and consents.
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), ServiceError> {
+        if self.store.delete_client(client_id).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(format!("no client {client_id:?}")))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Use cases: the one entry point that the axum routes, the server functions and the CLI
+//! share. Only this layer combines the protocol core, the store, the clock and crypto.
+
+pub mod clients;
+pub mod demo;
+pub mod token;
+pub mod users;
+
+use std::sync::Arc;
+
+use crate::{
+    config::Settings,
+    crypto::{HashError, PasswordHasher},
+    oauth::{error::OAuthError, scope::Scope},
+    store::{Store, StoreError},
+};
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Operator settings.
+    pub settings: Arc<Settings>,
+    /// argon2id on a bounded pool.
+    pub hasher: PasswordHasher,
+    /// The scopes the server offers.
+    pub known_scopes: Scope,
+}
+
+impl Services {
+    /// Wires the services over an opened store.
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, ServiceError> {
+        let hasher = PasswordHasher::new(settings.argon2)?;
+        let known_scopes = Scope::parse(&settings.known_scopes()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes })
+    }
+
+    /// The current time in unix seconds.
+    pub fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// Why an account or client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input is not acceptable; the text says why and is safe to show.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something with that name already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// Nothing with that name exists.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed; details go to the log, not to the user.
+    #[error("storage unavailable")]
+    Store(#[source] StoreError),
+    /// Password hashing failed.
+    #[error("password hashing failed")]
+    Hash(#[from] HashError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+/// A storage failure seen by an OAuth endpoint: logged in full, answered as
+/// `temporarily_unavailable` (503) so that a client never mistakes it for success or refusal.
+pub(crate) fn unavailable(e: StoreError) -> OAuthError {
+    tracing::error!(error = %e, "storage failure on an OAuth endpoint");
+    OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again")
+}

@@ -1,0 +1,380 @@
+//! The token endpoint's use cases (RFC 6749 §3.2, §4, §6), revocation (RFC 7009),
+//! introspection (RFC 7662) and user info: one implementation for every adapter.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{unavailable, users::SignInError, Services};
+use crate::{
+    crypto::{prefix, random_id, random_token, sha256_hex},
+    oauth::{
+        client_auth::{presented_secret, ClientCredentials},
+        error::OAuthError,
+        grant,
+        model::{Client, GrantType},
+        request::TokenRequest,
+        scope::Scope,
+        token::{issues_refresh_token, TokenResponse},
+    },
+    store::{AccessRecord, CodeRedemption, NewRefresh, NewTokens, Rotation},
+};
+
+/// What introspection says of a token (RFC 7662 §2.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Introspection {
+    /// Whether the token is currently usable.
+    pub active: bool,
+    /// Granted scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The resource owner's username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// Expiry, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// The user id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
+
+/// The claims `/o/userinfo/` returns for a token's scopes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    /// The user id, always.
+    pub sub: String,
+    /// With `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// With `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// With `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// With `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Why a bearer token was refused (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// Missing, unknown, expired or revoked token, or one that acts for no active user.
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    /// The store failed.
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+impl Services {
+    /// Authenticates the client of a token, revocation or introspection request (RFC 6749
+    /// §2.3). Unknown clients and wrong secrets get the same `invalid_client`.
+    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+        let failed = || OAuthError::invalid_client("client authentication failed");
+        let Some(record) = self.store.client(creds.client_id()).await.map_err(unavailable)? else {
+            // Spend the time a secret check would, so response time does not reveal which ids exist.
+            if let Some(secret) = creds.secret() {
+                let _ = self.hasher.verify(secret, None).await;
+            }
+            return Err(failed());
+        };
+        if let Some(secret) = presented_secret(creds, &record.client)? {
+            let stored = record.secret_hash.as_deref().ok_or_else(failed)?;
+            if !self.hasher.verify_client_secret(secret, stored).await {
+                return Err(failed());
+            }
+        }
+        Ok(record.client)
+    }
+
+    /// `POST /o/token/`: authenticates the client, validates the grant and issues tokens.
+    pub async fn exchange(
+        &self,
+        creds: &ClientCredentials,
+        req: TokenRequest,
+        ip: Option<IpAddr>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate_client(creds).await?;
+        grant::ensure_grant_allowed(&client, req.grant_type())?;
+        match req {
+            TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
+                self.redeem_code(&client, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await
+            }
+            TokenRequest::Password { username, password, scope } => {
+                self.password_grant(&client, &username, &password, scope.as_ref(), ip).await
+            }
+            TokenRequest::ClientCredentials { scope } => {
+                // RFC 6749 §4.4: "The client credentials grant type MUST only be used by
+                // confidential clients."
+                if !client.confidential {
+                    return Err(OAuthError::unauthorized_client("client_credentials needs a confidential client"));
+                }
+                let scope = grant::resolve_scope(scope.as_ref(), &client, &self.known_scopes)?;
+                self.issue(&client, GrantType::ClientCredentials, None, scope, None).await
+            }
+            TokenRequest::RefreshToken { refresh_token, scope } => {
+                self.refresh(&client, &refresh_token, scope.as_ref()).await
+            }
+        }
+    }
+
+    /// RFC 6749 §4.1.3. The code is consumed before anything else so that exactly one of any
+    /// number of concurrent redemptions can succeed; a second redemption revokes every token
+    /// the first one produced (RFC 6749 §10.5, "SHOULD revoke").
+    async fn redeem_code(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.now();
+        let code_hash = sha256_hex(code);
+        let stored = match self.store.consume_auth_code(&code_hash, now).await.map_err(unavailable)? {
+            CodeRedemption::Fresh(c) => c,
+            CodeRedemption::Reused => {
+                self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
+                return Err(OAuthError::invalid_grant("the authorization code was already used"));
+            }
+            CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+        };
+        let granted = grant::validate_code_exchange(&stored, client, redirect_uri, verifier, now)?;
+        self.ensure_user_active(granted.user_id).await?;
+        self.issue(client, GrantType::AuthorizationCode, granted.user_id, granted.scope, Some(code_hash)).await
+    }
+
+    /// RFC 6749 §4.3.2, with the sign-in throttle shared with the login page.
+    async fn password_grant(
+        &self,
+        client: &Client,
+        username: &str,
+        password: &str,
+        scope: Option<&Scope>,
+        ip: Option<IpAddr>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let scope = grant::resolve_scope(scope, client, &self.known_scopes)?;
+        let user = self.sign_in(username, password, ip).await.map_err(|e| match e {
+            SignInError::BadCredentials => OAuthError::invalid_grant("invalid username or password"),
+            SignInError::Throttled => OAuthError::invalid_grant("too many failed attempts; try again later"),
+            SignInError::Unavailable => OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again"),
+        })?;
+        self.issue(client, GrantType::Password, Some(user.id), scope, None).await
+    }
+
+    /// RFC 6749 §6 with rotation: the presented token is superseded by the new one; a
+    /// superseded token presented again revokes its whole family (RFC 9700 §4.14.2).
+    async fn refresh(&self, client: &Client, token: &str, requested: Option<&Scope>) -> Result<TokenResponse, OAuthError> {
+        let now = self.now();
+        let hash = sha256_hex(token);
+        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let Some(stored) = self.store.refresh_token(&hash).await.map_err(unavailable)? else {
+            return Err(invalid());
+        };
+        if stored.client_id != client.client_id {
+            return Err(invalid());
+        }
+        if stored.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if stored.rotated_at.is_some() {
+            self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+            return Err(OAuthError::invalid_grant("the refresh token was already used; its grant is revoked"));
+        }
+        let held = crate::oauth::model::RefreshGrant {
+            client_id: stored.client_id.clone(),
+            user_id: stored.user_id,
+            scope: stored.scope.clone(),
+            expires_at: Some(stored.expires_at),
+        };
+        let scope = grant::validate_refresh(&held, client, requested, now)?;
+        self.ensure_user_active(stored.user_id).await?;
+        let (response, tokens) = self.mint(client, GrantType::RefreshToken, stored.user_id, scope, Some(stored.family_id.clone()), Some(stored.scope));
+        match self.store.rotate_refresh(&hash, &tokens, now).await.map_err(unavailable)? {
+            Rotation::Rotated => Ok(response),
+            Rotation::Lost => {
+                self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+                Err(OAuthError::invalid_grant("the refresh token was already used; its grant is revoked"))
+            }
+        }
+    }
+
+    async fn ensure_user_active(&self, user_id: Option<i64>) -> Result<(), OAuthError> {
+        let Some(id) = user_id else { return Ok(()) };
+        match self.store.user_by_id(id).await.map_err(unavailable)? {
+            Some(u) if u.active => Ok(()),
+            _ => Err(OAuthError::invalid_grant("the user is disabled or gone")),
+        }
+    }
+
+    /// Mints and stores the tokens of one grant.
+    async fn issue(
+        &self,
+        client: &Client,
+        grant: GrantType,
+        user_id: Option<i64>,
+        scope: Scope,
+        family: Option<String>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let refresh_scope = Some(scope.clone());
+        let (response, tokens) = self.mint(client, grant, user_id, scope, family, refresh_scope);
+        self.store.insert_tokens(&tokens).await.map_err(unavailable)?;
+        Ok(response)
+    }
+
+    /// Creates fresh random tokens: the response for the client and the hashes for the store.
+    fn mint(
+        &self,
+        client: &Client,
+        grant: GrantType,
+        user_id: Option<i64>,
+        scope: Scope,
+        family: Option<String>,
+        refresh_scope: Option<Scope>,
+    ) -> (TokenResponse, NewTokens) {
+        let now = self.now();
+        let s = &self.settings;
+        let access = random_token(prefix::ACCESS);
+        let refresh = issues_refresh_token(grant).then(|| random_token(prefix::REFRESH));
+        let family_id = match (&family, &refresh) {
+            (Some(f), _) => Some(f.clone()),
+            (None, Some(_)) => Some(random_id()),
+            (None, None) => None,
+        };
+        let tokens = NewTokens {
+            family_id,
+            client_id: client.client_id.clone(),
+            user_id,
+            scope: scope.clone(),
+            access_hash: sha256_hex(&access),
+            access_expires_at: now + s.access_token_ttl,
+            refresh: refresh.as_ref().map(|r| NewRefresh {
+                hash: sha256_hex(r),
+                expires_at: now + s.refresh_token_ttl,
+                scope: refresh_scope.clone().unwrap_or_else(|| scope.clone()),
+            }),
+            now,
+        };
+        let response = TokenResponse {
+            access_token: access,
+            token_type: "Bearer",
+            expires_in: s.access_token_ttl,
+            scope: Some(scope.to_string()),
+            refresh_token: refresh,
+            id_token: None,
+        };
+        (response, tokens)
+    }
+
+    /// RFC 7009 §2.1: revokes a token the client owns. Unknown tokens and other clients'
+    /// tokens are left alone and still answered with success (§2.2).
+    pub async fn revoke(&self, creds: &ClientCredentials, token: &str) -> Result<(), OAuthError> {
+        let client = self.authenticate_client(creds).await?;
+        let now = self.now();
+        let hash = sha256_hex(token);
+        if let Some(r) = self.store.refresh_token(&hash).await.map_err(unavailable)? {
+            if r.client_id == client.client_id {
+                self.store.revoke_family(&r.family_id, now).await.map_err(unavailable)?;
+            }
+            return Ok(());
+        }
+        if let Some(a) = self.store.access_token(&hash).await.map_err(unavailable)? {
+            if a.client_id == client.client_id {
+                self.store.revoke_access_token(&hash, now).await.map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7662: what an authenticated client may learn about a token. Only confidential
+    /// clients (resource servers) may ask.
+    pub async fn introspect(&self, creds: &ClientCredentials, token: &str) -> Result<Introspection, OAuthError> {
+        let client = self.authenticate_client(creds).await?;
+        if !client.confidential {
+            return Err(OAuthError::invalid_client("client authentication failed"));
+        }
+        let now = self.now();
+        let hash = sha256_hex(token);
+        let (record, token_type) = match self.store.access_token(&hash).await.map_err(unavailable)? {
+            Some(a) => (a, "Bearer"),
+            None => match self.store.refresh_token(&hash).await.map_err(unavailable)? {
+                Some(r) if r.rotated_at.is_none() => (
+                    AccessRecord {
+                        family_id: Some(r.family_id),
+                        client_id: r.client_id,
+                        user_id: r.user_id,
+                        scope: r.scope,
+                        created_at: r.created_at,
+                        expires_at: r.expires_at,
+                        revoked_at: r.revoked_at,
+                    },
+                    "refresh_token",
+                ),
+                _ => return Ok(Introspection::default()),
+            },
+        };
+        if record.revoked_at.is_some() || record.expires_at <= now {
+            return Ok(Introspection::default());
+        }
+        let username = match record.user_id {
+            Some(id) => match self.store.user_by_id(id).await.map_err(unavailable)? {
+                Some(u) if u.active => Some(u.username),
+                _ => return Ok(Introspection::default()),
+            },
+            None => None,
+        };
+        Ok(Introspection {
+            active: true,
+            scope: Some(record.scope.to_string()),
+            client_id: Some(record.client_id),
+            username,
+            token_type: Some(token_type.into()),
+            exp: Some(record.expires_at),
+            iat: Some(record.created_at),
+            sub: record.user_id.map(|id| id.to_string()),
+            iss: Some(self.settings.issuer.clone()),
+        })
+    }
+
+    /// The user behind a bearer access token, with the claims its scopes allow.
+    pub async fn userinfo(&self, bearer: &str) -> Result<UserInfo, BearerError> {
+        let now = self.now();
+        let record = self
+            .store
+            .access_token(&sha256_hex(bearer))
+            .await
+            .map_err(|_| BearerError::Unavailable)?
+            .filter(|a| a.revoked_at.is_none() && a.expires_at > now)
+            .ok_or(BearerError::InvalidToken)?;
+        let user_id = record.user_id.ok_or(BearerError::InvalidToken)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await
+            .map_err(|_| BearerError::Unavailable)?
+            .filter(|u| u.active)
+            .ok_or(BearerError::InvalidToken)?;
+        let profile = record.scope.contains("profile");
+        Ok(UserInfo {
+            sub: user.id.to_string(),
+            username: profile.then(|| user.username.clone()),
+            preferred_username: profile.then(|| user.username.clone()),
+            name: profile.then(|| user.display_name.clone()),
+            email: if record.scope.contains("email") { user.email } else { None },
+        })
+    }
+}

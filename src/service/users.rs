@@ -1,0 +1,193 @@
+//! Accounts: creation, passwords, enabling and disabling, and the sign-in check shared by the
+//! password grant and the login page (argon2id, dummy hash for unknown users, throttle).
+
+use std::net::IpAddr;
+
+use super::{ServiceError, Services};
+use crate::store::{NewUser, StoreError, User};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password accepted (argon2 handles more, but nobody types more).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// Failed attempts per account, and per IP, tolerated in one window.
+pub const MAX_FAILURES: i64 = 10;
+/// The throttle window in seconds.
+pub const FAILURE_WINDOW: i64 = 15 * 60;
+
+/// How usernames and emails compare: trimmed and lowercased, so `Alice` and `alice` are one.
+pub fn normalize_login(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// What a user provides to open an account.
+#[derive(Clone, Debug, Default)]
+pub struct Registration {
+    /// 1–64 characters: letters, digits, `.`, `_`, `-`.
+    pub username: String,
+    /// Optional email.
+    pub email: Option<String>,
+    /// Optional display name (defaults to the username).
+    pub display_name: Option<String>,
+    /// The password, if the account has a local one.
+    pub password: Option<String>,
+    /// Admin flag.
+    pub admin: bool,
+}
+
+/// Why a sign-in failed. Deliberately not more precise: no user enumeration.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignInError {
+    /// Unknown user, wrong password, disabled account or no local password: all look alike.
+    #[error("invalid username or password")]
+    BadCredentials,
+    /// Too many recent failures for this account or this address.
+    #[error("too many failed attempts; try again later")]
+    Throttled,
+    /// The store failed.
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+fn validate_username(u: &str) -> Result<(), ServiceError> {
+    let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if u.is_empty() || u.chars().count() > 64 || !u.chars().all(ok_char) {
+        return Err(ServiceError::Invalid(
+            "username must be 1-64 letters, digits, dots, underscores or hyphens".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_email(e: &str) -> Result<(), ServiceError> {
+    let ok = e.len() <= 254
+        && !e.chars().any(char::is_whitespace)
+        && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
+    if ok { Ok(()) } else { Err(ServiceError::Invalid(format!("{e:?} is not an email address"))) }
+}
+
+/// Checks the password rules (length only here; never truncated).
+pub fn validate_password(p: &str) -> Result<(), ServiceError> {
+    let n = p.chars().count();
+    if n < MIN_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("password must have at least {MIN_PASSWORD_LEN} characters")));
+    }
+    if n > MAX_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("password must have at most {MAX_PASSWORD_LEN} characters")));
+    }
+    Ok(())
+}
+
+impl Services {
+    /// Opens an account. `Conflict` when the username or email is taken.
+    pub async fn create_user(&self, r: Registration) -> Result<User, ServiceError> {
+        let username = r.username.trim().to_owned();
+        validate_username(&username)?;
+        let email = r.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+        if let Some(e) = &email {
+            validate_email(e)?;
+        }
+        let password_hash = match &r.password {
+            Some(p) => {
+                validate_password(p)?;
+                Some(self.hasher.hash(p).await?)
+            }
+            None => None,
+        };
+        let new = NewUser {
+            username_normalized: normalize_login(&username),
+            email_normalized: email.as_deref().map(normalize_login),
+            display_name: r.display_name.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()).unwrap_or_else(|| username.clone()),
+            username,
+            email,
+            password_hash,
+            admin: r.admin,
+            now: self.now(),
+        };
+        self.store.create_user(&new).await.map_err(|e| match e {
+            StoreError::Conflict(_) => ServiceError::Conflict("that username or email is already registered".into()),
+            other => other.into(),
+        })
+    }
+
+    /// The user named `login` (username or email), or `NotFound`.
+    pub async fn find_user(&self, login: &str) -> Result<User, ServiceError> {
+        self.store
+            .user_by_login(&normalize_login(login))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no user {login:?}")))
+    }
+
+    /// Replaces a user's password.
+    pub async fn set_password(&self, login: &str, password: &str) -> Result<(), ServiceError> {
+        validate_password(password)?;
+        let user = self.find_user(login).await?;
+        let hash = self.hasher.hash(password).await?;
+        self.store.set_password_hash(user.id, Some(&hash), self.now()).await?;
+        Ok(())
+    }
+
+    /// Enables or disables an account.
+    pub async fn set_active(&self, login: &str, active: bool) -> Result<User, ServiceError> {
+        let user = self.find_user(login).await?;
+        self.store.set_user_active(user.id, active, self.now()).await?;
+        Ok(User { active, ..user })
+    }
+
+    /// Checks a username-or-email and password, with the throttle. The same work is done for
+    /// unknown users, users without a local password and disabled users.
+    pub async fn sign_in(&self, login: &str, password: &str, ip: Option<IpAddr>) -> Result<User, SignInError> {
+        let now = self.now();
+        let since = now - FAILURE_WINDOW;
+        let login = normalize_login(login);
+        let keys = [Some(format!("user:{login}")), ip.map(|ip| format!("ip:{ip}"))];
+        for key in keys.iter().flatten() {
+            let n = self.store.failures(key, since).await.map_err(|_| SignInError::Unavailable)?;
+            if n >= MAX_FAILURES {
+                return Err(SignInError::Throttled);
+            }
+        }
+        let user = self.store.user_by_login(&login).await.map_err(|_| SignInError::Unavailable)?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let matched = self.hasher.verify(password, stored).await;
+        match user {
+            Some(u) if matched && u.active => {
+                let _ = self.store.clear_failures(&format!("user:{login}")).await;
+                Ok(u)
+            }
+            _ => {
+                for key in keys.iter().flatten() {
+                    self.store.record_failure(key, since, now).await.map_err(|_| SignInError::Unavailable)?;
+                }
+                Err(SignInError::BadCredentials)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_and_emails_are_checked() {
+        for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
+            assert!(validate_username(bad).is_err(), "{bad:?}");
+        }
+        for good in ["zp", "Alice.B", "li_lei-2", "张三"] {
+            assert!(validate_username(good).is_ok(), "{good:?}");
+        }
+        for bad in ["a", "a@b", "@b.c", "a b@c.d", "a@.c", "a@c."] {
+            assert!(validate_email(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_email("a@b.cn").is_ok());
+        assert_eq!(normalize_login("  Alice "), "alice");
+    }
+
+    #[test]
+    fn passwords_have_a_minimum_and_are_never_truncated() {
+        assert!(validate_password("short").is_err());
+        assert!(validate_password("longenough").is_ok());
+        assert!(validate_password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+    }
+}

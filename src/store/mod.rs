@@ -1,0 +1,145 @@
+//! Storage: one async trait, implemented by one SQL body for SQLite and PostgreSQL.
+//!
+//! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
+//! same statements (sqlx accepts `$N` placeholders on SQLite too); the dialects differ only in
+//! their migrations (`migrations/sqlite`, `migrations/postgres`). Everything secret arrives here
+//! already hashed: the store never sees a plaintext code, token, session id or client secret.
+
+mod records;
+mod sql;
+
+use async_trait::async_trait;
+
+pub use records::*;
+pub use sql::{PostgresStore, SqliteStore};
+
+/// What a storage call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. a username already taken).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The database could not be reached or answered with an error. The text is for logs only.
+    #[error("database error: {0}")]
+    Unavailable(String),
+    /// A stored value does not parse (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_string()),
+            _ => StoreError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Unavailable(format!("migration failed: {e}"))
+    }
+}
+
+/// Result alias for storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What redeeming an authorization code found.
+#[derive(Debug)]
+pub enum CodeRedemption {
+    /// The code was unused; it is now consumed and the caller owns this single redemption.
+    Fresh(crate::oauth::model::AuthCode),
+    /// The code exists but was redeemed before: the caller must revoke the family it started
+    /// (family id = the code's hash) and refuse.
+    Reused,
+    /// No such code.
+    Unknown,
+}
+
+/// What rotating a refresh token did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token is now superseded and the new pair is stored.
+    Rotated,
+    /// Another request rotated (or revoked) it first: nothing was stored.
+    Lost,
+}
+
+/// The whole storage contract. Implementations must be safe to share between instances: every
+/// rule that two servers could race on is enforced by a single statement or a transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Answers when the database does.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- users ---
+    /// Creates a user; `Conflict` when the normalised username or email is taken.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// The user whose normalised username or normalised email equals `login`.
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// Every user, by id.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces the password hash (`None` removes the local password). False if no such user.
+    async fn set_password_hash(&self, user_id: i64, hash: Option<&str>, now: i64) -> StoreResult<bool>;
+    /// Enables or disables an account. False if no such user.
+    async fn set_user_active(&self, user_id: i64, active: bool, now: i64) -> StoreResult<bool>;
+
+    // --- clients ---
+    /// Registers a client; `Conflict` when the client_id is taken.
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    /// The client with this client_id.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
+    /// Every client, by client_id.
+    async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
+    /// Replaces a client's secret record. False if no such client.
+    async fn set_client_secret(&self, client_id: &str, record: &str) -> StoreResult<bool>;
+    /// Deletes a client and, by cascade, its codes, tokens and consents. False if none.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+
+    // --- authorization codes ---
+    /// Stores a new code under its hash.
+    async fn insert_auth_code(&self, code_hash: &str, code: &crate::oauth::model::AuthCode, now: i64) -> StoreResult<()>;
+    /// Marks the code consumed in one statement, so that of any number of concurrent
+    /// redemptions exactly one sees [`CodeRedemption::Fresh`].
+    async fn consume_auth_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeRedemption>;
+
+    // --- tokens ---
+    /// Stores an access token and, optionally, a refresh token, in one transaction.
+    async fn insert_tokens(&self, tokens: &NewTokens) -> StoreResult<()>;
+    /// The refresh token with this hash, in whatever state it is.
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    /// Supersedes `old_hash` and stores `next` in one transaction, only if `old_hash` is neither
+    /// rotated nor revoked; otherwise stores nothing and answers [`Rotation::Lost`].
+    async fn rotate_refresh(&self, old_hash: &str, next: &NewTokens, now: i64) -> StoreResult<Rotation>;
+    /// The access token with this hash, in whatever state it is.
+    async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessRecord>>;
+    /// Revokes every access and refresh token of a family.
+    async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()>;
+    /// Revokes one access token.
+    async fn revoke_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+
+    // --- sign-in throttle ---
+    /// Failures recorded under `key` in the window that started at or after `since`.
+    async fn failures(&self, key: &str, since: i64) -> StoreResult<i64>;
+    /// Counts one failure under `key`; a window older than `since` restarts at `now`.
+    async fn record_failure(&self, key: &str, since: i64, now: i64) -> StoreResult<()>;
+    /// Forgets the failures under `key` (after a success).
+    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Opens the database named by `url` (`sqlite:` or `postgres:`), creating an SQLite file if
+/// needed, and applies the pending migrations.
+pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::Unavailable("DATABASE_URL must start with sqlite: or postgres:".into()))
+    }
+}

@@ -1,0 +1,277 @@
+//! The values the store takes and returns, and their mapping from SQL rows.
+
+use crate::oauth::{
+    model::{AuthCode, Client, GrantType},
+    scope::Scope,
+};
+
+use super::StoreError;
+
+/// A platform account.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    /// Stable numeric id; the `sub` of tokens.
+    pub id: i64,
+    /// The username as the user typed it.
+    pub username: String,
+    /// Email address, if any.
+    pub email: Option<String>,
+    /// Name shown to people.
+    pub display_name: String,
+    /// argon2id PHC string; `None` for accounts that sign in only through a provider.
+    #[sqlx(default)]
+    pub password_hash: Option<String>,
+    /// Disabled accounts cannot sign in or obtain tokens.
+    pub active: bool,
+    /// May use the admin pages.
+    pub admin: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A user to create. The normalised forms are computed by the service.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// As typed.
+    pub username: String,
+    /// Lowercased, trimmed: unique.
+    pub username_normalized: String,
+    /// As typed.
+    pub email: Option<String>,
+    /// Lowercased, trimmed: unique.
+    pub email_normalized: Option<String>,
+    /// Name shown to people.
+    pub display_name: String,
+    /// argon2id PHC string, if the account has a local password.
+    pub password_hash: Option<String>,
+    /// Admin flag.
+    pub admin: bool,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// A registered client with its secret record (which never leaves the service layer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The protocol view of the client.
+    pub client: Client,
+    /// `sha256:<hex>` or an argon2id PHC string; `None` for public clients.
+    pub secret_hash: Option<String>,
+    /// The user who registered it (developer apps), if any.
+    pub owner_id: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Tokens to store together (one grant's issuance).
+#[derive(Clone, Debug)]
+pub struct NewTokens {
+    /// Ties the tokens of one grant together for revocation.
+    pub family_id: Option<String>,
+    /// The client they are issued to.
+    pub client_id: String,
+    /// The user they act for (`None` for client_credentials).
+    pub user_id: Option<i64>,
+    /// Granted scope.
+    pub scope: Scope,
+    /// SHA-256 of the access token.
+    pub access_hash: String,
+    /// When the access token expires.
+    pub access_expires_at: i64,
+    /// The refresh token issued with it, if any.
+    pub refresh: Option<NewRefresh>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// A refresh token to store.
+#[derive(Clone, Debug)]
+pub struct NewRefresh {
+    /// SHA-256 of the token.
+    pub hash: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Its scope: on a refresh that narrows, the access token's scope is narrower (RFC 6749 §6).
+    pub scope: Scope,
+}
+
+/// A stored access token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessRecord {
+    /// Family, if issued with a refresh token or from a code.
+    pub family_id: Option<String>,
+    /// Issued to.
+    pub client_id: String,
+    /// Acting for.
+    pub user_id: Option<i64>,
+    /// Granted scope.
+    pub scope: Scope,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Set once revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A stored refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// The family it belongs to.
+    pub family_id: String,
+    /// Issued to.
+    pub client_id: String,
+    /// Acting for.
+    pub user_id: Option<i64>,
+    /// Granted scope.
+    pub scope: Scope,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Set once a refresh replaced it.
+    pub rotated_at: Option<i64>,
+    /// Hash of the token that replaced it.
+    pub successor: Option<String>,
+    /// Set once revoked.
+    pub revoked_at: Option<i64>,
+}
+
+fn scope(raw: &str) -> Result<Scope, StoreError> {
+    if raw.trim().is_empty() {
+        return Ok(Scope::default());
+    }
+    Scope::parse(raw).map_err(|e| StoreError::Corrupt(format!("scope {raw:?}: {e}")))
+}
+
+fn words(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(' ').filter(|w| !w.is_empty())
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ClientRow {
+    client_id: String,
+    secret_hash: Option<String>,
+    name: String,
+    confidential: bool,
+    redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    trusted: bool,
+    owner_id: Option<i64>,
+    created_at: i64,
+}
+
+impl ClientRow {
+    pub(super) fn into_record(self) -> Result<ClientRecord, StoreError> {
+        let grant_types = words(&self.grant_types)
+            .map(|g| g.parse::<GrantType>().map_err(|_| StoreError::Corrupt(format!("grant type {g:?}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientRecord {
+            client: Client {
+                client_id: self.client_id,
+                name: self.name,
+                confidential: self.confidential,
+                redirect_uris: words(&self.redirect_uris).map(str::to_owned).collect(),
+                grant_types,
+                scopes: scope(&self.scopes)?,
+                trusted: self.trusted,
+            },
+            secret_hash: self.secret_hash,
+            owner_id: self.owner_id,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// The space-separated column forms of a client's lists.
+pub(super) fn client_columns(c: &Client) -> (String, String, String) {
+    (
+        c.redirect_uris.join(" "),
+        c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "),
+        c.scopes.to_string(),
+    )
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuthCodeRow {
+    client_id: String,
+    user_id: i64,
+    redirect_uri: String,
+    redirect_uri_explicit: bool,
+    scope: String,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    auth_time: i64,
+    expires_at: i64,
+}
+
+impl AuthCodeRow {
+    pub(super) fn into_code(self) -> Result<AuthCode, StoreError> {
+        Ok(AuthCode {
+            client_id: self.client_id,
+            user_id: self.user_id,
+            redirect_uri: self.redirect_uri,
+            redirect_uri_explicit: self.redirect_uri_explicit,
+            scope: scope(&self.scope)?,
+            code_challenge: self.code_challenge,
+            nonce: self.nonce,
+            auth_time: self.auth_time,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AccessRow {
+    family_id: Option<String>,
+    client_id: String,
+    user_id: Option<i64>,
+    scope: String,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl AccessRow {
+    pub(super) fn into_record(self) -> Result<AccessRecord, StoreError> {
+        Ok(AccessRecord {
+            family_id: self.family_id,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            scope: scope(&self.scope)?,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RefreshRow {
+    family_id: String,
+    client_id: String,
+    user_id: Option<i64>,
+    scope: String,
+    created_at: i64,
+    expires_at: i64,
+    rotated_at: Option<i64>,
+    successor: Option<String>,
+    revoked_at: Option<i64>,
+}
+
+impl RefreshRow {
+    pub(super) fn into_record(self) -> Result<RefreshRecord, StoreError> {
+        Ok(RefreshRecord {
+            family_id: self.family_id,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            scope: scope(&self.scope)?,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            rotated_at: self.rotated_at,
+            successor: self.successor,
+            revoked_at: self.revoked_at,
+        })
+    }
+}

@@ -1,0 +1,377 @@
+//! The SQL back ends. One macro body implements [`Store`] for both pools, so every statement
+//! exists once; `$N` placeholders work on SQLite and PostgreSQL alike.
+
+use std::{str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use sqlx::{
+    postgres::{PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use super::{
+    records::{client_columns, AccessRow, AuthCodeRow, ClientRow, RefreshRow},
+    AccessRecord, ClientRecord, CodeRedemption, NewTokens, NewUser, RefreshRecord, Rotation, Store,
+    StoreResult, User,
+};
+use crate::oauth::model::AuthCode;
+
+/// The embedded default: one SQLite file in WAL mode.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// The scale-out back end: several stateless instances share one PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the SQLite database at `url` and migrates it.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the PostgreSQL database at `url` and migrates it.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, email, display_name, password_hash, active, admin, created_at";
+const CLIENT_COLUMNS: &str =
+    "client_id, secret_hash, name, confidential, redirect_uris, grant_types, scopes, trusted, owner_id, created_at";
+const CODE_COLUMNS: &str =
+    "client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, nonce, auth_time, expires_at";
+const ACCESS_COLUMNS: &str = "family_id, client_id, user_id, scope, created_at, expires_at, revoked_at";
+const REFRESH_COLUMNS: &str =
+    "family_id, client_id, user_id, scope, created_at, expires_at, rotated_at, successor, revoked_at";
+
+macro_rules! sql_store {
+    ($store:ty, $name:literal) => {
+        impl $store {
+            async fn insert_tokens_in(
+                tx: &mut sqlx::Transaction<'_, <$store as StoreDb>::Db>,
+                t: &NewTokens,
+            ) -> StoreResult<()> {
+                let scope = t.scope.to_string();
+                sqlx::query(
+                    "INSERT INTO access_tokens (token_hash, family_id, client_id, user_id, scope, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&t.access_hash)
+                .bind(&t.family_id)
+                .bind(&t.client_id)
+                .bind(t.user_id)
+                .bind(&scope)
+                .bind(t.now)
+                .bind(t.access_expires_at)
+                .execute(&mut **tx)
+                .await?;
+                if let Some(r) = &t.refresh {
+                    let family = t.family_id.clone().unwrap_or_else(|| r.hash.clone());
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, created_at, expires_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&r.hash)
+                    .bind(family)
+                    .bind(&t.client_id)
+                    .bind(t.user_id)
+                    .bind(r.scope.to_string())
+                    .bind(t.now)
+                    .bind(r.expires_at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+                let sql = format!(
+                    "INSERT INTO users (username, username_normalized, email, email_normalized, display_name,
+                        password_hash, admin, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {USER_COLUMNS}"
+                );
+                Ok(sqlx::query_as::<_, User>(&sql)
+                    .bind(&u.username)
+                    .bind(&u.username_normalized)
+                    .bind(&u.email)
+                    .bind(&u.email_normalized)
+                    .bind(&u.display_name)
+                    .bind(&u.password_hash)
+                    .bind(u.admin)
+                    .bind(u.now)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE username_normalized = $1 OR email_normalized = $1
+                     ORDER BY CASE WHEN username_normalized = $1 THEN 0 ELSE 1 END LIMIT 1"
+                );
+                Ok(sqlx::query_as::<_, User>(&sql).bind(login).fetch_optional(&self.pool).await?)
+            }
+
+            async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                Ok(sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(&self.pool).await?)
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+                Ok(sqlx::query_as::<_, User>(&sql).fetch_all(&self.pool).await?)
+            }
+
+            async fn set_password_hash(&self, user_id: i64, hash: Option<&str>, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                    .bind(hash)
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_user_active(&self, user_id: i64, active: bool, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+                    .bind(active)
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_client(&self, r: &ClientRecord) -> StoreResult<()> {
+                let c = &r.client;
+                let (redirects, grants, scopes) = client_columns(c);
+                sqlx::query(
+                    "INSERT INTO clients (client_id, secret_hash, name, confidential, redirect_uris, grant_types,
+                        scopes, trusted, owner_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&c.client_id)
+                .bind(&r.secret_hash)
+                .bind(&c.name)
+                .bind(c.confidential)
+                .bind(redirects)
+                .bind(grants)
+                .bind(scopes)
+                .bind(c.trusted)
+                .bind(r.owner_id)
+                .bind(r.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
+                let row = sqlx::query_as::<_, ClientRow>(&sql).bind(client_id).fetch_optional(&self.pool).await?;
+                row.map(ClientRow::into_record).transpose()
+            }
+
+            async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id");
+                let rows = sqlx::query_as::<_, ClientRow>(&sql).fetch_all(&self.pool).await?;
+                rows.into_iter().map(ClientRow::into_record).collect()
+            }
+
+            async fn set_client_secret(&self, client_id: &str, record: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE client_id = $2 AND confidential")
+                    .bind(record)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_auth_code(&self, code_hash: &str, c: &AuthCode, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, redirect_uri_explicit, scope,
+                        code_challenge, nonce, auth_time, expires_at, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(code_hash)
+                .bind(&c.client_id)
+                .bind(c.user_id)
+                .bind(&c.redirect_uri)
+                .bind(c.redirect_uri_explicit)
+                .bind(c.scope.to_string())
+                .bind(&c.code_challenge)
+                .bind(&c.nonce)
+                .bind(c.auth_time)
+                .bind(c.expires_at)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn consume_auth_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeRedemption> {
+                let sql = format!(
+                    "UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL
+                     RETURNING {CODE_COLUMNS}"
+                );
+                let row = sqlx::query_as::<_, AuthCodeRow>(&sql)
+                    .bind(now)
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(row) = row {
+                    return Ok(CodeRedemption::Fresh(row.into_code()?));
+                }
+                let seen: Option<(String,)> = sqlx::query_as("SELECT code_hash FROM auth_codes WHERE code_hash = $1")
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(if seen.is_some() { CodeRedemption::Reused } else { CodeRedemption::Unknown })
+            }
+
+            async fn insert_tokens(&self, t: &NewTokens) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::insert_tokens_in(&mut tx, t).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+                let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+                let row = sqlx::query_as::<_, RefreshRow>(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
+                row.map(RefreshRow::into_record).transpose()
+            }
+
+            async fn rotate_refresh(&self, old_hash: &str, next: &NewTokens, now: i64) -> StoreResult<Rotation> {
+                let successor = next.refresh.as_ref().map(|r| r.hash.clone());
+                // The UPDATE comes first so that the transaction takes the write lock at once
+                // (SQLite) and holds the row lock (PostgreSQL) until it commits.
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $1, successor = $2
+                     WHERE token_hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(successor)
+                .bind(old_hash)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(Rotation::Lost);
+                }
+                Self::insert_tokens_in(&mut tx, next).await?;
+                tx.commit().await?;
+                Ok(Rotation::Rotated)
+            }
+
+            async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessRecord>> {
+                let sql = format!("SELECT {ACCESS_COLUMNS} FROM access_tokens WHERE token_hash = $1");
+                let row = sqlx::query_as::<_, AccessRow>(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
+                row.map(AccessRow::into_record).transpose()
+            }
+
+            async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for table in ["refresh_tokens", "access_tokens"] {
+                    let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL");
+                    sqlx::query(&sql).bind(now).bind(family_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn failures(&self, key: &str, since: i64) -> StoreResult<i64> {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT failures FROM throttle WHERE key = $1 AND window_start >= $2")
+                        .bind(key)
+                        .bind(since)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map_or(0, |r| r.0))
+            }
+
+            async fn record_failure(&self, key: &str, since: i64, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO throttle (key, failures, window_start) VALUES ($1, 1, $3)
+                     ON CONFLICT (key) DO UPDATE SET
+                       failures = CASE WHEN throttle.window_start >= $2 THEN throttle.failures + 1 ELSE 1 END,
+                       window_start = CASE WHEN throttle.window_start >= $2 THEN throttle.window_start ELSE $3 END",
+                )
+                .bind(key)
+                .bind(since)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn clear_failures(&self, key: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+/// Names each store's sqlx database type, so the macro body can spell its transactions.
+trait StoreDb {
+    type Db: sqlx::Database;
+}
+impl StoreDb for SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+impl StoreDb for PostgresStore {
+    type Db = sqlx::Postgres;
+}
+
+sql_store!(SqliteStore, "sqlite");
+sql_store!(PostgresStore, "postgres");
