@@ -66,6 +66,7 @@ fn form_decode(input: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The value of one ASCII hex digit.
 fn hex_value(b: u8) -> Option<u8> {
     char::from(b)
         .to_digit(16)
@@ -158,6 +159,14 @@ impl ClientCredentials {
             (None, None, _) => Err(OAuthError::invalid_client(AUTH_FAILED)),
         }
     }
+}
+
+/// [`ClientCredentials::from_parts`] as a free function.
+pub fn from_parts(
+    basic: Option<(String, String)>,
+    params: &Params,
+) -> Result<ClientCredentials, OAuthError> {
+    ClientCredentials::from_parts(basic, params)
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -278,7 +287,9 @@ mod tests {
     fn combine(basic: Option<&str>, body: &str) -> Result<ClientCredentials, OAuthError> {
         let basic = basic.and_then(|b| b.split_once(':'));
         let basic = basic.map(|(id, secret)| (id.to_owned(), secret.to_owned()));
-        ClientCredentials::from_parts(basic, &params(body))
+        let creds = ClientCredentials::from_parts(basic.clone(), &params(body));
+        assert_eq!(creds, from_parts(basic, &params(body)));
+        creds
     }
 
     #[test]

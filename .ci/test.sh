@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests (SQLite and a throwaway PostgreSQL), CLI tests,
+# then the Playwright tests against a freshly built server. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+bash .ci/tools.sh test
+export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
+# cargo-leptos builds with this flag; tests use it too so dependencies are built once.
+export RUSTFLAGS="--cfg erase_components"
+target="${CARGO_TARGET_DIR:-$root/target}"
+
+source .ci/postgres.sh
+server_pid=""
+work="$(mktemp -d /tmp/yaoshi-test.XXXXXX)"
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  stop_postgres
+  rm -rf "$work"
+}
+trap cleanup EXIT
+start_postgres
+
+echo "[test] cargo test (unit, integration on sqlite + postgres, CLI)" >&2
+cargo test --features ssr --no-fail-fast 2>&1
+
+echo "[test] building the site (cargo leptos build)" >&2
+cargo leptos build 2>&1 | tail -n 3
+
+port=$(( 40000 + RANDOM % 20000 ))
+LEPTOS_SITE_ROOT="$root/target/site" DATABASE_URL="sqlite://$work/e2e.db" \
+  "$target/debug/yaoshi" serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+
+echo "[test] Playwright against http://127.0.0.1:$port" >&2
+cd end2end
+[ -d node_modules/@playwright/test ] || npm ci --no-audit --no-fund --silent
+if ! YAOSHI_BASE_URL="http://127.0.0.1:$port" npx playwright test; then
+  echo "[test] server log:" >&2; tail -n 50 "$work/server.log" >&2
+  exit 1
+fi

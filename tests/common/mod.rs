@@ -1,0 +1,162 @@
+//! Test harness: a real Yaoshi server on a loopback port over a fresh database, on SQLite (a
+//! temp file) or PostgreSQL (a fresh database in the cluster named by `YAOSHI_TEST_POSTGRES`,
+//! which the README's test command starts).
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, sync::Arc};
+
+use serde_json::Value;
+use yaoshi::{
+    config::{Argon2Params, Settings},
+    service::{clients::ClientSpec, users::Registration, Services},
+    store::Store,
+};
+
+/// Which back end a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// A temp SQLite file.
+    Sqlite,
+    /// A fresh database in the test PostgreSQL cluster.
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per back end for each listed async test body
+/// `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
+        }
+    };
+}
+
+/// A database for one test; dropping it removes the SQLite file's directory.
+pub struct TestDb {
+    /// The URL to connect with.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Creates an empty database on `backend`.
+pub async fn fresh_database(backend: Backend) -> TestDb {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            TestDb { url, _dir: Some(dir) }
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("YAOSHI_TEST_POSTGRES").expect(
+                "YAOSHI_TEST_POSTGRES is not set: run the tests with the README's test command, which starts PostgreSQL",
+            );
+            let name = format!("t_{}", yaoshi::crypto::random_id());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+            TestDb { url: format!("{base}/{name}"), _dir: None }
+        }
+    }
+}
+
+/// Settings for tests: cheap argon2 so that hundreds of hashes stay fast.
+pub fn test_settings(database_url: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_owned(),
+        argon2: Argon2Params { memory_kib: 256, iterations: 1, parallelism: 1 },
+        ..Settings::default()
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The services behind it, for setting up users and clients.
+    pub services: Services,
+    /// An HTTP client that follows no redirects.
+    pub http: reqwest::Client,
+    _db: TestDb,
+}
+
+impl TestServer {
+    /// Starts a server on `backend` with default test settings.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server on `backend`, letting the test adjust the settings first.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let db = fresh_database(backend).await;
+        let mut settings = test_settings(&db.url);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        settings.issuer = format!("http://{addr}");
+        adjust(&mut settings);
+        let store = yaoshi::store::connect(&db.url).await.expect("open store");
+        let services = Services::new(store, settings).expect("services");
+        let app = yaoshi::server::app(services.clone(), yaoshi::server::leptos_options(addr));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+        });
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { base: format!("http://{addr}"), services, http, _db: db }
+    }
+
+    /// The store, for assertions on what was persisted.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.services.store.clone()
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a user with a password; returns its id.
+    pub async fn user(&self, username: &str, password: &str) -> i64 {
+        self.services
+            .create_user(Registration {
+                username: username.into(),
+                email: Some(format!("{username}@example.com")),
+                display_name: Some(format!("{username} display")),
+                password: Some(password.into()),
+                admin: false,
+            })
+            .await
+            .expect("create user")
+            .id
+    }
+
+    /// Registers a client; returns (client_id, secret).
+    pub async fn client(&self, spec: ClientSpec) -> (String, Option<String>) {
+        let c = self.services.create_client(spec).await.expect("create client");
+        (c.record.client.client_id, c.secret)
+    }
+
+    /// POSTs a form to `path` with optional HTTP Basic credentials.
+    pub async fn post_form(&self, path: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.post(self.url(path)).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, headers, json)
+    }
+
+    /// POSTs to `/o/token/` with the client credentials in the body.
+    pub async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let (status, _, json) = self.post_form("/o/token/", None, form).await;
+        (status, json)
+    }
+}
