@@ -1,0 +1,169 @@
+//! The `yaoshi` command line, run as an operator would: a real binary, a temp SQLite file.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    fn db_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("cli.db").display())
+    }
+
+    /// Runs `yaoshi ARGS` with `stdin` piped in.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yaoshi"))
+            .args(args)
+            .env("DATABASE_URL", self.db_url())
+            .env_remove("YAOSHI_CONFIG")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn yaoshi");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    fn json(&self, args: &[&str], stdin: &str) -> Value {
+        let out = self.run(args, stdin);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = Cli::new().run(&["--help"], "");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["serve", "migrate", "user", "client"] {
+        assert!(text.contains(cmd), "--help lacks {cmd}: {text}");
+    }
+}
+
+#[test]
+fn users_are_created_listed_and_disabled() {
+    let cli = Cli::new();
+    let user = cli.json(&["user", "create", "Alice", "--email", "alice@example.com", "--password-stdin", "--json"], "correct horse\n");
+    assert_eq!(user["username"], "Alice");
+    assert_eq!(user["active"], true);
+    assert!(user.get("password_hash").is_none(), "the hash must never be printed");
+
+    // Usernames are unique case-insensitively.
+    let dup = cli.run(&["user", "create", "alice", "--password-stdin"], "another pass\n");
+    assert!(!dup.status.success());
+    assert!(stderr(&dup).contains("already registered"), "{}", stderr(&dup));
+
+    let short = cli.run(&["user", "create", "bob", "--password-stdin"], "short\n");
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("at least 8"), "{}", stderr(&short));
+
+    assert!(cli.run(&["user", "disable", "ALICE"], "").status.success());
+    let list = cli.json(&["user", "list", "--json"], "");
+    assert_eq!(list["users"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["users"][0]["active"], false);
+
+    assert!(cli.run(&["user", "set-password", "alice", "--password-stdin"], "a new password\n").status.success());
+    let missing = cli.run(&["user", "disable", "nobody"], "");
+    assert!(!missing.status.success());
+    assert_eq!(stderr(&missing).lines().count(), 1, "{}", stderr(&missing));
+}
+
+#[test]
+fn clients_get_a_secret_once_and_can_rotate_it() {
+    let cli = Cli::new();
+    let created = cli.json(
+        &["client", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--grant", "authorization_code", "--grant", "client_credentials", "--json"],
+        "",
+    );
+    let id = created["client_id"].as_str().expect("client_id").to_owned();
+    let secret = created["client_secret"].as_str().expect("client_secret").to_owned();
+    assert!(secret.starts_with("ycs_") && secret.len() >= 47, "secret too short: {secret}");
+    assert_eq!(created["client_type"], "confidential");
+
+    let shown = cli.json(&["client", "show", &id, "--json"], "");
+    assert_eq!(shown["name"], "Shop");
+    assert!(shown.get("client_secret").is_none(), "show must not reveal the secret");
+    assert_eq!(shown["grant_types"], serde_json::json!(["authorization_code", "client_credentials"]));
+
+    let rotated = cli.json(&["client", "rotate-secret", &id, "--json"], "");
+    assert_ne!(rotated["client_secret"].as_str(), Some(secret.as_str()));
+
+    // Password and implicit are off unless named; a public client gets no secret.
+    let public = cli.json(&["client", "create", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--json"], "");
+    assert_eq!(public["client_secret"], Value::Null);
+    assert_eq!(public["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+
+    let bad = cli.run(&["client", "create", "--name", "Evil", "--redirect-uri", "javascript:alert(1)"], "");
+    assert!(!bad.status.success());
+    let bad_grant = cli.run(&["client", "create", "--name", "X", "--grant", "magic"], "");
+    assert!(stderr(&bad_grant).contains("unknown grant"), "{}", stderr(&bad_grant));
+
+    let list = cli.json(&["client", "list", "--json"], "");
+    assert_eq!(list["clients"].as_array().map(Vec::len), Some(2));
+    assert!(cli.run(&["client", "delete", &id], "").status.success());
+    assert!(!cli.run(&["client", "show", &id], "").status.success());
+}
+
+#[test]
+fn migrate_creates_the_sqlite_file() {
+    let cli = Cli::new();
+    let out = cli.run(&["migrate"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(cli.dir.path().join("cli.db").exists());
+}
+
+/// Bad configuration gives one readable line and a non-zero exit, never a panic.
+#[test]
+fn bad_configuration_fails_with_one_line() {
+    let cli = Cli::new();
+    let cfg = cli.dir.path().join("bad.toml");
+    std::fs::write(&cfg, "auth_code_ttl = 3600\n").expect("write config");
+    let typo = cli.dir.path().join("typo.toml");
+    std::fs::write(&typo, "acces_token_ttl = 5\n").expect("write config");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--database-url", "mysql://x/y", "migrate"], "database_url"),
+        (vec!["--database-url", "postgres://127.0.0.1:1/nothing", "migrate"], "cannot open the database"),
+        (vec!["--database-url", "sqlite:///nonexistent-dir/x/y.db", "migrate"], "cannot open the database"),
+        (vec!["--config", cfg.to_str().unwrap_or_default(), "migrate"], "auth_code_ttl"),
+        (vec!["--config", typo.to_str().unwrap_or_default(), "migrate"], "config file"),
+        (vec!["--issuer", "not a url", "migrate"], "issuer"),
+    ];
+    for (args, expected) in cases {
+        let started = Instant::now();
+        let out = cli.run(&args, "");
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: more than one line: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(30), "{args:?} took too long");
+    }
+}
+
+#[test]
+fn serve_with_a_taken_port_fails_cleanly() {
+    let cli = Cli::new();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("addr").to_string();
+    let out = cli.run(&["serve", "--bind", &addr], "");
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).trim().lines().filter(|l| l.starts_with("yaoshi:")).count(), 1, "{}", stderr(&out));
+}

@@ -1,0 +1,124 @@
+//! One story through the storage contract, on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::{fresh_database, Backend};
+use yaoshi::{
+    oauth::{model::{AuthCode, Client, GrantType}, scope::Scope},
+    store::{connect, ClientRecord, CodeRedemption, NewRefresh, NewTokens, NewUser, Rotation, StoreError},
+};
+
+fn scope(s: &str) -> Scope {
+    Scope::parse(s).expect("scope")
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        username_normalized: name.to_lowercase(),
+        email: Some(format!("{name}@example.com")),
+        email_normalized: Some(format!("{}@example.com", name.to_lowercase())),
+        display_name: name.into(),
+        password_hash: Some("$argon2id$fake".into()),
+        admin: false,
+        now: 1_000,
+    }
+}
+
+fn tokens(client_id: &str, user: i64, family: &str, access: &str, refresh: Option<&str>) -> NewTokens {
+    NewTokens {
+        family_id: Some(family.into()),
+        client_id: client_id.into(),
+        user_id: Some(user),
+        scope: scope("read write"),
+        access_hash: access.into(),
+        access_expires_at: 5_000,
+        refresh: refresh.map(|h| NewRefresh { hash: h.into(), expires_at: 90_000, scope: scope("read write") }),
+        now: 1_000,
+    }
+}
+
+async fn story(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = connect(&db.url).await.expect("connect and migrate");
+    // Opening again must find the schema current.
+    connect(&db.url).await.expect("second open");
+    store.ping().await.expect("ping");
+
+    // Users: unique by normalised username and email; looked up by either.
+    let alice = store.create_user(&new_user("Alice")).await.expect("create");
+    assert!(matches!(store.create_user(&new_user("ALICE")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.user_by_login("alice").await.expect("by name").map(|u| u.id), Some(alice.id));
+    assert_eq!(store.user_by_login("alice@example.com").await.expect("by email").map(|u| u.id), Some(alice.id));
+    assert!(store.user_by_login("nobody").await.expect("lookup").is_none());
+    assert!(store.set_user_active(alice.id, false, 2_000).await.expect("disable"));
+    assert!(!store.user_by_id(alice.id).await.expect("get").expect("exists").active);
+    store.set_user_active(alice.id, true, 2_000).await.expect("enable");
+    assert!(!store.set_password_hash(9_999, Some("x"), 2_000).await.expect("no such user"));
+
+    // Clients round-trip every field.
+    let client = Client {
+        client_id: "shop".into(),
+        name: "Shop".into(),
+        confidential: true,
+        redirect_uris: vec!["https://shop.example/cb".into(), "http://127.0.0.1/cb".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: scope("openid read write"),
+        trusted: false,
+    };
+    let record = ClientRecord { client: client.clone(), secret_hash: Some("sha256:ab".into()), owner_id: Some(alice.id), created_at: 1_000 };
+    store.create_client(&record).await.expect("create client");
+    assert!(matches!(store.create_client(&record).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.client("shop").await.expect("get client"), Some(record.clone()));
+    assert!(store.set_client_secret("shop", "sha256:cd").await.expect("rotate"));
+
+    // A code is consumed exactly once; the second attempt is told it was reused.
+    let code = AuthCode {
+        client_id: "shop".into(),
+        user_id: alice.id,
+        redirect_uri: "https://shop.example/cb".into(),
+        redirect_uri_explicit: false,
+        scope: scope("read"),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        nonce: None,
+        auth_time: 1_000,
+        expires_at: 1_060,
+    };
+    store.insert_auth_code("code-hash", &code, 1_000).await.expect("insert code");
+    match store.consume_auth_code("code-hash", 1_001).await.expect("consume") {
+        CodeRedemption::Fresh(got) => assert_eq!(got, code),
+        other => panic!("expected a fresh code, got {other:?}"),
+    }
+    assert!(matches!(store.consume_auth_code("code-hash", 1_002).await.expect("again"), CodeRedemption::Reused));
+    assert!(matches!(store.consume_auth_code("other", 1_002).await.expect("unknown"), CodeRedemption::Unknown));
+
+    // Tokens: rotation supersedes once; the family is revoked as one.
+    store.insert_tokens(&tokens("shop", alice.id, "fam", "a1", Some("r1"))).await.expect("issue");
+    assert_eq!(store.rotate_refresh("r1", &tokens("shop", alice.id, "fam", "a2", Some("r2")), 1_500).await.expect("rotate"), Rotation::Rotated);
+    assert_eq!(store.rotate_refresh("r1", &tokens("shop", alice.id, "fam", "a3", Some("r3")), 1_501).await.expect("rotate again"), Rotation::Lost);
+    assert!(store.access_token("a3").await.expect("lookup").is_none(), "a lost rotation stores nothing");
+    let r1 = store.refresh_token("r1").await.expect("r1").expect("exists");
+    assert_eq!((r1.rotated_at, r1.successor.as_deref()), (Some(1_500), Some("r2")));
+    store.revoke_family("fam", 1_600).await.expect("revoke family");
+    for hash in ["a1", "a2"] {
+        assert_eq!(store.access_token(hash).await.expect("access").and_then(|a| a.revoked_at), Some(1_600));
+    }
+    assert_eq!(store.refresh_token("r2").await.expect("r2").and_then(|r| r.revoked_at), Some(1_600));
+
+    // The throttle counts per key inside a window and restarts after it.
+    for now in [10_000, 10_001, 10_002] {
+        store.record_failure("user:alice", now - 900, now).await.expect("record");
+    }
+    assert_eq!(store.failures("user:alice", 10_002 - 900).await.expect("count"), 3);
+    store.record_failure("user:alice", 20_000 - 900, 20_000).await.expect("new window");
+    assert_eq!(store.failures("user:alice", 20_000 - 900).await.expect("count"), 1);
+    store.clear_failures("user:alice").await.expect("clear");
+    assert_eq!(store.failures("user:alice", 0).await.expect("count"), 0);
+
+    // Deleting a client removes what was issued to it.
+    assert!(store.delete_client("shop").await.expect("delete"));
+    assert!(store.access_token("a1").await.expect("lookup").is_none());
+    assert!(!store.delete_client("shop").await.expect("delete twice"));
+}
+
+on_both_backends!(story);
