@@ -7,7 +7,7 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{login::LoginPage, not_found::NotFound};
+use crate::pages::{consent::ConsentPage, home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The document around every page, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -46,7 +46,9 @@ pub fn App() -> impl IntoView {
         <Router>
             <main class="page">
                 <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/o/login/") view=LoginPage/>
+                    <Route path=path!("/o/authorize/") view=ConsentPage/>
                 </Routes>
             </main>
         </Router>

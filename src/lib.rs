@@ -4,7 +4,9 @@
 //! hydrates the pages. Everything that touches storage, crypto or HTTP is `ssr`-only; the pages
 //! and the server-function signatures are shared.
 
+pub mod api;
 pub mod app;
+pub mod components;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

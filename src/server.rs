@@ -11,7 +11,7 @@ use axum::{
     Router,
 };
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 
 use crate::{
     app::{shell, App},
@@ -54,7 +54,8 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 /// The whole application: OAuth routes, Leptos pages and server functions, static files.
 pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
     let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
-    let routes = generate_route_list(App);
+    // `/o/authorize/` is rendered by its own handler, which decides first whether to redirect.
+    let routes = generate_route_list_with_exclusions(App, Some(vec!["/o/authorize/".to_owned()]));
     Router::new()
         .merge(crate::http::router())
         .leptos_routes_with_context(
@@ -64,6 +65,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(crate::http::browser_guard))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }

@@ -1,5 +1,7 @@
 //! The plain axum routes (everything that is not a Leptos page): thin adapters into `service`.
 
+mod authorize;
+mod browser;
 mod error;
 mod extract;
 mod health;
@@ -10,6 +12,7 @@ use axum::{
     Router,
 };
 
+pub use browser::{guard as browser_guard, CsrfToken, CSRF_FIELD};
 pub use error::OAuthResponse;
 pub use extract::{BearerToken, OAuthForm};
 
@@ -18,7 +21,10 @@ use crate::server::AppState;
 /// The OAuth endpoints and the health check. Each OAuth path answers with and without its
 /// trailing slash; the seed's form (with) is canonical.
 pub fn router() -> Router<AppState> {
-    let mut r = Router::new().route("/healthz", get(health::healthz));
+    let mut r = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/o/authorize/", get(authorize::authorize))
+        .route("/o/authorize", get(authorize::authorize));
     for (path, route) in [
         ("/o/token", post(token::token).fallback(token::method_not_allowed)),
         ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),

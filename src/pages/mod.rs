@@ -1,4 +1,6 @@
 //! One Leptos page per module.
 
+pub mod consent;
+pub mod home;
 pub mod login;
 pub mod not_found;

@@ -1,8 +1,10 @@
 //! Use cases: the one entry point that the axum routes, the server functions and the CLI
 //! share. Only this layer combines the protocol core, the store, the clock and crypto.
 
+pub mod authorize;
 pub mod clients;
 pub mod demo;
+pub mod session;
 pub mod token;
 pub mod users;
 

@@ -125,7 +125,7 @@ impl Services {
                     return Err(OAuthError::unauthorized_client("client_credentials needs a confidential client"));
                 }
                 let scope = grant::resolve_scope(scope.as_ref(), &client, &self.known_scopes)?;
-                self.issue(&client, GrantType::ClientCredentials, None, scope, None).await
+                self.issue_tokens(&client, GrantType::ClientCredentials, None, scope, None).await
             }
             TokenRequest::RefreshToken { refresh_token, scope } => {
                 self.refresh(&client, &refresh_token, scope.as_ref()).await
@@ -155,7 +155,7 @@ impl Services {
         };
         let granted = grant::validate_code_exchange(&stored, client, redirect_uri, verifier, now)?;
         self.ensure_user_active(granted.user_id).await?;
-        self.issue(client, GrantType::AuthorizationCode, granted.user_id, granted.scope, Some(code_hash)).await
+        self.issue_tokens(client, GrantType::AuthorizationCode, granted.user_id, granted.scope, Some(code_hash)).await
     }
 
     /// RFC 6749 §4.3.2, with the sign-in throttle shared with the login page.
@@ -173,7 +173,7 @@ impl Services {
             SignInError::Throttled => OAuthError::invalid_grant("too many failed attempts; try again later"),
             SignInError::Unavailable => OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again"),
         })?;
-        self.issue(client, GrantType::Password, Some(user.id), scope, None).await
+        self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await
     }
 
     /// RFC 6749 §6 with rotation: the presented token is superseded by the new one; a
@@ -222,7 +222,7 @@ impl Services {
     }
 
     /// Mints and stores the tokens of one grant.
-    async fn issue(
+    pub(crate) async fn issue_tokens(
         &self,
         client: &Client,
         grant: GrantType,

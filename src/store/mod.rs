@@ -123,6 +123,23 @@ pub trait Store: Send + Sync {
     /// Revokes one access token.
     async fn revoke_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()>;
 
+    // --- login sessions ---
+    /// Stores a new session under the hash of its id.
+    async fn insert_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session with this hash and its user, if it is within both lifetimes
+    /// (`expires_at > now`, `last_seen_at >= idle_since`) and its user is active.
+    async fn session(&self, session_hash: &str, now: i64, idle_since: i64) -> StoreResult<Option<(SessionRecord, User)>>;
+    /// Records activity on a session.
+    async fn touch_session(&self, session_hash: &str, now: i64) -> StoreResult<()>;
+    /// Ends one session.
+    async fn delete_session(&self, session_hash: &str) -> StoreResult<()>;
+
+    // --- consents ---
+    /// The scope a user has granted a client, if any.
+    async fn consent(&self, user_id: i64, client_id: &str) -> StoreResult<Option<crate::oauth::scope::Scope>>;
+    /// Records (or widens to) `scope` as granted by the user to the client.
+    async fn save_consent(&self, user_id: i64, client_id: &str, scope: &crate::oauth::scope::Scope, now: i64) -> StoreResult<()>;
+
     // --- sign-in throttle ---
     /// Failures recorded under `key` in the window that started at or after `since`.
     async fn failures(&self, key: &str, since: i64) -> StoreResult<i64>;

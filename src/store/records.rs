@@ -84,6 +84,40 @@ pub struct NewTokens {
     pub now: i64,
 }
 
+/// A login session to store.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    /// SHA-256 of the cookie value.
+    pub session_hash: String,
+    /// Who signed in.
+    pub user_id: i64,
+    /// When they proved it (OIDC `auth_time`).
+    pub auth_time: i64,
+    /// Absolute end of the session.
+    pub expires_at: i64,
+    /// Browser, for the account page.
+    pub user_agent: String,
+    /// Address, for the account page.
+    pub ip: String,
+}
+
+/// A stored login session.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie value.
+    pub session_hash: String,
+    /// Who signed in.
+    pub user_id: i64,
+    /// When they proved it.
+    pub auth_time: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub last_seen_at: i64,
+    /// Absolute end.
+    pub expires_at: i64,
+}
+
 /// A refresh token to store.
 #[derive(Clone, Debug)]
 pub struct NewRefresh {

@@ -11,10 +11,11 @@ use sqlx::{
 
 use super::{
     records::{client_columns, AccessRow, AuthCodeRow, ClientRow, RefreshRow},
-    AccessRecord, ClientRecord, CodeRedemption, NewTokens, NewUser, RefreshRecord, Rotation, Store,
+    AccessRecord, ClientRecord, CodeRedemption, NewSession, NewTokens, NewUser, RefreshRecord, Rotation, SessionRecord,
+    Store, StoreError,
     StoreResult, User,
 };
-use crate::oauth::model::AuthCode;
+use crate::oauth::{model::AuthCode, scope::Scope};
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone, Debug)]
@@ -326,6 +327,79 @@ macro_rules! sql_store {
                     .bind(token_hash)
                     .execute(&self.pool)
                     .await?;
+                Ok(())
+            }
+
+            async fn insert_session(&self, n: &NewSession) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (session_hash, user_id, auth_time, created_at, last_seen_at, expires_at, user_agent, ip)
+                     VALUES ($1, $2, $3, $3, $3, $4, $5, $6)",
+                )
+                .bind(&n.session_hash)
+                .bind(n.user_id)
+                .bind(n.auth_time)
+                .bind(n.expires_at)
+                .bind(&n.user_agent)
+                .bind(&n.ip)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, session_hash: &str, now: i64, idle_since: i64) -> StoreResult<Option<(SessionRecord, User)>> {
+                let sql = "SELECT session_hash, user_id, auth_time, created_at, last_seen_at, expires_at FROM sessions
+                     WHERE session_hash = $1 AND expires_at > $2 AND last_seen_at >= $3";
+                let Some(session) = sqlx::query_as::<_, SessionRecord>(sql)
+                    .bind(session_hash)
+                    .bind(now)
+                    .bind(idle_since)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let user = self.user_by_id(session.user_id).await?.filter(|u| u.active);
+                Ok(user.map(|u| (session, u)))
+            }
+
+            async fn touch_session(&self, session_hash: &str, now: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE session_hash = $2")
+                    .bind(now)
+                    .bind(session_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_session(&self, session_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE session_hash = $1").bind(session_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn consent(&self, user_id: i64, client_id: &str) -> StoreResult<Option<Scope>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|(s,)| if s.trim().is_empty() { Ok(Scope::default()) } else {
+                    Scope::parse(&s).map_err(|e| StoreError::Corrupt(format!("consent scope {s:?}: {e}")))
+                })
+                .transpose()
+            }
+
+            async fn save_consent(&self, user_id: i64, client_id: &str, scope: &Scope, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at, last_used_at)
+                     VALUES ($1, $2, $3, $4, $4, $4)
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, updated_at = $4, last_used_at = $4",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(scope.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 

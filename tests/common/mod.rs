@@ -3,6 +3,8 @@
 //! which the README's test command starts).
 #![allow(dead_code)]
 
+pub mod oauth;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use serde_json::Value;
@@ -112,6 +114,11 @@ impl TestServer {
     /// The store, for assertions on what was persisted.
     pub fn store(&self) -> Arc<dyn Store> {
         self.services.store.clone()
+    }
+
+    /// The URL of this server's database, for tests that tamper with it behind the server's back.
+    pub fn database_url(&self) -> &str {
+        &self._db.url
     }
 
     /// `base` + `path`.

@@ -1,0 +1,66 @@
+//! Signing in and out.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::error::AppError;
+
+/// What the login page needs from the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginState {
+    /// The CSRF token the form must carry.
+    pub csrf: String,
+    /// The signed-in user's name, if a session exists.
+    pub signed_in_as: Option<String>,
+}
+
+/// The CSRF token for this browser and who is signed in.
+#[server(endpoint = "login_context")]
+pub async fn login_context() -> Result<LoginState, AppError> {
+    use super::ssr;
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let csrf = parts.extensions.get::<crate::http::CsrfToken>().map(|t| t.0.clone()).ok_or(AppError::Expired)?;
+    let signed_in_as = ssr::session(&s, &parts).await.map(|sess| sess.user.username);
+    Ok(LoginState { csrf, signed_in_as })
+}
+
+/// Signs in with a username (or email) and password, then continues to `next` (same origin
+/// only). Returns where to go.
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String, next: String) -> Result<String, AppError> {
+    use super::ssr;
+    use crate::service::{session::{safe_next, session_cookie}, users::SignInError};
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let next = safe_next(&next).to_owned();
+    let previous = ssr::session_token(&parts);
+    match s.log_in(&username, &password, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref()).await {
+        Ok((token, _user)) => {
+            ssr::set_cookie(&session_cookie(&token, s.secure_cookies()));
+            Ok(ssr::go_to(&parts, next))
+        }
+        Err(e) => {
+            let e = match e {
+                SignInError::BadCredentials => AppError::BadCredentials,
+                SignInError::Throttled => AppError::Throttled,
+                SignInError::Unavailable => AppError::Unavailable,
+            };
+            let back = crate::service::authorize::login_page(&next);
+            ssr::fail(&parts, e, &back)
+        }
+    }
+}
+
+/// Ends the session and returns to the login page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<String, AppError> {
+    use super::ssr;
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    if let Some(token) = ssr::session_token(&parts) {
+        s.log_out(&token).await;
+    }
+    ssr::set_cookie(&crate::service::session::clear_session_cookie(s.secure_cookies()));
+    Ok(ssr::go_to(&parts, "/o/login/".to_owned()))
+}

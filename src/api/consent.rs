@@ -1,0 +1,30 @@
+//! The consent page's decision.
+
+use leptos::prelude::*;
+
+use super::error::AppError;
+
+/// Approves (`decision=approve`) or denies the authorization request `query`, validated
+/// again by the same service as `GET /o/authorize/`. Returns where the browser goes next:
+/// the client's redirect URI, the login page, or back to an error page.
+#[server(endpoint = "consent")]
+pub async fn decide(query: String, decision: String) -> Result<String, AppError> {
+    use super::ssr;
+    use crate::{api::types::AuthorizePage, service::authorize::AuthorizeStep};
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let session = ssr::session(&s, &parts).await;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "deny" => false,
+        _ => return ssr::fail(&parts, AppError::Invalid("choose Approve or Deny".into()), &format!("/o/authorize/?{query}")),
+    };
+    match s.decide(&query, session.as_ref(), approve).await {
+        AuthorizeStep::Redirect(url) => Ok(ssr::go_to(&parts, url)),
+        AuthorizeStep::Page(AuthorizePage::Error { description, .. }) => {
+            ssr::fail(&parts, AppError::Invalid(description), &format!("/o/authorize/?{query}"))
+        }
+        // A decision never asks again: `decide` answers with a redirect or an error.
+        AuthorizeStep::Page(AuthorizePage::Consent(_)) => ssr::fail(&parts, AppError::Expired, &format!("/o/authorize/?{query}")),
+    }
+}

@@ -1,0 +1,75 @@
+//! The error every server function returns: typed, user-safe, carried across the wire as JSON.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+/// What a page can be told. Internal details are logged on the server, never sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Unknown user, wrong password or disabled account: deliberately indistinguishable.
+    #[error("Invalid username or password.")]
+    BadCredentials,
+    /// Too many failed attempts.
+    #[error("Too many failed attempts. Try again in a few minutes.")]
+    Throttled,
+    /// The form must be reloaded (expired session or CSRF token).
+    #[error("Your session has expired. Reload the page and try again.")]
+    Expired,
+    /// Bad input, with a readable reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database or another dependency failed.
+    #[error("The service is temporarily unavailable. Try again in a moment.")]
+    Unavailable,
+    /// The request never reached the function properly (network, encoding).
+    #[error("The request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// A short code for URLs (`?error=…`) on the no-JavaScript path.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadCredentials => "credentials",
+            AppError::Throttled => "throttled",
+            AppError::Expired => "expired",
+            AppError::Invalid(_) => "invalid",
+            AppError::Unavailable => "unavailable",
+            AppError::Transport(_) => "transport",
+        }
+    }
+
+    /// The message for a code from [`AppError::code`].
+    pub fn message_for_code(code: &str) -> Option<String> {
+        let e = match code {
+            "credentials" => AppError::BadCredentials,
+            "throttled" => AppError::Throttled,
+            "expired" => AppError::Expired,
+            "unavailable" => AppError::Unavailable,
+            _ => return None,
+        };
+        Some(e.to_string())
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadCredentials => 401,
+            AppError::Throttled => 429,
+            AppError::Expired => 403,
+            AppError::Invalid(_) | AppError::Transport(_) => 400,
+            AppError::Unavailable => 503,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

@@ -1,0 +1,9 @@
+//! Server functions: compiled into both builds; their bodies run only on the server, where
+//! each is a thin call into `service`.
+
+pub mod auth;
+pub mod consent;
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod types;

@@ -1,0 +1,78 @@
+//! Server-side plumbing shared by the server functions: the services, the request, the session,
+//! and answering plain (no-JavaScript) form posts with a redirect.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{extract::ConnectInfo, http::{header, request::Parts, HeaderValue}};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use super::error::AppError;
+use crate::service::{
+    session::{cookie_value, Session, SESSION_COOKIE},
+    Services,
+};
+
+/// The services, provided as context by the router.
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or(AppError::Unavailable)
+}
+
+/// The request's head.
+pub fn parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or(AppError::Unavailable)
+}
+
+/// The session cookie's value, if sent.
+pub fn session_token(parts: &Parts) -> Option<String> {
+    let header = parts.headers.get(header::COOKIE)?.to_str().ok()?;
+    cookie_value(header, SESSION_COOKIE).map(str::to_owned)
+}
+
+/// The signed-in session, if any.
+pub async fn session(s: &Services, parts: &Parts) -> Option<Session> {
+    s.session(&session_token(parts)?).await
+}
+
+/// The peer address.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The `User-Agent` header.
+pub fn user_agent(parts: &Parts) -> String {
+    parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// Whether this is a plain HTML form post (no JavaScript): then answers are redirects.
+pub fn plain_form(parts: &Parts) -> bool {
+    parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
+/// Adds a `Set-Cookie` header to the response.
+pub fn set_cookie(value: &str) {
+    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
+        res.append_header(header::SET_COOKIE, v);
+    }
+}
+
+/// Sends a plain form post on to `url` (the page script does it for enhanced forms) and
+/// returns `url` for the script.
+pub fn go_to(parts: &Parts, url: String) -> String {
+    if plain_form(parts) {
+        leptos_axum::redirect(&url);
+    }
+    url
+}
+
+/// Fails with `e`: the response gets its status, and a plain form post is sent back to
+/// `page` with `?error=…` (or `&error=…`) so the page can say what went wrong.
+pub fn fail<T>(parts: &Parts, e: AppError, page: &str) -> Result<T, AppError> {
+    if plain_form(parts) {
+        let sep = if page.contains('?') { '&' } else { '?' };
+        leptos_axum::redirect(&format!("{page}{sep}error={}", e.code()));
+    } else if let Some(res) = use_context::<ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
+    }
+    Err(e)
+}

@@ -1,0 +1,109 @@
+//! Protection for the browser-facing forms: every server-function POST must come from this
+//! origin and carry the CSRF token that matches this browser's `yaoshi_csrf` cookie
+//! (double submit, compared in constant time). Plain form posts are answered with 303.
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::Request,
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    crypto::{ct_eq, random_token},
+    service::session::cookie_value,
+};
+
+/// The CSRF cookie's name.
+pub const CSRF_COOKIE: &str = "yaoshi_csrf";
+/// The form field that must repeat it.
+pub const CSRF_FIELD: &str = "csrf";
+/// Server functions live under this prefix.
+const SERVER_FN_PREFIX: &str = "/api/";
+/// Largest form body read for the check.
+const MAX_FORM: usize = 64 * 1024;
+
+/// This browser's CSRF token, available to pages and server functions as a request extension.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookie_value(raw, CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 100).map(str::to_owned)
+}
+
+/// True when `Origin` is absent or names the host this request was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let bare = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    bare.is_some_and(|h| !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
+fn forbidden(why: &'static str) -> Response {
+    tracing::warn!(why, "refused a form post");
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Forbidden: this form expired or was sent from another site. Reload the page and try again.",
+    )
+        .into_response()
+}
+
+/// The middleware: issues the CSRF cookie, checks server-function posts, and turns their
+/// 302 answers into 303 (after a POST the browser must GET the next page).
+pub async fn guard(mut req: Request, next: Next) -> Response {
+    let existing = cookie_token(req.headers());
+    let token = existing.clone().unwrap_or_else(|| random_token(""));
+    let is_form_post = req.method() == Method::POST && req.uri().path().starts_with(SERVER_FN_PREFIX);
+    if is_form_post {
+        if !same_origin(req.headers()) {
+            return forbidden("foreign origin");
+        }
+        let Some(expected) = &existing else { return forbidden("no CSRF cookie") };
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = to_bytes(body, MAX_FORM).await else { return forbidden("form too large") };
+        let sent = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+        if !sent.is_some_and(|s| ct_eq(&s, expected)) {
+            return forbidden("missing or wrong CSRF token");
+        }
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    // Only pages (and the forms on them) need the cookie; API clients never get one.
+    let is_page = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut resp = next.run(req).await;
+    if is_form_post && resp.status() == StatusCode::FOUND {
+        *resp.status_mut() = StatusCode::SEE_OTHER;
+    }
+    if existing.is_none() && (is_page || is_form_post) {
+        let cookie = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn origin_must_match_the_host() {
+        assert!(same_origin(&headers(&[(header::HOST, "localhost:9000")])));
+        assert!(same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://localhost:9000")])));
+        assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://evil.example")])));
+        assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "null")])));
+        assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://localhost:9000.evil")])));
+    }
+}
