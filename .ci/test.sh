@@ -28,9 +28,19 @@ cargo test --features ssr --no-fail-fast 2>&1
 echo "[test] building the site (cargo leptos build)" >&2
 cargo leptos build 2>&1 | tail -n 3
 
+# Fixtures for the browser tests, made with the CLI as an operator would.
+export DATABASE_URL="sqlite://$work/e2e.db"
+yaoshi="$target/debug/yaoshi"
+for u in alice bob carol dave erin frank grace heidi; do
+  echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
+done
+"$yaoshi" client create --name "Single Page App" --public --client-id spa \
+  --redirect-uri http://127.0.0.1:8000/spa --grant authorization_code --grant refresh_token >/dev/null
+"$yaoshi" client create --name "Trusted Console" --client-id trusted --trusted \
+  --redirect-uri http://127.0.0.1:8000/trusted --grant authorization_code >/dev/null
+
 port=$(( 40000 + RANDOM % 20000 ))
-LEPTOS_SITE_ROOT="$root/target/site" DATABASE_URL="sqlite://$work/e2e.db" \
-  "$target/debug/yaoshi" serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+LEPTOS_SITE_ROOT="$root/target/site" "$yaoshi" serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
 
 echo "[test] Playwright against http://127.0.0.1:$port" >&2
