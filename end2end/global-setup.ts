@@ -1,15 +1,31 @@
-// Waits until the server answers /healthz (it may still be migrating), for at most 60 s.
+import http from "node:http";
+
+// The fixture clients redirect to http://127.0.0.1:8000/…: a tiny server there plays the client
+// app, so the browser lands on a real page after each redirect. Then wait for Yaoshi itself.
 export default async function globalSetup() {
+  const callbacks = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end("<!doctype html><title>client</title><h1>client callback</h1>");
+  });
+  await new Promise<void>((resolve, reject) => {
+    callbacks.once("error", (e) => reject(new Error(`cannot listen on 127.0.0.1:8000 for the client callbacks: ${e.message}`)));
+    callbacks.listen(8000, "127.0.0.1", () => resolve());
+  });
+
   const base = process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000";
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
+  let healthy = false;
+  while (!healthy && Date.now() < deadline) {
     try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
+      healthy = (await fetch(`${base}/healthz`)).ok;
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (!healthy) await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`server at ${base} did not become healthy within 60 s`);
+  if (!healthy) {
+    callbacks.close();
+    throw new Error(`server at ${base} did not become healthy within 60 s`);
+  }
+  return async () => new Promise<void>((resolve) => callbacks.close(() => resolve()));
 }

@@ -199,7 +199,7 @@ async fn logout_ends_the_session(backend: Backend) {
     let t = setup(backend).await;
     let b = browser();
     let csrf = sign_in(&t, &b).await;
-    let resp = b.post(t.url("/api/logout")).header(ACCEPT, "text/html").form(&[("csrf", csrf.as_str())]).send().await.expect("logout");
+    let resp = b.post(t.url("/o/logout/")).header(ACCEPT, "text/html").form(&[("csrf", csrf.as_str())]).send().await.expect("logout");
     assert_eq!(resp.status(), 303);
     let resp = b.get(t.url("/o/authorize/?response_type=code&client_id=app")).send().await.expect("authorize");
     assert!(location(&resp).expect("redirect").starts_with("/o/login/"));

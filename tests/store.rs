@@ -5,7 +5,7 @@ mod common;
 use common::{fresh_database, Backend};
 use yaoshi::{
     oauth::{model::{AuthCode, Client, GrantType}, scope::Scope},
-    store::{connect, ClientRecord, CodeRedemption, NewRefresh, NewTokens, NewUser, Rotation, StoreError},
+    store::{connect, ClientRecord, NewRefresh, NewTokens, NewUser, Redemption, Rotation, StoreError},
 };
 
 fn scope(s: &str) -> Scope {
@@ -85,12 +85,19 @@ async fn story(backend: Backend) {
         expires_at: 1_060,
     };
     store.insert_auth_code("code-hash", &code, 1_000).await.expect("insert code");
-    match store.consume_auth_code("code-hash", 1_001).await.expect("consume") {
-        CodeRedemption::Fresh(got) => assert_eq!(got, code),
+    let issue = |c: &AuthCode| Ok(tokens(&c.client_id, c.user_id, "code-hash", "code-access", Some("code-refresh")));
+    match store.redeem_auth_code("code-hash", 1_001, &issue).await.expect("redeem") {
+        Redemption::Issued(got) => assert_eq!(got, code),
         other => panic!("expected a fresh code, got {other:?}"),
     }
-    assert!(matches!(store.consume_auth_code("code-hash", 1_002).await.expect("again"), CodeRedemption::Reused));
-    assert!(matches!(store.consume_auth_code("other", 1_002).await.expect("unknown"), CodeRedemption::Unknown));
+    assert!(store.access_token("code-access").await.expect("lookup").is_some(), "issued with the redemption");
+    assert!(matches!(store.redeem_auth_code("code-hash", 1_002, &issue).await.expect("again"), Redemption::Reused));
+    assert!(matches!(store.redeem_auth_code("other", 1_002, &issue).await.expect("unknown"), Redemption::Unknown));
+    // A code that fails the check is burnt and issues nothing.
+    store.insert_auth_code("bad-code", &code, 1_000).await.expect("insert code");
+    let refuse = |_: &AuthCode| Err(yaoshi::oauth::error::OAuthError::invalid_grant("no"));
+    assert!(matches!(store.redeem_auth_code("bad-code", 1_001, &refuse).await.expect("refused"), Redemption::Refused(_)));
+    assert!(matches!(store.redeem_auth_code("bad-code", 1_002, &issue).await.expect("burnt"), Redemption::Reused));
 
     // Tokens: rotation supersedes once; the family is revoked as one.
     store.insert_tokens(&tokens("shop", alice.id, "fam", "a1", Some("r1"))).await.expect("issue");

@@ -1,14 +1,7 @@
 import { expect, Page, APIRequestContext } from "@playwright/test";
 
-/** Where the demo and fixture clients send the browser; nothing listens there, so tests answer. */
+/** Where the demo and fixture clients send the browser (global-setup.ts serves it). */
 export const CALLBACK_ORIGIN = "http://127.0.0.1:8000";
-
-/** Answers every request to the clients' redirect URIs with a tiny page, so the browser stays put. */
-export async function stubCallbacks(page: Page) {
-  await page.route(`${CALLBACK_ORIGIN}/**`, (route) =>
-    route.fulfill({ status: 200, contentType: "text/html", body: "<h1>client callback</h1>" }),
-  );
-}
 
 /** Waits for a navigation to the client's redirect URI and returns it parsed. */
 export async function callbackUrl(page: Page): Promise<URL> {

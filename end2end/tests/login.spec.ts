@@ -19,5 +19,9 @@ test("pages cannot be framed", async ({ request }) => {
   const r = await request.get("/o/login/");
   expect(r.status()).toBe(200);
   expect(r.headers()["x-frame-options"]).toBe("DENY");
-  expect(r.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
+  const csp = r.headers()["content-security-policy"];
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=_-]+' 'wasm-unsafe-eval'/);
+  expect(csp).not.toContain("unsafe-inline");
+  expect(r.headers()["referrer-policy"]).toBe("no-referrer");
 });

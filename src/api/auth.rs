@@ -26,10 +26,12 @@ pub async fn login_context() -> Result<LoginState, AppError> {
 }
 
 /// Signs in with a username (or email) and password, then continues to `next` (same origin
-/// only). Returns where to go.
+/// only). Returns where to go. Like every form's function it takes the `csrf` field, which the
+/// CSRF guard has checked before the function runs.
 #[server(endpoint = "login")]
-pub async fn login(username: String, password: String, next: String) -> Result<String, AppError> {
+pub async fn login(csrf: String, username: String, password: String, next: String) -> Result<String, AppError> {
     use super::ssr;
+    let _checked_by_guard = csrf;
     use crate::service::{session::{safe_next, session_cookie}, users::SignInError};
     let s = ssr::services()?;
     let parts = ssr::parts()?;
@@ -52,10 +54,11 @@ pub async fn login(username: String, password: String, next: String) -> Result<S
     }
 }
 
-/// Ends the session and returns to the login page.
-#[server(endpoint = "logout")]
-pub async fn logout() -> Result<String, AppError> {
+/// `POST /o/logout/`: ends the session and returns to the login page.
+#[server(prefix = "/o", endpoint = "logout/")]
+pub async fn logout(csrf: String) -> Result<String, AppError> {
     use super::ssr;
+    let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     if let Some(token) = ssr::session_token(&parts) {

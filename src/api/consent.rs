@@ -8,8 +8,9 @@ use super::error::AppError;
 /// again by the same service as `GET /o/authorize/`. Returns where the browser goes next:
 /// the client's redirect URI, the login page, or back to an error page.
 #[server(endpoint = "consent")]
-pub async fn decide(query: String, decision: String) -> Result<String, AppError> {
+pub async fn decide(csrf: String, query: String, decision: String) -> Result<String, AppError> {
     use super::ssr;
+    let _checked_by_guard = csrf;
     use crate::{api::types::AuthorizePage, service::authorize::AuthorizeStep};
     let s = ssr::services()?;
     let parts = ssr::parts()?;

@@ -19,8 +19,9 @@ use crate::{
 pub const CSRF_COOKIE: &str = "yaoshi_csrf";
 /// The form field that must repeat it.
 pub const CSRF_FIELD: &str = "csrf";
-/// Server functions live under this prefix.
+/// Server functions live under this prefix, except logout, which has the seed's `/o/` path.
 const SERVER_FN_PREFIX: &str = "/api/";
+const LOGOUT_PATH: &str = "/o/logout/";
 /// Largest form body read for the check.
 const MAX_FORM: usize = 64 * 1024;
 
@@ -33,9 +34,14 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
     cookie_value(raw, CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 100).map(str::to_owned)
 }
 
-/// True when `Origin` is absent or names the host this request was sent to.
+/// True when `Origin` is absent, opaque, or names the host this request was sent to. Browsers
+/// send `Origin: null` for form posts from pages with `Referrer-Policy: no-referrer`, as ours
+/// are; those are still bound by the CSRF token.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    if origin == "null" {
+        return true;
+    }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let bare = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
     bare.is_some_and(|h| !host.is_empty() && h.eq_ignore_ascii_case(host))
@@ -56,7 +62,8 @@ fn forbidden(why: &'static str) -> Response {
 pub async fn guard(mut req: Request, next: Next) -> Response {
     let existing = cookie_token(req.headers());
     let token = existing.clone().unwrap_or_else(|| random_token(""));
-    let is_form_post = req.method() == Method::POST && req.uri().path().starts_with(SERVER_FN_PREFIX);
+    let path = req.uri().path();
+    let is_form_post = req.method() == Method::POST && (path.starts_with(SERVER_FN_PREFIX) || path == LOGOUT_PATH);
     if is_form_post {
         if !same_origin(req.headers()) {
             return forbidden("foreign origin");
@@ -103,7 +110,7 @@ mod tests {
         assert!(same_origin(&headers(&[(header::HOST, "localhost:9000")])));
         assert!(same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://localhost:9000")])));
         assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://evil.example")])));
-        assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "null")])));
+        assert!(same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "null")])));
         assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://localhost:9000.evil")])));
     }
 }

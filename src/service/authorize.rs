@@ -93,7 +93,8 @@ impl Services {
                 let e = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
                 return AuthorizeStep::Redirect(v.target().error(&e, issuer));
             }
-            return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{}", without_prompt_login(query))));
+            let back = if v.prompt.login { without_prompt_login(query) } else { query.to_owned() };
+            return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{back}")));
         };
         let remembered = match self.store.consent(session.user.id, &client.client_id).await {
             Ok(scope) => scope.is_some_and(|s| v.scope.is_subset(&s)),

@@ -12,13 +12,70 @@ use crate::{
         client_auth::{presented_secret, ClientCredentials},
         error::OAuthError,
         grant,
-        model::{Client, GrantType},
+        model::{AuthCode, Client, GrantType},
         request::TokenRequest,
         scope::Scope,
         token::{issues_refresh_token, TokenResponse},
     },
-    store::{AccessRecord, CodeRedemption, NewRefresh, NewTokens, Rotation},
+    store::{AccessRecord, NewRefresh, NewTokens, Redemption, Rotation},
 };
+
+/// Random token values made before they are stored, so that a transaction in the store can
+/// decide whether they are issued.
+struct Minted {
+    access: String,
+    refresh: Option<String>,
+}
+
+impl Minted {
+    fn new(grant: GrantType) -> Self {
+        Self { access: random_token(prefix::ACCESS), refresh: issues_refresh_token(grant).then(|| random_token(prefix::REFRESH)) }
+    }
+
+    /// What the store keeps: hashes, lifetimes, the family.
+    fn rows(
+        &self,
+        s: &Services,
+        client: &Client,
+        user_id: Option<i64>,
+        scope: &Scope,
+        family: Option<String>,
+        refresh_scope: Option<Scope>,
+    ) -> NewTokens {
+        let now = s.now();
+        let family_id = match (family, &self.refresh) {
+            (Some(f), _) => Some(f),
+            (None, Some(_)) => Some(random_id()),
+            (None, None) => None,
+        };
+        NewTokens {
+            family_id,
+            client_id: client.client_id.clone(),
+            user_id,
+            scope: scope.clone(),
+            access_hash: sha256_hex(&self.access),
+            access_expires_at: now + s.settings.access_token_ttl,
+            refresh: self.refresh.as_ref().map(|r| NewRefresh {
+                hash: sha256_hex(r),
+                expires_at: now + s.settings.refresh_token_ttl,
+                scope: refresh_scope.unwrap_or_else(|| scope.clone()),
+            }),
+            now,
+        }
+    }
+
+    /// What the client receives (RFC 6749 §5.1).
+    fn response(self, s: &Services, scope: &Scope) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access,
+            token_type: "Bearer",
+            expires_in: s.settings.access_token_ttl,
+            scope: Some(scope.to_string()),
+            refresh_token: self.refresh,
+            id_token: None,
+        }
+    }
+}
 
 /// What introspection says of a token (RFC 7662 §2.2).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -145,17 +202,27 @@ impl Services {
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let code_hash = sha256_hex(code);
-        let stored = match self.store.consume_auth_code(&code_hash, now).await.map_err(unavailable)? {
-            CodeRedemption::Fresh(c) => c,
-            CodeRedemption::Reused => {
+        let minted = Minted::new(GrantType::AuthorizationCode);
+        // Validation runs inside the store's transaction, so the tokens exist before any
+        // concurrent second redemption can revoke the family (whose id is the code's hash).
+        let validate = |stored: &AuthCode| {
+            let granted = grant::validate_code_exchange(stored, client, redirect_uri, verifier, now)?;
+            Ok(minted.rows(self, client, granted.user_id, &granted.scope, Some(code_hash.clone()), None))
+        };
+        let issued = match self.store.redeem_auth_code(&code_hash, now, &validate).await.map_err(unavailable)? {
+            Redemption::Issued(c) => c,
+            Redemption::Refused(e) => return Err(e),
+            Redemption::Reused => {
                 self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
                 return Err(OAuthError::invalid_grant("the authorization code was already used"));
             }
-            CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+            Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
         };
-        let granted = grant::validate_code_exchange(&stored, client, redirect_uri, verifier, now)?;
-        self.ensure_user_active(granted.user_id).await?;
-        self.issue_tokens(client, GrantType::AuthorizationCode, granted.user_id, granted.scope, Some(code_hash)).await
+        if let Err(e) = self.ensure_user_active(Some(issued.user_id)).await {
+            self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
+            return Err(e);
+        }
+        Ok(minted.response(self, &issued.scope))
     }
 
     /// RFC 6749 §4.3.2, with the sign-in throttle shared with the login page.
@@ -246,38 +313,9 @@ impl Services {
         family: Option<String>,
         refresh_scope: Option<Scope>,
     ) -> (TokenResponse, NewTokens) {
-        let now = self.now();
-        let s = &self.settings;
-        let access = random_token(prefix::ACCESS);
-        let refresh = issues_refresh_token(grant).then(|| random_token(prefix::REFRESH));
-        let family_id = match (&family, &refresh) {
-            (Some(f), _) => Some(f.clone()),
-            (None, Some(_)) => Some(random_id()),
-            (None, None) => None,
-        };
-        let tokens = NewTokens {
-            family_id,
-            client_id: client.client_id.clone(),
-            user_id,
-            scope: scope.clone(),
-            access_hash: sha256_hex(&access),
-            access_expires_at: now + s.access_token_ttl,
-            refresh: refresh.as_ref().map(|r| NewRefresh {
-                hash: sha256_hex(r),
-                expires_at: now + s.refresh_token_ttl,
-                scope: refresh_scope.clone().unwrap_or_else(|| scope.clone()),
-            }),
-            now,
-        };
-        let response = TokenResponse {
-            access_token: access,
-            token_type: "Bearer",
-            expires_in: s.access_token_ttl,
-            scope: Some(scope.to_string()),
-            refresh_token: refresh,
-            id_token: None,
-        };
-        (response, tokens)
+        let minted = Minted::new(grant);
+        let rows = minted.rows(self, client, user_id, &scope, family, refresh_scope);
+        (minted.response(self, &scope), rows)
     }
 
     /// RFC 7009 §2.1: revokes a token the client owns. Unknown tokens and other clients'

@@ -10,6 +10,8 @@ mod sql;
 
 use async_trait::async_trait;
 
+use crate::oauth::{error::OAuthError, model::AuthCode};
+
 pub use records::*;
 pub use sql::{PostgresStore, SqliteStore};
 
@@ -45,17 +47,22 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 /// Result alias for storage calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// What redeeming an authorization code found.
+/// What redeeming an authorization code did.
 #[derive(Debug)]
-pub enum CodeRedemption {
-    /// The code was unused; it is now consumed and the caller owns this single redemption.
-    Fresh(crate::oauth::model::AuthCode),
+pub enum Redemption {
+    /// The code was unused and passed validation: it is consumed and its tokens are stored.
+    Issued(AuthCode),
+    /// The code was unused but failed validation: it is consumed (burnt) and nothing issued.
+    Refused(OAuthError),
     /// The code exists but was redeemed before: the caller must revoke the family it started
     /// (family id = the code's hash) and refuse.
     Reused,
     /// No such code.
     Unknown,
 }
+
+/// Decides whether a fresh code may be exchanged and, if so, which tokens to store.
+pub type CodeCheck<'a> = dyn Fn(&AuthCode) -> Result<NewTokens, OAuthError> + Send + Sync + 'a;
 
 /// What rotating a refresh token did.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,10 +110,12 @@ pub trait Store: Send + Sync {
 
     // --- authorization codes ---
     /// Stores a new code under its hash.
-    async fn insert_auth_code(&self, code_hash: &str, code: &crate::oauth::model::AuthCode, now: i64) -> StoreResult<()>;
-    /// Marks the code consumed in one statement, so that of any number of concurrent
-    /// redemptions exactly one sees [`CodeRedemption::Fresh`].
-    async fn consume_auth_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeRedemption>;
+    async fn insert_auth_code(&self, code_hash: &str, code: &AuthCode, now: i64) -> StoreResult<()>;
+    /// Consumes the code and, if `check` accepts it, stores the tokens `check` returns, in one
+    /// transaction: of any number of concurrent redemptions exactly one finds the code fresh,
+    /// and the others are answered only after that one's tokens are committed (so that the
+    /// family they revoke includes them).
+    async fn redeem_auth_code(&self, code_hash: &str, now: i64, check: &CodeCheck<'_>) -> StoreResult<Redemption>;
 
     // --- tokens ---
     /// Stores an access token and, optionally, a refresh token, in one transaction.

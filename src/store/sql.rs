@@ -11,9 +11,8 @@ use sqlx::{
 
 use super::{
     records::{client_columns, AccessRow, AuthCodeRow, ClientRow, RefreshRow},
-    AccessRecord, ClientRecord, CodeRedemption, NewSession, NewTokens, NewUser, RefreshRecord, Rotation, SessionRecord,
-    Store, StoreError,
-    StoreResult, User,
+    AccessRecord, ClientRecord, CodeCheck, NewSession, NewTokens, NewUser, RefreshRecord, Rotation, SessionRecord,
+    Redemption, Store, StoreError, StoreResult, User,
 };
 use crate::oauth::{model::AuthCode, scope::Scope};
 
@@ -249,24 +248,33 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn consume_auth_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeRedemption> {
+            async fn redeem_auth_code(&self, code_hash: &str, now: i64, check: &CodeCheck<'_>) -> StoreResult<Redemption> {
                 let sql = format!(
                     "UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL
                      RETURNING {CODE_COLUMNS}"
                 );
-                let row = sqlx::query_as::<_, AuthCodeRow>(&sql)
-                    .bind(now)
-                    .bind(code_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                if let Some(row) = row {
-                    return Ok(CodeRedemption::Fresh(row.into_code()?));
-                }
-                let seen: Option<(String,)> = sqlx::query_as("SELECT code_hash FROM auth_codes WHERE code_hash = $1")
-                    .bind(code_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(if seen.is_some() { CodeRedemption::Reused } else { CodeRedemption::Unknown })
+                // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
+                // (PostgreSQL) that serialises concurrent redemptions until this commits.
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, AuthCodeRow>(&sql).bind(now).bind(code_hash).fetch_optional(&mut *tx).await?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    let seen: Option<(String,)> = sqlx::query_as("SELECT code_hash FROM auth_codes WHERE code_hash = $1")
+                        .bind(code_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    return Ok(if seen.is_some() { Redemption::Reused } else { Redemption::Unknown });
+                };
+                let code = row.into_code()?;
+                let outcome = match check(&code) {
+                    Ok(tokens) => {
+                        Self::insert_tokens_in(&mut tx, &tokens).await?;
+                        Redemption::Issued(code)
+                    }
+                    Err(e) => Redemption::Refused(e),
+                };
+                tx.commit().await?;
+                Ok(outcome)
             }
 
             async fn insert_tokens(&self, t: &NewTokens) -> StoreResult<()> {

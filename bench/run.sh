@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Measures requests/s of client_credentials issuance and of introspection on SQLite, each as a
+# ratio to GET /healthz of the same server in the same run. Loopback only, bounded in time.
+# Usage: bench/run.sh [rounds=3] [seconds=10] [connections=16]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"; seconds="${2:-10}"; conns="${3:-16}"
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yaoshi-target}"
+cargo build --release --features ssr --bin yaoshi >&2
+bin="$CARGO_TARGET_DIR/release/yaoshi"
+
+work="$(mktemp -d /tmp/yaoshi-bench.XXXXXX)"
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+export DATABASE_URL="sqlite://$work/bench.db"
+port=$(( 30000 + RANDOM % 10000 ))
+base="http://127.0.0.1:$port"
+
+created="$("$bin" client create --name bench --grant client_credentials --json)"
+id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")"
+secret="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")"
+YAOSHI_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+
+token="$(curl -sf "$base/o/token/" -d "grant_type=client_credentials&client_id=$id&client_secret=$secret" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+cat >"$work/cc.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "grant_type=client_credentials&client_id=$id&client_secret=$secret"
+LUA
+cat >"$work/introspect.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "token=$token&client_id=$id&client_secret=$secret"
+LUA
+
+rps() { wrk -t2 -c"$conns" -d"${seconds}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
+declare -A results
+for r in $(seq 1 "$rounds"); do
+  results[healthz]+="$(rps "$base/healthz") "
+  results[client_credentials]+="$(rps -s "$work/cc.lua" "$base/o/token/") "
+  results[introspect]+="$(rps -s "$work/introspect.lua" "$base/o/introspect/") "
+  echo "round $r done" >&2
+done
+# Every answer must have been a success: wrk counts non-2xx separately; check a last one by hand.
+curl -sf "$base/o/introspect/" -d "token=$token&client_id=$id&client_secret=$secret" | grep -q '"active":true'
+
+python3 - "${results[healthz]}" "${results[client_credentials]}" "${results[introspect]}" <<'PY'
+import statistics, sys
+names = ["healthz", "client_credentials", "introspect"]
+runs = [list(map(float, a.split())) for a in sys.argv[1:]]
+base = statistics.median(runs[0])
+print(f"{'endpoint':<20} {'median req/s':>12} {'ratio to healthz':>17}   runs")
+for name, r in zip(names, runs):
+    m = statistics.median(r)
+    print(f"{name:<20} {m:>12.0f} {m / base:>17.2f}   {' '.join(f'{x:.0f}' for x in r)}")
+PY
