@@ -40,6 +40,10 @@ struct GlobalArgs {
     /// Authorization-code lifetime in seconds (default 60, at most 600).
     #[arg(long, env = "YAOSHI_AUTH_CODE_TTL", global = true)]
     auth_code_ttl: Option<i64>,
+    /// Seconds in which a just-rotated refresh token may be retried for the same new pair
+    /// (default 0: off; at most 60).
+    #[arg(long, env = "YAOSHI_REFRESH_GRACE", global = true)]
+    refresh_grace: Option<i64>,
     /// Log format.
     #[arg(long, env = "YAOSHI_LOG_FORMAT", global = true, value_enum)]
     log_format: Option<LogFormat>,
@@ -216,7 +220,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<Settings, CliErr
         access_token_ttl: g.access_token_ttl.or(file.access_token_ttl).unwrap_or(d.access_token_ttl),
         refresh_token_ttl: file.refresh_token_ttl.unwrap_or(d.refresh_token_ttl),
         auth_code_ttl: g.auth_code_ttl.or(file.auth_code_ttl).unwrap_or(d.auth_code_ttl),
-        refresh_grace: file.refresh_grace.unwrap_or(d.refresh_grace),
+        refresh_grace: g.refresh_grace.or(file.refresh_grace).unwrap_or(d.refresh_grace),
         scopes: file.scopes.unwrap_or(d.scopes),
         argon2: file.argon2.unwrap_or(d.argon2),
         log_format: g.log_format.or(file.log_format).unwrap_or(d.log_format),

@@ -329,6 +329,24 @@ async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
     refresh(&srv, &app, &r2).await.error(400, "invalid_grant");
 }
 
+/// With a grace window, the token just replaced may be retried and yields the same pair, until
+/// that pair is used; after that the retry is reuse and revokes the family.
+async fn refresh_grace_window_returns_the_same_pair(backend: Backend) {
+    let srv = TestServer::start_with(backend, |s| s.refresh_grace = 30).await;
+    srv.user("alice", PW).await;
+    let app = register(&srv, false, &[GrantType::Password, RefreshToken]).await;
+    let (_, r1) = password(&srv, &app, "read").await;
+    let first = refresh(&srv, &app, &r1).await;
+    let (a2, r2) = (first.field("access_token"), first.field("refresh_token"));
+    let retry = refresh(&srv, &app, &r1).await;
+    assert_eq!((retry.field("access_token"), retry.field("refresh_token")), (a2.clone(), r2.clone()));
+    assert!(active(&srv, &app, &a2).await);
+    let second = refresh(&srv, &app, &r2).await;
+    let a3 = second.field("access_token");
+    refresh(&srv, &app, &r1).await.error(400, "invalid_grant");
+    assert!(!active(&srv, &app, &a3).await, "a retry after the successor was used revokes the family");
+}
+
 async fn refresh_scope_may_narrow_never_grow(backend: Backend) {
     let (srv, app, _) = setup(backend).await;
     let (_, r0) = password(&srv, &app, "openid profile email").await;
@@ -453,6 +471,7 @@ async fn fifty_concurrent_refreshes(backend: Backend) {
 }
 
 on_both_backends!(
+    refresh_grace_window_returns_the_same_pair,
     seed_password,
     seed_authorization_code,
     seed_client_credentials,

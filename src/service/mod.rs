@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod clients;
 pub mod demo;
+mod refresh;
 pub mod session;
 pub mod token;
 pub mod users;
@@ -28,6 +29,8 @@ pub struct Services {
     pub hasher: PasswordHasher,
     /// The scopes the server offers.
     pub known_scopes: Scope,
+    /// The key that derives rotated refresh tokens' successors, loaded from the store once.
+    rotation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Services {
@@ -35,7 +38,7 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, ServiceError> {
         let hasher = PasswordHasher::new(settings.argon2)?;
         let known_scopes = Scope::parse(&settings.known_scopes()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes })
+        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default() })
     }
 
     /// The current time in unix seconds.

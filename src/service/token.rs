@@ -17,14 +17,14 @@ use crate::{
         scope::Scope,
         token::{issues_refresh_token, TokenResponse},
     },
-    store::{AccessRecord, NewRefresh, NewTokens, Redemption, Rotation},
+    store::{AccessRecord, NewRefresh, NewTokens, Redemption},
 };
 
 /// Random token values made before they are stored, so that a transaction in the store can
 /// decide whether they are issued.
-struct Minted {
-    access: String,
-    refresh: Option<String>,
+pub(super) struct Minted {
+    pub(super) access: String,
+    pub(super) refresh: Option<String>,
 }
 
 impl Minted {
@@ -33,7 +33,7 @@ impl Minted {
     }
 
     /// What the store keeps: hashes, lifetimes, the family.
-    fn rows(
+    pub(super) fn rows(
         &self,
         s: &Services,
         client: &Client,
@@ -65,7 +65,7 @@ impl Minted {
     }
 
     /// What the client receives (RFC 6749 §5.1).
-    fn response(self, s: &Services, scope: &Scope) -> TokenResponse {
+    pub(super) fn response(self, s: &Services, scope: &Scope) -> TokenResponse {
         TokenResponse {
             access_token: self.access,
             token_type: "Bearer",
@@ -243,44 +243,7 @@ impl Services {
         self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await
     }
 
-    /// RFC 6749 §6 with rotation: the presented token is superseded by the new one; a
-    /// superseded token presented again revokes its whole family (RFC 9700 §4.14.2).
-    async fn refresh(&self, client: &Client, token: &str, requested: Option<&Scope>) -> Result<TokenResponse, OAuthError> {
-        let now = self.now();
-        let hash = sha256_hex(token);
-        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-        let Some(stored) = self.store.refresh_token(&hash).await.map_err(unavailable)? else {
-            return Err(invalid());
-        };
-        if stored.client_id != client.client_id {
-            return Err(invalid());
-        }
-        if stored.revoked_at.is_some() {
-            return Err(invalid());
-        }
-        if stored.rotated_at.is_some() {
-            self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
-            return Err(OAuthError::invalid_grant("the refresh token was already used; its grant is revoked"));
-        }
-        let held = crate::oauth::model::RefreshGrant {
-            client_id: stored.client_id.clone(),
-            user_id: stored.user_id,
-            scope: stored.scope.clone(),
-            expires_at: Some(stored.expires_at),
-        };
-        let scope = grant::validate_refresh(&held, client, requested, now)?;
-        self.ensure_user_active(stored.user_id).await?;
-        let (response, tokens) = self.mint(client, GrantType::RefreshToken, stored.user_id, scope, Some(stored.family_id.clone()), Some(stored.scope));
-        match self.store.rotate_refresh(&hash, &tokens, now).await.map_err(unavailable)? {
-            Rotation::Rotated => Ok(response),
-            Rotation::Lost => {
-                self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
-                Err(OAuthError::invalid_grant("the refresh token was already used; its grant is revoked"))
-            }
-        }
-    }
-
-    async fn ensure_user_active(&self, user_id: Option<i64>) -> Result<(), OAuthError> {
+    pub(super) async fn ensure_user_active(&self, user_id: Option<i64>) -> Result<(), OAuthError> {
         let Some(id) = user_id else { return Ok(()) };
         match self.store.user_by_id(id).await.map_err(unavailable)? {
             Some(u) if u.active => Ok(()),

@@ -149,6 +149,11 @@ pub trait Store: Send + Sync {
     /// Records (or widens to) `scope` as granted by the user to the client.
     async fn save_consent(&self, user_id: i64, client_id: &str, scope: &crate::oauth::scope::Scope, now: i64) -> StoreResult<()>;
 
+    // --- shared secrets ---
+    /// The secret stored under `name`; the first caller's `candidate` becomes it, so every
+    /// instance sharing the database agrees.
+    async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String>;
+
     // --- sign-in throttle ---
     /// Failures recorded under `key` in the window that started at or after `since`.
     async fn failures(&self, key: &str, since: i64) -> StoreResult<i64>;

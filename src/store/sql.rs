@@ -411,6 +411,20 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String> {
+                sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(candidate)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let (value,): (String,) = sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(value)
+            }
+
             async fn failures(&self, key: &str, since: i64) -> StoreResult<i64> {
                 let row: Option<(i64,)> =
                     sqlx::query_as("SELECT failures FROM throttle WHERE key = $1 AND window_start >= $2")

@@ -1,0 +1,138 @@
+//! The refresh grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2), and
+//! the optional grace window in which the token just replaced may be retried.
+//!
+//! A successor pair is derived from the presented token with HMAC under a key shared through
+//! the database: the same old token always yields the same successors, so a client whose
+//! response was lost can retry within the window and receive the pair it missed, while
+//! nobody without the server's key can compute them.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{token::Minted, unavailable, Services};
+use crate::{
+    crypto::{prefix, random_token, sha256_hex},
+    oauth::{error::OAuthError, grant, model::{Client, RefreshGrant}, scope::Scope, token::TokenResponse},
+    store::{RefreshRecord, Rotation},
+};
+
+/// Name of the shared key in the store.
+const ROTATION_KEY: &str = "refresh-rotation-v1";
+
+fn derive(key: &[u8], purpose: &str, old: &str) -> Option<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(purpose.as_bytes());
+    mac.update(&[0]);
+    mac.update(old.as_bytes());
+    Some(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
+
+impl Services {
+    async fn rotation_key(&self) -> Result<&[u8], OAuthError> {
+        let key = self
+            .rotation_key
+            .get_or_try_init(|| async {
+                let candidate = random_token("");
+                self.store.shared_secret(ROTATION_KEY, &candidate, self.now()).await.map(String::into_bytes)
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(key.as_slice())
+    }
+
+    /// The successor pair of refresh token `old`.
+    async fn successors(&self, old: &str) -> Result<Minted, OAuthError> {
+        let key = self.rotation_key().await?;
+        let make = |purpose: &str, p: &str| derive(key, purpose, old).map(|v| format!("{p}{v}"));
+        match (make("access", prefix::ACCESS), make("refresh", prefix::REFRESH)) {
+            (Some(access), Some(refresh)) => Ok(Minted { access, refresh: Some(refresh) }),
+            _ => Err(OAuthError::server_error("cannot derive tokens")),
+        }
+    }
+
+    /// `grant_type=refresh_token`: the presented token is superseded by a new one; presenting a
+    /// superseded token again revokes its whole family, unless it is retried within the grace
+    /// window while its successor is still unused.
+    pub(super) async fn refresh(&self, client: &Client, token: &str, requested: Option<&Scope>) -> Result<TokenResponse, OAuthError> {
+        let now = self.now();
+        let hash = sha256_hex(token);
+        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let reused = || OAuthError::invalid_grant("the refresh token was already used; its grant is revoked");
+        let Some(stored) = self.store.refresh_token(&hash).await.map_err(unavailable)? else {
+            return Err(invalid());
+        };
+        if stored.client_id != client.client_id || stored.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if let Some(rotated_at) = stored.rotated_at {
+            if let Some(again) = self.grace_retry(token, &stored, rotated_at, now).await? {
+                return Ok(again);
+            }
+            self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+            return Err(reused());
+        }
+        let held = RefreshGrant {
+            client_id: stored.client_id.clone(),
+            user_id: stored.user_id,
+            scope: stored.scope.clone(),
+            expires_at: Some(stored.expires_at),
+        };
+        let scope = grant::validate_refresh(&held, client, requested, now)?;
+        self.ensure_user_active(stored.user_id).await?;
+        let minted = self.successors(token).await?;
+        let rows = minted.rows(self, client, stored.user_id, &scope, Some(stored.family_id.clone()), Some(stored.scope.clone()));
+        match self.store.rotate_refresh(&hash, &rows, now).await.map_err(unavailable)? {
+            Rotation::Rotated => Ok(minted.response(self, &scope)),
+            Rotation::Lost => match self.grace_retry(token, &stored, now, now).await? {
+                Some(again) => Ok(again),
+                None => {
+                    self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+                    Err(reused())
+                }
+            },
+        }
+    }
+
+    /// Within the grace window, the pair that replaced `old` if it is still unused and live.
+    async fn grace_retry(&self, old: &str, stored: &RefreshRecord, rotated_at: i64, now: i64) -> Result<Option<TokenResponse>, OAuthError> {
+        if self.settings.refresh_grace == 0 || now - rotated_at > self.settings.refresh_grace {
+            return Ok(None);
+        }
+        let minted = self.successors(old).await?;
+        let Some(refresh) = minted.refresh.as_deref() else { return Ok(None) };
+        if stored.successor.as_deref() != Some(sha256_hex(refresh).as_str()) {
+            return Ok(None);
+        }
+        let next = self.store.refresh_token(&sha256_hex(refresh)).await.map_err(unavailable)?;
+        let access = self.store.access_token(&sha256_hex(&minted.access)).await.map_err(unavailable)?;
+        match (next, access) {
+            (Some(n), Some(a)) if n.rotated_at.is_none() && n.revoked_at.is_none() && a.revoked_at.is_none() && a.expires_at > now => {
+                Ok(Some(TokenResponse {
+                    access_token: minted.access,
+                    token_type: "Bearer",
+                    expires_in: a.expires_at - now,
+                    scope: Some(a.scope.to_string()),
+                    refresh_token: minted.refresh,
+                    id_token: None,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivation_is_stable_keyed_and_purpose_bound() {
+        let a = derive(b"key-one", "refresh", "yrt_old").unwrap();
+        assert_eq!(a, derive(b"key-one", "refresh", "yrt_old").unwrap());
+        assert_ne!(a, derive(b"key-two", "refresh", "yrt_old").unwrap());
+        assert_ne!(a, derive(b"key-one", "access", "yrt_old").unwrap());
+        assert_ne!(a, derive(b"key-one", "refresh", "yrt_other").unwrap());
+        assert_eq!(a.len(), 43);
+    }
+}
