@@ -31,7 +31,7 @@ cargo leptos build 2>&1 | tail -n 3
 # Fixtures for the browser tests, made with the CLI as an operator would.
 export DATABASE_URL="sqlite://$work/e2e.db"
 yaoshi="$target/debug/yaoshi"
-for u in alice bob carol dave erin frank grace heidi; do
+for u in alice bob carol dave erin frank grace heidi ivan judy mallory; do
   echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
 done
 "$yaoshi" client create --name "Single Page App" --public --client-id spa \

@@ -113,7 +113,10 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError(e.to_string()))?;
+        // A bounded wait: under a flood the caller answers "temporarily unavailable" instead of
+        // queueing forever.
+        let permit = tokio::time::timeout(std::time::Duration::from_secs(10), self.permits.acquire()).await;
+        let _permit = permit.map_err(|_| HashError("the password hashing pool is busy".into()))?.map_err(|e| HashError(e.to_string()))?;
         tokio::task::spawn_blocking(job).await.map_err(|e| HashError(e.to_string()))
     }
 }

@@ -113,11 +113,12 @@ async fn story(backend: Backend) {
     assert_eq!(store.refresh_token("r2").await.expect("r2").and_then(|r| r.revoked_at), Some(1_600));
 
     // The throttle counts per key inside a window and restarts after it.
-    for now in [10_000, 10_001, 10_002] {
-        store.record_failure("user:alice", now - 900, now).await.expect("record");
+    for (now, expected) in [(10_000, 1), (10_001, 2), (10_002, 3)] {
+        assert_eq!(store.record_attempt("user:alice", now - 900, now).await.expect("record"), expected);
     }
-    assert_eq!(store.failures("user:alice", 10_002 - 900).await.expect("count"), 3);
-    store.record_failure("user:alice", 20_000 - 900, 20_000).await.expect("new window");
+    store.forgive_attempt("user:alice").await.expect("forgive");
+    assert_eq!(store.failures("user:alice", 10_002 - 900).await.expect("count"), 2);
+    assert_eq!(store.record_attempt("user:alice", 20_000 - 900, 20_000).await.expect("new window"), 1);
     assert_eq!(store.failures("user:alice", 20_000 - 900).await.expect("count"), 1);
     store.clear_failures("user:alice").await.expect("clear");
     assert_eq!(store.failures("user:alice", 0).await.expect("count"), 0);

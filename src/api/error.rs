@@ -12,6 +12,12 @@ pub enum AppError {
     /// Unknown user, wrong password or disabled account: deliberately indistinguishable.
     #[error("Invalid username or password.")]
     BadCredentials,
+    /// The current password given to confirm a change is wrong.
+    #[error("The current password is not correct.")]
+    WrongPassword,
+    /// The page needs a signed-in user.
+    #[error("You are signed out. Sign in again.")]
+    SignedOut,
     /// Too many failed attempts.
     #[error("Too many failed attempts. Try again in a few minutes.")]
     Throttled,
@@ -35,6 +41,8 @@ impl AppError {
         match self {
             AppError::BadCredentials => "credentials",
             AppError::Throttled => "throttled",
+            AppError::WrongPassword => "password",
+            AppError::SignedOut => "signed_out",
             AppError::Expired => "expired",
             AppError::Invalid(_) => "invalid",
             AppError::Unavailable => "unavailable",
@@ -47,6 +55,9 @@ impl AppError {
         let e = match code {
             "credentials" => AppError::BadCredentials,
             "throttled" => AppError::Throttled,
+            "password" => AppError::WrongPassword,
+            "signed_out" => AppError::SignedOut,
+            "invalid" => return Some("Check the form and try again.".to_owned()),
             "expired" => AppError::Expired,
             "unavailable" => AppError::Unavailable,
             _ => return None,
@@ -57,7 +68,7 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::BadCredentials => 401,
+            AppError::BadCredentials | AppError::WrongPassword | AppError::SignedOut => 401,
             AppError::Throttled => 429,
             AppError::Expired => 403,
             AppError::Invalid(_) | AppError::Transport(_) => 400,

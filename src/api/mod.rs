@@ -1,6 +1,7 @@
 //! Server functions: compiled into both builds; their bodies run only on the server, where
 //! each is a thin call into `service`.
 
+pub mod account;
 pub mod auth;
 pub mod consent;
 pub mod error;

@@ -56,9 +56,15 @@ pub fn set_cookie(value: &str) {
     }
 }
 
+/// `url` if it can be a `Location` header, else `/` (form input may hold control characters).
+fn location(url: String) -> String {
+    if HeaderValue::from_str(&url).is_ok() { url } else { "/".to_owned() }
+}
+
 /// Sends a plain form post on to `url` (the page script does it for enhanced forms) and
 /// returns `url` for the script.
 pub fn go_to(parts: &Parts, url: String) -> String {
+    let url = location(url);
     if plain_form(parts) {
         leptos_axum::redirect(&url);
     }
@@ -70,7 +76,7 @@ pub fn go_to(parts: &Parts, url: String) -> String {
 pub fn fail<T>(parts: &Parts, e: AppError, page: &str) -> Result<T, AppError> {
     if plain_form(parts) {
         let sep = if page.contains('?') { '&' } else { '?' };
-        leptos_axum::redirect(&format!("{page}{sep}error={}", e.code()));
+        leptos_axum::redirect(&location(format!("{page}{sep}error={}", e.code())));
     } else if let Some(res) = use_context::<ResponseOptions>() {
         res.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
     }

@@ -50,3 +50,52 @@ pub struct AuthorizeData {
     /// The CSRF token its form carries.
     pub csrf: String,
 }
+
+/// An app the user has authorized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppGrant {
+    /// The app's client_id.
+    pub client_id: String,
+    /// The app's name.
+    pub client_name: String,
+    /// What it may do.
+    pub scopes: Vec<ScopeItem>,
+    /// When the user approved it.
+    pub granted_at: String,
+    /// When it last obtained a token for the user.
+    pub last_used_at: Option<String>,
+}
+
+/// A browser the user is signed in on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserSession {
+    /// Opaque id (the stored hash of the session cookie; not the cookie).
+    pub id: String,
+    /// The browser's `User-Agent`.
+    pub user_agent: String,
+    /// The address it signed in from.
+    pub ip: String,
+    /// When it signed in.
+    pub started_at: String,
+    /// When it was last active.
+    pub last_seen_at: String,
+    /// Whether this is the browser looking at the page.
+    pub current: bool,
+}
+
+/// Everything the account page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// The username (not editable).
+    pub username: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Email, or empty.
+    pub email: String,
+    /// Authorized apps.
+    pub apps: Vec<AppGrant>,
+    /// Signed-in browsers.
+    pub sessions: Vec<BrowserSession>,
+    /// The CSRF token the page's forms carry.
+    pub csrf: String,
+}

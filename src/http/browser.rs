@@ -29,9 +29,24 @@ const MAX_FORM: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);
 
+/// The CSRF cookie, if exactly one was sent: two means another site planted one (cookie
+/// tossing from a sibling domain), and then neither is trusted.
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
     let raw = headers.get(header::COOKIE)?.to_str().ok()?;
+    let prefix = format!("{CSRF_COOKIE}=");
+    if raw.split(';').filter(|kv| kv.trim_start().starts_with(&prefix)).count() != 1 {
+        return None;
+    }
     cookie_value(raw, CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 100).map(str::to_owned)
+}
+
+/// False when the browser says the request came from another site (`Sec-Fetch-Site`), which
+/// still holds for form posts whose `Origin` is `null`.
+fn same_site_fetch(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => matches!(site, "same-origin" | "none"),
+        None => true,
+    }
 }
 
 /// True when `Origin` is absent, opaque, or names the host this request was sent to. Browsers
@@ -65,7 +80,7 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let is_form_post = req.method() == Method::POST && (path.starts_with(SERVER_FN_PREFIX) || path == LOGOUT_PATH);
     if is_form_post {
-        if !same_origin(req.headers()) {
+        if !same_origin(req.headers()) || !same_site_fetch(req.headers()) {
             return forbidden("foreign origin");
         }
         let Some(expected) = &existing else { return forbidden("no CSRF cookie") };
@@ -103,6 +118,17 @@ mod tests {
             h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn cross_site_fetches_and_tossed_cookies_are_refused() {
+        assert!(same_site_fetch(&headers(&[])));
+        assert!(same_site_fetch(&headers(&[(header::HeaderName::from_static("sec-fetch-site"), "same-origin")])));
+        assert!(!same_site_fetch(&headers(&[(header::HeaderName::from_static("sec-fetch-site"), "cross-site")])));
+        assert!(!same_site_fetch(&headers(&[(header::HeaderName::from_static("sec-fetch-site"), "same-site")])));
+        let token = "a".repeat(43);
+        assert_eq!(cookie_token(&headers(&[(header::COOKIE, format!("yaoshi_csrf={token}").as_str())])), Some(token.clone()));
+        assert_eq!(cookie_token(&headers(&[(header::COOKIE, format!("yaoshi_csrf={token}; yaoshi_csrf={token}").as_str())])), None);
     }
 
     #[test]

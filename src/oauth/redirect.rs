@@ -44,6 +44,10 @@ pub fn is_loopback(url: &Url) -> bool {
 /// reverse order" (RFC 8252 §7.1), so it must contain a dot; script and local
 /// content schemes such as `javascript:`, `data:` and `file:` never are allowed.
 pub fn validate_registration(uri: &str) -> Result<(), String> {
+    // Stored lists are space-separated, and no well-formed URI contains white space.
+    if uri.chars().any(char::is_whitespace) {
+        return Err("must not contain white space".into());
+    }
     let url = Url::parse(uri).map_err(|e| format!("not an absolute URI: {e}"))?;
     if url.fragment().is_some() || uri.contains('#') {
         return Err("a redirect URI must not include a fragment".to_owned());

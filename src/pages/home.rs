@@ -24,6 +24,7 @@ pub fn HomePage() -> impl IntoView {
                     Ok(ctx) => match ctx.signed_in_as {
                         Some(name) => view! {
                             <p>"Signed in as " <strong class="who">{name}</strong> "."</p>
+                            <p><a class="button primary" href="/account">"Manage your account"</a></p>
                             <ActionForm action=logout>
                                 <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                                 <button type="submit">"Sign out"</button>

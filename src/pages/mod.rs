@@ -1,5 +1,6 @@
 //! One Leptos page per module.
 
+pub mod account;
 pub mod consent;
 pub mod home;
 pub mod login;

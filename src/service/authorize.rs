@@ -13,6 +13,7 @@ use crate::{
         model::{AuthCode, Client, GrantType},
         params::Params,
         request::ResponseType,
+        scope::Scope,
     },
 };
 
@@ -126,7 +127,10 @@ impl Services {
             let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             return AuthorizeStep::Redirect(v.target().error(&e, &self.settings.issuer));
         }
-        if let Err(e) = self.store.save_consent(session.user.id, &client.client_id, &v.scope, self.now()).await {
+        // A new approval adds to what was approved before (the consent widens, never narrows).
+        let previous = self.store.consent(session.user.id, &client.client_id).await.ok().flatten().unwrap_or_default();
+        let scope: Scope = previous.iter().chain(v.scope.iter()).map(str::to_owned).collect();
+        if let Err(e) = self.store.save_consent(session.user.id, &client.client_id, &scope, self.now()).await {
             tracing::error!(error = %e, "cannot store a consent");
             let e = OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again");
             return AuthorizeStep::Redirect(v.target().error(&e, &self.settings.issuer));

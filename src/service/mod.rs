@@ -1,6 +1,7 @@
 //! Use cases: the one entry point that the axum routes, the server functions and the CLI
 //! share. Only this layer combines the protocol core, the store, the clock and crypto.
 
+pub mod account;
 pub mod authorize;
 pub mod clients;
 pub mod demo;

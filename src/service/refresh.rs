@@ -84,13 +84,18 @@ impl Services {
         let rows = minted.rows(self, client, stored.user_id, &scope, Some(stored.family_id.clone()), Some(stored.scope.clone()));
         match self.store.rotate_refresh(&hash, &rows, now).await.map_err(unavailable)? {
             Rotation::Rotated => Ok(minted.response(self, &scope)),
-            Rotation::Lost => match self.grace_retry(token, &stored, now, now).await? {
-                Some(again) => Ok(again),
-                None => {
-                    self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
-                    Err(reused())
+            Rotation::Lost => {
+                // Another request rotated it first: within the grace window this one gets the
+                // same pair; the record is read again to learn its successor.
+                let fresh = self.store.refresh_token(&hash).await.map_err(unavailable)?;
+                if let Some(fresh) = fresh.filter(|f| f.revoked_at.is_none()) {
+                    if let Some(again) = self.grace_retry(token, &fresh, fresh.rotated_at.unwrap_or(now), now).await? {
+                        return Ok(again);
+                    }
                 }
-            },
+                self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+                Err(reused())
+            }
         }
     }
 

@@ -12,6 +12,8 @@ pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 /// Failed attempts per account, and per IP, tolerated in one window.
 pub const MAX_FAILURES: i64 = 10;
+/// Longest username or email accepted at sign-in (longer ones cannot exist).
+const MAX_LOGIN_LEN: usize = 254;
 /// The throttle window in seconds.
 pub const FAILURE_WINDOW: i64 = 15 * 60;
 
@@ -59,7 +61,7 @@ fn validate_username(u: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-fn validate_email(e: &str) -> Result<(), ServiceError> {
+pub(crate) fn validate_email(e: &str) -> Result<(), ServiceError> {
     let ok = e.len() <= 254
         && !e.chars().any(char::is_whitespace)
         && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
@@ -140,27 +142,33 @@ impl Services {
         let now = self.now();
         let since = now - FAILURE_WINDOW;
         let login = normalize_login(login);
-        let keys = [Some(format!("user:{login}")), ip.map(|ip| format!("ip:{ip}"))];
-        for key in keys.iter().flatten() {
-            let n = self.store.failures(key, since).await.map_err(|_| SignInError::Unavailable)?;
-            if n >= MAX_FAILURES {
-                return Err(SignInError::Throttled);
-            }
+        if login.chars().count() > MAX_LOGIN_LEN {
+            let _ = self.hasher.verify(password, None).await;
+            return Err(SignInError::BadCredentials);
+        }
+        let (user_key, ip_key) = (format!("user:{login}"), ip.map(|ip| format!("ip:{ip}")));
+        // Each attempt is counted before the password is checked, so a burst of concurrent
+        // guesses cannot all pass the limit while the first ones are still being hashed.
+        let mut throttled = false;
+        for key in std::iter::once(&user_key).chain(ip_key.as_ref()) {
+            let n = self.store.record_attempt(key, since, now).await.map_err(|_| SignInError::Unavailable)?;
+            throttled |= n > MAX_FAILURES;
+        }
+        if throttled {
+            return Err(SignInError::Throttled);
         }
         let user = self.store.user_by_login(&login).await.map_err(|_| SignInError::Unavailable)?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let matched = self.hasher.verify(password, stored).await;
         match user {
             Some(u) if matched && u.active => {
-                let _ = self.store.clear_failures(&format!("user:{login}")).await;
+                let _ = self.store.clear_failures(&user_key).await;
+                if let Some(k) = &ip_key {
+                    let _ = self.store.forgive_attempt(k).await;
+                }
                 Ok(u)
             }
-            _ => {
-                for key in keys.iter().flatten() {
-                    self.store.record_failure(key, since, now).await.map_err(|_| SignInError::Unavailable)?;
-                }
-                Err(SignInError::BadCredentials)
-            }
+            _ => Err(SignInError::BadCredentials),
         }
     }
 }

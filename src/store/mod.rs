@@ -149,6 +149,23 @@ pub trait Store: Send + Sync {
     /// Records (or widens to) `scope` as granted by the user to the client.
     async fn save_consent(&self, user_id: i64, client_id: &str, scope: &crate::oauth::scope::Scope, now: i64) -> StoreResult<()>;
 
+    // --- self-service ---
+    /// The apps a user has authorized, with when each last obtained a token for them.
+    async fn grants_for_user(&self, user_id: i64) -> StoreResult<Vec<GrantRecord>>;
+    /// Withdraws a consent and revokes every access and refresh token the client holds for the
+    /// user, in one transaction.
+    async fn revoke_grant(&self, user_id: i64, client_id: &str, now: i64) -> StoreResult<()>;
+    /// Revokes every refresh token (and its access tokens) issued for the user.
+    async fn revoke_user_refresh_tokens(&self, user_id: i64, now: i64) -> StoreResult<()>;
+    /// Replaces display name and email; `Conflict` if the email belongs to someone else.
+    async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()>;
+    /// The user's live sessions, most recent first.
+    async fn sessions_for_user(&self, user_id: i64, now: i64, idle_since: i64) -> StoreResult<Vec<SessionRow>>;
+    /// Ends one session, only if it belongs to the user.
+    async fn delete_user_session(&self, user_id: i64, session_hash: &str) -> StoreResult<()>;
+    /// Ends every session of the user except `keep`.
+    async fn delete_other_sessions(&self, user_id: i64, keep: &str) -> StoreResult<()>;
+
     // --- shared secrets ---
     /// The secret stored under `name`; the first caller's `candidate` becomes it, so every
     /// instance sharing the database agrees.
@@ -157,8 +174,12 @@ pub trait Store: Send + Sync {
     // --- sign-in throttle ---
     /// Failures recorded under `key` in the window that started at or after `since`.
     async fn failures(&self, key: &str, since: i64) -> StoreResult<i64>;
-    /// Counts one failure under `key`; a window older than `since` restarts at `now`.
-    async fn record_failure(&self, key: &str, since: i64, now: i64) -> StoreResult<()>;
+    /// Counts one attempt under `key` and returns the count in the current window (a window
+    /// older than `since` restarts at `now`). One statement, so concurrent attempts each see
+    /// their own count and none slips past a limit.
+    async fn record_attempt(&self, key: &str, since: i64, now: i64) -> StoreResult<i64>;
+    /// Takes back one attempt counted under `key` (it succeeded).
+    async fn forgive_attempt(&self, key: &str) -> StoreResult<()>;
     /// Forgets the failures under `key` (after a success).
     async fn clear_failures(&self, key: &str) -> StoreResult<()>;
 }

@@ -309,3 +309,33 @@ impl RefreshRow {
         })
     }
 }
+
+/// An app a user has authorized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// The client.
+    pub client_id: String,
+    /// Its name.
+    pub client_name: String,
+    /// The consented scope.
+    pub scope: Scope,
+    /// When the consent was given.
+    pub granted_at: i64,
+    /// When the client last obtained an access token for the user.
+    pub last_used_at: Option<i64>,
+}
+
+/// A session as the account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    /// SHA-256 of the cookie value.
+    pub session_hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub last_seen_at: i64,
+    /// The browser.
+    pub user_agent: String,
+    /// The address.
+    pub ip: String,
+}

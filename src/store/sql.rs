@@ -12,7 +12,7 @@ use sqlx::{
 use super::{
     records::{client_columns, AccessRow, AuthCodeRow, ClientRow, RefreshRow},
     AccessRecord, ClientRecord, CodeCheck, NewSession, NewTokens, NewUser, RefreshRecord, Rotation, SessionRecord,
-    Redemption, Store, StoreError, StoreResult, User,
+    GrantRecord, Redemption, SessionRow, Store, StoreError, StoreResult, User,
 };
 use crate::oauth::{model::AuthCode, scope::Scope};
 
@@ -320,12 +320,24 @@ macro_rules! sql_store {
             }
 
             async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                for table in ["refresh_tokens", "access_tokens"] {
-                    let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL");
-                    sqlx::query(&sql).bind(now).bind(family_id).execute(&mut *tx).await?;
+                // A rotation committing while this waits for its row lock adds a successor the
+                // first statement cannot see (READ COMMITTED); repeating until nothing changes
+                // catches it. The access tokens come last, after every rotation has committed.
+                for _ in 0..10 {
+                    let done = sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                        .bind(now)
+                        .bind(family_id)
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        break;
+                    }
                 }
-                tx.commit().await?;
+                sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(family_id)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 
@@ -411,6 +423,101 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn grants_for_user(&self, user_id: i64) -> StoreResult<Vec<GrantRecord>> {
+                let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT c.client_id, cl.name, c.scope, c.created_at,
+                        (SELECT MAX(a.created_at) FROM access_tokens a WHERE a.user_id = c.user_id AND a.client_id = c.client_id)
+                     FROM consents c JOIN clients cl ON cl.client_id = c.client_id
+                     WHERE c.user_id = $1 ORDER BY cl.name, c.client_id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(client_id, client_name, scope, granted_at, last_used_at)| {
+                        let scope = if scope.trim().is_empty() { Ok(Scope::default()) } else { Scope::parse(&scope) };
+                        let scope = scope.map_err(|e| StoreError::Corrupt(format!("consent scope: {e}")))?;
+                        Ok(GrantRecord { client_id, client_name, scope, granted_at, last_used_at })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_grant(&self, user_id: i64, client_id: &str, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in ["refresh_tokens", "access_tokens"] {
+                    let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL");
+                    sqlx::query(&sql).bind(now).bind(user_id).bind(client_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_user_refresh_tokens(&self, user_id: i64, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id IN
+                       (SELECT family_id FROM refresh_tokens WHERE user_id = $2)",
+                )
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE users SET display_name = $1, email = $2, email_normalized = $3, updated_at = $4 WHERE id = $5")
+                    .bind(display_name)
+                    .bind(email)
+                    .bind(email_normalized)
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sessions_for_user(&self, user_id: i64, now: i64, idle_since: i64) -> StoreResult<Vec<SessionRow>> {
+                Ok(sqlx::query_as::<_, SessionRow>(
+                    "SELECT session_hash, created_at, last_seen_at, user_agent, ip FROM sessions
+                     WHERE user_id = $1 AND expires_at > $2 AND last_seen_at >= $3 ORDER BY last_seen_at DESC",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(idle_since)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delete_user_session(&self, user_id: i64, session_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND session_hash = $2")
+                    .bind(user_id)
+                    .bind(session_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_other_sessions(&self, user_id: i64, keep: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND session_hash <> $2")
+                    .bind(user_id)
+                    .bind(keep)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String> {
                 sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
@@ -435,18 +542,27 @@ macro_rules! sql_store {
                 Ok(row.map_or(0, |r| r.0))
             }
 
-            async fn record_failure(&self, key: &str, since: i64, now: i64) -> StoreResult<()> {
-                sqlx::query(
+            async fn record_attempt(&self, key: &str, since: i64, now: i64) -> StoreResult<i64> {
+                let (count,): (i64,) = sqlx::query_as(
                     "INSERT INTO throttle (key, failures, window_start) VALUES ($1, 1, $3)
                      ON CONFLICT (key) DO UPDATE SET
                        failures = CASE WHEN throttle.window_start >= $2 THEN throttle.failures + 1 ELSE 1 END,
-                       window_start = CASE WHEN throttle.window_start >= $2 THEN throttle.window_start ELSE $3 END",
+                       window_start = CASE WHEN throttle.window_start >= $2 THEN throttle.window_start ELSE $3 END
+                     RETURNING failures",
                 )
                 .bind(key)
                 .bind(since)
                 .bind(now)
-                .execute(&self.pool)
+                .fetch_one(&self.pool)
                 .await?;
+                Ok(count)
+            }
+
+            async fn forgive_attempt(&self, key: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 

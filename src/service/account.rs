@@ -1,0 +1,135 @@
+//! Self-service for a signed-in user: profile, password, the apps they authorized, and their
+//! signed-in browsers.
+
+use super::{session::Session, users::validate_password, ServiceError, Services};
+use crate::{
+    api::types::{AccountView, AppGrant, BrowserSession, ScopeItem},
+    service::users::normalize_login,
+    store::StoreError,
+};
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    /// The current password is wrong.
+    #[error("the current password is not correct")]
+    WrongCurrent,
+    /// The new password breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage or hashing failed.
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+/// `2026-11-25 07:40 UTC` for a unix time.
+pub fn format_time(unix: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_default()
+}
+
+impl Services {
+    /// Everything the account page shows.
+    pub async fn account_view(&self, session: &Session, csrf: String) -> Result<AccountView, ServiceError> {
+        let now = self.now();
+        let user = &session.user;
+        let apps = self
+            .store
+            .grants_for_user(user.id)
+            .await?
+            .into_iter()
+            .map(|g| AppGrant {
+                client_id: g.client_id,
+                client_name: g.client_name,
+                scopes: g
+                    .scope
+                    .iter()
+                    .map(|s| ScopeItem {
+                        name: s.to_owned(),
+                        description: self.settings.scopes.get(s).cloned().unwrap_or_else(|| s.to_owned()),
+                    })
+                    .collect(),
+                granted_at: format_time(g.granted_at),
+                last_used_at: g.last_used_at.map(format_time),
+            })
+            .collect();
+        let sessions = self
+            .store
+            .sessions_for_user(user.id, now, now - super::session::IDLE_LIFETIME)
+            .await?
+            .into_iter()
+            .map(|s| BrowserSession {
+                current: s.session_hash == session.hash,
+                id: s.session_hash,
+                user_agent: s.user_agent,
+                ip: s.ip,
+                started_at: format_time(s.created_at),
+                last_seen_at: format_time(s.last_seen_at),
+            })
+            .collect();
+        Ok(AccountView {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            email: user.email.clone().unwrap_or_default(),
+            apps,
+            sessions,
+            csrf,
+        })
+    }
+
+    /// Changes the display name and email.
+    pub async fn update_profile(&self, user_id: i64, display_name: &str, email: &str) -> Result<(), ServiceError> {
+        let display_name = display_name.trim();
+        if display_name.is_empty() || display_name.chars().count() > 100 {
+            return Err(ServiceError::Invalid("the display name must have 1-100 characters".into()));
+        }
+        let email = email.trim();
+        let email = (!email.is_empty()).then_some(email);
+        if let Some(e) = email {
+            super::users::validate_email(e)?;
+        }
+        self.store
+            .update_profile(user_id, display_name, email, email.map(normalize_login).as_deref(), self.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => ServiceError::Conflict("that email is already registered".into()),
+                other => other.into(),
+            })
+    }
+
+    /// Changes the password after checking the current one; every other session of the user
+    /// ends and their refresh tokens are revoked, so a stolen session or token stops working.
+    pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<(), PasswordChangeError> {
+        let user = &session.user;
+        if !self.hasher.verify(current, user.password_hash.as_deref()).await {
+            return Err(PasswordChangeError::WrongCurrent);
+        }
+        validate_password(new).map_err(|e| PasswordChangeError::Invalid(e.to_string()))?;
+        let hash = self.hasher.hash(new).await.map_err(|_| PasswordChangeError::Unavailable)?;
+        let now = self.now();
+        let store = &self.store;
+        let done = async {
+            store.set_password_hash(user.id, Some(&hash), now).await?;
+            store.delete_other_sessions(user.id, &session.hash).await?;
+            store.revoke_user_refresh_tokens(user.id, now).await
+        };
+        done.await.map_err(|e| {
+            tracing::error!(error = %e, "password change failed");
+            PasswordChangeError::Unavailable
+        })
+    }
+
+    /// Withdraws the user's consent for a client and revokes every token it holds for them.
+    pub async fn revoke_app(&self, user_id: i64, client_id: &str) -> Result<(), ServiceError> {
+        Ok(self.store.revoke_grant(user_id, client_id, self.now()).await?)
+    }
+
+    /// Ends one of the user's sessions (by its id as listed), or all but the current one.
+    pub async fn end_sessions(&self, session: &Session, which: Option<&str>) -> Result<(), ServiceError> {
+        match which {
+            Some(id) => self.store.delete_user_session(session.user.id, id).await?,
+            None => self.store.delete_other_sessions(session.user.id, &session.hash).await?,
+        }
+        Ok(())
+    }
+}
