@@ -1,0 +1,125 @@
+//! Defences against concurrent and hostile clients, on SQLite and PostgreSQL: the sign-in
+//! throttle under a burst, consent that widens, forged and cross-site form posts, and form
+//! input that cannot become a header.
+
+mod common;
+
+use common::{oauth::*, Backend, TestServer};
+use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
+use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
+
+/// A burst of concurrent wrong passwords: each attempt is counted before its hash is checked,
+/// so no more than the limit reach the password check, and the right password is refused too.
+async fn a_burst_of_guesses_cannot_outrun_the_throttle(backend: Backend) {
+    let (srv, app, _) = setup(backend).await;
+    let (srv, app) = (std::sync::Arc::new(srv), std::sync::Arc::new(app));
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let (srv, app) = (srv.clone(), app.clone());
+            tokio::spawn(async move {
+                let guess = format!("guess number {i}");
+                token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", &guess)]).await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for t in tasks {
+        replies.push(t.await.expect("task"));
+    }
+    let checked = replies.iter().filter(|r| r.raw.contains("invalid username or password")).count();
+    let throttled = replies.iter().filter(|r| r.raw.contains("too many failed attempts")).count();
+    assert_eq!(checked + throttled, 30, "every answer is one of the two");
+    assert!(checked <= 10, "{checked} guesses reached the password check");
+    let right = token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await;
+    right.error(400, "invalid_grant");
+    assert!(right.raw.contains("too many failed attempts"), "{}", right.raw);
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// Signs alice in without JavaScript; returns the CSRF token.
+async fn sign_in(t: &TestServer, b: &reqwest::Client) -> String {
+    let html = b.get(t.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf").to_owned();
+    let resp = b
+        .post(t.url("/api/login"))
+        .header(ACCEPT, "text/html")
+        .form(&[("csrf", csrf.as_str()), ("username", "alice"), ("password", PW), ("next", "/")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303);
+    csrf
+}
+
+async fn approve(t: &TestServer, b: &reqwest::Client, csrf: &str, query: &str) -> reqwest::Response {
+    b.post(t.url("/api/consent"))
+        .header(ACCEPT, "text/html")
+        .form(&[("csrf", csrf), ("query", query), ("decision", "approve")])
+        .send()
+        .await
+        .expect("consent")
+}
+
+async fn consent_widens_and_forms_resist_forgery(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.user("alice", PW).await;
+    srv.client(ClientSpec {
+        name: "App".into(),
+        redirect_uris: vec![URI.into()],
+        grants: vec![GrantType::AuthorizationCode],
+        client_id: Some("app".into()),
+        ..ClientSpec::default()
+    })
+    .await;
+    let b = browser();
+    let csrf = sign_in(&srv, &b).await;
+    assert_eq!(approve(&srv, &b, &csrf, "response_type=code&client_id=app&scope=read").await.status(), 303);
+    assert_eq!(approve(&srv, &b, &csrf, "response_type=code&client_id=app&scope=write").await.status(), 303);
+    // Both approvals are remembered: read alone no longer asks.
+    let again = b.get(srv.url("/o/authorize/?response_type=code&client_id=app&scope=read")).send().await.expect("again");
+    let to = again.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(to.starts_with(&format!("{URI}?code=")), "{to}");
+
+    // A post the browser marks as cross-site is refused even with a valid token.
+    let cross = b
+        .post(srv.url("/api/consent"))
+        .header(ACCEPT, "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .header(ORIGIN, "null")
+        .form(&[("csrf", csrf.as_str()), ("query", "response_type=code&client_id=app"), ("decision", "approve")])
+        .send()
+        .await
+        .expect("cross-site");
+    assert_eq!(cross.status(), 403);
+
+    // Control characters in a form field cannot become a header, and the server stays up.
+    for decision in ["maybe", "approve"] {
+        let resp = b
+            .post(srv.url("/api/consent"))
+            .header(ACCEPT, "text/html")
+            .form(&[("csrf", csrf.as_str()), ("query", "\u{1}\r\nX-Evil: 1"), ("decision", decision)])
+            .send()
+            .await
+            .expect("control characters");
+        assert!(resp.status().as_u16() < 500, "{}", resp.status());
+        assert!(resp.headers().get("x-evil").is_none());
+    }
+    let health = srv.http.get(srv.url("/healthz")).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+}
+
+/// Registering a redirect URI with white space is refused (stored lists are space-separated).
+async fn redirect_uris_with_spaces_are_refused(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let spec = ClientSpec { name: "X".into(), redirect_uris: vec!["https://app.example/cb?x=a b".into()], ..ClientSpec::default() };
+    assert!(srv.services.create_client(spec).await.is_err());
+}
+
+on_both_backends!(
+    a_burst_of_guesses_cannot_outrun_the_throttle,
+    consent_widens_and_forms_resist_forgery,
+    redirect_uris_with_spaces_are_refused,
+);
