@@ -11,12 +11,20 @@ use super::error::OAuthResponse;
 use crate::oauth::{client_auth::parse_basic, error::OAuthError, params::Params};
 
 /// A form-encoded OAuth request: its parameters and any HTTP Basic credentials.
-#[derive(Debug)]
 pub struct OAuthForm {
     /// `Authorization: Basic` credentials, decoded (RFC 6749 §2.3.1).
     pub basic: Option<(String, String)>,
     /// The body's parameters.
     pub params: Params,
+}
+
+impl std::fmt::Debug for OAuthForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthForm")
+            .field("basic_client_id", &self.basic.as_ref().map(|(id, _)| id))
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

@@ -7,8 +7,9 @@ use crate::{
     store::ClientRecord,
 };
 
-/// What an operator or developer asks for when registering a client.
-#[derive(Clone, Debug, Default)]
+/// What an operator or developer asks for when registering a client. `Debug` leaves the
+/// secret out.
+#[derive(Clone, Default)]
 pub struct ClientSpec {
     /// Shown on the consent page.
     pub name: String,
@@ -30,13 +31,35 @@ pub struct ClientSpec {
     pub owner_id: Option<i64>,
 }
 
-/// A registered client with its secret, which is shown this once and never again.
-#[derive(Clone, Debug)]
+/// A registered client with its secret, which is shown this once and never again. `Debug`
+/// leaves the secret out.
+#[derive(Clone)]
 pub struct NewClient {
     /// What was stored.
     pub record: ClientRecord,
     /// The plaintext secret (confidential clients with a generated secret only).
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for ClientSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSpec")
+            .field("name", &self.name)
+            .field("public", &self.public)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grants", &self.grants)
+            .field("scopes", &self.scopes)
+            .field("trusted", &self.trusted)
+            .field("client_id", &self.client_id)
+            .field("owner_id", &self.owner_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewClient").field("record", &self.record).finish_non_exhaustive()
+    }
 }
 
 impl Services {

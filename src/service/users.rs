@@ -22,8 +22,8 @@ pub fn normalize_login(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
-/// What a user provides to open an account.
-#[derive(Clone, Debug, Default)]
+/// What a user provides to open an account. `Debug` leaves the password out.
+#[derive(Clone, Default)]
 pub struct Registration {
     /// 1–64 characters: letters, digits, `.`, `_`, `-`.
     pub username: String,
@@ -35,6 +35,17 @@ pub struct Registration {
     pub password: Option<String>,
     /// Admin flag.
     pub admin: bool,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a sign-in failed. Deliberately not more precise: no user enumeration.
@@ -190,6 +201,13 @@ mod tests {
         }
         assert!(validate_email("a@b.cn").is_ok());
         assert_eq!(normalize_login("  Alice "), "alice");
+    }
+
+    #[test]
+    fn debug_output_leaves_the_password_out() {
+        let r = Registration { username: "zp".into(), password: Some("penadmin-secret".into()), ..Registration::default() };
+        let shown = format!("{r:?}");
+        assert!(shown.contains("zp") && !shown.contains("penadmin-secret"), "{shown}");
     }
 
     #[test]
