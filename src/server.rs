@@ -89,6 +89,7 @@ async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Respons
 /// Binds `addr` and serves until a shutdown signal.
 pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    tokio::spawn(housekeeping(services.clone()));
     let local = listener.local_addr()?;
     let router = app(services, leptos_options(local));
     tracing::info!(%local, site_root = %site_root().display(), "listening");
@@ -97,6 +98,20 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every ten minutes, deletes what has expired, so the database does not grow without bound.
+/// Several instances may all do it: the deletes are idempotent.
+async fn housekeeping(services: Services) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match services.purge_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired rows"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -123,6 +123,13 @@ async fn story(backend: Backend) {
     store.clear_failures("user:alice").await.expect("clear");
     assert_eq!(store.failures("user:alice", 0).await.expect("count"), 0);
 
+    // Housekeeping removes expired rows and keeps live ones.
+    store.insert_tokens(&NewTokens { access_expires_at: 500, ..tokens("shop", alice.id, "old", "expired-access", None) }).await.expect("expired");
+    let gone = store.purge_expired(1_000, 0, 0).await.expect("purge");
+    assert!(gone >= 1, "{gone}");
+    assert!(store.access_token("expired-access").await.expect("lookup").is_none());
+    assert!(store.access_token("a1").await.expect("lookup").is_some(), "a1 expires at 5000");
+
     // Deleting a client removes what was issued to it.
     assert!(store.delete_client("shop").await.expect("delete"));
     assert!(store.access_token("a1").await.expect("lookup").is_none());

@@ -113,6 +113,12 @@ impl Services {
         Some(Session { hash, user, auth_time: record.auth_time })
     }
 
+    /// Deletes expired codes, tokens, sessions and throttle windows.
+    pub async fn purge_expired(&self) -> Result<u64, crate::store::StoreError> {
+        let now = self.now();
+        self.store.purge_expired(now, now - IDLE_LIFETIME, now - super::users::FAILURE_WINDOW).await
+    }
+
     /// Ends the session behind a cookie value.
     pub async fn log_out(&self, token: &str) {
         if let Err(e) = self.store.delete_session(&sha256_hex(token)).await {

@@ -166,6 +166,12 @@ pub trait Store: Send + Sync {
     /// Ends every session of the user except `keep`.
     async fn delete_other_sessions(&self, user_id: i64, keep: &str) -> StoreResult<()>;
 
+    // --- housekeeping ---
+    /// Deletes what can no longer be used: codes a day after expiry (kept that long so a late
+    /// replay still revokes its tokens), expired access and refresh tokens, ended sessions,
+    /// and throttle windows older than `throttle_since`. Returns how many rows went.
+    async fn purge_expired(&self, now: i64, idle_since: i64, throttle_since: i64) -> StoreResult<u64>;
+
     // --- shared secrets ---
     /// The secret stored under `name`; the first caller's `candidate` becomes it, so every
     /// instance sharing the database agrees.

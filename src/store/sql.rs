@@ -518,6 +518,25 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn purge_expired(&self, now: i64, idle_since: i64, throttle_since: i64) -> StoreResult<u64> {
+                let statements: [(&str, i64, Option<i64>); 5] = [
+                    ("DELETE FROM auth_codes WHERE expires_at < $1", now - 86_400, None),
+                    ("DELETE FROM access_tokens WHERE expires_at < $1", now, None),
+                    ("DELETE FROM refresh_tokens WHERE expires_at < $1", now, None),
+                    ("DELETE FROM sessions WHERE expires_at < $1 OR last_seen_at < $2", now, Some(idle_since)),
+                    ("DELETE FROM throttle WHERE window_start < $1", throttle_since, None),
+                ];
+                let mut gone = 0;
+                for (sql, first, second) in statements {
+                    let mut q = sqlx::query(sql).bind(first);
+                    if let Some(second) = second {
+                        q = q.bind(second);
+                    }
+                    gone += q.execute(&self.pool).await?.rows_affected();
+                }
+                Ok(gone)
+            }
+
             async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String> {
                 sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
