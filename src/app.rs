@@ -7,7 +7,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::pages::{account::AccountPage, consent::ConsentPage, home::HomePage, login::LoginPage, not_found::NotFound};
+use crate::pages::{account::AccountPage, consent::ConsentPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
 
 /// The document around every page, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/login/") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/register/") view=RegisterPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

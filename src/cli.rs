@@ -44,6 +44,9 @@ struct GlobalArgs {
     /// (default 0: off; at most 60).
     #[arg(long, env = "YAOSHI_REFRESH_GRACE", global = true)]
     refresh_grace: Option<i64>,
+    /// Whether people may sign up at /o/register/ (default true).
+    #[arg(long, env = "YAOSHI_REGISTRATION", global = true)]
+    registration: Option<bool>,
     /// Log format.
     #[arg(long, env = "YAOSHI_LOG_FORMAT", global = true, value_enum)]
     log_format: Option<LogFormat>,
@@ -224,6 +227,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<Settings, CliErr
         scopes: file.scopes.unwrap_or(d.scopes),
         argon2: file.argon2.unwrap_or(d.argon2),
         log_format: g.log_format.or(file.log_format).unwrap_or(d.log_format),
+        registration: g.registration.or(file.registration).unwrap_or(d.registration),
     };
     s.validate()?;
     Ok(s)

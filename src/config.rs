@@ -73,6 +73,8 @@ pub struct Settings {
     pub argon2: Argon2Params,
     /// Log format.
     pub log_format: LogFormat,
+    /// Whether people may open accounts at `/o/register/`.
+    pub registration: bool,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             scopes: DEFAULT_SCOPES.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             argon2: Argon2Params::default(),
             log_format: LogFormat::Text,
+            registration: true,
         }
     }
 }
@@ -105,6 +108,7 @@ impl fmt::Debug for Settings {
             .field("scopes", &self.scopes.keys().collect::<Vec<_>>())
             .field("argon2", &self.argon2)
             .field("log_format", &self.log_format)
+            .field("registration", &self.registration)
             .finish()
     }
 }
@@ -165,6 +169,8 @@ pub struct FileSettings {
     pub argon2: Option<Argon2Params>,
     /// See [`Settings::log_format`].
     pub log_format: Option<LogFormat>,
+    /// See [`Settings::registration`].
+    pub registration: Option<bool>,
 }
 
 impl FileSettings {

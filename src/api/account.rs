@@ -28,6 +28,7 @@ fn service_error(e: crate::service::ServiceError) -> AppError {
     use crate::service::ServiceError as E;
     match e {
         E::Invalid(m) | E::Conflict(m) | E::NotFound(m) => AppError::Invalid(m),
+        E::InvalidField(field, message) => AppError::Field { field: field.to_owned(), message },
         E::Store(_) | E::Hash(_) => AppError::Unavailable,
     }
 }

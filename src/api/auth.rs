@@ -12,6 +12,8 @@ pub struct LoginState {
     pub csrf: String,
     /// The signed-in user's name, if a session exists.
     pub signed_in_as: Option<String>,
+    /// Whether the sign-up page is open.
+    pub registration_open: bool,
 }
 
 /// The CSRF token for this browser and who is signed in.
@@ -22,7 +24,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let parts = ssr::parts()?;
     let csrf = parts.extensions.get::<crate::http::CsrfToken>().map(|t| t.0.clone()).ok_or(AppError::Expired)?;
     let signed_in_as = ssr::session(&s, &parts).await.map(|sess| sess.user.username);
-    Ok(LoginState { csrf, signed_in_as })
+    Ok(LoginState { csrf, signed_in_as, registration_open: s.settings.registration })
 }
 
 /// Signs in with a username (or email) and password, then continues to `next` (same origin

@@ -27,6 +27,14 @@ pub enum AppError {
     /// Bad input, with a readable reason.
     #[error("{0}")]
     Invalid(String),
+    /// One form field is wrong: which, and why.
+    #[error("{message}")]
+    Field {
+        /// The field's `name`.
+        field: String,
+        /// Why it is not acceptable.
+        message: String,
+    },
     /// The database or another dependency failed.
     #[error("The service is temporarily unavailable. Try again in a moment.")]
     Unavailable,
@@ -44,7 +52,7 @@ impl AppError {
             AppError::WrongPassword => "password",
             AppError::SignedOut => "signed_out",
             AppError::Expired => "expired",
-            AppError::Invalid(_) => "invalid",
+            AppError::Invalid(_) | AppError::Field { .. } => "invalid",
             AppError::Unavailable => "unavailable",
             AppError::Transport(_) => "transport",
         }
@@ -71,7 +79,7 @@ impl AppError {
             AppError::BadCredentials | AppError::WrongPassword | AppError::SignedOut => 401,
             AppError::Throttled => 429,
             AppError::Expired => 403,
-            AppError::Invalid(_) | AppError::Transport(_) => 400,
+            AppError::Invalid(_) | AppError::Field { .. } | AppError::Transport(_) => 400,
             AppError::Unavailable => 503,
         }
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod auth;
 pub mod consent;
 pub mod error;
+pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;

@@ -15,6 +15,17 @@ use crate::{
     components::{follow, ErrorBanner, Layout},
 };
 
+/// `value` as a query-string component.
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The sign-in page. `next` is where to continue after signing in.
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -49,6 +60,9 @@ pub fn LoginPage() -> impl IntoView {
                             <input id="password" name="password" type="password" autocomplete="current-password" required/>
                             <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
                         </ActionForm>
+                        {ctx.registration_open.then(|| view! {
+                            <p class="muted">"New here? " <a href=format!("/o/register/?next={}", urlencode(&next()))>"Create an account"</a></p>
+                        })}
                     }.into_any(),
                 })}
             </Suspense>

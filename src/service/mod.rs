@@ -56,6 +56,9 @@ pub enum ServiceError {
     /// The input is not acceptable; the text says why and is safe to show.
     #[error("{0}")]
     Invalid(String),
+    /// One form field is not acceptable: its name and why.
+    #[error("{1}")]
+    InvalidField(&'static str, String),
     /// Something with that name already exists.
     #[error("{0}")]
     Conflict(String),

@@ -76,6 +76,13 @@ impl Services {
         previous: Option<&str>,
     ) -> Result<(String, User), SignInError> {
         let user = self.sign_in(login, password, ip).await?;
+        let token = self.start_session(&user, ip, user_agent, previous).await?;
+        Ok((token, user))
+    }
+
+    /// Opens a session for `user` (ending `previous`, so a session id never survives a
+    /// sign-in) and returns the cookie value.
+    pub async fn start_session(&self, user: &User, ip: Option<IpAddr>, user_agent: &str, previous: Option<&str>) -> Result<String, SignInError> {
         if let Some(old) = previous {
             let _ = self.store.delete_session(&sha256_hex(old)).await;
         }
@@ -93,7 +100,7 @@ impl Services {
             tracing::error!(error = %e, "cannot store a session");
             SignInError::Unavailable
         })?;
-        Ok((token, user))
+        Ok(token)
     }
 
     /// The live session behind a cookie value, if any. Storage errors count as signed out.

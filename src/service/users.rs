@@ -65,28 +65,41 @@ pub enum SignInError {
 fn validate_username(u: &str) -> Result<(), ServiceError> {
     let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
     if u.is_empty() || u.chars().count() > 64 || !u.chars().all(ok_char) {
-        return Err(ServiceError::Invalid(
+        return Err(ServiceError::InvalidField(
+            "username",
             "username must be 1-64 letters, digits, dots, underscores or hyphens".into(),
         ));
     }
     Ok(())
 }
 
+/// The most common passwords, shipped with the project and refused everywhere.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+fn is_common(password: &str) -> bool {
+    let p = password.to_lowercase();
+    COMMON_PASSWORDS.lines().any(|c| !c.starts_with('#') && c == p)
+}
+
 pub(crate) fn validate_email(e: &str) -> Result<(), ServiceError> {
     let ok = e.len() <= 254
         && !e.chars().any(char::is_whitespace)
         && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
-    if ok { Ok(()) } else { Err(ServiceError::Invalid(format!("{e:?} is not an email address"))) }
+    if ok { Ok(()) } else { Err(ServiceError::InvalidField("email", format!("{e:?} is not an email address"))) }
 }
 
 /// Checks the password rules (length only here; never truncated).
 pub fn validate_password(p: &str) -> Result<(), ServiceError> {
     let n = p.chars().count();
+    let field = |m: String| Err(ServiceError::InvalidField("password", m));
     if n < MIN_PASSWORD_LEN {
-        return Err(ServiceError::Invalid(format!("password must have at least {MIN_PASSWORD_LEN} characters")));
+        return field(format!("password must have at least {MIN_PASSWORD_LEN} characters"));
     }
     if n > MAX_PASSWORD_LEN {
-        return Err(ServiceError::Invalid(format!("password must have at most {MAX_PASSWORD_LEN} characters")));
+        return field(format!("password must have at most {MAX_PASSWORD_LEN} characters"));
+    }
+    if is_common(p) {
+        return field("this password is one of the most common ones; choose another".into());
     }
     Ok(())
 }
@@ -121,6 +134,25 @@ impl Services {
             StoreError::Conflict(_) => ServiceError::Conflict("that username or email is already registered".into()),
             other => other.into(),
         })
+    }
+
+    /// Self-service sign-up (when the operator allows it): like [`Services::create_user`], but
+    /// a taken username or email is reported on its field, and never as an admin.
+    pub async fn register(&self, r: Registration) -> Result<User, ServiceError> {
+        if !self.settings.registration {
+            return Err(ServiceError::Invalid("sign-up is closed on this server".into()));
+        }
+        validate_username(r.username.trim())?;
+        if self.store.user_by_login(&normalize_login(&r.username)).await?.is_some() {
+            return Err(ServiceError::InvalidField("username", "that username is taken".into()));
+        }
+        if let Some(email) = r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            validate_email(email)?;
+            if self.store.user_by_login(&normalize_login(email)).await?.is_some() {
+                return Err(ServiceError::InvalidField("email", "that email is already registered".into()));
+            }
+        }
+        self.create_user(Registration { admin: false, ..r }).await
     }
 
     /// The user named `login` (username or email), or `NotFound`.
@@ -215,5 +247,8 @@ mod tests {
         assert!(validate_password("short").is_err());
         assert!(validate_password("longenough").is_ok());
         assert!(validate_password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+        for common in ["password123", "Qwerty123", "1q2w3e4r5t", "woaini1314"] {
+            assert!(matches!(validate_password(common), Err(ServiceError::InvalidField("password", _))), "{common}");
+        }
     }
 }

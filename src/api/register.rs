@@ -1,0 +1,53 @@
+//! Signing up.
+
+use leptos::prelude::*;
+
+use super::error::AppError;
+
+/// Opens an account, signs the new user in and continues to `next` (same origin only; the
+/// account page by default).
+#[server(endpoint = "register")]
+pub async fn register(
+    csrf: String,
+    username: String,
+    email: String,
+    display_name: String,
+    password: String,
+    next: String,
+) -> Result<String, AppError> {
+    use super::ssr;
+    use crate::service::{session::{safe_next, session_cookie}, users::Registration, ServiceError as E};
+    let _checked_by_guard = csrf;
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let next = match safe_next(&next) {
+        "/" => "/account".to_owned(),
+        other => other.to_owned(),
+    };
+    let registration = Registration {
+        username,
+        email: Some(email),
+        display_name: Some(display_name),
+        password: Some(password),
+        admin: false,
+    };
+    let user = match s.register(registration).await {
+        Ok(user) => user,
+        Err(e) => {
+            let e = match e {
+                E::InvalidField(field, message) => AppError::Field { field: field.to_owned(), message },
+                E::Invalid(m) | E::Conflict(m) | E::NotFound(m) => AppError::Invalid(m),
+                E::Store(_) | E::Hash(_) => AppError::Unavailable,
+            };
+            return ssr::fail(&parts, e, "/o/register/");
+        }
+    };
+    let previous = ssr::session_token(&parts);
+    match s.start_session(&user, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref()).await {
+        Ok(token) => {
+            ssr::set_cookie(&session_cookie(&token, s.secure_cookies()));
+            Ok(ssr::go_to(&parts, next))
+        }
+        Err(_) => ssr::fail(&parts, AppError::Unavailable, "/o/login/"),
+    }
+}

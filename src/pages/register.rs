@@ -1,0 +1,69 @@
+//! `/o/register/`: opening an account (when the operator allows it). Errors appear beside the
+//! field they concern.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::{auth::login_context, error::AppError, register::Register},
+    components::{follow, ErrorBanner, Layout},
+};
+
+/// The sign-up page.
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.with(|q| q.get("next").unwrap_or_default());
+    let url_error = move || query.with(|q| q.get("error")).and_then(|c| AppError::message_for_code(&c));
+    let context = Resource::new_blocking(|| (), |_| login_context());
+    let action = ServerAction::<Register>::new();
+    follow(action);
+    let field_error = move |name: &'static str| {
+        move || match action.value().get() {
+            Some(Err(AppError::Field { field, message })) if field == name => Some(message),
+            _ => None,
+        }
+    };
+    let general_error = move || match action.value().get() {
+        Some(Err(AppError::Field { .. })) | None | Some(Ok(_)) => url_error(),
+        Some(Err(e)) => Some(e.to_string()),
+    };
+    let field = move |id: &'static str, label: &'static str, kind: &'static str, autocomplete: &'static str, required: bool| {
+        let error = field_error(id);
+        let error_id = format!("{id}-error");
+        view! {
+            <label for=id>{label}</label>
+            <input id=id name=id type=kind autocomplete=autocomplete required=required
+                aria-describedby=error_id.clone() aria-invalid=move || error().is_some().to_string()/>
+            <span id=error_id class="field-error" role="alert">{error}</span>
+        }
+    };
+    view! {
+        <Title text="Create an account · Yaoshi"/>
+        <Layout labelled_by="register-title">
+            <h1 id="register-title">"Create an account"</h1>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || context.get().map(|ctx| match ctx {
+                    Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
+                    Ok(ctx) if !ctx.registration_open => view! {
+                        <p>"Sign-up is closed on this server. Ask its operator for an account."</p>
+                    }.into_any(),
+                    Ok(ctx) => view! {
+                        {move || general_error().map(|message| view! { <ErrorBanner message/> })}
+                        <ActionForm action attr:class="form" attr:novalidate=true>
+                            <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
+                            <input type="hidden" name="next" value=next/>
+                            {field("username", "Username", "text", "username", true)}
+                            {field("email", "Email", "email", "email", false)}
+                            {field("display_name", "Display name", "text", "name", false)}
+                            {field("password", "Password (at least 8 characters)", "password", "new-password", true)}
+                            <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
+                        </ActionForm>
+                        <p class="muted">"Already have an account? " <a href="/o/login/">"Sign in"</a></p>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
