@@ -33,8 +33,9 @@ fn service_error(e: crate::service::ServiceError) -> AppError {
     }
 }
 
-/// What the account page shows; sends signed-out visitors to the login page.
-#[server(endpoint = "account")]
+/// What the account page shows; sends signed-out visitors to the login page. A GET, like
+/// every read.
+#[server(endpoint = "account", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_account() -> Result<AccountView, AppError> {
     let (s, parts, session) = signed_in().await?;
     let csrf = parts.extensions.get::<crate::http::CsrfToken>().map(|t| t.0.clone()).ok_or(AppError::Expired)?;

@@ -16,8 +16,9 @@ pub struct LoginState {
     pub registration_open: bool,
 }
 
-/// The CSRF token for this browser and who is signed in.
-#[server(endpoint = "login_context")]
+/// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
+/// reached by client-side navigation can load it without a token.
+#[server(endpoint = "login_context", input = leptos::server_fn::codec::GetUrl)]
 pub async fn login_context() -> Result<LoginState, AppError> {
     use super::ssr;
     let s = ssr::services()?;
