@@ -66,6 +66,11 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(crate::http::browser_guard))
+        // No request may hold a connection forever (a stuck dependency answers 503 instead).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(30),
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }

@@ -2,12 +2,8 @@
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{browser, Backend, TestServer};
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
-}
 
 async fn csrf(t: &TestServer, b: &reqwest::Client) -> String {
     let html = b.get(t.url("/o/register/")).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");

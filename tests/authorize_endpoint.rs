@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{browser, Backend, TestServer};
 use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
 use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 
@@ -28,11 +28,6 @@ async fn setup(backend: Backend) -> TestServer {
     })
     .await;
     t
-}
-
-/// A browser-like client: keeps cookies, follows no redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 fn location(resp: &reqwest::Response) -> Option<String> {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{oauth::*, Backend, TestServer};
+use common::{browser, oauth::*, Backend, TestServer};
 use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
 use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 
@@ -33,10 +33,6 @@ async fn a_burst_of_guesses_cannot_outrun_the_throttle(backend: Backend) {
     let right = token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await;
     right.error(400, "invalid_grant");
     assert!(right.raw.contains("too many failed attempts"), "{}", right.raw);
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// Signs alice in without JavaScript; returns the CSRF token.

@@ -403,7 +403,11 @@ async fn disabled_user_is_refused(backend: Backend) {
 /// A password grant sent from the loopback address 127.0.0.`last`, so that per-IP counting can be
 /// told apart from per-account counting.
 async fn password_from(srv: &TestServer, app: &App, last: u8, user: &str, pw: &str) -> Reply {
-    let http = reqwest::Client::builder().local_address(IpAddr::from([127, 0, 0, last])).build().expect("client");
+    let http = reqwest::Client::builder()
+        .local_address(IpAddr::from([127, 0, 0, last]))
+        .timeout(common::REQUEST_TIMEOUT)
+        .build()
+        .expect("client");
     send(http.post(srv.url("/o/token/")).form(&app.form(&[("grant_type", "password"), ("username", user), ("password", pw)]))).await
 }
 

@@ -40,10 +40,10 @@ pub fn AccountPage() -> impl IntoView {
             {move || notice().map(|m| view! { <p class="notice" role="status">{m}</p> })}
             {move || url_error().map(|message| view! { <ErrorBanner message/> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || view_data.get().map(|v| match v {
+                {move || Suspend::new(async move { match view_data.await {
                     Ok(v) => view! { <Sections v/> }.into_any(),
                     Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
-                })}
+                }})}
             </Suspense>
         </Layout>
     }

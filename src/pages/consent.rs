@@ -12,21 +12,32 @@ use crate::{
     components::{follow, ErrorBanner, Layout},
 };
 
+/// Id of the hidden field that carries the page's data to the browser for hydration.
+const DATA_ID: &str = "authorize-data";
+
+/// The page's data: from the rendering handler on the server, from the page in the browser.
+/// No resource is involved, so nothing can keep the server's render waiting.
+fn page_data() -> Option<AuthorizeData> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<AuthorizeData>()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let raw = document().get_element_by_id(DATA_ID)?.get_attribute("value")?;
+        serde_json::from_str(&raw).ok()
+    }
+}
+
 /// `/o/authorize/`. Its data comes from the handler that decided to render it.
 #[component]
 pub fn ConsentPage() -> impl IntoView {
-    // Present only while the server renders; the browser receives the value with the page.
-    let provided = use_context::<AuthorizeData>();
-    let data = Resource::new_blocking(
-        || (),
-        move |_| {
-            let provided = provided.clone();
-            async move { provided.ok_or_else(|| "Reload this page to continue.".to_owned()) }
-        },
-    );
+    let data = page_data();
+    let embedded = data.as_ref().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
+    let d = data.ok_or_else(|| "Reload this page to continue.".to_owned());
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || data.get().map(|d| match d {
+        <input type="hidden" id=DATA_ID value=embedded/>
+        {match d {
                 Ok(AuthorizeData { page: AuthorizePage::Consent(view), csrf }) => view! { <Consent view csrf/> }.into_any(),
                 Ok(AuthorizeData { page: AuthorizePage::Error { code, description }, .. }) => view! {
                     <Title text="Authorization error · Yaoshi"/>
@@ -37,8 +48,7 @@ pub fn ConsentPage() -> impl IntoView {
                     </Layout>
                 }.into_any(),
                 Err(message) => view! { <Layout labelled_by="x"><ErrorBanner message/></Layout> }.into_any(),
-            })}
-        </Suspense>
+        }}
     }
 }
 

@@ -19,7 +19,7 @@ pub fn HomePage() -> impl IntoView {
         <Layout labelled_by="home-title">
             <h1 id="home-title">"Your Yaoshi account"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || context.get().map(|ctx| match ctx {
+                {move || Suspend::new(async move { match context.await {
                     Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
                     Ok(ctx) => match ctx.signed_in_as {
                         Some(name) => view! {
@@ -35,7 +35,7 @@ pub fn HomePage() -> impl IntoView {
                             <a class="button primary" href="/o/login/">"Sign in"</a>
                         }.into_any(),
                     },
-                })}
+                }})}
             </Suspense>
         </Layout>
     }

@@ -44,7 +44,7 @@ pub fn LoginPage() -> impl IntoView {
         <Layout labelled_by="login-title">
             <h1 id="login-title">"Sign in"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || context.get().map(|ctx| match ctx {
+                {move || Suspend::new(async move { match context.await {
                     Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
                     Ok(ctx) => view! {
                         {ctx.signed_in_as.map(|name| view! {
@@ -64,7 +64,7 @@ pub fn LoginPage() -> impl IntoView {
                             <p class="muted">"New here? " <a href=format!("/o/register/?next={}", urlencode(&next()))>"Create an account"</a></p>
                         })}
                     }.into_any(),
-                })}
+                }})}
             </Suspense>
         </Layout>
     }

@@ -44,7 +44,7 @@ pub fn RegisterPage() -> impl IntoView {
         <Layout labelled_by="register-title">
             <h1 id="register-title">"Create an account"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || context.get().map(|ctx| match ctx {
+                {move || Suspend::new(async move { match context.await {
                     Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
                     Ok(ctx) if !ctx.registration_open => view! {
                         <p>"Sign-up is closed on this server. Ask its operator for an account."</p>
@@ -62,7 +62,7 @@ pub fn RegisterPage() -> impl IntoView {
                         </ActionForm>
                         <p class="muted">"Already have an account? " <a href="/o/login/">"Sign in"</a></p>
                     }.into_any(),
-                })}
+                }})}
             </Suspense>
         </Layout>
     }

@@ -14,6 +14,19 @@ use yaoshi::{
     store::Store,
 };
 
+/// No test request may take longer: a hang fails with the request that hung.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A browser-like client: keeps cookies, follows no redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("client")
+}
+
 /// Which back end a test runs on.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -107,7 +120,11 @@ impl TestServer {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
         });
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("client");
         Self { base: format!("http://{addr}"), services, http, _db: db }
     }
 
