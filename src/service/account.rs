@@ -3,7 +3,7 @@
 
 use super::{session::Session, users::validate_password, ServiceError, Services};
 use crate::{
-    api::types::{AccountView, AppGrant, BrowserSession, ScopeItem},
+    api::types::{AccountView, AppGrant, BrowserSession},
     service::users::normalize_login,
     store::StoreError,
 };
@@ -41,14 +41,7 @@ impl Services {
             .map(|g| AppGrant {
                 client_id: g.client_id,
                 client_name: g.client_name,
-                scopes: g
-                    .scope
-                    .iter()
-                    .map(|s| ScopeItem {
-                        name: s.to_owned(),
-                        description: self.settings.scopes.get(s).cloned().unwrap_or_else(|| s.to_owned()),
-                    })
-                    .collect(),
+                scopes: self.scope_items(&g.scope),
                 granted_at: format_time(g.granted_at),
                 last_used_at: g.last_used_at.map(format_time),
             })

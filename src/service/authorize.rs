@@ -5,7 +5,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::{session::Session, Services};
 use crate::{
-    api::types::{AuthorizePage, ConsentView, ScopeItem},
+    api::types::{AuthorizePage, ConsentView},
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
         authorize::{validate, AuthorizeError, ValidAuthorize},
@@ -185,14 +185,7 @@ impl Services {
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_owned))
                 .unwrap_or_else(|| v.redirect_uri.clone()),
-            scopes: v
-                .scope
-                .iter()
-                .map(|name| ScopeItem {
-                    name: name.to_owned(),
-                    description: self.settings.scopes.get(name).cloned().unwrap_or_else(|| name.to_owned()),
-                })
-                .collect(),
+            scopes: self.scope_items(&v.scope),
             username: session.user.username.clone(),
             query: query.to_owned(),
         }

@@ -42,6 +42,17 @@ impl Services {
         Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default() })
     }
 
+    /// Each scope with the description the operator gave it, for the consent and account pages.
+    pub fn scope_items(&self, scope: &Scope) -> Vec<crate::api::types::ScopeItem> {
+        scope
+            .iter()
+            .map(|name| crate::api::types::ScopeItem {
+                name: name.to_owned(),
+                description: self.settings.scopes.get(name).cloned().unwrap_or_else(|| name.to_owned()),
+            })
+            .collect()
+    }
+
     /// The current time in unix seconds.
     pub fn now(&self) -> i64 {
         std::time::SystemTime::now()
