@@ -9,6 +9,11 @@ use crate::oauth::scope::Scope;
 /// RFC 6749 §5.2 `unauthorized_client`: "The authenticated client is not
 /// authorized to use this authorization grant type."
 pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
+    // RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential
+    // clients."
+    if grant == GrantType::ClientCredentials && !client.confidential {
+        return Err(OAuthError::unauthorized_client("client_credentials needs a confidential client"));
+    }
     if client.allows_grant(grant) {
         Ok(())
     } else {
@@ -215,6 +220,11 @@ mod tests {
             let err = ensure_grant_allowed(&c, grant).unwrap_err();
             assert_eq!(err.code, ErrorCode::UnauthorizedClient, "{grant}");
         }
+        // A public client never gets client_credentials, even if registered for it.
+        let public = Client { grant_types: vec![GrantType::ClientCredentials], ..client("app") };
+        assert_eq!(ensure_grant_allowed(&public, GrantType::ClientCredentials).unwrap_err().code, ErrorCode::UnauthorizedClient);
+        let confidential = Client { confidential: true, ..public };
+        assert_eq!(ensure_grant_allowed(&confidential, GrantType::ClientCredentials), Ok(()));
     }
 
     #[test]

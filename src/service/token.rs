@@ -177,11 +177,6 @@ impl Services {
                 self.password_grant(&client, &username, &password, scope.as_ref(), ip).await
             }
             TokenRequest::ClientCredentials { scope } => {
-                // RFC 6749 §4.4: "The client credentials grant type MUST only be used by
-                // confidential clients."
-                if !client.confidential {
-                    return Err(OAuthError::unauthorized_client("client_credentials needs a confidential client"));
-                }
                 let scope = grant::resolve_scope(scope.as_ref(), &client, &self.known_scopes)?;
                 self.issue_tokens(&client, GrantType::ClientCredentials, None, scope, None).await
             }
