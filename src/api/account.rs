@@ -38,7 +38,7 @@ fn service_error(e: crate::service::ServiceError) -> AppError {
 #[server(endpoint = "account", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_account() -> Result<AccountView, AppError> {
     let (s, parts, session) = signed_in().await?;
-    let csrf = parts.extensions.get::<crate::http::CsrfToken>().map(|t| t.0.clone()).ok_or(AppError::Expired)?;
+    let csrf = super::ssr::csrf_token(&parts)?;
     s.account_view(&session, csrf).await.map_err(service_error)
 }
 

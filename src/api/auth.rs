@@ -23,7 +23,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     use super::ssr;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
-    let csrf = parts.extensions.get::<crate::http::CsrfToken>().map(|t| t.0.clone()).ok_or(AppError::Expired)?;
+    let csrf = ssr::csrf_token(&parts)?;
     let signed_in_as = ssr::session(&s, &parts).await.map(|sess| sess.user.username);
     Ok(LoginState { csrf, signed_in_as, registration_open: s.settings.registration })
 }

@@ -9,7 +9,7 @@ use leptos_axum::ResponseOptions;
 
 use super::error::AppError;
 use crate::service::{
-    session::{cookie_value, Session, SESSION_COOKIE},
+    session::Session,
     Services,
 };
 
@@ -25,8 +25,12 @@ pub fn parts() -> Result<Parts, AppError> {
 
 /// The session cookie's value, if sent.
 pub fn session_token(parts: &Parts) -> Option<String> {
-    let header = parts.headers.get(header::COOKIE)?.to_str().ok()?;
-    cookie_value(header, SESSION_COOKIE).map(str::to_owned)
+    crate::http::session_token(&parts.headers)
+}
+
+/// The CSRF token the guard attached to this request (the forms on a page must carry it).
+pub fn csrf_token(parts: &Parts) -> Result<String, AppError> {
+    crate::http::CsrfToken::of(&parts.extensions).ok_or(AppError::Expired)
 }
 
 /// The signed-in session, if any.

@@ -14,23 +14,22 @@ use crate::{
     api::types::{AuthorizeData, AuthorizePage},
     app::shell,
     server::AppState,
-    service::{authorize::AuthorizeStep, session::{cookie_value, SESSION_COOKIE}},
+    service::authorize::AuthorizeStep,
 };
 
 /// RFC 6749 §3.1: "The authorization server MUST support the use of the HTTP "GET" method".
 pub(super) async fn authorize(State(state): State<AppState>, req: Request) -> Response {
     let s = &state.services;
     let query = req.uri().query().unwrap_or_default().to_owned();
-    let token = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| cookie_value(c, SESSION_COOKIE));
-    let session = match token {
-        Some(t) => s.session(t).await,
+    let session = match super::session_token(req.headers()) {
+        Some(t) => s.session(&t).await,
         None => None,
     };
     match s.authorize(&query, session.as_ref()).await {
         // RFC 6749 §4.1.2 answers with 302 Found.
         AuthorizeStep::Redirect(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         AuthorizeStep::Page(page) => {
-            let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+            let csrf = CsrfToken::of(req.extensions()).unwrap_or_default();
             let is_error = matches!(page, AuthorizePage::Error { .. });
             let data = AuthorizeData { page, csrf };
             let options = state.leptos_options.clone();

@@ -29,6 +29,19 @@ const MAX_FORM: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);
 
+impl CsrfToken {
+    /// The token the guard attached to this request, if it ran.
+    pub fn of(extensions: &axum::http::Extensions) -> Option<String> {
+        extensions.get::<CsrfToken>().map(|t| t.0.clone())
+    }
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookie_value(raw, crate::service::session::SESSION_COOKIE).map(str::to_owned)
+}
+
 /// The CSRF cookie, if exactly one was sent: two means another site planted one (cookie
 /// tossing from a sibling domain), and then neither is trusted.
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
