@@ -18,6 +18,7 @@
 //! | RFC 6749 §3.1.2; RFC 8252 §7, §8.3; RFC 9700 §2.1 (redirection URIs) | `redirect.rs` |
 //! | RFC 6749 §3.3, §4.1.3, §6; RFC 9700 §2.1.1 (grant validation) | `grant.rs` |
 //! | RFC 6749 §4.2.2, §4.4.3, §5.1 (token response) | `token.rs`      |
+//! | RFC 7515 (JWS), RFC 7517 (JWK), RFC 7518 §3.3, §3.4, §6 (RS256, ES256), RFC 7519 (JWT); OIDC Core 3.1.3.6 (at_hash), 3.1.3.7 (ID Token validation) | `jose.rs` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod grant;
+pub mod jose;
 pub mod model;
 pub mod params;
 pub mod pkce;
