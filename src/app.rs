@@ -7,15 +7,29 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::pages::{account::AccountPage, consent::ConsentPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
+use crate::{
+    i18n::Locale,
+    pages::{
+        account::AccountPage,
+        admin::{AdminClientsPage, AdminUsersPage},
+        apps::AppsPage,
+        consent::ConsentPage,
+        home::HomePage,
+        login::LoginPage,
+        not_found::NotFound,
+        register::RegisterPage,
+    },
+};
 
 /// The document around every page, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy();
+    // The browser reads the language back from here when it hydrates (`Locale::detect`).
+    let lang = Locale::detect().tag();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -35,6 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(Locale::detect());
     // Effects run only in the browser: the attribute tells tests (and curious users) that the
     // WASM bundle has loaded and taken over the server-rendered page.
     Effect::new(move |_| {
@@ -54,6 +69,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/register/") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/apps") view=AppsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/clients") view=AdminClientsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

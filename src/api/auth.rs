@@ -14,6 +14,8 @@ pub struct LoginState {
     pub signed_in_as: Option<String>,
     /// Whether the sign-up page is open.
     pub registration_open: bool,
+    /// Whether the signed-in user may use the admin pages.
+    pub admin: bool,
 }
 
 /// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
@@ -24,8 +26,9 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let csrf = ssr::csrf_token(&parts)?;
-    let signed_in_as = ssr::session(&s, &parts).await.map(|sess| sess.user.username);
-    Ok(LoginState { csrf, signed_in_as, registration_open: s.settings.registration })
+    let user = ssr::session(&s, &parts).await.map(|sess| sess.user);
+    let admin = user.as_ref().is_some_and(|u| u.admin);
+    Ok(LoginState { csrf, signed_in_as: user.map(|u| u.username), registration_open: s.settings.registration, admin })
 }
 
 /// Signs in with a username (or email) and password, then continues to `next` (same origin

@@ -21,6 +21,9 @@ pub enum AppError {
     /// Too many failed attempts.
     #[error("Too many failed attempts. Try again in a few minutes.")]
     Throttled,
+    /// The signed-in user may not see this page.
+    #[error("You do not have access to this page.")]
+    Forbidden,
     /// The form must be reloaded (expired session or CSRF token).
     #[error("Your session has expired. Reload the page and try again.")]
     Expired,
@@ -52,25 +55,25 @@ impl AppError {
             AppError::WrongPassword => "password",
             AppError::SignedOut => "signed_out",
             AppError::Expired => "expired",
+            AppError::Forbidden => "forbidden",
             AppError::Invalid(_) | AppError::Field { .. } => "invalid",
             AppError::Unavailable => "unavailable",
             AppError::Transport(_) => "transport",
         }
     }
 
-    /// The message for a code from [`AppError::code`].
-    pub fn message_for_code(code: &str) -> Option<String> {
-        let e = match code {
+    /// The error a code from [`AppError::code`] stands for (those that carry no text).
+    pub fn from_code(code: &str) -> Option<AppError> {
+        Some(match code {
             "credentials" => AppError::BadCredentials,
             "throttled" => AppError::Throttled,
             "password" => AppError::WrongPassword,
             "signed_out" => AppError::SignedOut,
-            "invalid" => return Some("Check the form and try again.".to_owned()),
             "expired" => AppError::Expired,
+            "forbidden" => AppError::Forbidden,
             "unavailable" => AppError::Unavailable,
             _ => return None,
-        };
-        Some(e.to_string())
+        })
     }
 
     /// The HTTP status this error is answered with.
@@ -78,7 +81,7 @@ impl AppError {
         match self {
             AppError::BadCredentials | AppError::WrongPassword | AppError::SignedOut => 401,
             AppError::Throttled => 429,
-            AppError::Expired => 403,
+            AppError::Expired | AppError::Forbidden => 403,
             AppError::Invalid(_) | AppError::Field { .. } | AppError::Transport(_) => 400,
             AppError::Unavailable => 503,
         }

@@ -2,6 +2,8 @@
 //! each is a thin call into `service`.
 
 pub mod account;
+pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod consent;
 pub mod error;

@@ -16,7 +16,7 @@ pub async fn register(
     next: String,
 ) -> Result<String, AppError> {
     use super::ssr;
-    use crate::service::{session::{safe_next, session_cookie}, users::Registration, ServiceError as E};
+    use crate::service::{session::{safe_next, session_cookie}, users::Registration};
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
@@ -33,14 +33,7 @@ pub async fn register(
     };
     let user = match s.register(registration).await {
         Ok(user) => user,
-        Err(e) => {
-            let e = match e {
-                E::InvalidField(field, message) => AppError::Field { field: field.to_owned(), message },
-                E::Invalid(m) | E::Conflict(m) | E::NotFound(m) => AppError::Invalid(m),
-                E::Store(_) | E::Hash(_) => AppError::Unavailable,
-            };
-            return ssr::fail(&parts, e, "/o/register/");
-        }
+        Err(e) => return ssr::fail(&parts, e.into(), "/o/register/"),
     };
     let previous = ssr::session_token(&parts);
     match s.start_session(&user, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref()).await {

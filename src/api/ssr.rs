@@ -86,3 +86,55 @@ pub fn fail<T>(parts: &Parts, e: AppError, page: &str) -> Result<T, AppError> {
     }
     Err(e)
 }
+
+impl From<crate::service::ServiceError> for AppError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as E;
+        match e {
+            E::Invalid(m) | E::Conflict(m) | E::NotFound(m) => AppError::Invalid(m),
+            E::InvalidField(field, message) => AppError::Field { field: field.to_owned(), message },
+            E::Forbidden => AppError::Forbidden,
+            E::Store(_) | E::Hash(_) => AppError::Unavailable,
+        }
+    }
+}
+
+/// The services, the request and the signed-in session; a signed-out visitor is sent to the
+/// login page, which returns to `page` afterwards.
+pub async fn signed_in(page: &str) -> Result<(Services, Parts, Session), AppError> {
+    let s = services()?;
+    let parts = parts()?;
+    match session(&s, &parts).await {
+        Some(session) => Ok((s, parts, session)),
+        None => fail(&parts, AppError::SignedOut, &crate::service::authorize::login_url(page)),
+    }
+}
+
+/// Like [`signed_in`], for the admin pages: anyone but an admin gets 403.
+pub async fn signed_in_admin(page: &str) -> Result<(Services, Parts, Session), AppError> {
+    let (s, parts, session) = signed_in(page).await?;
+    match s.ensure_admin(&session) {
+        Ok(()) => Ok((s, parts, session)),
+        // Rendering the page: it shows the error, with the status.
+        Err(_) if parts.method == axum::http::Method::GET => {
+            if let Some(res) = use_context::<ResponseOptions>() {
+                res.set_status(axum::http::StatusCode::FORBIDDEN);
+            }
+            Err(AppError::Forbidden)
+        }
+        Err(_) => fail(&parts, AppError::Forbidden, page),
+    }
+}
+
+/// Back to `page` with `?done=what`, which the page turns into a notice.
+pub fn done(parts: &Parts, page: &str, what: &str) -> Result<String, AppError> {
+    Ok(go_to(parts, format!("{page}?done={what}")))
+}
+
+/// The result of a form's service call: on to `page?done=what`, or back with the error.
+pub fn finish(parts: &Parts, page: &str, what: &str, result: Result<(), crate::service::ServiceError>) -> Result<String, AppError> {
+    match result {
+        Ok(()) => done(parts, page, what),
+        Err(e) => fail(parts, e.into(), page),
+    }
+}

@@ -1,10 +1,22 @@
 //! Pieces shared by the pages.
 
 use leptos::{prelude::*, server_fn::ServerFn};
+use leptos_router::hooks::use_location;
 
-use crate::api::error::AppError;
+use crate::{api::error::AppError, i18n::{t, Locale}};
 
-/// The frame around every page: brand line and a card.
+/// Percent-encodes a value for a query string (`/` kept, so paths stay readable).
+pub fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The frame around every page: brand line, language switch and a card.
 #[component]
 pub fn Layout(
     /// Id of the heading that names the page's main region.
@@ -16,9 +28,27 @@ pub fn Layout(
 ) -> impl IntoView {
     view! {
         <section class=if wide { "card wide" } else { "card" } aria-labelledby=labelled_by>
-            <div class="brand"><img src="/favicon.svg" alt="" width="24" height="24"/>"Yaoshi"</div>
+            <div class="brand">
+                <img src="/favicon.svg" alt="" width="24" height="24"/>{t().site_title}
+                <LanguageSwitch/>
+            </div>
             {children()}
         </section>
+    }
+}
+
+/// A link to this page in the other language. A plain link to the server (not a client-side
+/// route), so it works before and without the WASM bundle.
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let location = use_location();
+    let other = use_context::<Locale>().unwrap_or_default().other();
+    let href = move || {
+        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        format!("/o/lang/?to={}&next={}", other.tag(), urlencode(&here))
+    };
+    view! {
+        <a class="lang" href=href rel="external" hreflang=other.tag() lang=other.tag()>{other.text().own_name}</a>
     }
 }
 
@@ -26,6 +56,18 @@ pub fn Layout(
 #[component]
 pub fn ErrorBanner(message: String) -> impl IntoView {
     view! { <p class="error" role="alert">{message}</p> }
+}
+
+/// A success notice, announced politely.
+#[component]
+pub fn Notice(message: &'static str) -> impl IntoView {
+    view! { <p class="notice" role="status">{message}</p> }
+}
+
+/// The "Loading…" placeholder of a `Suspense`.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted">{t().loading}</p> }
 }
 
 /// Once `action` succeeds with a URL, loads that URL in the browser (a full navigation: the

@@ -5,6 +5,7 @@ mod browser;
 mod error;
 mod extract;
 mod health;
+mod lang;
 mod token;
 
 use axum::{
@@ -24,7 +25,8 @@ pub fn router() -> Router<AppState> {
     let mut r = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/o/authorize/", get(authorize::authorize))
-        .route("/o/authorize", get(authorize::authorize));
+        .route("/o/authorize", get(authorize::authorize))
+        .route("/o/lang/", get(lang::switch));
     for (path, route) in [
         ("/o/token", post(token::token).fallback(token::method_not_allowed)),
         ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),

@@ -1,4 +1,5 @@
-//! `/account`: the signed-in user's profile, password, authorized apps and browsers.
+//! `/account`: the signed-in user's profile, password, authorized apps, browsers, and deleting
+//! the account.
 //!
 //! Every form posts to a server function and reloads the page with `?done=…` (or `?error=…`),
 //! so the page works the same with and without JavaScript.
@@ -9,40 +10,31 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{
-        account::{load_account, ChangePassword, EndSessions, RevokeApp, UpdateProfile},
-        error::AppError,
+        account::{load_account, ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
         types::AccountView,
     },
-    components::{follow, ErrorBanner, Layout},
+    components::{follow, ErrorBanner, Layout, Loading, Notice},
+    i18n::{done_text, error_for_code, error_text, t},
 };
-
-fn done_message(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "profile" => "Your profile was saved.",
-        "password" => "Your password was changed. Your other browsers were signed out.",
-        "revoked" => "The app's access was revoked.",
-        "sessions" => "Signed out.",
-        _ => return None,
-    })
-}
 
 /// The account page.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let query = use_query_map();
     let view_data = Resource::new_blocking(|| (), |_| load_account());
-    let notice = move || query.with(|q| q.get("done")).and_then(|c| done_message(&c));
-    let url_error = move || query.with(|q| q.get("error")).and_then(|c| AppError::message_for_code(&c));
+    let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
+    let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
+    let t = t();
     view! {
-        <Title text="Your account · Yaoshi"/>
+        <Title text=format!("{} · {}", t.account_title, t.site_title)/>
         <Layout labelled_by="account-title" wide=true>
-            <h1 id="account-title">"Your account"</h1>
-            {move || notice().map(|m| view! { <p class="notice" role="status">{m}</p> })}
+            <h1 id="account-title">{t.account_title}</h1>
+            {move || notice().map(|message| view! { <Notice message/> })}
             {move || url_error().map(|message| view! { <ErrorBanner message/> })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match view_data.await {
                     Ok(v) => view! { <Sections v/> }.into_any(),
-                    Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
                 }})}
             </Suspense>
         </Layout>
@@ -51,38 +43,41 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn Sections(v: AccountView) -> impl IntoView {
+    let t = t();
     let profile = ServerAction::<UpdateProfile>::new();
     let password = ServerAction::<ChangePassword>::new();
     let revoke = ServerAction::<RevokeApp>::new();
     let sessions = ServerAction::<EndSessions>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
     follow(profile);
     follow(password);
     follow(revoke);
     follow(sessions);
+    follow(delete);
     let failed = move || {
-        [profile.value().get(), password.value().get(), revoke.value().get(), sessions.value().get()]
+        [profile.value().get(), password.value().get(), revoke.value().get(), sessions.value().get(), delete.value().get()]
             .into_iter()
             .find_map(|r| r.and_then(|r| r.err()))
-            .map(|e| e.to_string())
+            .map(|e| error_text(&e))
     };
     let apps = if v.apps.is_empty() {
-        view! { <p class="muted">"You have not authorized any app."</p> }.into_any()
+        view! { <p class="muted">{t.no_authorized_apps}</p> }.into_any()
     } else {
         let rows = v.apps.into_iter().map(|app| {
             let csrf = v.csrf.clone();
             let scopes = app.scopes.iter().map(|s| s.description.clone()).collect::<Vec<_>>().join(" · ");
-            let used = app.last_used_at.map(|t| format!(" · last used {t}"));
+            let used = app.last_used_at.map(|at| format!("{}{at}", t.last_used));
             view! {
                 <li class="row app">
                     <div>
                         <strong>{app.client_name.clone()}</strong>
                         <div class="muted">{scopes}</div>
-                        <div class="muted">"Authorized " {app.granted_at} {used}</div>
+                        <div class="muted">{t.authorized_at} {app.granted_at} {used}</div>
                     </div>
                     <ActionForm action=revoke>
                         <input type="hidden" name="csrf" value=csrf/>
                         <input type="hidden" name="client_id" value=app.client_id/>
-                        <button type="submit" class="danger" aria-label=format!("Revoke {}", app.client_name)>"Revoke"</button>
+                        <button type="submit" class="danger" aria-label=format!("{} {}", t.revoke, app.client_name)>{t.revoke}</button>
                     </ActionForm>
                 </li>
             }
@@ -91,60 +86,70 @@ fn Sections(v: AccountView) -> impl IntoView {
     };
     let browsers = v.sessions.into_iter().map(|s| {
         let csrf = v.csrf.clone();
-        let agent = if s.user_agent.is_empty() { "Unknown browser".to_owned() } else { s.user_agent };
-        let details = format!("{} · signed in {} · last seen {}", s.ip, s.started_at, s.last_seen_at);
+        let agent = if s.user_agent.is_empty() { t.unknown_browser.to_owned() } else { s.user_agent };
+        let details = format!("{}{}{}{}{}", s.ip, t.signed_in_at, s.started_at, t.last_seen, s.last_seen_at);
         let sign_out = (!s.current).then(move || view! {
             <ActionForm action=sessions>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="session_id" value=s.id/>
-                <button type="submit" class="danger">"Sign out"</button>
+                <button type="submit" class="danger">{t.sign_out}</button>
             </ActionForm>
         });
         view! {
             <li class="row session">
                 <div>
                     <strong>{agent}</strong>
-                    {s.current.then(|| view! { <span class="badge">"this browser"</span> })}
+                    {s.current.then(|| view! { <span class="badge">{t.this_browser}</span> })}
                     <div class="muted">{details}</div>
                 </div>
                 {sign_out}
             </li>
         }
     }).collect_view();
-    let (csrf_profile, csrf_password, csrf_sessions) = (v.csrf.clone(), v.csrf.clone(), v.csrf);
+    let [csrf_profile, csrf_password, csrf_sessions, csrf_delete] = std::array::from_fn(|_| v.csrf.clone());
     view! {
         {move || failed().map(|message| view! { <ErrorBanner message/> })}
-        <p>"Signed in as " <strong class="who">{v.username}</strong> "."</p>
+        <p>{t.signed_in_as.0} <strong class="who">{v.username}</strong> {t.signed_in_as.1}
+           " " <a href="/account/apps">{t.developer_apps}</a></p>
 
-        <h2 id="profile">"Profile"</h2>
+        <h2 id="profile">{t.profile}</h2>
         <ActionForm action=profile attr:class="form" attr:aria-labelledby="profile">
             <input type="hidden" name="csrf" value=csrf_profile/>
-            <label for="display_name">"Display name"</label>
+            <label for="display_name">{t.display_name}</label>
             <input id="display_name" name="display_name" type="text" required value=v.display_name/>
-            <label for="email">"Email"</label>
+            <label for="email">{t.email}</label>
             <input id="email" name="email" type="email" autocomplete="email" value=v.email/>
-            <button type="submit" class="primary">"Save profile"</button>
+            <button type="submit" class="primary">{t.save_profile}</button>
         </ActionForm>
 
-        <h2 id="password">"Password"</h2>
+        <h2 id="password">{t.password}</h2>
         <ActionForm action=password attr:class="form" attr:aria-labelledby="password">
             <input type="hidden" name="csrf" value=csrf_password/>
-            <label for="current_password">"Current password"</label>
+            <label for="current_password">{t.current_password}</label>
             <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
-            <label for="new_password">"New password"</label>
+            <label for="new_password">{t.new_password}</label>
             <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required/>
-            <button type="submit" class="primary">"Change password"</button>
+            <button type="submit" class="primary">{t.change_password}</button>
         </ActionForm>
 
-        <h2 id="apps">"Authorized apps"</h2>
+        <h2 id="apps">{t.authorized_apps}</h2>
         {apps}
 
-        <h2 id="sessions">"Signed-in browsers"</h2>
+        <h2 id="sessions">{t.browsers}</h2>
         <ul class="rows" aria-labelledby="sessions">{browsers}</ul>
         <ActionForm action=sessions>
             <input type="hidden" name="csrf" value=csrf_sessions/>
             <input type="hidden" name="session_id" value=""/>
-            <button type="submit">"Sign out all other browsers"</button>
+            <button type="submit">{t.sign_out_others}</button>
+        </ActionForm>
+
+        <h2 id="delete">{t.delete_account}</h2>
+        <p class="muted">{t.delete_warning}</p>
+        <ActionForm action=delete attr:class="form" attr:aria-labelledby="delete">
+            <input type="hidden" name="csrf" value=csrf_delete/>
+            <label for="delete_password">{t.your_password}</label>
+            <input id="delete_password" name="password" type="password" autocomplete="current-password" required/>
+            <button type="submit" class="danger">{t.delete_my_account}</button>
         </ActionForm>
     }
 }

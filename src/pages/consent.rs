@@ -10,6 +10,7 @@ use crate::{
         types::{AuthorizeData, AuthorizePage, ConsentView},
     },
     components::{follow, ErrorBanner, Layout},
+    i18n::{error_text, t},
 };
 
 /// Id of the hidden field that carries the page's data to the browser for hydration.
@@ -34,17 +35,18 @@ fn page_data() -> Option<AuthorizeData> {
 pub fn ConsentPage() -> impl IntoView {
     let data = page_data();
     let embedded = data.as_ref().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
-    let d = data.ok_or_else(|| "Reload this page to continue.".to_owned());
+    let t = t();
+    let d = data.ok_or_else(|| t.reload.to_owned());
     view! {
         <input type="hidden" id=DATA_ID value=embedded/>
         {match d {
                 Ok(AuthorizeData { page: AuthorizePage::Consent(view), csrf }) => view! { <Consent view csrf/> }.into_any(),
                 Ok(AuthorizeData { page: AuthorizePage::Error { code, description }, .. }) => view! {
-                    <Title text="Authorization error · Yaoshi"/>
+                    <Title text=format!("{} · {}", t.authorization_error, t.site_title)/>
                     <Layout labelled_by="error-title">
-                        <h1 id="error-title">"This request cannot be completed"</h1>
+                        <h1 id="error-title">{t.request_failed}</h1>
                         <ErrorBanner message=description/>
-                        <p class="muted">"Error code: " <code>{code}</code> ". Go back to the app you came from and try again, or contact its developer."</p>
+                        <p class="muted">{t.error_code.0} <code>{code}</code> {t.error_code.1}</p>
                     </Layout>
                 }.into_any(),
                 Err(message) => view! { <Layout labelled_by="x"><ErrorBanner message/></Layout> }.into_any(),
@@ -57,32 +59,33 @@ fn Consent(view: ConsentView, csrf: String) -> impl IntoView {
     let action = ServerAction::<Decide>::new();
     follow(action);
     let error = move || match action.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
+        Some(Err(e)) => Some(error_text(&e)),
         _ => None,
     };
-    let title = format!("Authorize {} · Yaoshi", view.client_name);
+    let t = t();
+    let title = format!("{}{} · {}", t.authorize, view.client_name, t.site_title);
     view! {
         <Title text=title/>
         <Layout labelled_by="consent-title">
-            <h1 id="consent-title">"Authorize " {view.client_name.clone()}</h1>
+            <h1 id="consent-title">{t.authorize} {view.client_name.clone()}</h1>
             <p>
-                <strong>{view.client_name.clone()}</strong> " wants to access your account "
-                <strong>{view.username.clone()}</strong> "."
+                <strong>{view.client_name.clone()}</strong> {t.wants_access.0}
+                <strong>{view.username.clone()}</strong> {t.wants_access.1}
             </p>
-            <h2>"It will be able to"</h2>
+            <h2>{t.will_be_able}</h2>
             <ul class="scopes">
                 {view.scopes.iter().map(|s| view! {
                     <li>{s.description.clone()} " " <code>{s.name.clone()}</code></li>
                 }).collect_view()}
             </ul>
-            <p class="muted">"After you decide, you will be sent to " <strong>{view.redirect_host.clone()}</strong> "."</p>
+            <p class="muted">{t.sent_to.0} <strong>{view.redirect_host.clone()}</strong> {t.sent_to.1}</p>
             {move || error().map(|message| view! { <ErrorBanner message/> })}
             <ActionForm action>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="query" value=view.query.clone()/>
                 <div class="actions">
-                    <button type="submit" name="decision" value="deny" disabled=move || action.pending().get()>"Deny"</button>
-                    <button type="submit" name="decision" value="approve" class="primary" disabled=move || action.pending().get()>"Approve"</button>
+                    <button type="submit" name="decision" value="deny" disabled=move || action.pending().get()>{t.deny}</button>
+                    <button type="submit" name="decision" value="approve" class="primary" disabled=move || action.pending().get()>{t.approve}</button>
                 </div>
             </ActionForm>
         </Layout>

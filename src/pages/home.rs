@@ -5,7 +5,8 @@ use leptos_meta::Title;
 
 use crate::{
     api::auth::{login_context, Logout},
-    components::{follow, ErrorBanner, Layout},
+    components::{follow, ErrorBanner, Layout, Loading},
+    i18n::{error_text, t},
 };
 
 /// The landing page.
@@ -14,25 +15,33 @@ pub fn HomePage() -> impl IntoView {
     let context = Resource::new_blocking(|| (), |_| login_context());
     let logout = ServerAction::<Logout>::new();
     follow(logout);
+    let t = t();
     view! {
-        <Title text="Yaoshi"/>
+        <Title text=t.site_title/>
         <Layout labelled_by="home-title">
-            <h1 id="home-title">"Your Yaoshi account"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h1 id="home-title">{t.home_title}</h1>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match context.await {
-                    Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
                     Ok(ctx) => match ctx.signed_in_as {
                         Some(name) => view! {
-                            <p>"Signed in as " <strong class="who">{name}</strong> "."</p>
-                            <p><a class="button primary" href="/account">"Manage your account"</a></p>
+                            <p>{t.signed_in_as.0} <strong class="who">{name}</strong> {t.signed_in_as.1}</p>
+                            <p><a class="button primary" href="/account">{t.manage_account}</a></p>
+                            <nav class="links">
+                                <a href="/account/apps">{t.developer_apps}</a>
+                                {ctx.admin.then(|| view! {
+                                    <a href="/admin/users">{t.admin_users}</a>
+                                    <a href="/admin/clients">{t.admin_clients}</a>
+                                })}
+                            </nav>
                             <ActionForm action=logout>
                                 <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
-                                <button type="submit">"Sign out"</button>
+                                <button type="submit">{t.sign_out}</button>
                             </ActionForm>
                         }.into_any(),
                         None => view! {
-                            <p>"You are not signed in."</p>
-                            <a class="button primary" href="/o/login/">"Sign in"</a>
+                            <p>{t.not_signed_in}</p>
+                            <a class="button primary" href="/o/login/">{t.sign_in}</a>
                         }.into_any(),
                     },
                 }})}

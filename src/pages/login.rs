@@ -10,58 +10,51 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         auth::{login_context, Login},
-        error::AppError,
     },
-    components::{follow, ErrorBanner, Layout},
+    components::{follow, urlencode, ErrorBanner, Layout, Loading, Notice},
+    i18n::{done_text, error_for_code, error_text, t},
 };
 
 /// `value` as a query-string component.
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The sign-in page. `next` is where to continue after signing in.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next").unwrap_or_default());
-    let error_from_url = move || query.with(|q| q.get("error")).and_then(|c| AppError::message_for_code(&c));
+    let error_from_url = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
+    let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
     let action = ServerAction::<Login>::new();
     follow(action);
     let error = move || match action.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
+        Some(Err(e)) => Some(error_text(&e)),
         _ => error_from_url(),
     };
+    let t = t();
     view! {
-        <Title text="Sign in · Yaoshi"/>
+        <Title text=format!("{} · {}", t.sign_in, t.site_title)/>
         <Layout labelled_by="login-title">
-            <h1 id="login-title">"Sign in"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h1 id="login-title">{t.sign_in}</h1>
+            {move || notice().map(|message| view! { <Notice message/> })}
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match context.await {
-                    Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
                     Ok(ctx) => view! {
                         {ctx.signed_in_as.map(|name| view! {
-                            <p class="muted">"You are signed in as " <strong>{name}</strong> ". Sign in again to switch accounts."</p>
+                            <p class="muted">{t.signed_in_switch.0} <strong>{name}</strong> {t.signed_in_switch.1}</p>
                         })}
                         {move || error().map(|message| view! { <ErrorBanner message/> })}
                         <ActionForm action attr:class="form">
                             <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                             <input type="hidden" name="next" value=next/>
-                            <label for="username">"Username or email"</label>
+                            <label for="username">{t.username_or_email}</label>
                             <input id="username" name="username" type="text" autocomplete="username" required autofocus/>
-                            <label for="password">"Password"</label>
+                            <label for="password">{t.password}</label>
                             <input id="password" name="password" type="password" autocomplete="current-password" required/>
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
+                            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_in}</button>
                         </ActionForm>
                         {ctx.registration_open.then(|| view! {
-                            <p class="muted">"New here? " <a href=format!("/o/register/?next={}", urlencode(&next()))>"Create an account"</a></p>
+                            <p class="muted">{t.new_here} <a href=format!("/o/register/?next={}", urlencode(&next()))>{t.create_account}</a></p>
                         })}
                     }.into_any(),
                 }})}

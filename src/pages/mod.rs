@@ -1,6 +1,8 @@
 //! One Leptos page per module.
 
 pub mod account;
+pub mod admin;
+pub mod apps;
 pub mod consent;
 pub mod home;
 pub mod login;

@@ -11,10 +11,11 @@ pub fn NotFound() -> impl IntoView {
             resp.set_status(axum::http::StatusCode::NOT_FOUND);
         }
     }
+    let t = crate::i18n::t();
     view! {
-        <section class="card">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address."</p>
-        </section>
+        <crate::components::Layout labelled_by="not-found-title">
+            <h1 id="not-found-title">{t.not_found}</h1>
+            <p>{t.not_found_text}</p>
+        </crate::components::Layout>
     }
 }

@@ -7,7 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{auth::login_context, error::AppError, register::Register},
-    components::{follow, ErrorBanner, Layout},
+    components::{follow, ErrorBanner, Layout, Loading},
+    i18n::{error_for_code, error_text, t},
 };
 
 /// The sign-up page.
@@ -15,7 +16,7 @@ use crate::{
 pub fn RegisterPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next").unwrap_or_default());
-    let url_error = move || query.with(|q| q.get("error")).and_then(|c| AppError::message_for_code(&c));
+    let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
     let action = ServerAction::<Register>::new();
     follow(action);
@@ -27,7 +28,7 @@ pub fn RegisterPage() -> impl IntoView {
     };
     let general_error = move || match action.value().get() {
         Some(Err(AppError::Field { .. })) | None | Some(Ok(_)) => url_error(),
-        Some(Err(e)) => Some(e.to_string()),
+        Some(Err(e)) => Some(error_text(&e)),
     };
     let field = move |id: &'static str, label: &'static str, kind: &'static str, autocomplete: &'static str, required: bool| {
         let error = field_error(id);
@@ -39,28 +40,29 @@ pub fn RegisterPage() -> impl IntoView {
             <span id=error_id class="field-error" role="alert">{error}</span>
         }
     };
+    let t = t();
     view! {
-        <Title text="Create an account · Yaoshi"/>
+        <Title text=format!("{} · {}", t.create_account, t.site_title)/>
         <Layout labelled_by="register-title">
-            <h1 id="register-title">"Create an account"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h1 id="register-title">{t.create_account}</h1>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match context.await {
-                    Err(e) => view! { <ErrorBanner message=e.to_string()/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
                     Ok(ctx) if !ctx.registration_open => view! {
-                        <p>"Sign-up is closed on this server. Ask its operator for an account."</p>
+                        <p>{t.registration_closed}</p>
                     }.into_any(),
                     Ok(ctx) => view! {
                         {move || general_error().map(|message| view! { <ErrorBanner message/> })}
                         <ActionForm action attr:class="form" attr:novalidate=true>
                             <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                             <input type="hidden" name="next" value=next/>
-                            {field("username", "Username", "text", "username", true)}
-                            {field("email", "Email", "email", "email", false)}
-                            {field("display_name", "Display name", "text", "name", false)}
-                            {field("password", "Password (at least 8 characters)", "password", "new-password", true)}
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
+                            {field("username", t.username, "text", "username", true)}
+                            {field("email", t.email, "email", "email", false)}
+                            {field("display_name", t.display_name, "text", "name", false)}
+                            {field("password", t.new_password_hint, "password", "new-password", true)}
+                            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.create_account}</button>
                         </ActionForm>
-                        <p class="muted">"Already have an account? " <a href="/o/login/">"Sign in"</a></p>
+                        <p class="muted">{t.have_account} <a href="/o/login/">{t.sign_in}</a></p>
                     }.into_any(),
                 }})}
             </Suspense>

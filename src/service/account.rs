@@ -8,10 +8,10 @@ use crate::{
     store::StoreError,
 };
 
-/// Why a password change was refused.
+/// Why a change that needs the user's password (new password, account deletion) was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum PasswordChangeError {
-    /// The current password is wrong.
+pub enum ConfirmError {
+    /// The current password is wrong (or the account has none).
     #[error("the current password is not correct")]
     WrongCurrent,
     /// The new password breaks a rule.
@@ -21,6 +21,9 @@ pub enum PasswordChangeError {
     #[error("storage unavailable")]
     Unavailable,
 }
+
+/// How long the username of a deleted account stays reserved.
+pub const USERNAME_COOLDOWN: i64 = 30 * 86_400;
 
 /// `2026-11-25 07:40 UTC` for a unix time.
 pub fn format_time(unix: i64) -> String {
@@ -92,13 +95,13 @@ impl Services {
 
     /// Changes the password after checking the current one; every other session of the user
     /// ends and their refresh tokens are revoked, so a stolen session or token stops working.
-    pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<(), PasswordChangeError> {
+    pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<(), ConfirmError> {
         let user = &session.user;
         if !self.hasher.verify(current, user.password_hash.as_deref()).await {
-            return Err(PasswordChangeError::WrongCurrent);
+            return Err(ConfirmError::WrongCurrent);
         }
-        validate_password(new).map_err(|e| PasswordChangeError::Invalid(e.to_string()))?;
-        let hash = self.hasher.hash(new).await.map_err(|_| PasswordChangeError::Unavailable)?;
+        validate_password(new).map_err(|e| ConfirmError::Invalid(e.to_string()))?;
+        let hash = self.hasher.hash(new).await.map_err(|_| ConfirmError::Unavailable)?;
         let now = self.now();
         let store = &self.store;
         let done = async {
@@ -108,7 +111,22 @@ impl Services {
         };
         done.await.map_err(|e| {
             tracing::error!(error = %e, "password change failed");
-            PasswordChangeError::Unavailable
+            ConfirmError::Unavailable
+        })
+    }
+
+    /// Deletes the account after checking the password: sessions, tokens, consents and the
+    /// user's developer apps go with it, and the username stays reserved for
+    /// [`USERNAME_COOLDOWN`] so nobody can pose as the former owner.
+    pub async fn delete_account(&self, session: &Session, password: &str) -> Result<(), ConfirmError> {
+        let user = &session.user;
+        if !self.hasher.verify(password, user.password_hash.as_deref()).await {
+            return Err(ConfirmError::WrongCurrent);
+        }
+        let released_at = self.now() + USERNAME_COOLDOWN;
+        self.store.delete_user(user.id, released_at).await.map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, "account deletion failed");
+            ConfirmError::Unavailable
         })
     }
 

@@ -88,7 +88,7 @@ impl Services {
         Ok(NewClient { record, secret })
     }
 
-    fn client_from_spec(&self, spec: &ClientSpec) -> Result<Client, ServiceError> {
+    pub(super) fn client_from_spec(&self, spec: &ClientSpec) -> Result<Client, ServiceError> {
         let name = spec.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(ServiceError::Invalid("a client needs a name of 1-100 characters".into()));

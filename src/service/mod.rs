@@ -2,9 +2,11 @@
 //! share. Only this layer combines the protocol core, the store, the clock and crypto.
 
 pub mod account;
+pub mod admin;
 pub mod authorize;
 pub mod clients;
 pub mod demo;
+pub mod developer;
 mod refresh;
 pub mod session;
 pub mod token;
@@ -73,9 +75,13 @@ pub enum ServiceError {
     /// Something with that name already exists.
     #[error("{0}")]
     Conflict(String),
-    /// Nothing with that name exists.
+    /// Nothing with that name exists (or it belongs to someone else: the same answer, so
+    /// that ids cannot be probed).
     #[error("{0}")]
     NotFound(String),
+    /// The signed-in user may not do this (the admin pages).
+    #[error("you do not have access to this page")]
+    Forbidden,
     /// The database failed; details go to the log, not to the user.
     #[error("storage unavailable")]
     Store(#[source] StoreError),

@@ -83,7 +83,8 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 
     // --- users ---
-    /// Creates a user; `Conflict` when the normalised username or email is taken.
+    /// Creates a user; `Conflict` when the normalised username or email is taken, or the
+    /// username belonged to an account deleted less than the cool-down ago.
     async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
     /// The user whose normalised username or normalised email equals `login`.
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
@@ -95,6 +96,16 @@ pub trait Store: Send + Sync {
     async fn set_password_hash(&self, user_id: i64, hash: Option<&str>, now: i64) -> StoreResult<bool>;
     /// Enables or disables an account. False if no such user.
     async fn set_user_active(&self, user_id: i64, active: bool, now: i64) -> StoreResult<bool>;
+    /// Users whose username, email or display name contains `needle` (case-insensitive), by
+    /// id, at most `limit`.
+    async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>>;
+    /// Ends every session of the user and revokes every token issued for them, in one
+    /// transaction.
+    async fn end_user_access(&self, user_id: i64, now: i64) -> StoreResult<()>;
+    /// Deletes the user (and, by cascade, their sessions, tokens, consents, identities and
+    /// developer apps) and holds their username back until `released_at`, in one transaction.
+    /// False if no such user.
+    async fn delete_user(&self, user_id: i64, released_at: i64) -> StoreResult<bool>;
 
     // --- clients ---
     /// Registers a client; `Conflict` when the client_id is taken.
@@ -103,6 +114,11 @@ pub trait Store: Send + Sync {
     async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
     /// Every client, by client_id.
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
+    /// The clients a user registered, oldest first.
+    async fn clients_owned_by(&self, owner_id: i64) -> StoreResult<Vec<ClientRecord>>;
+    /// Replaces a client's name, redirect URIs, grant types, scopes and trusted flag (its type,
+    /// secret and owner stay). False if no such client.
+    async fn update_client(&self, client: &crate::oauth::model::Client) -> StoreResult<bool>;
     /// Replaces a client's secret record. False if no such client.
     async fn set_client_secret(&self, client_id: &str, record: &str) -> StoreResult<bool>;
     /// Deletes a client and, by cascade, its codes, tokens and consents. False if none.

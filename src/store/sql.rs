@@ -118,12 +118,16 @@ macro_rules! sql_store {
             }
 
             async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+                // One statement: a username released by a deleted account stays taken until
+                // its tombstone expires, with no window between the check and the insert.
                 let sql = format!(
                     "INSERT INTO users (username, username_normalized, email, email_normalized, display_name,
                         password_hash, admin, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {USER_COLUMNS}"
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
+                     WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)
+                     RETURNING {USER_COLUMNS}"
                 );
-                Ok(sqlx::query_as::<_, User>(&sql)
+                sqlx::query_as::<_, User>(&sql)
                     .bind(&u.username)
                     .bind(&u.username_normalized)
                     .bind(&u.email)
@@ -132,8 +136,9 @@ macro_rules! sql_store {
                     .bind(&u.password_hash)
                     .bind(u.admin)
                     .bind(u.now)
-                    .fetch_one(&self.pool)
-                    .await?)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("username held back after an account deletion".into()))
             }
 
             async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
@@ -174,6 +179,51 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>> {
+                let escaped: String = needle.to_lowercase().chars().flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                }).collect();
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users
+                     WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\'
+                        OR LOWER(display_name) LIKE $1 ESCAPE '\\'
+                     ORDER BY id LIMIT $2"
+                );
+                Ok(sqlx::query_as::<_, User>(&sql)
+                    .bind(format!("%{escaped}%"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn end_user_access(&self, user_id: i64, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                for table in ["refresh_tokens", "access_tokens"] {
+                    let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
+                    sqlx::query(&sql).bind(now).bind(user_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_user(&self, user_id: i64, released_at: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO username_tombstones (username_normalized, released_at)
+                     SELECT username_normalized, $2 FROM users WHERE id = $1
+                     ON CONFLICT (username_normalized) DO UPDATE SET released_at = excluded.released_at",
+                )
+                .bind(user_id)
+                .bind(released_at)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn create_client(&self, r: &ClientRecord) -> StoreResult<()> {
                 let c = &r.client;
                 let (redirects, grants, scopes) = client_columns(c);
@@ -207,6 +257,29 @@ macro_rules! sql_store {
                 let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id");
                 let rows = sqlx::query_as::<_, ClientRow>(&sql).fetch_all(&self.pool).await?;
                 rows.into_iter().map(ClientRow::into_record).collect()
+            }
+
+            async fn clients_owned_by(&self, owner_id: i64) -> StoreResult<Vec<ClientRecord>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE owner_id = $1 ORDER BY created_at, client_id");
+                let rows = sqlx::query_as::<_, ClientRow>(&sql).bind(owner_id).fetch_all(&self.pool).await?;
+                rows.into_iter().map(ClientRow::into_record).collect()
+            }
+
+            async fn update_client(&self, c: &crate::oauth::model::Client) -> StoreResult<bool> {
+                let (redirects, grants, scopes) = client_columns(c);
+                let done = sqlx::query(
+                    "UPDATE clients SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, trusted = $5
+                     WHERE client_id = $6",
+                )
+                .bind(&c.name)
+                .bind(redirects)
+                .bind(grants)
+                .bind(scopes)
+                .bind(c.trusted)
+                .bind(&c.client_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn set_client_secret(&self, client_id: &str, record: &str) -> StoreResult<bool> {
@@ -519,12 +592,13 @@ macro_rules! sql_store {
             }
 
             async fn purge_expired(&self, now: i64, idle_since: i64, throttle_since: i64) -> StoreResult<u64> {
-                let statements: [(&str, i64, Option<i64>); 5] = [
+                let statements: [(&str, i64, Option<i64>); 6] = [
                     ("DELETE FROM auth_codes WHERE expires_at < $1", now - 86_400, None),
                     ("DELETE FROM access_tokens WHERE expires_at < $1", now, None),
                     ("DELETE FROM refresh_tokens WHERE expires_at < $1", now, None),
                     ("DELETE FROM sessions WHERE expires_at < $1 OR last_seen_at < $2", now, Some(idle_since)),
                     ("DELETE FROM throttle WHERE window_start < $1", throttle_since, None),
+                    ("DELETE FROM username_tombstones WHERE released_at < $1", now, None),
                 ];
                 let mut gone = 0;
                 for (sql, first, second) in statements {

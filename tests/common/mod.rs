@@ -158,6 +158,37 @@ impl TestServer {
             .id
     }
 
+    /// Signs `b` in as `username` through the login form (no JavaScript); returns the CSRF
+    /// token its forms must carry.
+    pub async fn sign_in(&self, b: &reqwest::Client, username: &str, password: &str) -> String {
+        use reqwest::header::ACCEPT;
+        let html = b.get(self.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("login page").text().await.expect("html");
+        let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
+        let resp = b
+            .post(self.url("/api/login"))
+            .header(ACCEPT, "text/html")
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), 303);
+        assert_eq!(resp.headers().get("location").and_then(|v| v.to_str().ok()), Some("/"), "sign-in as {username} failed");
+        csrf
+    }
+
+    /// Posts a form as a browser without JavaScript; returns status and `Location`.
+    pub async fn submit(&self, b: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let resp = b.post(self.url(path)).header(reqwest::header::ACCEPT, "text/html").form(form).send().await.expect("form post");
+        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        (resp.status().as_u16(), location)
+    }
+
+    /// GETs a page as a browser; returns status and body.
+    pub async fn page(&self, b: &reqwest::Client, path: &str) -> (u16, String) {
+        let resp = b.get(self.url(path)).header(reqwest::header::ACCEPT, "text/html").send().await.expect("page");
+        (resp.status().as_u16(), resp.text().await.expect("html"))
+    }
+
     /// Registers a client; returns (client_id, secret).
     pub async fn client(&self, spec: ClientSpec) -> (String, Option<String>) {
         let c = self.services.create_client(spec).await.expect("create client");

@@ -1,0 +1,55 @@
+//! The admin pages' server functions. Every one checks the admin flag; anyone else gets 403.
+
+use leptos::prelude::*;
+
+use super::{error::AppError, types::{AdminClientsView, AdminUsersView}};
+
+/// Where the users page lives.
+pub const USERS_PAGE: &str = "/admin/users";
+/// Where the clients page lives.
+pub const CLIENTS_PAGE: &str = "/admin/clients";
+
+/// Users matching `q` (username, email or display name).
+#[server(endpoint = "admin/users", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_users(q: String) -> Result<AdminUsersView, AppError> {
+    use super::ssr;
+    let (s, parts, session) = ssr::signed_in_admin(USERS_PAGE).await?;
+    let users = s.admin_users(&session, &q).await?;
+    Ok(AdminUsersView { users, me: session.user.id, csrf: ssr::csrf_token(&parts)? })
+}
+
+/// Disables (`enabled` = "false") or enables an account. Disabling signs the user out
+/// everywhere and revokes their tokens.
+#[server(endpoint = "admin/users/active")]
+pub async fn set_user_enabled(csrf: String, user_id: i64, enabled: bool) -> Result<String, AppError> {
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = super::ssr::signed_in_admin(USERS_PAGE).await?;
+    let result = s.set_user_enabled(&session, user_id, enabled).await;
+    super::ssr::finish(&parts, USERS_PAGE, if enabled { "enabled" } else { "disabled" }, result)
+}
+
+/// Every client with its switches.
+#[server(endpoint = "admin/clients", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_clients() -> Result<AdminClientsView, AppError> {
+    use super::ssr;
+    let (s, parts, session) = ssr::signed_in_admin(CLIENTS_PAGE).await?;
+    let clients = s.admin_clients(&session).await?;
+    Ok(AdminClientsView { clients, csrf: ssr::csrf_token(&parts)? })
+}
+
+/// Sets a client's switches. Checkboxes arrive as `Some("on")` when ticked.
+#[server(endpoint = "admin/clients/policy")]
+pub async fn set_client_policy(
+    csrf: String,
+    client_id: String,
+    trusted: Option<String>,
+    password: Option<String>,
+    implicit: Option<String>,
+) -> Result<String, AppError> {
+    use crate::service::admin::ClientPolicy;
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = super::ssr::signed_in_admin(CLIENTS_PAGE).await?;
+    let policy = ClientPolicy { trusted: trusted.is_some(), password: password.is_some(), implicit: implicit.is_some() };
+    let result = s.set_client_policy(&session, &client_id, policy).await;
+    super::ssr::finish(&parts, CLIENTS_PAGE, "saved", result)
+}

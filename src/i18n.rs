@@ -1,0 +1,537 @@
+//! The UI's languages: English and Simplified Chinese, the seed's users.
+//!
+//! The language is chosen per request on the server (a `yaoshi_lang` cookie set by the switcher
+//! on every page, else `Accept-Language`) and written to `<html lang>`, from which the browser
+//! reads it back when hydrating, so both renders agree. Every string lives in one [`Text`] per
+//! language: a missing translation is a compile error, not an English leftover.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::error::AppError;
+
+/// The cookie the language switcher sets.
+pub const LANG_COOKIE: &str = "yaoshi_lang";
+
+/// A UI language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Locale {
+    /// English.
+    #[default]
+    En,
+    /// Simplified Chinese.
+    ZhCn,
+}
+
+impl Locale {
+    /// The BCP 47 tag, as written to `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhCn => "zh-CN",
+        }
+    }
+
+    /// The language a tag names, if we have it: any `zh` except the traditional-script ones
+    /// (`zh-TW`, `zh-HK`, `zh-MO`, `zh-Hant`) is ours, as is any `en`.
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let tag = tag.trim().to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        match primary {
+            "en" => Some(Locale::En),
+            "zh" if ["hant", "tw", "hk", "mo"].iter().any(|t| tag.split(['-', '_']).skip(1).any(|s| s == *t)) => None,
+            "zh" => Some(Locale::ZhCn),
+            _ => None,
+        }
+    }
+
+    /// The best of our languages for an `Accept-Language` header (RFC 9110 §12.5.4): the
+    /// highest `q` among the tags we have, the earlier one on a tie; English if none.
+    pub fn negotiate(accept_language: &str) -> Locale {
+        let mut best: Option<(f32, Locale)> = None;
+        for item in accept_language.split(',') {
+            let mut parts = item.split(';');
+            let Some(locale) = parts.next().and_then(Locale::from_tag) else { continue };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, locale));
+            }
+        }
+        best.map_or(Locale::En, |(_, l)| l)
+    }
+
+    /// The other language, for the switcher.
+    pub fn other(self) -> Locale {
+        match self {
+            Locale::En => Locale::ZhCn,
+            Locale::ZhCn => Locale::En,
+        }
+    }
+
+    /// This language's strings.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Locale::En => &EN,
+            Locale::ZhCn => &ZH,
+        }
+    }
+
+    /// The language of the request being rendered (server) or of the page (browser).
+    pub fn detect() -> Locale {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<axum::http::request::Parts>().map(|p| Locale::of_request(&p.headers)).unwrap_or_default()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            document()
+                .document_element()
+                .and_then(|e| e.get_attribute("lang"))
+                .and_then(|l| Locale::from_tag(&l))
+                .unwrap_or_default()
+        }
+    }
+
+    /// The switcher's cookie if set, else `Accept-Language`.
+    #[cfg(feature = "ssr")]
+    pub fn of_request(headers: &axum::http::HeaderMap) -> Locale {
+        use axum::http::header;
+        let chosen = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| crate::service::session::cookie_value(h, LANG_COOKIE))
+            .and_then(Locale::from_tag);
+        chosen.unwrap_or_else(|| {
+            Locale::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default())
+        })
+    }
+}
+
+/// The current page's strings (the language is provided by the app root).
+pub fn t() -> &'static Text {
+    use_context::<Locale>().unwrap_or_default().text()
+}
+
+/// An error, in the page's language. Messages written by the service (why a field is not
+/// acceptable) are passed through as they are.
+pub fn error_text(e: &AppError) -> String {
+    let t = t();
+    match e {
+        AppError::BadCredentials => t.err_credentials.into(),
+        AppError::WrongPassword => t.err_wrong_password.into(),
+        AppError::SignedOut => t.err_signed_out.into(),
+        AppError::Throttled => t.err_throttled.into(),
+        AppError::Forbidden => t.err_forbidden.into(),
+        AppError::Expired => t.err_expired.into(),
+        AppError::Unavailable => t.err_unavailable.into(),
+        AppError::Invalid(m) | AppError::Field { message: m, .. } => m.clone(),
+        AppError::Transport(m) => format!("{}{m}", t.err_transport),
+    }
+}
+
+/// The message for `?error=<code>` on a page reached by a plain form post.
+pub fn error_for_code(code: &str) -> Option<String> {
+    if code == "invalid" {
+        return Some(t().err_check_form.into());
+    }
+    AppError::from_code(code).map(|e| error_text(&e))
+}
+
+/// The notice for `?done=<code>` after a form succeeded.
+pub fn done_text(code: &str) -> Option<&'static str> {
+    let t = t();
+    Some(match code {
+        "profile" => t.done_profile,
+        "password" => t.done_password,
+        "revoked" => t.done_revoked,
+        "sessions" => t.done_sessions,
+        "account_deleted" => t.done_account_deleted,
+        "registered" => t.done_registered,
+        "saved" => t.done_saved,
+        "rotated" => t.done_rotated,
+        "app_deleted" => t.done_app_deleted,
+        "enabled" => t.done_enabled,
+        "disabled" => t.done_disabled,
+        _ => return None,
+    })
+}
+
+/// Every string of the UI in one language.
+#[allow(missing_docs)]
+pub struct Text {
+    /// The language's name in itself, for the switch.
+    pub own_name: &'static str,
+    pub loading: &'static str,
+    pub site_title: &'static str,
+    // errors
+    pub err_credentials: &'static str,
+    pub err_wrong_password: &'static str,
+    pub err_signed_out: &'static str,
+    pub err_throttled: &'static str,
+    pub err_forbidden: &'static str,
+    pub err_expired: &'static str,
+    pub err_unavailable: &'static str,
+    pub err_transport: &'static str,
+    pub err_check_form: &'static str,
+    // notices
+    pub done_profile: &'static str,
+    pub done_password: &'static str,
+    pub done_revoked: &'static str,
+    pub done_sessions: &'static str,
+    pub done_account_deleted: &'static str,
+    pub done_registered: &'static str,
+    pub done_saved: &'static str,
+    pub done_rotated: &'static str,
+    pub done_app_deleted: &'static str,
+    pub done_enabled: &'static str,
+    pub done_disabled: &'static str,
+    // login
+    pub sign_in: &'static str,
+    pub signed_in_switch: (&'static str, &'static str),
+    pub username_or_email: &'static str,
+    pub password: &'static str,
+    pub new_here: &'static str,
+    pub create_account: &'static str,
+    // consent
+    pub authorize: &'static str,
+    pub wants_access: (&'static str, &'static str),
+    pub will_be_able: &'static str,
+    pub sent_to: (&'static str, &'static str),
+    pub deny: &'static str,
+    pub approve: &'static str,
+    pub request_failed: &'static str,
+    pub error_code: (&'static str, &'static str),
+    pub reload: &'static str,
+    pub authorization_error: &'static str,
+    // home
+    pub home_title: &'static str,
+    pub signed_in_as: (&'static str, &'static str),
+    pub manage_account: &'static str,
+    pub sign_out: &'static str,
+    pub not_signed_in: &'static str,
+    pub developer_apps: &'static str,
+    pub admin_users: &'static str,
+    pub admin_clients: &'static str,
+    pub not_found: &'static str,
+    pub not_found_text: &'static str,
+    // register
+    pub registration_closed: &'static str,
+    pub username: &'static str,
+    pub email: &'static str,
+    pub display_name: &'static str,
+    pub new_password_hint: &'static str,
+    pub have_account: &'static str,
+    // account
+    pub account_title: &'static str,
+    pub profile: &'static str,
+    pub save_profile: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub change_password: &'static str,
+    pub authorized_apps: &'static str,
+    pub no_authorized_apps: &'static str,
+    pub authorized_at: &'static str,
+    pub last_used: &'static str,
+    pub revoke: &'static str,
+    pub browsers: &'static str,
+    pub unknown_browser: &'static str,
+    pub this_browser: &'static str,
+    pub signed_in_at: &'static str,
+    pub last_seen: &'static str,
+    pub sign_out_others: &'static str,
+    pub delete_account: &'static str,
+    pub delete_warning: &'static str,
+    pub your_password: &'static str,
+    pub delete_my_account: &'static str,
+    // developer apps
+    pub apps_intro: &'static str,
+    pub no_dev_apps: &'static str,
+    pub register_app: &'static str,
+    pub app_name: &'static str,
+    pub client_type: &'static str,
+    pub confidential_choice: &'static str,
+    pub public_choice: &'static str,
+    pub confidential: &'static str,
+    pub public: &'static str,
+    pub redirect_uris: &'static str,
+    pub grant_types: &'static str,
+    pub register: &'static str,
+    pub secret_once: &'static str,
+    pub client_id: &'static str,
+    pub client_secret: &'static str,
+    pub edit: &'static str,
+    pub save: &'static str,
+    pub rotate_secret: &'static str,
+    pub delete: &'static str,
+    pub registered_at: &'static str,
+    // admin
+    pub search: &'static str,
+    pub search_label: &'static str,
+    pub no_users: &'static str,
+    pub disable: &'static str,
+    pub enable: &'static str,
+    pub disabled: &'static str,
+    pub admin: &'static str,
+    pub owner: &'static str,
+    pub skip_consent: &'static str,
+    pub password_grant: &'static str,
+    pub implicit_grant: &'static str,
+}
+
+/// English.
+pub static EN: Text = Text {
+    own_name: "English",
+    loading: "Loading…",
+    site_title: "Yaoshi",
+    err_credentials: "Invalid username or password.",
+    err_wrong_password: "The password is not correct.",
+    err_signed_out: "You are signed out. Sign in again.",
+    err_throttled: "Too many failed attempts. Try again in a few minutes.",
+    err_forbidden: "You do not have access to this page.",
+    err_expired: "Your session has expired. Reload the page and try again.",
+    err_unavailable: "The service is temporarily unavailable. Try again in a moment.",
+    err_transport: "The request failed: ",
+    err_check_form: "Check the form and try again.",
+    done_profile: "Your profile was saved.",
+    done_password: "Your password was changed. Your other browsers were signed out.",
+    done_revoked: "The app's access was revoked.",
+    done_sessions: "Signed out.",
+    done_account_deleted: "Your account was deleted.",
+    done_registered: "The app was registered.",
+    done_saved: "Saved.",
+    done_rotated: "The app has a new secret. The old one no longer works.",
+    done_app_deleted: "The app was deleted.",
+    done_enabled: "The account was enabled.",
+    done_disabled: "The account was disabled and signed out everywhere.",
+    sign_in: "Sign in",
+    signed_in_switch: ("You are signed in as ", ". Sign in again to switch accounts."),
+    username_or_email: "Username or email",
+    password: "Password",
+    new_here: "New here? ",
+    create_account: "Create an account",
+    authorize: "Authorize ",
+    wants_access: (" wants to access your account ", "."),
+    will_be_able: "It will be able to",
+    sent_to: ("After you decide, you will be sent to ", "."),
+    deny: "Deny",
+    approve: "Approve",
+    request_failed: "This request cannot be completed",
+    error_code: ("Error code: ", ". Go back to the app you came from and try again, or contact its developer."),
+    reload: "Reload this page to continue.",
+    authorization_error: "Authorization error",
+    home_title: "Your Yaoshi account",
+    signed_in_as: ("Signed in as ", "."),
+    manage_account: "Manage your account",
+    sign_out: "Sign out",
+    not_signed_in: "You are not signed in.",
+    developer_apps: "Developer apps",
+    admin_users: "Users",
+    admin_clients: "Clients",
+    not_found: "Page not found",
+    not_found_text: "There is nothing at this address.",
+    registration_closed: "Sign-up is closed on this server. Ask its operator for an account.",
+    username: "Username",
+    email: "Email",
+    display_name: "Display name",
+    new_password_hint: "Password (at least 8 characters)",
+    have_account: "Already have an account? ",
+    account_title: "Your account",
+    profile: "Profile",
+    save_profile: "Save profile",
+    current_password: "Current password",
+    new_password: "New password",
+    change_password: "Change password",
+    authorized_apps: "Authorized apps",
+    no_authorized_apps: "You have not authorized any app.",
+    authorized_at: "Authorized ",
+    last_used: " · last used ",
+    revoke: "Revoke",
+    browsers: "Signed-in browsers",
+    unknown_browser: "Unknown browser",
+    this_browser: "this browser",
+    signed_in_at: " · signed in ",
+    last_seen: " · last seen ",
+    sign_out_others: "Sign out all other browsers",
+    delete_account: "Delete account",
+    delete_warning: "This deletes your account, signs you out everywhere and revokes every app's access. \
+                     Your username cannot be registered again for 30 days.",
+    your_password: "Your password",
+    delete_my_account: "Delete my account",
+    apps_intro: "Register the applications that sign people in with this server.",
+    no_dev_apps: "You have not registered any app.",
+    register_app: "Register an app",
+    app_name: "Name",
+    client_type: "Type",
+    confidential_choice: "Confidential: runs on a server and keeps a secret",
+    public_choice: "Public: a browser or mobile app, no secret",
+    confidential: "confidential",
+    public: "public",
+    redirect_uris: "Redirect URIs (one per line)",
+    grant_types: "Grant types",
+    register: "Register",
+    secret_once: "Copy this client secret now: it will not be shown again.",
+    client_id: "Client ID",
+    client_secret: "Client secret",
+    edit: "Edit",
+    save: "Save",
+    rotate_secret: "New secret",
+    delete: "Delete",
+    registered_at: "Registered ",
+    search: "Search",
+    search_label: "Username, email or name",
+    no_users: "No user matches.",
+    disable: "Disable",
+    enable: "Enable",
+    disabled: "disabled",
+    admin: "admin",
+    owner: "Owner: ",
+    skip_consent: "Skip consent",
+    password_grant: "Password grant",
+    implicit_grant: "Implicit grant",
+};
+
+/// Simplified Chinese.
+pub static ZH: Text = Text {
+    own_name: "中文",
+    loading: "加载中…",
+    site_title: "钥匙",
+    err_credentials: "用户名或密码错误。",
+    err_wrong_password: "密码不正确。",
+    err_signed_out: "你已退出登录，请重新登录。",
+    err_throttled: "失败次数过多，请几分钟后再试。",
+    err_forbidden: "你无权访问此页面。",
+    err_expired: "会话已过期，请刷新页面后重试。",
+    err_unavailable: "服务暂时不可用，请稍后再试。",
+    err_transport: "请求失败：",
+    err_check_form: "请检查表单后重试。",
+    done_profile: "个人资料已保存。",
+    done_password: "密码已修改，你的其他浏览器已退出登录。",
+    done_revoked: "已撤销该应用的访问权限。",
+    done_sessions: "已退出登录。",
+    done_account_deleted: "你的账户已删除。",
+    done_registered: "应用已注册。",
+    done_saved: "已保存。",
+    done_rotated: "应用已更换新密钥，旧密钥不再有效。",
+    done_app_deleted: "应用已删除。",
+    done_enabled: "账户已启用。",
+    done_disabled: "账户已停用，并已在所有设备上退出登录。",
+    sign_in: "登录",
+    signed_in_switch: ("你已登录为 ", "。重新登录可切换账户。"),
+    username_or_email: "用户名或邮箱",
+    password: "密码",
+    new_here: "还没有账户？",
+    create_account: "创建账户",
+    authorize: "授权 ",
+    wants_access: (" 请求访问你的账户 ", "。"),
+    will_be_able: "它将能够",
+    sent_to: ("你做出选择后，将被带往 ", "。"),
+    deny: "拒绝",
+    approve: "同意",
+    request_failed: "无法完成此请求",
+    error_code: ("错误代码：", "。请返回来源应用重试，或联系该应用的开发者。"),
+    reload: "请刷新此页面以继续。",
+    authorization_error: "授权错误",
+    home_title: "你的钥匙账户",
+    signed_in_as: ("当前登录：", "。"),
+    manage_account: "管理账户",
+    sign_out: "退出登录",
+    not_signed_in: "你尚未登录。",
+    developer_apps: "开发者应用",
+    admin_users: "用户管理",
+    admin_clients: "客户端管理",
+    not_found: "页面不存在",
+    not_found_text: "此地址没有任何内容。",
+    registration_closed: "此服务器已关闭注册，请联系管理员开通账户。",
+    username: "用户名",
+    email: "邮箱",
+    display_name: "显示名称",
+    new_password_hint: "密码（至少 8 个字符）",
+    have_account: "已有账户？",
+    account_title: "你的账户",
+    profile: "个人资料",
+    save_profile: "保存资料",
+    current_password: "当前密码",
+    new_password: "新密码",
+    change_password: "修改密码",
+    authorized_apps: "已授权的应用",
+    no_authorized_apps: "你还没有授权任何应用。",
+    authorized_at: "授权于 ",
+    last_used: " · 最近使用 ",
+    revoke: "撤销",
+    browsers: "已登录的浏览器",
+    unknown_browser: "未知浏览器",
+    this_browser: "当前浏览器",
+    signed_in_at: " · 登录于 ",
+    last_seen: " · 最近活动 ",
+    sign_out_others: "退出其他所有浏览器",
+    delete_account: "删除账户",
+    delete_warning: "此操作将删除你的账户，在所有设备上退出登录，并撤销所有应用的访问权限。30 天内无法再注册此用户名。",
+    your_password: "你的密码",
+    delete_my_account: "删除我的账户",
+    apps_intro: "注册通过本服务器登录用户的应用。",
+    no_dev_apps: "你还没有注册任何应用。",
+    register_app: "注册应用",
+    app_name: "名称",
+    client_type: "类型",
+    confidential_choice: "机密客户端：运行在服务器上，可保管密钥",
+    public_choice: "公开客户端：浏览器或移动应用，没有密钥",
+    confidential: "机密",
+    public: "公开",
+    redirect_uris: "回调地址（每行一个）",
+    grant_types: "授权类型",
+    register: "注册",
+    secret_once: "请立即复制此客户端密钥：它不会再次显示。",
+    client_id: "客户端 ID",
+    client_secret: "客户端密钥",
+    edit: "编辑",
+    save: "保存",
+    rotate_secret: "更换密钥",
+    delete: "删除",
+    registered_at: "注册于 ",
+    search: "搜索",
+    search_label: "用户名、邮箱或名称",
+    no_users: "没有匹配的用户。",
+    disable: "停用",
+    enable: "启用",
+    disabled: "已停用",
+    admin: "管理员",
+    owner: "所有者：",
+    skip_consent: "跳过授权确认",
+    password_grant: "密码模式",
+    implicit_grant: "隐式模式",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_language_we_have() {
+        for (header, want) in [
+            ("", Locale::En),
+            ("zh-CN,zh;q=0.9,en;q=0.8", Locale::ZhCn),
+            ("en-US,en;q=0.9,zh-CN;q=0.8", Locale::En),
+            ("fr-FR, zh;q=0.5", Locale::ZhCn),
+            ("zh-TW,zh-Hant;q=0.9", Locale::En),
+            ("en;q=0.2, zh-Hans;q=0.7", Locale::ZhCn),
+            ("zh-CN;q=0", Locale::En),
+            ("de, fr", Locale::En),
+            ("ZH_cn", Locale::ZhCn),
+        ] {
+            assert_eq!(Locale::negotiate(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        for l in [Locale::En, Locale::ZhCn] {
+            assert_eq!(Locale::from_tag(l.tag()), Some(l));
+            assert_eq!(l.other().other(), l);
+        }
+        assert_eq!(Locale::from_tag("zh-HK"), None);
+        assert_eq!(Locale::from_tag("ja"), None);
+    }
+}

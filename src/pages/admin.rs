@@ -1,0 +1,160 @@
+//! The admin pages: `/admin/users` (search, disable, enable) and `/admin/clients` (the
+//! switches only an operator may flip). Anyone but an admin gets 403.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::{
+        admin::{load_admin_clients, load_admin_users, SetClientPolicy, SetUserEnabled},
+        types::{AdminClientsView, AdminUsersView},
+    },
+    components::{follow, ErrorBanner, Layout, Loading, Notice},
+    i18n::{done_text, error_for_code, error_text, t},
+};
+
+/// The notices and errors a page shows after a form post (`?done=`, `?error=`).
+#[component]
+fn Outcome() -> impl IntoView {
+    let query = use_query_map();
+    let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
+    let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
+    view! {
+        {move || notice().map(|message| view! { <Notice message/> })}
+        {move || url_error().map(|message| view! { <ErrorBanner message/> })}
+    }
+}
+
+/// `/admin/users`.
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.with(|q| q.get("q").unwrap_or_default());
+    let data = Resource::new_blocking(q, load_admin_users);
+    let t = t();
+    view! {
+        <Title text=format!("{} · {}", t.admin_users, t.site_title)/>
+        <Layout labelled_by="admin-users-title" wide=true>
+            <h1 id="admin-users-title">{t.admin_users}</h1>
+            <Outcome/>
+            <form method="get" action="/admin/users" class="search" role="search">
+                <label for="q">{t.search_label}</label>
+                <input id="q" name="q" type="search" value=q/>
+                <button type="submit">{t.search}</button>
+            </form>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move { match data.await {
+                    Ok(v) => view! { <UserRows v/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
+                }})}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn UserRows(v: AdminUsersView) -> impl IntoView {
+    let t = t();
+    let action = ServerAction::<SetUserEnabled>::new();
+    follow(action);
+    let failed = move || action.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
+    if v.users.is_empty() {
+        return view! { <p class="muted">{t.no_users}</p> }.into_any();
+    }
+    let (me, csrf) = (v.me, v.csrf);
+    let rows = v.users.into_iter().map(|u| {
+        let csrf = csrf.clone();
+        let username = u.username.clone();
+        let toggle = (u.id != me).then(move || {
+            let (label, enabled) = if u.active { (t.disable, "false") } else { (t.enable, "true") };
+            view! {
+                <ActionForm action>
+                    <input type="hidden" name="csrf" value=csrf/>
+                    <input type="hidden" name="user_id" value=u.id.to_string()/>
+                    <input type="hidden" name="enabled" value=enabled/>
+                    <button type="submit" class=if u.active { "danger" } else { "primary" }
+                        aria-label=format!("{label} {username}")>{label}</button>
+                </ActionForm>
+            }
+        });
+        view! {
+            <li class="row admin-user" data-username=u.username.clone()>
+                <div>
+                    <strong>{u.username.clone()}</strong>
+                    {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
+                    {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
+                    <div class="muted">{u.display_name} " · " {u.email} " · " {u.created_at}</div>
+                </div>
+                {toggle}
+            </li>
+        }
+    }).collect_view();
+    view! {
+        {move || failed().map(|message| view! { <ErrorBanner message/> })}
+        <ul class="rows">{rows}</ul>
+    }
+    .into_any()
+}
+
+/// `/admin/clients`.
+#[component]
+pub fn AdminClientsPage() -> impl IntoView {
+    let data = Resource::new_blocking(|| (), |_| load_admin_clients());
+    let t = t();
+    view! {
+        <Title text=format!("{} · {}", t.admin_clients, t.site_title)/>
+        <Layout labelled_by="admin-clients-title" wide=true>
+            <h1 id="admin-clients-title">{t.admin_clients}</h1>
+            <Outcome/>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move { match data.await {
+                    Ok(v) => view! { <ClientRows v/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
+                }})}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn ClientRows(v: AdminClientsView) -> impl IntoView {
+    let t = t();
+    let action = ServerAction::<SetClientPolicy>::new();
+    follow(action);
+    let failed = move || action.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
+    let csrf = v.csrf;
+    let rows = v.clients.into_iter().map(|c| {
+        let (csrf, client_id, row_id) = (csrf.clone(), c.client_id.clone(), c.client_id.clone());
+        let kind = if c.confidential { t.confidential } else { t.public };
+        let boxes = [("trusted", t.skip_consent, c.trusted), ("password", t.password_grant, c.password), ("implicit", t.implicit_grant, c.implicit)]
+            .into_iter()
+            .map(|(name, label, on)| {
+                let id = format!("{}-{name}", c.client_id);
+                let for_id = id.clone();
+                view! {
+                    <label class="check" for=for_id><input type="checkbox" id=id name=name checked=on/>{label}</label>
+                }
+            })
+            .collect_view();
+        view! {
+            <li class="row admin-client" data-client-id=row_id>
+                <div>
+                    <strong>{c.name.clone()}</strong> " " <span class="badge">{kind}</span>
+                    <div class="muted"><code>{c.client_id.clone()}</code> " · " {c.grant_types.join(" · ")}</div>
+                    {c.owner.map(|o| view! { <div class="muted">{t.owner} {o}</div> })}
+                </div>
+                <ActionForm action attr:class="inline">
+                    <input type="hidden" name="csrf" value=csrf/>
+                    <input type="hidden" name="client_id" value=client_id/>
+                    {boxes}
+                    <button type="submit" aria-label=format!("{} {}", t.save, c.name)>{t.save}</button>
+                </ActionForm>
+            </li>
+        }
+    }).collect_view();
+    view! {
+        {move || failed().map(|message| view! { <ErrorBanner message/> })}
+        <ul class="rows">{rows}</ul>
+    }
+}

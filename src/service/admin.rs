@@ -1,0 +1,112 @@
+//! The operator's pages: find and disable users, and set the per-client switches that only an
+//! admin may flip (skip consent, the password grant, the implicit grant).
+
+use super::{account::format_time, session::Session, ServiceError, Services};
+use crate::{
+    api::types::{AdminClient, AdminUser},
+    oauth::model::GrantType,
+    store::User,
+};
+
+/// The most users one search shows.
+pub const USERS_PER_PAGE: i64 = 100;
+
+/// The switches an admin sets on a client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientPolicy {
+    /// Skip the consent page.
+    pub trusted: bool,
+    /// Allow the password grant.
+    pub password: bool,
+    /// Allow the implicit grant.
+    pub implicit: bool,
+}
+
+fn admin_user(u: User) -> AdminUser {
+    AdminUser {
+        id: u.id,
+        username: u.username,
+        email: u.email.unwrap_or_default(),
+        display_name: u.display_name,
+        active: u.active,
+        admin: u.admin,
+        created_at: format_time(u.created_at),
+    }
+}
+
+impl Services {
+    /// Refuses anyone but an admin.
+    pub fn ensure_admin(&self, session: &Session) -> Result<(), ServiceError> {
+        if session.user.admin { Ok(()) } else { Err(ServiceError::Forbidden) }
+    }
+
+    /// Users matching `query` (all users, by id, for an empty one).
+    pub async fn admin_users(&self, session: &Session, query: &str) -> Result<Vec<AdminUser>, ServiceError> {
+        self.ensure_admin(session)?;
+        let users = self.store.search_users(query.trim(), USERS_PER_PAGE).await?;
+        Ok(users.into_iter().map(admin_user).collect())
+    }
+
+    /// Enables or disables an account. Disabling ends the user's sessions and revokes their
+    /// tokens at once; an admin cannot disable their own account (nobody could undo it here).
+    pub async fn set_user_enabled(&self, session: &Session, user_id: i64, enabled: bool) -> Result<(), ServiceError> {
+        self.ensure_admin(session)?;
+        if !enabled && user_id == session.user.id {
+            return Err(ServiceError::Invalid("you cannot disable your own account".into()));
+        }
+        let now = self.now();
+        if !self.store.set_user_active(user_id, enabled, now).await? {
+            return Err(ServiceError::NotFound("no such user".into()));
+        }
+        if !enabled {
+            self.store.end_user_access(user_id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Every client with its switches.
+    pub async fn admin_clients(&self, session: &Session) -> Result<Vec<AdminClient>, ServiceError> {
+        self.ensure_admin(session)?;
+        let mut out = Vec::new();
+        for r in self.store.list_clients().await? {
+            let owner = match r.owner_id {
+                Some(id) => self.store.user_by_id(id).await?.map(|u| u.username),
+                None => None,
+            };
+            let c = &r.client;
+            out.push(AdminClient {
+                client_id: c.client_id.clone(),
+                name: c.name.clone(),
+                confidential: c.confidential,
+                owner,
+                trusted: c.trusted,
+                password: c.grant_types.contains(&GrantType::Password),
+                implicit: c.grant_types.contains(&GrantType::Implicit),
+                grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sets a client's admin switches.
+    pub async fn set_client_policy(&self, session: &Session, client_id: &str, policy: ClientPolicy) -> Result<(), ServiceError> {
+        self.ensure_admin(session)?;
+        let mut client = self.find_client(client_id).await?.client;
+        if policy.implicit && client.redirect_uris.is_empty() {
+            return Err(ServiceError::Invalid("the implicit grant needs a registered redirect URI".into()));
+        }
+        client.trusted = policy.trusted;
+        for (grant, on) in [(GrantType::Password, policy.password), (GrantType::Implicit, policy.implicit)] {
+            client.grant_types.retain(|g| *g != grant);
+            if on {
+                client.grant_types.push(grant);
+            }
+        }
+        client.grant_types.sort_by_key(|g| g.as_str());
+        if self.store.update_client(&client).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(format!("no client {client_id:?}")))
+        }
+    }
+}
