@@ -31,9 +31,10 @@ cargo leptos build 2>&1 | tail -n 3
 # Fixtures for the browser tests, made with the CLI as an operator would.
 export DATABASE_URL="sqlite://$work/e2e.db"
 yaoshi="$target/debug/yaoshi"
-for u in alice bob carol dave erin frank grace heidi ivan judy mallory; do
+for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent; do
   echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
 done
+echo "e2e-password-root" | "$yaoshi" user create root --admin --password-stdin >/dev/null
 "$yaoshi" client create --name "Single Page App" --public --client-id spa \
   --redirect-uri http://127.0.0.1:8000/spa --grant authorization_code --grant refresh_token >/dev/null
 "$yaoshi" client create --name "Trusted Console" --client-id trusted --trusted \

@@ -195,6 +195,7 @@ pub struct Text {
     pub password: &'static str,
     pub new_here: &'static str,
     pub create_account: &'static str,
+    pub sign_up: &'static str,
     // consent
     pub authorize: &'static str,
     pub wants_access: (&'static str, &'static str),
@@ -312,6 +313,7 @@ pub static EN: Text = Text {
     password: "Password",
     new_here: "New here? ",
     create_account: "Create an account",
+    sign_up: "Create account",
     authorize: "Authorize ",
     wants_access: (" wants to access your account ", "."),
     will_be_able: "It will be able to",
@@ -424,6 +426,7 @@ pub static ZH: Text = Text {
     password: "密码",
     new_here: "还没有账户？",
     create_account: "创建账户",
+    sign_up: "注册",
     authorize: "授权 ",
     wants_access: (" 请求访问你的账户 ", "。"),
     will_be_able: "它将能够",

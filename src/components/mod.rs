@@ -44,7 +44,9 @@ pub fn LanguageSwitch() -> impl IntoView {
     let location = use_location();
     let other = use_context::<Locale>().unwrap_or_default().other();
     let href = move || {
-        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        // The router's `search` has no leading `?`.
+        let search = location.search.get();
+        let here = if search.is_empty() { location.pathname.get() } else { format!("{}?{search}", location.pathname.get()) };
         format!("/o/lang/?to={}&next={}", other.tag(), urlencode(&here))
     };
     view! {

@@ -60,7 +60,7 @@ pub fn RegisterPage() -> impl IntoView {
                             {field("email", t.email, "email", "email", false)}
                             {field("display_name", t.display_name, "text", "name", false)}
                             {field("password", t.new_password_hint, "password", "new-password", true)}
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.create_account}</button>
+                            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_up}</button>
                         </ActionForm>
                         <p class="muted">{t.have_account} <a href="/o/login/">{t.sign_in}</a></p>
                     }.into_any(),

@@ -152,7 +152,12 @@ impl Services {
                 return Err(ServiceError::InvalidField("email", "that email is already registered".into()));
             }
         }
-        self.create_user(Registration { admin: false, ..r }).await
+        // A conflict now is a username held back after an account deletion (or a race with
+        // another sign-up): either way the name is not available.
+        self.create_user(Registration { admin: false, ..r }).await.map_err(|e| match e {
+            ServiceError::Conflict(_) => ServiceError::InvalidField("username", "that username is taken".into()),
+            other => other,
+        })
     }
 
     /// The user named `login` (username or email), or `NotFound`.
