@@ -7,14 +7,9 @@ use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
 
 use serde::Deserialize;
 
-/// The scopes offered when the operator names none, with the text the consent page shows.
-pub const DEFAULT_SCOPES: &[(&str, &str)] = &[
-    ("openid", "Sign you in with your Yaoshi account"),
-    ("profile", "See your username and display name"),
-    ("email", "See your email address"),
-    ("read", "Read your data"),
-    ("write", "Change your data"),
-];
+/// The scopes offered when the operator names none, with the text the consent page shows
+/// (translated by [`crate::i18n::scope_text`]).
+pub const DEFAULT_SCOPES: &[(&str, &str)] = crate::i18n::BUILTIN_SCOPES;
 
 /// Upper bound on the authorization-code lifetime (RFC 6749 §4.1.2: "A maximum authorization
 /// code lifetime of 10 minutes is RECOMMENDED").

@@ -140,6 +140,35 @@ pub fn error_for_code(code: &str) -> Option<String> {
     AppError::from_code(code).map(|e| error_text(&e))
 }
 
+/// The built-in scopes and what the consent page says about them, in English.
+pub const BUILTIN_SCOPES: &[(&str, &str)] = &[
+    ("openid", "Sign you in with your Yaoshi account"),
+    ("profile", "See your username and display name"),
+    ("email", "See your email address"),
+    ("read", "Read your data"),
+    ("write", "Change your data"),
+];
+
+/// The same, in Simplified Chinese.
+const BUILTIN_SCOPES_ZH: &[(&str, &str)] = &[
+    ("openid", "使用你的钥匙账户登录"),
+    ("profile", "查看你的用户名和显示名称"),
+    ("email", "查看你的邮箱地址"),
+    ("read", "读取你的数据"),
+    ("write", "修改你的数据"),
+];
+
+/// What a scope lets an app do, in the page's language: a built-in scope whose description
+/// the operator left as it was is translated; an operator's own text is shown as written.
+pub fn scope_text(name: &str, description: &str) -> String {
+    let builtin = BUILTIN_SCOPES.iter().any(|(n, d)| *n == name && *d == description);
+    let translated = match use_context::<Locale>().unwrap_or_default() {
+        Locale::ZhCn if builtin => BUILTIN_SCOPES_ZH.iter().find(|(n, _)| *n == name).map(|(_, d)| *d),
+        _ => None,
+    };
+    translated.unwrap_or(description).to_owned()
+}
+
 /// The notice for `?done=<code>` after a form succeeded.
 pub fn done_text(code: &str) -> Option<&'static str> {
     let t = t();

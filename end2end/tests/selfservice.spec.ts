@@ -160,6 +160,7 @@ test("the UI speaks Simplified Chinese to a Chinese browser and switches on ever
 
   await page.goto("/o/authorize/?response_type=code&client_id=demo&scope=read&state=zh&prompt=consent");
   await expect(page.getByRole("button", { name: "同意" })).toBeVisible();
+  await expect(page.getByText("读取你的数据")).toBeVisible();
   await page.getByRole("link", { name: "English" }).click();
   await expect(page.getByRole("button", { name: "Approve" })).toBeVisible();
   expect(new URL(page.url()).searchParams.get("state")).toBe("zh");

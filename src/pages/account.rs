@@ -14,7 +14,7 @@ use crate::{
         types::AccountView,
     },
     components::{follow, ErrorBanner, Layout, Loading, Notice},
-    i18n::{done_text, error_for_code, error_text, t},
+    i18n::{done_text, error_for_code, error_text, scope_text, t},
 };
 
 /// The account page.
@@ -65,7 +65,7 @@ fn Sections(v: AccountView) -> impl IntoView {
     } else {
         let rows = v.apps.into_iter().map(|app| {
             let csrf = v.csrf.clone();
-            let scopes = app.scopes.iter().map(|s| s.description.clone()).collect::<Vec<_>>().join(" · ");
+            let scopes = app.scopes.iter().map(|s| scope_text(&s.name, &s.description)).collect::<Vec<_>>().join(" · ");
             let used = app.last_used_at.map(|at| format!("{}{at}", t.last_used));
             view! {
                 <li class="row app">

@@ -10,7 +10,7 @@ use crate::{
         types::{AuthorizeData, AuthorizePage, ConsentView},
     },
     components::{follow, ErrorBanner, Layout},
-    i18n::{error_text, t},
+    i18n::{error_text, scope_text, t},
 };
 
 /// Id of the hidden field that carries the page's data to the browser for hydration.
@@ -75,7 +75,7 @@ fn Consent(view: ConsentView, csrf: String) -> impl IntoView {
             <h2>{t.will_be_able}</h2>
             <ul class="scopes">
                 {view.scopes.iter().map(|s| view! {
-                    <li>{s.description.clone()} " " <code>{s.name.clone()}</code></li>
+                    <li>{scope_text(&s.name, &s.description)} " " <code>{s.name.clone()}</code></li>
                 }).collect_view()}
             </ul>
             <p class="muted">{t.sent_to.0} <strong>{view.redirect_host.clone()}</strong> {t.sent_to.1}</p>
