@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod health;
 mod token;
+mod oidc;
 
 use axum::{
     routing::{get, post},
@@ -33,5 +34,5 @@ pub fn router() -> Router<AppState> {
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);
     }
-    r
+    r.merge(oidc::router())
 }
