@@ -1,5 +1,6 @@
-//! The command line: `serve`, `migrate`, `user …`, `client …`. Every command that prints data
-//! takes `--json` (one JSON object on stdout); errors are one line on stderr and exit 1.
+//! The command line: `serve`, `migrate`, `user …`, `client …`, `keys …`. Every command that
+//! prints data takes `--json` (one JSON object on stdout); errors are one line on stderr and
+//! exit 1.
 
 use std::{io::BufRead, net::SocketAddr, path::PathBuf, process::ExitCode};
 
@@ -8,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::{
     config::{FileSettings, LogFormat, Settings},
-    oauth::model::GrantType,
-    service::{clients::ClientSpec, users::Registration, ServiceError, Services},
+    oauth::{jose::Alg, model::GrantType},
+    service::{clients::ClientSpec, keys::KeyInfo, users::Registration, ServiceError, Services},
     store::{ClientRecord, User},
 };
 
@@ -50,6 +51,18 @@ struct GlobalArgs {
     /// Log format.
     #[arg(long, env = "YAOSHI_LOG_FORMAT", global = true, value_enum)]
     log_format: Option<LogFormat>,
+    /// ID Token lifetime in seconds (default 3600).
+    #[arg(long, env = "YAOSHI_ID_TOKEN_TTL", global = true)]
+    id_token_ttl: Option<i64>,
+    /// Algorithm that signs ID Tokens: RS256 (default) or ES256.
+    #[arg(long, env = "YAOSHI_SIGNING_ALG", global = true)]
+    signing_alg: Option<Alg>,
+    /// Rotate the signing key automatically every this many days (default 90; 0: never).
+    #[arg(long, env = "YAOSHI_KEY_ROTATION_DAYS", global = true)]
+    key_rotation_days: Option<i64>,
+    /// Seconds a new signing key is published before it signs (default 300).
+    #[arg(long, env = "YAOSHI_KEY_PUBLISH_DELAY", global = true)]
+    key_publish_delay: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +84,26 @@ enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage the keys that sign ID Tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Publish a new signing key now; it signs after the publish delay, and the current key
+    /// stays published until every token it signed has expired.
+    Rotate {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the signing keys (public data only) and where each is in its life.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +261,10 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<Settings, CliErr
         argon2: file.argon2.unwrap_or(d.argon2),
         log_format: g.log_format.or(file.log_format).unwrap_or(d.log_format),
         registration: g.registration.or(file.registration).unwrap_or(d.registration),
+        id_token_ttl: g.id_token_ttl.or(file.id_token_ttl).unwrap_or(d.id_token_ttl),
+        signing_alg: g.signing_alg.or(file.signing_alg).unwrap_or(d.signing_alg),
+        key_rotation_days: g.key_rotation_days.or(file.key_rotation_days).unwrap_or(d.key_rotation_days),
+        key_publish_delay: g.key_publish_delay.or(file.key_publish_delay).unwrap_or(d.key_publish_delay),
     };
     s.validate()?;
     Ok(s)
@@ -270,6 +307,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Migrate => println!("database is up to date ({})", services.store.backend()),
         Command::User(cmd) => user_command(&services, cmd).await?,
         Command::Client(cmd) => client_command(&services, cmd).await?,
+        Command::Keys(cmd) => keys_command(&services, cmd).await?,
     }
     Ok(())
 }
@@ -388,6 +426,40 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         ClientCommand::Delete { client_id } => {
             s.delete_client(&client_id).await?;
             println!("deleted {client_id}");
+        }
+    }
+    Ok(())
+}
+
+fn key_json(k: &KeyInfo) -> Value {
+    json!({"kid": k.kid, "alg": k.alg, "state": k.state.as_str(), "created_at": k.created_at,
+           "active_from": k.active_from, "retired_at": k.retired_at, "published_until": k.published_until})
+}
+
+async fn keys_command(s: &Services, cmd: KeysCommand) -> Result<(), CliError> {
+    match cmd {
+        KeysCommand::Rotate { json } => {
+            let r = s.rotate_signing_key().await?;
+            let value = json!({"kid": r.new.kid, "alg": r.new.alg, "active_from": r.new.active_from,
+                               "retired_kid": r.retired.as_ref().map(|k| &k.kid),
+                               "retired_published_until": r.retired.as_ref().and_then(|k| k.published_until)});
+            emit(json, value, || match &r.retired {
+                Some(old) => format!(
+                    "new key {} ({}) signs from {}; key {} stops signing then and stays published until {}",
+                    r.new.kid, r.new.alg, r.new.active_from, old.kid, old.published_until.unwrap_or_default()
+                ),
+                None => format!("created the first signing key {} ({})", r.new.kid, r.new.alg),
+            });
+        }
+        KeysCommand::List { json } => {
+            let keys = s.signing_keys().await?;
+            emit(json, json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()}), || {
+                keys.iter()
+                    .map(|k| format!("{}\t{}\t{}\tactive_from={}\tpublished_until={}", k.kid, k.alg, k.state.as_str(), k.active_from,
+                        k.published_until.map_or_else(|| "-".to_owned(), |t| t.to_string())))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
     }
     Ok(())

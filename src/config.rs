@@ -7,6 +7,8 @@ use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
 
 use serde::Deserialize;
 
+use crate::oauth::jose::Alg;
+
 /// The scopes offered when the operator names none, with the text the consent page shows
 /// (translated by [`crate::i18n::scope_text`]).
 pub const DEFAULT_SCOPES: &[(&str, &str)] = crate::i18n::BUILTIN_SCOPES;
@@ -16,6 +18,10 @@ pub const DEFAULT_SCOPES: &[(&str, &str)] = crate::i18n::BUILTIN_SCOPES;
 pub const MAX_CODE_TTL: i64 = 600;
 /// Upper bound on the refresh-token reuse grace window.
 pub const MAX_REFRESH_GRACE: i64 = 60;
+/// Upper bound on the ID Token lifetime, and so on how long a retired key stays published.
+pub const MAX_ID_TOKEN_TTL: i64 = 86_400;
+/// Upper bound on the delay between a key rotation and the new key's first signature.
+pub const MAX_KEY_PUBLISH_DELAY: i64 = 86_400;
 
 /// Parameters of argon2id for human passwords (OWASP's m=19 MiB, t=2, p=1 by default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -70,6 +76,15 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Whether people may open accounts at `/o/register/`.
     pub registration: bool,
+    /// ID Token lifetime in seconds.
+    pub id_token_ttl: i64,
+    /// The algorithm ID Tokens are signed with (RS256 or ES256).
+    pub signing_alg: Alg,
+    /// Days after which the signing key is rotated automatically (0: only by `yaoshi keys rotate`).
+    pub key_rotation_days: i64,
+    /// Seconds between a rotation and the new key's first signature, during which it is already
+    /// published (so that relying parties' JWKS caches pick it up first).
+    pub key_publish_delay: i64,
 }
 
 impl Default for Settings {
@@ -86,6 +101,10 @@ impl Default for Settings {
             argon2: Argon2Params::default(),
             log_format: LogFormat::Text,
             registration: true,
+            id_token_ttl: 3600,
+            signing_alg: Alg::RS256,
+            key_rotation_days: 90,
+            key_publish_delay: 300,
         }
     }
 }
@@ -104,6 +123,10 @@ impl fmt::Debug for Settings {
             .field("argon2", &self.argon2)
             .field("log_format", &self.log_format)
             .field("registration", &self.registration)
+            .field("id_token_ttl", &self.id_token_ttl)
+            .field("signing_alg", &self.signing_alg)
+            .field("key_rotation_days", &self.key_rotation_days)
+            .field("key_publish_delay", &self.key_publish_delay)
             .finish()
     }
 }
@@ -166,6 +189,14 @@ pub struct FileSettings {
     pub log_format: Option<LogFormat>,
     /// See [`Settings::registration`].
     pub registration: Option<bool>,
+    /// See [`Settings::id_token_ttl`].
+    pub id_token_ttl: Option<i64>,
+    /// See [`Settings::signing_alg`].
+    pub signing_alg: Option<Alg>,
+    /// See [`Settings::key_rotation_days`].
+    pub key_rotation_days: Option<i64>,
+    /// See [`Settings::key_publish_delay`].
+    pub key_publish_delay: Option<i64>,
 }
 
 impl FileSettings {
@@ -207,6 +238,18 @@ impl Settings {
         if self.scopes.is_empty() || self.scopes.keys().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
             return invalid("scopes", "must name at least one scope, each without spaces");
         }
+        if !(60..=MAX_ID_TOKEN_TTL).contains(&self.id_token_ttl) {
+            return invalid("id_token_ttl", "must be between 60 and 86400 seconds");
+        }
+        if !(0..=3650).contains(&self.key_rotation_days) {
+            return invalid("key_rotation_days", "must be between 0 (off) and 3650 days");
+        }
+        if !(0..=MAX_KEY_PUBLISH_DELAY).contains(&self.key_publish_delay) {
+            return invalid("key_publish_delay", "must be between 0 and 86400 seconds");
+        }
+        if self.key_rotation_days > 0 && self.key_rotation_days * 86_400 <= self.key_publish_delay {
+            return invalid("key_publish_delay", "must be shorter than the rotation period");
+        }
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid("argon2", "memory_kib, iterations and parallelism must be positive (memory >= 8 x parallelism)");
@@ -239,6 +282,11 @@ mod tests {
             ("refresh_grace", Box::new(|s| s.refresh_grace = 61)),
             ("access_token_ttl", Box::new(|s| s.access_token_ttl = 0)),
             ("scopes", Box::new(|s| s.scopes.clear())),
+            ("id_token_ttl", Box::new(|s| s.id_token_ttl = 59)),
+            ("id_token_ttl", Box::new(|s| s.id_token_ttl = 86_401)),
+            ("key_rotation_days", Box::new(|s| s.key_rotation_days = -1)),
+            ("key_publish_delay", Box::new(|s| s.key_publish_delay = -1)),
+            ("key_publish_delay", Box::new(|s| { s.key_rotation_days = 1; s.key_publish_delay = 86_400 })),
         ];
         for (key, change) in cases {
             let mut s = Settings::default();
@@ -267,5 +315,10 @@ mod tests {
         std::fs::write(&path, "access_token_ttl = 5\n[scopes]\nread = \"Read\"\n").unwrap();
         let f = FileSettings::load(&path).unwrap();
         assert_eq!(f.access_token_ttl, Some(5));
+        std::fs::write(&path, "signing_alg = \"ES256\"\nkey_rotation_days = 0\n").unwrap();
+        let f = FileSettings::load(&path).unwrap();
+        assert_eq!((f.signing_alg, f.key_rotation_days), (Some(Alg::ES256), Some(0)));
+        std::fs::write(&path, "signing_alg = \"HS256\"\n").unwrap();
+        assert!(FileSettings::load(&path).is_err(), "only RS256 and ES256 sign");
     }
 }

@@ -94,6 +94,10 @@ async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Respons
 /// Binds `addr` and serves until a shutdown signal.
 pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Made now rather than on the first sign-in; a failure is retried when a token needs it.
+    if let Err(e) = services.ensure_signing_key().await {
+        tracing::warn!(error = %e, "cannot create the signing key yet");
+    }
     tokio::spawn(housekeeping(services.clone()));
     let local = listener.local_addr()?;
     let router = app(services, leptos_options(local));
@@ -105,8 +109,9 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
     Ok(())
 }
 
-/// Every ten minutes, deletes what has expired, so the database does not grow without bound.
-/// Several instances may all do it: the deletes are idempotent.
+/// Every ten minutes, deletes what has expired, so the database does not grow without bound,
+/// and rotates the signing key when it is due. Several instances may all do it: the deletes
+/// are idempotent and only one of several concurrent rotations succeeds.
 async fn housekeeping(services: Services) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -115,6 +120,14 @@ async fn housekeeping(services: Services) {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+        match services.purge_oidc().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged unpublished keys and finished ID Token grants"),
+            Err(e) => tracing::warn!(error = %e, "purging signing keys failed"),
+        }
+        if let Err(e) = services.rotate_signing_key_if_due().await {
+            tracing::warn!(error = %e, "scheduled signing key rotation failed");
         }
     }
 }

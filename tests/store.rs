@@ -82,6 +82,7 @@ async fn story(backend: Backend) {
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
         nonce: None,
         auth_time: 1_000,
+        session_hash: Some("session-hash".into()),
         expires_at: 1_060,
     };
     store.insert_auth_code("code-hash", &code, 1_000).await.expect("insert code");

@@ -65,7 +65,10 @@ async fn seed_password(backend: Backend) {
 async fn seed_authorization_code(backend: Backend) {
     let (srv, app, user) = demo_setup(backend).await;
     let code = insert_code(&srv, &AuthCode { redirect_uri: demo::REDIRECT_URI.into(), ..code_for(&srv, &app.id, user) }).await;
-    let r = redeem(&srv, &app, &code, &[("redirect_uri", demo::REDIRECT_URI)]).await;
+    let mut r = redeem(&srv, &app, &code, &[("redirect_uri", demo::REDIRECT_URI)]).await;
+    // OIDC Core §3.1.3.3: with `openid` granted the answer also has an ID Token (tests/oidc.rs).
+    let id_token = r.json.as_object_mut().and_then(|o| o.remove("id_token"));
+    assert!(id_token.is_some_and(|t| t.is_string()), "{}", r.raw);
     assert_seed_shape(&r, true, "email openid profile");
 }
 

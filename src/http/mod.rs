@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod lang;
 mod token;
+mod oidc;
 
 use axum::{
     routing::{get, post},
@@ -35,5 +36,5 @@ pub fn router() -> Router<AppState> {
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);
     }
-    r
+    r.merge(oidc::router())
 }

@@ -201,6 +201,7 @@ mod tests {
             code_challenge: challenge.map(str::to_owned),
             nonce: None,
             auth_time: 900,
+            session_hash: None,
             expires_at: 1_000,
         }
     }

@@ -19,14 +19,20 @@
 //! | RFC 6749 §3.3, §4.1.3, §6; RFC 9700 §2.1.1 (grant validation) | `grant.rs` |
 //! | RFC 6749 §4.2.2, §4.4.3, §5.1 (token response) | `token.rs`      |
 //! | RFC 7515 (JWS), RFC 7517 (JWK), RFC 7518 §3.3, §3.4, §6 (RS256, ES256), RFC 7519 (JWT); OIDC Core 3.1.3.6 (at_hash), 3.1.3.7 (ID Token validation) | `jose.rs` |
+//! | OIDC Core §2, §5.4, §12.2 (ID Token claims, scope claims), Back-Channel Logout §2.1 (`sid`) | `id_token.rs` |
+//! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
+//! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod authorize;
 pub mod client_auth;
+pub mod discovery;
 pub mod error;
 pub mod grant;
+pub mod id_token;
 pub mod jose;
+pub mod key_schedule;
 pub mod model;
 pub mod params;
 pub mod pkce;

@@ -115,6 +115,9 @@ pub struct AuthCode {
     pub nonce: Option<String>,
     /// When the user authenticated (unix seconds), for the ID token `auth_time`.
     pub auth_time: i64,
+    /// The stored hash of the login session the code was issued in, from which the ID Token's
+    /// `sid` is derived; `None` for codes made outside a browser session.
+    pub session_hash: Option<String>,
     /// Unix second from which the code is no longer valid.
     pub expires_at: i64,
 }

@@ -171,6 +171,7 @@ impl Services {
             code_challenge: v.code_challenge.clone(),
             nonce: v.nonce.clone(),
             auth_time: session.auth_time,
+            session_hash: Some(session.hash.clone()),
             expires_at: now + self.settings.auth_code_ttl,
         };
         self.store.insert_auth_code(&sha256_hex(&code), &stored, now).await.map_err(super::unavailable)?;

@@ -8,6 +8,8 @@ pub mod clients;
 pub mod demo;
 pub mod developer;
 mod refresh;
+pub mod keys;
+mod oidc;
 pub mod session;
 pub mod token;
 pub mod users;
@@ -34,6 +36,8 @@ pub struct Services {
     pub known_scopes: Scope,
     /// The key that derives rotated refresh tokens' successors, loaded from the store once.
     rotation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// OpenID Connect: this instance's copy of the signing keys and the `sid` key.
+    oidc: Arc<oidc::OidcState>,
 }
 
 impl Services {
@@ -41,7 +45,7 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, ServiceError> {
         let hasher = PasswordHasher::new(settings.argon2)?;
         let known_scopes = Scope::parse(&settings.known_scopes()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default() })
+        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default(), oidc: Arc::default() })
     }
 
     /// Each scope with the description the operator gave it, for the consent and account pages.

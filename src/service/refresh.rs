@@ -67,7 +67,7 @@ impl Services {
         }
         if let Some(rotated_at) = stored.rotated_at {
             if let Some(again) = self.grace_retry(token, &stored, rotated_at, now).await? {
-                return Ok(again);
+                return self.with_refresh_id_token(again, &stored, client).await;
             }
             self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
             return Err(reused());
@@ -82,21 +82,30 @@ impl Services {
         self.ensure_user_active(stored.user_id).await?;
         let minted = self.successors(token).await?;
         let rows = minted.rows(self, client, stored.user_id, &scope, Some(stored.family_id.clone()), Some(stored.scope.clone()));
+        // Signed before the rotation, so that a failure here leaves the presented token usable.
+        let id_token = self.refresh_id_token(&stored, client, &scope, &minted.access).await?;
         match self.store.rotate_refresh(&hash, &rows, now).await.map_err(unavailable)? {
-            Rotation::Rotated => Ok(minted.response(self, &scope)),
+            Rotation::Rotated => Ok(TokenResponse { id_token, ..minted.response(self, &scope) }),
             Rotation::Lost => {
                 // Another request rotated it first: within the grace window this one gets the
                 // same pair; the record is read again to learn its successor.
                 let fresh = self.store.refresh_token(&hash).await.map_err(unavailable)?;
                 if let Some(fresh) = fresh.filter(|f| f.revoked_at.is_none()) {
                     if let Some(again) = self.grace_retry(token, &fresh, fresh.rotated_at.unwrap_or(now), now).await? {
-                        return Ok(again);
+                        return self.with_refresh_id_token(again, &stored, client).await;
                     }
                 }
                 self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
                 Err(reused())
             }
         }
+    }
+
+    /// A grace retry's answer with a new ID Token, as the lost answer had one.
+    async fn with_refresh_id_token(&self, again: TokenResponse, stored: &RefreshRecord, client: &Client) -> Result<TokenResponse, OAuthError> {
+        let scope = Scope::parse(again.scope.as_deref().unwrap_or_default()).unwrap_or_default();
+        let id_token = self.refresh_id_token(stored, client, &scope, &again.access_token).await?;
+        Ok(TokenResponse { id_token, ..again })
     }
 
     /// Within the grace window, the pair that replaced `old` if it is still unused and live.

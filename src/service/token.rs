@@ -108,23 +108,19 @@ pub struct Introspection {
     pub iss: Option<String>,
 }
 
-/// The claims `/o/userinfo/` returns for a token's scopes.
+/// The claims `/o/userinfo/` returns for a token's scopes (OIDC Core §5.3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UserInfo {
     /// The user id, always.
     pub sub: String,
-    /// With `profile`.
+    /// With `profile`: the username, as this endpoint named it before the OIDC claims (the
+    /// same value as `preferred_username`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// With `profile`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    /// With `profile`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// With `email`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    /// The standard claims the scopes release (OIDC Core §5.4): `name`, `preferred_username`
+    /// with `profile`; `email`, `email_verified` with `email`. The same as in the ID Token.
+    #[serde(flatten)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why a bearer token was refused (RFC 6750 §3.1).
@@ -218,7 +214,18 @@ impl Services {
             self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
             return Err(e);
         }
-        Ok(minted.response(self, &issued.scope))
+        let mut response = minted.response(self, &issued.scope);
+        // OIDC Core §3.1.3.3: an authentication request (scope `openid`) gets an ID Token.
+        if issued.scope.contains("openid") {
+            match self.code_id_token(client, &issued, &code_hash, &response.access_token).await {
+                Ok(id_token) => response.id_token = Some(id_token),
+                Err(e) => {
+                    self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(response)
     }
 
     /// RFC 6749 §4.3.2, with the sign-in throttle shared with the login page.
@@ -365,13 +372,10 @@ impl Services {
             .map_err(|_| BearerError::Unavailable)?
             .filter(|u| u.active)
             .ok_or(BearerError::InvalidToken)?;
-        let profile = record.scope.contains("profile");
         Ok(UserInfo {
             sub: user.id.to_string(),
-            username: profile.then(|| user.username.clone()),
-            preferred_username: profile.then(|| user.username.clone()),
-            name: profile.then(|| user.display_name.clone()),
-            email: if record.scope.contains("email") { user.email } else { None },
+            username: record.scope.contains("profile").then(|| user.username.clone()),
+            claims: crate::oauth::id_token::scope_claims(&record.scope, &super::oidc::person(&user)),
         })
     }
 }

@@ -204,6 +204,28 @@ pub trait Store: Send + Sync {
     async fn forgive_attempt(&self, key: &str) -> StoreResult<()>;
     /// Forgets the failures under `key` (after a success).
     async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+
+    // --- OpenID Connect: signing keys and ID Token grants ---
+    /// Every signing key, oldest first, including those no longer published that
+    /// [`Store::purge_oidc`] has not deleted yet.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Stores `key` as its algorithm's current key unless the algorithm has one already, in
+    /// which case nothing is stored and the answer is false. A unique index decides, so of
+    /// several instances creating the first key at once exactly one succeeds.
+    async fn insert_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool>;
+    /// Retires the current key `current_kid` (stops signing at `retired_at`, leaves the JWKS at
+    /// `published_until`) and stores `next` as the new current key of the same algorithm, in
+    /// one transaction. False, with nothing changed, if `current_kid` is no longer current
+    /// (another rotation came first).
+    async fn rotate_signing_key(&self, current_kid: &str, retired_at: i64, published_until: i64, next: &SigningKeyRecord) -> StoreResult<bool>;
+    /// Records the authentication behind a token family that was issued an ID Token (a second
+    /// record for the same family is ignored).
+    async fn insert_oidc_grant(&self, grant: &OidcGrant, now: i64) -> StoreResult<()>;
+    /// The authentication behind a token family, if it was issued an ID Token.
+    async fn oidc_grant(&self, family_id: &str) -> StoreResult<Option<OidcGrant>>;
+    /// Deletes the keys no longer published at `now`, and the grants recorded before
+    /// `grants_before` whose family has no refresh token left. Returns how many rows went.
+    async fn purge_oidc(&self, now: i64, grants_before: i64) -> StoreResult<u64>;
 }
 
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), creating an SQLite file if

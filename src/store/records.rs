@@ -237,6 +237,7 @@ pub(super) struct AuthCodeRow {
     code_challenge: Option<String>,
     nonce: Option<String>,
     auth_time: i64,
+    session_hash: Option<String>,
     expires_at: i64,
 }
 
@@ -251,6 +252,7 @@ impl AuthCodeRow {
             code_challenge: self.code_challenge,
             nonce: self.nonce,
             auth_time: self.auth_time,
+            session_hash: self.session_hash,
             expires_at: self.expires_at,
         })
     }
@@ -338,4 +340,52 @@ pub struct SessionRow {
     pub user_agent: String,
     /// The address.
     pub ip: String,
+}
+
+/// A key that signs ID Tokens, as stored. `Debug` leaves the private key out.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigningKeyRecord {
+    /// Key id, in every token's header and in the JWKS.
+    pub kid: String,
+    /// `RS256` or `ES256`.
+    pub alg: String,
+    /// The private key: standard base64 of its PKCS#8 DER. A secret.
+    pub private_der: String,
+    /// The public JWK, as JSON.
+    pub public_jwk: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// From when it signs.
+    pub active_from: i64,
+    /// From when it no longer signs; `None` while it is its algorithm's current key.
+    pub retired_at: Option<i64>,
+    /// From when it is no longer published; `None` while it is current.
+    pub published_until: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .field("active_from", &self.active_from)
+            .field("retired_at", &self.retired_at)
+            .field("published_until", &self.published_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The authentication behind a token family that was issued an ID Token, which the ID Tokens
+/// of its refreshes repeat (OIDC Core §12.2).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct OidcGrant {
+    /// The token family (for a code, the code's hash).
+    pub family_id: String,
+    /// Who signed in.
+    pub user_id: i64,
+    /// The stored hash of the login session, if the grant came from one.
+    pub session_hash: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: i64,
 }

@@ -14,6 +14,7 @@ use super::{
     AccessRecord, ClientRecord, CodeCheck, NewSession, NewTokens, NewUser, RefreshRecord, Rotation, SessionRecord,
     GrantRecord, Redemption, SessionRow, Store, StoreError, StoreResult, User,
 };
+use super::{OidcGrant, SigningKeyRecord};
 use crate::oauth::{model::AuthCode, scope::Scope};
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -60,7 +61,7 @@ const USER_COLUMNS: &str = "id, username, email, display_name, password_hash, ac
 const CLIENT_COLUMNS: &str =
     "client_id, secret_hash, name, confidential, redirect_uris, grant_types, scopes, trusted, owner_id, created_at";
 const CODE_COLUMNS: &str =
-    "client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, nonce, auth_time, expires_at";
+    "client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, nonce, auth_time, session_hash, expires_at";
 const ACCESS_COLUMNS: &str = "family_id, client_id, user_id, scope, created_at, expires_at, revoked_at";
 const REFRESH_COLUMNS: &str =
     "family_id, client_id, user_id, scope, created_at, expires_at, rotated_at, successor, revoked_at";
@@ -302,8 +303,8 @@ macro_rules! sql_store {
             async fn insert_auth_code(&self, code_hash: &str, c: &AuthCode, now: i64) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, redirect_uri_explicit, scope,
-                        code_challenge, nonce, auth_time, expires_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        code_challenge, nonce, auth_time, expires_at, created_at, session_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(code_hash)
                 .bind(&c.client_id)
@@ -316,6 +317,7 @@ macro_rules! sql_store {
                 .bind(c.auth_time)
                 .bind(c.expires_at)
                 .bind(now)
+                .bind(&c.session_hash)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -662,6 +664,104 @@ macro_rules! sql_store {
             async fn clear_failures(&self, key: &str) -> StoreResult<()> {
                 sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+                Ok(sqlx::query_as::<_, SigningKeyRecord>(
+                    "SELECT kid, alg, private_der, public_jwk, created_at, active_from, retired_at, published_until
+                     FROM signing_keys ORDER BY active_from, created_at, kid",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+                // The partial unique index on (alg) WHERE retired_at IS NULL makes a second
+                // current key of the same algorithm a conflict, which DO NOTHING swallows.
+                let done = sqlx::query(
+                    "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at, active_from)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(&k.kid)
+                .bind(&k.alg)
+                .bind(&k.private_der)
+                .bind(&k.public_jwk)
+                .bind(k.created_at)
+                .bind(k.active_from)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn rotate_signing_key(&self, current_kid: &str, retired_at: i64, published_until: i64, next: &SigningKeyRecord) -> StoreResult<bool> {
+                // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
+                // (PostgreSQL), so a concurrent rotation of the same key finds it retired.
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE kid = $3 AND retired_at IS NULL",
+                )
+                .bind(retired_at)
+                .bind(published_until)
+                .bind(current_kid)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at, active_from)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&next.kid)
+                .bind(&next.alg)
+                .bind(&next.private_der)
+                .bind(&next.public_jwk)
+                .bind(next.created_at)
+                .bind(next.active_from)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn insert_oidc_grant(&self, g: &OidcGrant, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO oidc_grants (family_id, user_id, session_hash, auth_time, created_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (family_id) DO NOTHING",
+                )
+                .bind(&g.family_id)
+                .bind(g.user_id)
+                .bind(&g.session_hash)
+                .bind(g.auth_time)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn oidc_grant(&self, family_id: &str) -> StoreResult<Option<OidcGrant>> {
+                Ok(sqlx::query_as::<_, OidcGrant>(
+                    "SELECT family_id, user_id, session_hash, auth_time FROM oidc_grants WHERE family_id = $1",
+                )
+                .bind(family_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn purge_oidc(&self, now: i64, grants_before: i64) -> StoreResult<u64> {
+                let keys = sqlx::query("DELETE FROM signing_keys WHERE published_until IS NOT NULL AND published_until <= $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let grants = sqlx::query(
+                    "DELETE FROM oidc_grants WHERE created_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = oidc_grants.family_id)",
+                )
+                .bind(grants_before)
+                .execute(&self.pool)
+                .await?;
+                Ok(keys.rows_affected() + grants.rows_affected())
             }
         }
     };

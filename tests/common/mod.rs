@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod oauth;
+pub mod oidc;
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -147,6 +147,7 @@ pub fn code_for(srv: &TestServer, client_id: &str, user: i64) -> AuthCode {
         code_challenge: None,
         nonce: None,
         auth_time: now,
+        session_hash: None,
         expires_at: now + 60,
     }
 }

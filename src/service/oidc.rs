@@ -1,0 +1,160 @@
+//! OpenID Connect on top of the token endpoint: the ID Token of the authorization code grant
+//! (OIDC Core §3.1.3.3) and of refreshes of such grants (§12.2), and the provider metadata.
+//! The claim rules are in [`crate::oauth::id_token`] and [`crate::oauth::discovery`].
+
+use rand::rngs::OsRng;
+
+use super::{keys::KeyCache, unavailable, Services};
+use crate::{
+    crypto::random_token,
+    oauth::{
+        discovery::{provider_metadata, ProviderFacts, ProviderMetadata},
+        error::OAuthError,
+        id_token::{id_token_claims, session_id, IdTokenFacts, Person, TYP},
+        model::{AuthCode, Client, GrantType},
+        scope::Scope,
+    },
+    store::{OidcGrant, RefreshRecord, User},
+};
+
+/// Name of the shared key that derives `sid` from a session's hash.
+const SID_KEY: &str = "oidc-sid-v1";
+
+/// What each instance keeps for OpenID Connect: its copy of the signing keys and the `sid` key.
+#[derive(Default)]
+pub(crate) struct OidcState {
+    pub(super) keys: KeyCache,
+    sid_key: tokio::sync::OnceCell<Vec<u8>>,
+}
+
+/// How the user authenticated for a grant: what its ID Tokens state besides the user.
+struct Authentication<'a> {
+    auth_time: Option<i64>,
+    session_hash: Option<&'a str>,
+    nonce: Option<&'a str>,
+}
+
+/// The claims source for a stored user.
+pub(super) fn person(user: &User) -> Person<'_> {
+    Person {
+        id: user.id,
+        username: &user.username,
+        display_name: &user.display_name,
+        email: user.email.as_deref(),
+        // Nothing verifies addresses yet.
+        email_verified: false,
+    }
+}
+
+impl Services {
+    async fn sid_key(&self) -> Result<&[u8], OAuthError> {
+        let key = self
+            .oidc
+            .sid_key
+            .get_or_try_init(|| async {
+                let candidate = random_token("");
+                self.store.shared_secret(SID_KEY, &candidate, self.now()).await.map(String::into_bytes)
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(key.as_slice())
+    }
+
+    /// The active user `user_id`, or `invalid_grant`.
+    async fn active_user(&self, user_id: i64) -> Result<User, OAuthError> {
+        match self.store.user_by_id(user_id).await.map_err(unavailable)? {
+            Some(u) if u.active => Ok(u),
+            _ => Err(OAuthError::invalid_grant("the user is disabled or gone")),
+        }
+    }
+
+    /// Signs an ID Token for `user`, issued to `client_id` with `access_token`.
+    async fn sign_id_token(
+        &self,
+        client_id: &str,
+        user: &User,
+        scope: &Scope,
+        auth: &Authentication<'_>,
+        access_token: &str,
+    ) -> Result<String, OAuthError> {
+        let key = self.signer().await?;
+        let sid = match auth.session_hash {
+            Some(hash) => Some(session_id(self.sid_key().await?, hash)),
+            None => None,
+        };
+        let claims = id_token_claims(&IdTokenFacts {
+            issuer: &self.settings.issuer,
+            client_id,
+            person: person(user),
+            scope,
+            auth_time: auth.auth_time,
+            nonce: auth.nonce,
+            access_token: Some(access_token),
+            sid: sid.as_deref(),
+            alg: key.alg(),
+            now: self.now(),
+            lifetime: self.settings.id_token_ttl,
+        });
+        Ok(key.sign(TYP, &claims, &mut OsRng))
+    }
+
+    /// The ID Token of a redeemed code that was granted `openid` (OIDC Core §3.1.3.3), with the
+    /// code's `nonce`, `auth_time` and session. The authentication is recorded under the token
+    /// family (`family_id`) so that refreshes can repeat it.
+    pub(super) async fn code_id_token(
+        &self,
+        client: &Client,
+        code: &AuthCode,
+        family_id: &str,
+        access_token: &str,
+    ) -> Result<String, OAuthError> {
+        let user = self.active_user(code.user_id).await?;
+        let grant = OidcGrant {
+            family_id: family_id.to_owned(),
+            user_id: user.id,
+            session_hash: code.session_hash.clone(),
+            auth_time: code.auth_time,
+        };
+        self.store.insert_oidc_grant(&grant, self.now()).await.map_err(unavailable)?;
+        let auth = Authentication {
+            auth_time: Some(code.auth_time),
+            session_hash: code.session_hash.as_deref(),
+            nonce: code.nonce.as_deref(),
+        };
+        self.sign_id_token(&client.client_id, &user, &code.scope, &auth, access_token).await
+    }
+
+    /// The ID Token of a refresh (OIDC Core §12.2): only when the access token keeps `openid`
+    /// and the family's original grant was issued one; same `iss`, `sub`, `aud`, `auth_time`
+    /// and `sid` as then, no `nonce`.
+    pub(super) async fn refresh_id_token(
+        &self,
+        stored: &RefreshRecord,
+        client: &Client,
+        scope: &Scope,
+        access_token: &str,
+    ) -> Result<Option<String>, OAuthError> {
+        if !scope.contains("openid") || stored.user_id.is_none() {
+            return Ok(None);
+        }
+        let Some(grant) = self.store.oidc_grant(&stored.family_id).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        if Some(grant.user_id) != stored.user_id {
+            return Ok(None);
+        }
+        let user = self.active_user(grant.user_id).await?;
+        let auth = Authentication { auth_time: Some(grant.auth_time), session_hash: grant.session_hash.as_deref(), nonce: None };
+        self.sign_id_token(&client.client_id, &user, scope, &auth, access_token).await.map(Some)
+    }
+
+    /// The provider metadata (OIDC Discovery §3, RFC 8414 §2) of this configuration.
+    pub fn provider_metadata(&self) -> ProviderMetadata {
+        provider_metadata(&ProviderFacts {
+            issuer: &self.settings.issuer,
+            scopes: &self.known_scopes,
+            grant_types: &GrantType::ALL,
+            id_token_algs: &[self.settings.signing_alg],
+        })
+    }
+}
