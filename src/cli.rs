@@ -183,6 +183,12 @@ enum ClientCommand {
         /// Read a chosen secret from standard input instead of generating one.
         #[arg(long)]
         secret_stdin: bool,
+        /// Where the browser may be sent after RP-initiated logout (repeatable, exact).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where logout tokens are POSTed when a session the client took part in ends.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -387,14 +393,27 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
 
 async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError> {
     match cmd {
-        ClientCommand::Create { name, public, redirect_uris, grants, scopes, trusted, client_id, secret_stdin, json } => {
+        ClientCommand::Create {
+            name,
+            public,
+            redirect_uris,
+            grants,
+            scopes,
+            trusted,
+            client_id,
+            secret_stdin,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            json,
+        } => {
+            let logout = crate::store::LogoutSettings { post_logout_redirect_uris, backchannel_logout_uri };
             let grants = grants
                 .iter()
                 .map(|g| g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))))
                 .collect::<Result<Vec<_>, _>>()?;
             let secret = if secret_stdin { Some(read_secret(true, "")?) } else { None };
             let created = s
-                .create_client(ClientSpec { name, public, redirect_uris, grants, scopes, trusted, client_id, secret, owner_id: None })
+                .create_client(ClientSpec { name, public, redirect_uris, grants, scopes, trusted, client_id, secret, owner_id: None, logout })
                 .await?;
             let mut value = client_json(&created.record);
             value["client_secret"] = json!(created.secret);

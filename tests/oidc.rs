@@ -436,7 +436,8 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
     for c in ["sub", "iss", "auth_time", "nonce", "sid", "name", "preferred_username", "email", "email_verified"] {
         assert!(m["claims_supported"].as_array().unwrap().contains(&json!(c)), "{c}");
     }
-    assert_eq!(m.get("end_session_endpoint"), None, "no RP-initiated logout yet");
+    assert_eq!(m["end_session_endpoint"], json!(t.url("/o/logout/")));
+    assert_eq!(m["backchannel_logout_supported"], json!(true));
     // The same document at the other two addresses.
     for path in ["/o/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
         let other = get(&t, path).await;

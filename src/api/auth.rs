@@ -60,16 +60,78 @@ pub async fn login(csrf: String, username: String, password: String, next: Strin
     }
 }
 
-/// `POST /o/logout/`: ends the session and returns to the login page.
+/// The RP-initiated logout parameters, as the logout page carries them to its form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogoutParams {
+    /// An ID Token the client holds.
+    pub id_token_hint: Option<String>,
+    /// Where the client wants the browser afterwards.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Returned to the client.
+    pub state: Option<String>,
+    /// The client, when there is no hint.
+    pub client_id: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<LogoutParams> for crate::service::logout::LogoutRequest {
+    fn from(p: LogoutParams) -> Self {
+        Self { id_token_hint: p.id_token_hint, post_logout_redirect_uri: p.post_logout_redirect_uri, state: p.state, client_id: p.client_id }
+    }
+}
+
+/// What the logout page shows.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogoutView {
+    /// Token for the form.
+    pub csrf: String,
+    /// Who is signed in, if anyone.
+    pub signed_in_as: Option<String>,
+    /// The client that asked, by name.
+    pub client_name: Option<String>,
+    /// Where the browser will go afterwards.
+    pub target: Option<String>,
+    /// Why the client's request cannot be followed (the user may still sign out).
+    pub problem: Option<String>,
+}
+
+/// `GET /o/logout/` (RP-initiated logout): what the confirmation page needs. Signing out
+/// itself is a POST with the page's CSRF token, so a link alone never ends a session.
+#[server(endpoint = "logout_context", input = leptos::server_fn::codec::GetUrl)]
+pub async fn logout_context(params: LogoutParams) -> Result<LogoutView, AppError> {
+    use super::ssr;
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let csrf = ssr::csrf_token(&parts)?;
+    let signed_in_as = ssr::session(&s, &parts).await.map(|sess| sess.user.username);
+    let (client_name, target, problem) = match s.plan_logout(&params.into()).await {
+        Ok(plan) => (plan.client_name, plan.target, None),
+        Err(crate::service::ServiceError::Invalid(why)) => (None, None, Some(why)),
+        Err(_) => return Err(AppError::Unavailable),
+    };
+    Ok(LogoutView { csrf, signed_in_as, client_name, target, problem })
+}
+
+/// `POST /o/logout/`: ends the session (telling the clients that took part in it) and sends
+/// the browser to the client's registered `post_logout_redirect_uri`, or to the login page.
 #[server(prefix = "/o", endpoint = "logout/")]
-pub async fn logout(csrf: String) -> Result<String, AppError> {
+pub async fn logout(
+    csrf: String,
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
+    let params = LogoutParams { id_token_hint, post_logout_redirect_uri, state, client_id };
+    // Checked before the session ends: the hint is verified with the keys, not the session.
+    let target = s.plan_logout(&params.into()).await.ok().and_then(|p| p.target);
     if let Some(token) = ssr::session_token(&parts) {
         s.log_out(&token).await;
     }
     ssr::set_cookie(&crate::service::session::clear_session_cookie(s.secure_cookies()));
-    Ok(ssr::go_to(&parts, "/o/login/".to_owned()))
+    Ok(ssr::go_to(&parts, target.unwrap_or_else(|| "/o/login/?done=signed_out".to_owned())))
 }

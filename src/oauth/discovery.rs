@@ -22,6 +22,8 @@ pub const JWKS_PATH: &str = "/o/.well-known/jwks.json";
 pub const REVOCATION_PATH: &str = "/o/revoke_token/";
 /// RFC 7662 introspection.
 pub const INTROSPECTION_PATH: &str = "/o/introspect/";
+/// RP-Initiated Logout's end-session endpoint.
+pub const END_SESSION_PATH: &str = "/o/logout/";
 
 /// What the metadata is computed from.
 #[derive(Clone, Copy, Debug)]
@@ -86,6 +88,12 @@ pub struct ProviderMetadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// RFC 9207 §3: every authorization response carries `iss`.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RP-Initiated Logout §2.1 `end_session_endpoint`.
+    pub end_session_endpoint: String,
+    /// Back-Channel Logout §2.1: logout tokens are sent.
+    pub backchannel_logout_supported: bool,
+    /// Back-Channel Logout §2.1: they carry `sid` (as the ID Tokens do).
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// Client authentication at the token and revocation endpoints (RFC 6749 §2.3.1; `none` for
@@ -130,6 +138,9 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
+        end_session_endpoint: at(END_SESSION_PATH),
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     }
 }
 
@@ -167,8 +178,10 @@ mod tests {
         assert_eq!(m["authorization_response_iss_parameter_supported"], json!(true));
         assert_eq!(m["request_uri_parameter_supported"], json!(false));
         assert!(m["claims_supported"].as_array().unwrap().contains(&json!("email_verified")));
-        // Nothing that is not built: no logout, no registration, no PAR, no signed requests.
-        for absent in ["end_session_endpoint", "registration_endpoint", "backchannel_logout_supported", "pushed_authorization_request_endpoint"] {
+        assert_eq!(m["end_session_endpoint"], json!("https://id.example/o/logout/"));
+        assert_eq!((&m["backchannel_logout_supported"], &m["backchannel_logout_session_supported"]), (&json!(true), &json!(true)));
+        // Nothing that is not built: no registration, no PAR, no signed requests, no front-channel logout.
+        for absent in ["registration_endpoint", "frontchannel_logout_supported", "pushed_authorization_request_endpoint"] {
             assert_eq!(m.get(absent), None, "{absent}");
         }
     }

@@ -29,6 +29,8 @@ pub struct ClientSpec {
     pub secret: Option<String>,
     /// The registering user, for developer apps.
     pub owner_id: Option<i64>,
+    /// Where the browser may go after RP-initiated logout, and where logout tokens go.
+    pub logout: crate::store::LogoutSettings,
 }
 
 /// A registered client with its secret, which is shown this once and never again. `Debug`
@@ -52,6 +54,7 @@ impl std::fmt::Debug for ClientSpec {
             .field("trusted", &self.trusted)
             .field("client_id", &self.client_id)
             .field("owner_id", &self.owner_id)
+            .field("logout", &self.logout)
             .finish_non_exhaustive()
     }
 }
@@ -62,10 +65,23 @@ impl std::fmt::Debug for NewClient {
     }
 }
 
+/// Logout URIs follow the redirect URI rules (exact, no fragment, https or loopback http);
+/// a back-channel URI is called by the server, so it must be http(s).
+fn validate_logout(l: &crate::store::LogoutSettings) -> Result<(), ServiceError> {
+    for uri in l.post_logout_redirect_uris.iter().chain(&l.backchannel_logout_uri) {
+        redirect::validate_registration(uri).map_err(|why| ServiceError::Invalid(format!("logout URI {uri:?}: {why}")))?;
+    }
+    if l.backchannel_logout_uri.as_deref().is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://")) {
+        return Err(ServiceError::Invalid("the back-channel logout URI must be http(s)".into()));
+    }
+    Ok(())
+}
+
 impl Services {
     /// Validates and registers a client.
     pub async fn create_client(&self, spec: ClientSpec) -> Result<NewClient, ServiceError> {
         let client = self.client_from_spec(&spec)?;
+        validate_logout(&spec.logout)?;
         let (record, secret) = match (client.confidential, spec.secret) {
             (false, Some(_)) => return Err(ServiceError::Invalid("public clients have no secret".into())),
             (false, None) => (None, None),
@@ -85,6 +101,9 @@ impl Services {
             ServiceError::Conflict(_) => ServiceError::Conflict("that client_id is already registered".into()),
             other => other,
         })?;
+        if spec.logout != crate::store::LogoutSettings::default() {
+            self.store.set_client_logout(&record.client.client_id, &spec.logout).await?;
+        }
         Ok(NewClient { record, secret })
     }
 

@@ -57,6 +57,7 @@ pub async fn ensure(s: &Services) -> Result<Demo, ServiceError> {
             client_id: Some(CLIENT_ID.into()),
             secret: Some(CLIENT_SECRET.into()),
             owner_id: None,
+            logout: Default::default(),
         })
         .await?;
         created = true;

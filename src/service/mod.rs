@@ -9,6 +9,7 @@ pub mod demo;
 pub mod developer;
 mod refresh;
 pub mod keys;
+pub mod logout;
 mod oidc;
 pub mod session;
 pub mod token;

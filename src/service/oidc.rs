@@ -47,7 +47,7 @@ pub(super) fn person(user: &User) -> Person<'_> {
 }
 
 impl Services {
-    async fn sid_key(&self) -> Result<&[u8], OAuthError> {
+    pub(super) async fn sid_key(&self) -> Result<&[u8], OAuthError> {
         let key = self
             .oidc
             .sid_key
@@ -116,6 +116,10 @@ impl Services {
             auth_time: code.auth_time,
         };
         self.store.insert_oidc_grant(&grant, self.now()).await.map_err(unavailable)?;
+        if let Some(session) = &code.session_hash {
+            // This client is told (back-channel) when the session ends.
+            self.store.record_session_client(session, &client.client_id, user.id, self.now()).await.map_err(unavailable)?;
+        }
         let auth = Authentication {
             auth_time: Some(code.auth_time),
             session_hash: code.session_hash.as_deref(),

@@ -125,13 +125,6 @@ impl Services {
         let now = self.now();
         self.store.purge_expired(now, now - IDLE_LIFETIME, now - super::users::FAILURE_WINDOW).await
     }
-
-    /// Ends the session behind a cookie value.
-    pub async fn log_out(&self, token: &str) {
-        if let Err(e) = self.store.delete_session(&sha256_hex(token)).await {
-            tracing::error!(error = %e, "cannot delete a session");
-        }
-    }
 }
 
 #[cfg(test)]

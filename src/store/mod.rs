@@ -226,6 +226,17 @@ pub trait Store: Send + Sync {
     /// Deletes the keys no longer published at `now`, and the grants recorded before
     /// `grants_before` whose family has no refresh token left. Returns how many rows went.
     async fn purge_oidc(&self, now: i64, grants_before: i64) -> StoreResult<u64>;
+
+    // --- OpenID Connect logout ---
+    /// A client's logout registration (empty if it registered none). `None` if no such client.
+    async fn client_logout(&self, client_id: &str) -> StoreResult<Option<LogoutSettings>>;
+    /// Replaces a client's logout registration. False if no such client.
+    async fn set_client_logout(&self, client_id: &str, settings: &LogoutSettings) -> StoreResult<bool>;
+    /// Notes that `client_id` was issued an ID Token within the session `session_hash`.
+    async fn record_session_client(&self, session_hash: &str, client_id: &str, user_id: i64, now: i64) -> StoreResult<()>;
+    /// Ends the session `session_hash` and returns the clients that took part in it and want
+    /// back-channel logout, in one transaction (so each is told once).
+    async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>>;
 }
 
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), creating an SQLite file if

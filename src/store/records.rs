@@ -389,3 +389,24 @@ pub struct OidcGrant {
     /// When the user authenticated.
     pub auth_time: i64,
 }
+
+/// Where a client's users go after RP-initiated logout, and where it is told about ended
+/// sessions (OpenID Connect RP-Initiated Logout 1.0, Back-Channel Logout 1.0).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogoutSettings {
+    /// Exact `post_logout_redirect_uri` values the client may ask for.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed.
+    pub backchannel_logout_uri: Option<String>,
+}
+
+/// A client to tell that a session ended.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionClient {
+    /// The client.
+    pub client_id: String,
+    /// The session's user.
+    pub user_id: i64,
+    /// Its back-channel logout URI.
+    pub backchannel_logout_uri: String,
+}

@@ -14,7 +14,7 @@ use super::{
     AccessRecord, ClientRecord, CodeCheck, NewSession, NewTokens, NewUser, RefreshRecord, Rotation, SessionRecord,
     GrantRecord, Redemption, SessionRow, Store, StoreError, StoreResult, User,
 };
-use super::{OidcGrant, SigningKeyRecord};
+use super::{LogoutSettings, OidcGrant, SessionClient, SigningKeyRecord};
 use crate::oauth::{model::AuthCode, scope::Scope};
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -594,13 +594,15 @@ macro_rules! sql_store {
             }
 
             async fn purge_expired(&self, now: i64, idle_since: i64, throttle_since: i64) -> StoreResult<u64> {
-                let statements: [(&str, i64, Option<i64>); 6] = [
+                let statements: [(&str, i64, Option<i64>); 7] = [
                     ("DELETE FROM auth_codes WHERE expires_at < $1", now - 86_400, None),
                     ("DELETE FROM access_tokens WHERE expires_at < $1", now, None),
                     ("DELETE FROM refresh_tokens WHERE expires_at < $1", now, None),
                     ("DELETE FROM sessions WHERE expires_at < $1 OR last_seen_at < $2", now, Some(idle_since)),
                     ("DELETE FROM throttle WHERE window_start < $1", throttle_since, None),
                     ("DELETE FROM username_tombstones WHERE released_at < $1", now, None),
+                    ("DELETE FROM session_clients WHERE created_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_hash = session_clients.session_hash)", now - 60, None),
                 ];
                 let mut gone = 0;
                 for (sql, first, second) in statements {
@@ -762,6 +764,58 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(keys.rows_affected() + grants.rows_affected())
+            }
+
+            async fn client_logout(&self, client_id: &str) -> StoreResult<Option<LogoutSettings>> {
+                let row: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT post_logout_redirect_uris, backchannel_logout_uri FROM clients WHERE client_id = $1")
+                        .bind(client_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|(uris, backchannel_logout_uri)| LogoutSettings {
+                    post_logout_redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
+                    backchannel_logout_uri,
+                }))
+            }
+
+            async fn set_client_logout(&self, client_id: &str, l: &LogoutSettings) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET post_logout_redirect_uris = $1, backchannel_logout_uri = $2 WHERE client_id = $3")
+                    .bind(l.post_logout_redirect_uris.join(" "))
+                    .bind(&l.backchannel_logout_uri)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn record_session_client(&self, session_hash: &str, client_id: &str, user_id: i64, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO session_clients (session_hash, client_id, user_id, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (session_hash, client_id) DO NOTHING",
+                )
+                .bind(session_hash)
+                .bind(client_id)
+                .bind(user_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>> {
+                let mut tx = self.pool.begin().await?;
+                let clients = sqlx::query_as::<_, SessionClient>(
+                    "SELECT s.client_id, s.user_id, c.backchannel_logout_uri FROM session_clients s
+                     JOIN clients c ON c.client_id = s.client_id
+                     WHERE s.session_hash = $1 AND c.backchannel_logout_uri IS NOT NULL ORDER BY s.client_id",
+                )
+                .bind(session_hash)
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM session_clients WHERE session_hash = $1").bind(session_hash).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM sessions WHERE session_hash = $1").bind(session_hash).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(clients)
             }
         }
     };
