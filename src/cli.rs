@@ -473,6 +473,9 @@ async fn keys_command(s: &Services, cmd: KeysCommand) -> Result<(), CliError> {
         KeysCommand::List { json } => {
             let keys = s.signing_keys().await?;
             emit(json, json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()}), || {
+                if keys.is_empty() {
+                    return "no signing keys yet (the server makes one at start)".to_owned();
+                }
                 keys.iter()
                     .map(|k| format!("{}\t{}\t{}\tactive_from={}\tpublished_until={}", k.kid, k.alg, k.state.as_str(), k.active_from,
                         k.published_until.map_or_else(|| "-".to_owned(), |t| t.to_string())))
