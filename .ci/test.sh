@@ -37,6 +37,8 @@ done
 echo "e2e-password-root" | "$yaoshi" user create root --admin --password-stdin >/dev/null
 "$yaoshi" client create --name "Single Page App" --public --client-id spa \
   --redirect-uri http://127.0.0.1:8000/spa --grant authorization_code --grant refresh_token >/dev/null
+echo "logout-rp-secret" | "$yaoshi" client create --name "Logout RP" --client-id logout-rp --trusted --secret-stdin \
+  --redirect-uri http://127.0.0.1:8000/rp --post-logout-redirect-uri http://127.0.0.1:8000/logged-out >/dev/null
 "$yaoshi" client create --name "Trusted Console" --client-id trusted --trusted \
   --redirect-uri http://127.0.0.1:8000/trusted --grant authorization_code >/dev/null
 
