@@ -186,7 +186,42 @@ async fn plain_logout_asks_first(backend: Backend) {
     assert!(signed_in_still(&t, &b).await);
 }
 
+/// oidcc-backchannel for sessions ended elsewhere: "sign out all other browsers" on the account
+/// page and an admin disabling the account each tell the client about the very session.
+async fn sessions_ended_elsewhere_are_announced(backend: Backend) {
+    let (url, mut tokens) = backchannel_receiver().await;
+    let (t, rp) = setup(backend, Some(url)).await;
+    let next_token = |tokens: &mut mpsc::UnboundedReceiver<String>| {
+        let mut rx = std::mem::replace(tokens, mpsc::unbounded_channel().1);
+        async move {
+            let token = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a logout token").expect("token");
+            (claims_of(&token), rx)
+        }
+    };
+
+    let (_first, id_token) = signed_in_with_id_token(&t, &rp).await;
+    let other = signed_in(&t, "alice").await;
+    let csrf = t.sign_in(&other, "alice", PW).await;
+    let (_, location) = t.submit(&other, "/api/account/sessions", &[("csrf", &csrf), ("session_id", "")]).await;
+    assert_eq!(location, "/account?done=sessions");
+    let (claims, rx) = next_token(&mut tokens).await;
+    tokens = rx;
+    assert_eq!(claims["sid"], claims_of(&id_token)["sid"]);
+
+    let (_second, id_token) = signed_in_with_id_token(&t, &rp).await;
+    let alice = t.services.find_user("alice").await.expect("alice");
+    let root = yaoshi::service::users::Registration { username: "root".into(), password: Some(PW.into()), admin: true, ..Default::default() };
+    t.services.create_user(root).await.expect("admin");
+    let admin = common::browser();
+    let csrf = t.sign_in(&admin, "root", PW).await;
+    let form = [("csrf", csrf.as_str()), ("user_id", &alice.id.to_string()), ("enabled", "false")];
+    assert_eq!(t.submit(&admin, "/api/admin/users/active", &form).await.1, "/admin/users?done=disabled");
+    let (claims, _) = next_token(&mut tokens).await;
+    assert_eq!(claims["sid"], claims_of(&id_token)["sid"]);
+}
+
 on_both_backends!(
+    sessions_ended_elsewhere_are_announced,
     oidcc_rp_initiated_logout_with_backchannel,
     oidcc_rp_initiated_logout_bad_post_logout_redirect_uri,
     oidcc_rp_initiated_logout_hint_rules,

@@ -106,6 +106,9 @@ impl Services {
         let store = &self.store;
         let done = async {
             store.set_password_hash(user.id, Some(&hash), now).await?;
+            // Clients that took part in the other sessions hear of their end; the sweep after
+            // catches a session opened meanwhile.
+            self.end_user_sessions(user.id, Some(&session.hash)).await.map_err(|_| crate::store::StoreError::Unavailable("ending sessions".into()))?;
             store.delete_other_sessions(user.id, &session.hash).await?;
             store.revoke_user_refresh_tokens(user.id, now).await
         };
@@ -124,6 +127,9 @@ impl Services {
             return Err(ConfirmError::WrongCurrent);
         }
         let released_at = self.now() + USERNAME_COOLDOWN;
+        if self.end_user_sessions(user.id, None).await.is_err() {
+            return Err(ConfirmError::Unavailable);
+        }
         self.store.delete_user(user.id, released_at).await.map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, "account deletion failed");
             ConfirmError::Unavailable
@@ -138,8 +144,17 @@ impl Services {
     /// Ends one of the user's sessions (by its id as listed), or all but the current one.
     pub async fn end_sessions(&self, session: &Session, which: Option<&str>) -> Result<(), ServiceError> {
         match which {
-            Some(id) => self.store.delete_user_session(session.user.id, id).await?,
-            None => self.store.delete_other_sessions(session.user.id, &session.hash).await?,
+            Some(id) => {
+                // Only one of the user's own sessions: anything else is not theirs to end.
+                let own = self.store.sessions_for_user(session.user.id, self.now(), 0).await?;
+                if own.iter().any(|s| s.session_hash == id) {
+                    self.end_session(id).await;
+                }
+            }
+            None => {
+                self.end_user_sessions(session.user.id, Some(&session.hash)).await?;
+                self.store.delete_other_sessions(session.user.id, &session.hash).await?;
+            }
         }
         Ok(())
     }

@@ -59,6 +59,7 @@ impl Services {
             return Err(ServiceError::NotFound("no such user".into()));
         }
         if !enabled {
+            self.end_user_sessions(user_id, None).await?;
             self.store.end_user_access(user_id, now).await?;
         }
         Ok(())

@@ -118,6 +118,17 @@ impl Services {
         }
     }
 
+    /// Ends every session of the user but `keep`, each with its back-channel notices (sign
+    /// out other browsers, password change, disabling or deleting the account).
+    pub async fn end_user_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<(), ServiceError> {
+        for s in self.store.sessions_for_user(user_id, self.now(), 0).await? {
+            if Some(s.session_hash.as_str()) != keep {
+                self.end_session(&s.session_hash).await;
+            }
+        }
+        Ok(())
+    }
+
     async fn logout_token(&self, client: &SessionClient, sid: &str) -> Result<String, crate::oauth::error::OAuthError> {
         let key = self.signer().await?;
         let claims = logout_token_claims(&self.settings.issuer, &client.client_id, &client.user_id.to_string(), Some(sid), &random_id(), self.now());
