@@ -85,7 +85,9 @@ async fn developer_apps_are_private_and_their_secrets_work_once_shown(backend: B
     assert_eq!(register_app(&t, &alice, &csrf, "", "https://app.example/cb").await, "/account/apps?error=invalid");
     assert_eq!(register_app(&t, &alice, &csrf, "Shop", "https://shop.example/cb\nhttp://127.0.0.1:8080/cb").await, "/account/apps?done=registered");
 
-    let (_, page) = t.page(&alice, "/account/apps").await;
+    let resp = alice.get(t.url("/account/apps")).header(ACCEPT, "text/html").send().await.expect("page");
+    assert_eq!(resp.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "a page with a secret is never cached");
+    let page = resp.text().await.expect("html");
     let (id, secret) = shown_secret(&page).expect("the new secret is shown");
     assert!(page.contains("Shop") && page.contains("http://127.0.0.1:8080/cb"));
     let (_, again) = t.page(&alice, "/account/apps").await;
