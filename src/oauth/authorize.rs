@@ -7,8 +7,6 @@
 //! owner of the error and MUST NOT automatically redirect the user-agent to the invalid
 //! redirection URI"). After that, errors go back to the client.
 
-use serde_json::Value;
-
 use crate::oauth::{
     error::{ErrorCode, OAuthError},
     grant,
@@ -204,21 +202,6 @@ fn parse_max_age(raw: Option<&str>) -> Result<Option<i64>, OAuthError> {
     }
     // Longer than any session lives: the same as a very large number.
     Ok(Some(raw.parse::<i64>().unwrap_or(i64::MAX)))
-}
-
-/// The subject of a verified `id_token_hint` (OIDC Core §3.1.2.1): it must be one of our own ID
-/// Tokens, so `iss` must be this issuer; an expired one is still a good hint ("the OP SHOULD
-/// accept ID Tokens ... even if they have expired").
-pub fn hint_subject(claims: &Value, issuer: &str) -> Result<String, OAuthError> {
-    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-        return Err(OAuthError::invalid_request("id_token_hint was not issued by this server"));
-    }
-    claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| OAuthError::invalid_request("id_token_hint has no subject"))
 }
 
 /// Validates an authorization request against its client (looked up by the caller from
@@ -539,15 +522,5 @@ mod tests {
         let c = oidc_client(&[GrantType::AuthorizationCode]);
         let v = validate(&params("client_id=app&response_type=code&login_hint=alice%40example.com&id_token_hint=a.b.c"), Some(&c), &known()).unwrap();
         assert_eq!((v.login_hint.as_deref(), v.id_token_hint.as_deref()), (Some("alice@example.com"), Some("a.b.c")));
-    }
-
-    #[test]
-    fn hint_subjects_come_only_from_our_issuer() {
-        use serde_json::json;
-        let iss = "https://id.example";
-        assert_eq!(hint_subject(&json!({"iss": iss, "sub": "7", "exp": 1}), iss), Ok("7".to_owned()), "expired is fine");
-        for bad in [json!({"iss": "https://other.example", "sub": "7"}), json!({"sub": "7"}), json!({"iss": iss}), json!({"iss": iss, "sub": ""}), json!({"iss": iss, "sub": 7})] {
-            assert_eq!(hint_subject(&bad, iss).unwrap_err().code, ErrorCode::InvalidRequest, "{bad}");
-        }
     }
 }

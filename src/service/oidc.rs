@@ -9,11 +9,10 @@ use crate::{
     crypto::random_token,
     i18n::Locale,
     oauth::{
-        authorize::hint_subject,
-        jose::{self, Alg},
         discovery::{provider_metadata, ProviderFacts, ProviderMetadata},
         error::OAuthError,
         id_token::{id_token_claims, session_id, IdTokenFacts, Person, TYP},
+        logout::read_hint,
         model::{AuthCode, Client, GrantType},
         scope::Scope,
     },
@@ -164,9 +163,7 @@ impl Services {
             tracing::error!(error = %e, "cannot read the signing keys");
             OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again")
         })?;
-        let (_, claims) = jose::verify(hint, &keys, &[Alg::RS256, Alg::ES256])
-            .map_err(|e| OAuthError::invalid_request(format!("id_token_hint is not an ID Token of this server: {e}")))?;
-        hint_subject(&claims, &self.settings.issuer)
+        read_hint(hint, &keys, &self.settings.issuer).map(|h| h.subject).map_err(|e| OAuthError::invalid_request(e.to_string()))
     }
 
     /// The ID Token of a refresh (OIDC Core §12.2): only when the access token keeps `openid`
