@@ -1,7 +1,8 @@
 //! The UI's languages: English and Simplified Chinese, the seed's users.
 //!
 //! The language is chosen per request on the server (a `yaoshi_lang` cookie set by the switcher
-//! on every page, else `Accept-Language`) and written to `<html lang>`, from which the browser
+//! on every page, else the `ui_locales` a relying party sent to the authorization endpoint, else
+//! `Accept-Language`) and written to `<html lang>`, from which the browser
 //! reads it back when hydrating, so both renders agree. Every string lives in one [`Text`] per
 //! language: a missing translation is a compile error, not an English leftover.
 
@@ -82,7 +83,7 @@ impl Locale {
     pub fn detect() -> Locale {
         #[cfg(feature = "ssr")]
         {
-            use_context::<axum::http::request::Parts>().map(|p| Locale::of_request(&p.headers)).unwrap_or_default()
+            use_context::<axum::http::request::Parts>().map(|p| Locale::of_request(&p.uri, &p.headers)).unwrap_or_default()
         }
         #[cfg(not(feature = "ssr"))]
         {
@@ -94,9 +95,10 @@ impl Locale {
         }
     }
 
-    /// The switcher's cookie if set, else `Accept-Language`.
+    /// The switcher's cookie if set (the user's own choice wins), else the relying party's
+    /// `ui_locales` (see [`Locale::requested_in`]), else `Accept-Language`.
     #[cfg(feature = "ssr")]
-    pub fn of_request(headers: &axum::http::HeaderMap) -> Locale {
+    pub fn of_request(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Locale {
         use axum::http::header;
         let chosen = headers
             .get_all(header::COOKIE)
@@ -104,9 +106,28 @@ impl Locale {
             .filter_map(|v| v.to_str().ok())
             .find_map(|h| crate::service::session::cookie_value(h, LANG_COOKIE))
             .and_then(Locale::from_tag);
-        chosen.unwrap_or_else(|| {
+        chosen.or_else(|| uri.query().and_then(Locale::requested_in)).unwrap_or_else(|| {
             Locale::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default())
         })
+    }
+
+    /// The first language we have among `ui_locales` (OIDC Core §3.1.2.1: "space-separated
+    /// list of BCP47 language tag values, ordered by preference"), found in `query` (the
+    /// authorization endpoint's) or in the query of its `next` (the sign-in and sign-up pages
+    /// the endpoint sends users to, which then return to it). Nothing is stored: the choice
+    /// lasts as long as the request travels.
+    #[cfg(feature = "ssr")]
+    pub fn requested_in(query: &str) -> Option<Locale> {
+        let param = |q: &str, name: &str| {
+            url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        };
+        let from_list = |list: String| list.split(' ').find_map(Locale::from_tag);
+        if let Some(list) = param(query, "ui_locales") {
+            return from_list(list);
+        }
+        let next = param(query, "next")?;
+        let (_, inner) = next.split_once('?')?;
+        param(inner, "ui_locales").and_then(from_list)
     }
 }
 
@@ -236,6 +257,8 @@ pub struct Text {
     pub request_failed: &'static str,
     pub error_code: (&'static str, &'static str),
     pub reload: &'static str,
+    /// The button that sends an answer on to an app when the page cannot do it by itself.
+    pub continue_to_app: &'static str,
     pub authorization_error: &'static str,
     // home
     pub home_title: &'static str,
@@ -357,6 +380,7 @@ pub static EN: Text = Text {
     request_failed: "This request cannot be completed",
     error_code: ("Error code: ", ". Go back to the app you came from and try again, or contact its developer."),
     reload: "Reload this page to continue.",
+    continue_to_app: "Continue",
     authorization_error: "Authorization error",
     home_title: "Your Yaoshi account",
     signed_in_as: ("Signed in as ", "."),
@@ -474,6 +498,7 @@ pub static ZH: Text = Text {
     request_failed: "无法完成此请求",
     error_code: ("错误代码：", "。请返回来源应用重试，或联系该应用的开发者。"),
     reload: "请刷新此页面以继续。",
+    continue_to_app: "继续",
     authorization_error: "授权错误",
     home_title: "你的钥匙账户",
     signed_in_as: ("当前登录：", "。"),
@@ -568,6 +593,39 @@ mod tests {
         ] {
             assert_eq!(Locale::negotiate(header), want, "{header:?}");
         }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn ui_locales_come_from_the_request_or_its_next() {
+        for (query, want) in [
+            ("ui_locales=zh-CN", Some(Locale::ZhCn)),
+            ("client_id=a&ui_locales=fr-CA%20zh%20en", Some(Locale::ZhCn)),
+            ("ui_locales=en+zh", Some(Locale::En)),
+            ("ui_locales=fr%20zh-TW", None),
+            ("client_id=a", None),
+            ("next=/o/authorize/%3Fclient_id%3Da%26ui_locales%3Dja%2520zh-Hans", Some(Locale::ZhCn)),
+            ("next=/o/authorize/%3Fclient_id%3Da", None),
+            ("next=/account", None),
+            ("", None),
+        ] {
+            assert_eq!(Locale::requested_in(query), want, "{query:?}");
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_users_choice_beats_the_apps_which_beats_the_browser() {
+        use axum::http::{header, HeaderMap, HeaderValue, Uri};
+        let mut browser_zh = HeaderMap::new();
+        browser_zh.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("zh-CN"));
+        let asks_en: Uri = "/o/authorize/?ui_locales=en".parse().unwrap();
+        let plain: Uri = "/o/authorize/".parse().unwrap();
+        assert_eq!(Locale::of_request(&plain, &browser_zh), Locale::ZhCn);
+        assert_eq!(Locale::of_request(&asks_en, &browser_zh), Locale::En);
+        let mut chose_zh = browser_zh.clone();
+        chose_zh.insert(header::COOKIE, HeaderValue::from_static("yaoshi_lang=zh-CN"));
+        assert_eq!(Locale::of_request(&asks_en, &chose_zh), Locale::ZhCn, "the switcher's cookie wins");
     }
 
     #[test]

@@ -424,7 +424,16 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
     ] {
         assert_eq!(m[key], json!(t.url(path)), "{key}");
     }
-    assert_eq!(m["response_types_supported"], json!(["code", "token"]));
+    assert_eq!(
+        m["response_types_supported"],
+        json!(["code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"])
+    );
+    assert_eq!(m["response_modes_supported"], json!(["query", "fragment", "form_post"]));
+    assert_eq!(m["prompt_values_supported"], json!(["none", "login", "consent", "select_account"]));
+    assert_eq!(m["ui_locales_supported"], json!(["en", "zh-CN"]));
+    for off in ["claims_parameter_supported", "request_parameter_supported", "request_uri_parameter_supported"] {
+        assert_eq!(m[off], json!(false), "{off}");
+    }
     assert_eq!(m["subject_types_supported"], json!(["public"]));
     assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(m["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));

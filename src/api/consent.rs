@@ -25,7 +25,10 @@ pub async fn decide(csrf: String, query: String, decision: String) -> Result<Str
         AuthorizeStep::Page(AuthorizePage::Error { description, .. }) => {
             ssr::fail(&parts, AppError::Invalid(description), &format!("/o/authorize/?{query}"))
         }
-        // A decision never asks again: `decide` answers with a redirect or an error.
-        AuthorizeStep::Page(AuthorizePage::Consent(_)) => ssr::fail(&parts, AppError::Expired, &format!("/o/authorize/?{query}")),
+        // A decision never asks again, nor posts a form itself (`decide` sends those through a
+        // GET of the endpoint): it answers with a redirect or an error.
+        AuthorizeStep::Page(AuthorizePage::Consent(_)) | AuthorizeStep::FormPost { .. } => {
+            ssr::fail(&parts, AppError::Expired, &format!("/o/authorize/?{query}"))
+        }
     }
 }

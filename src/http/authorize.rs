@@ -1,5 +1,5 @@
-//! `GET /o/authorize/`: redirects (to the login page, or back to the client) or renders the
-//! consent or error page with Leptos.
+//! `GET /o/authorize/`: redirects (to the login page, or back to the client), posts the answer
+//! to the client (`response_mode=form_post`), or renders the consent or error page with Leptos.
 
 use axum::{
     extract::{Request, State},
@@ -13,6 +13,9 @@ use super::browser::CsrfToken;
 use crate::{
     api::types::{AuthorizeData, AuthorizePage},
     app::shell,
+    crypto::random_token,
+    i18n::Locale,
+    oauth::form_post,
     server::AppState,
     service::authorize::AuthorizeStep,
 };
@@ -25,9 +28,58 @@ pub(super) async fn authorize(State(state): State<AppState>, req: Request) -> Re
         Some(t) => s.session(&t).await,
         None => None,
     };
-    match s.authorize(&query, session.as_ref()).await {
+    let step = s.authorize(&query, session.as_ref()).await;
+    respond(state, req, step).await
+}
+
+/// `GET /o/authorize/denied/`: where the consent page sends the denial of a `form_post`
+/// request, to be posted to the client.
+pub(super) async fn denied(State(state): State<AppState>, req: Request) -> Response {
+    let s = &state.services;
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let session = match super::session_token(req.headers()) {
+        Some(t) => s.session(&t).await,
+        None => None,
+    };
+    let step = s.denied(&query, session.as_ref()).await;
+    // An error page is the authorization endpoint's page.
+    let mut req = req;
+    if let Ok(uri) = format!("/o/authorize/?{query}").parse() {
+        *req.uri_mut() = uri;
+    }
+    respond(state, req, step).await
+}
+
+/// The page that makes the browser POST `fields` to the client (Form Post Response Mode §2).
+/// It holds tokens, so it is never stored; its policy lets only its own script run and the form
+/// go only to the client.
+fn form_post_response(req: &Request, action: &str, fields: &[(String, String)]) -> Response {
+    let locale = Locale::of_request(req.uri(), req.headers());
+    let nonce = random_token("");
+    let html = form_post::page(action, fields, &nonce, locale.text().continue_to_app, locale.tag());
+    let csp = form_post::content_security_policy(action, &nonce);
+    let mut resp = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::PRAGMA, "no-cache".to_owned()),
+        ],
+        html,
+    )
+        .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&csp) {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+async fn respond(state: AppState, req: Request, step: AuthorizeStep) -> Response {
+    let s = &state.services;
+    match step {
         // RFC 6749 §4.1.2 answers with 302 Found.
         AuthorizeStep::Redirect(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+        AuthorizeStep::FormPost { action, fields } => form_post_response(&req, &action, &fields),
         AuthorizeStep::Page(page) => {
             let csrf = CsrfToken::of(req.extensions()).unwrap_or_default();
             let is_error = matches!(page, AuthorizePage::Error { .. });

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/o/authorize/", get(authorize::authorize))
         .route("/o/authorize", get(authorize::authorize))
+        .route("/o/authorize/denied/", get(authorize::denied))
         .route("/o/lang/", get(lang::switch));
     for (path, route) in [
         ("/o/token", post(token::token).fallback(token::method_not_allowed)),

@@ -1,5 +1,6 @@
 //! The authorization endpoint's validation (RFC 6749 §3.1, §4.1.1, §4.2.1; RFC 7636; OIDC
-//! Core §3.1.2.1) and the shape of its answers (§4.1.2, §4.2.2, RFC 9207).
+//! Core §3.1.2.1, §3.2.2.1, §3.3.2.1; OAuth 2.0 Multiple Response Type Encoding Practices;
+//! OAuth 2.0 Form Post Response Mode) and the shape of its answers (§4.1.2, §4.2.2, RFC 9207).
 //!
 //! Order matters: until the client and its redirect URI are known to be genuine, an error
 //! must not redirect anywhere (§4.1.2.1: "the authorization server SHOULD inform the resource
@@ -9,7 +10,7 @@
 use crate::oauth::{
     error::{ErrorCode, OAuthError},
     grant,
-    model::{Client, GrantType},
+    model::Client,
     params::Params,
     pkce, redirect,
     request::ResponseType,
@@ -25,6 +26,51 @@ pub struct Prompt {
     pub login: bool,
     /// `consent`: ask even if consent was given before.
     pub consent: bool,
+    /// `select_account`: let the user pick the account. There is no account chooser here, so
+    /// this is a sign-in, where any account can be named.
+    pub select_account: bool,
+}
+
+impl Prompt {
+    /// Whether a session, however fresh, must not be used as it is.
+    pub fn forces_login(&self) -> bool {
+        self.login || self.select_account
+    }
+}
+
+/// How the answer travels back to the client (Multiple Response Type Encoding Practices §2.1,
+/// Form Post Response Mode §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the redirect URI's query: the default for `code`.
+    Query,
+    /// In the redirect URI's fragment: the default when tokens are returned.
+    Fragment,
+    /// As an HTML form the browser POSTs to the redirect URI.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// Every mode, in the order discovery lists them.
+    pub const ALL: [ResponseMode; 3] = [ResponseMode::Query, ResponseMode::Fragment, ResponseMode::FormPost];
+
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+
+    /// The mode a response type has when the request names none.
+    pub fn default_for(t: ResponseType) -> ResponseMode {
+        if t.returns_tokens() { ResponseMode::Fragment } else { ResponseMode::Query }
+    }
+
+    fn parse(raw: &str) -> Option<ResponseMode> {
+        Self::ALL.into_iter().find(|m| m.as_str() == raw)
+    }
 }
 
 /// A request that passed every check: what the endpoint may act on.
@@ -36,8 +82,10 @@ pub struct ValidAuthorize {
     pub redirect_uri: String,
     /// Whether the request named `redirect_uri` (the token request must then repeat it).
     pub redirect_uri_explicit: bool,
-    /// `code` or `token`.
+    /// What to return: a code, an access token, an ID Token, or several.
     pub response_type: ResponseType,
+    /// How to return it.
+    pub response_mode: ResponseMode,
     /// The granted scope if the user approves.
     pub scope: Scope,
     /// Echoed to the client.
@@ -48,17 +96,37 @@ pub struct ValidAuthorize {
     pub nonce: Option<String>,
     /// OIDC prompt.
     pub prompt: Prompt,
+    /// OIDC `max_age`: the longest time since the user last signed in that is acceptable.
+    pub max_age: Option<i64>,
+    /// OIDC `id_token_hint`, not yet verified (that needs the keys: see the service).
+    pub id_token_hint: Option<String>,
+    /// OIDC `login_hint`: what to pre-fill on the sign-in form.
+    pub login_hint: Option<String>,
 }
 
-/// Where an answer to the client goes: the query (code flow) or the fragment (implicit).
+/// Where and how an answer to the client goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientRedirect {
     /// The validated redirect URI.
     pub redirect_uri: String,
-    /// Implicit answers travel in the fragment (§4.2.2).
-    pub fragment: bool,
+    /// Query, fragment or form post.
+    pub mode: ResponseMode,
     /// The request's `state`.
     pub state: Option<String>,
+}
+
+/// An answer for the client, as the browser must carry it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientAnswer {
+    /// Redirect the browser here (parameters in the query or the fragment).
+    Redirect(String),
+    /// Have the browser POST these fields to `action` (Form Post Response Mode §2).
+    FormPost {
+        /// The redirect URI.
+        action: String,
+        /// The response parameters.
+        fields: Vec<(String, String)>,
+    },
 }
 
 /// Why a request was refused.
@@ -71,22 +139,25 @@ pub enum AuthorizeError {
 }
 
 impl ClientRedirect {
-    /// The redirect URI carrying `pairs`, plus `state` and `iss` (RFC 9207 §2).
-    pub fn with(&self, pairs: &[(&str, &str)], issuer: &str) -> String {
+    /// The answer carrying `pairs`, plus `state` and `iss` (RFC 9207 §2).
+    pub fn with(&self, pairs: &[(&str, &str)], issuer: &str) -> ClientAnswer {
         let mut all: Vec<(&str, &str)> = pairs.to_vec();
         if let Some(state) = &self.state {
             all.push(("state", state));
         }
         all.push(("iss", issuer));
-        if self.fragment {
-            redirect::append_fragment(&self.redirect_uri, &all)
-        } else {
-            redirect::append_query(&self.redirect_uri, &all)
+        match self.mode {
+            ResponseMode::Query => ClientAnswer::Redirect(redirect::append_query(&self.redirect_uri, &all)),
+            ResponseMode::Fragment => ClientAnswer::Redirect(redirect::append_fragment(&self.redirect_uri, &all)),
+            ResponseMode::FormPost => ClientAnswer::FormPost {
+                action: self.redirect_uri.clone(),
+                fields: all.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            },
         }
     }
 
-    /// The redirect URI carrying an error (§4.1.2.1, §4.2.2.1).
-    pub fn error(&self, e: &OAuthError, issuer: &str) -> String {
+    /// The answer carrying an error (§4.1.2.1, §4.2.2.1).
+    pub fn error(&self, e: &OAuthError, issuer: &str) -> ClientAnswer {
         self.with(&[("error", e.code.as_str()), ("error_description", &e.description)], issuer)
     }
 }
@@ -94,11 +165,14 @@ impl ClientRedirect {
 impl ValidAuthorize {
     /// Where this request's answer goes.
     pub fn target(&self) -> ClientRedirect {
-        ClientRedirect {
-            redirect_uri: self.redirect_uri.clone(),
-            fragment: self.response_type == ResponseType::Token,
-            state: self.state.clone(),
-        }
+        ClientRedirect { redirect_uri: self.redirect_uri.clone(), mode: self.response_mode, state: self.state.clone() }
+    }
+
+    /// Whether a session that signed in at `auth_time` is too old for `max_age` at `now` (OIDC
+    /// Core §3.1.2.1: "If the elapsed time is greater than this value, the OP MUST attempt to
+    /// actively re-authenticate"; `max_age=0` is equivalent to `prompt=login`).
+    pub fn session_too_old(&self, auth_time: i64, now: i64) -> bool {
+        self.max_age.is_some_and(|max| max == 0 || now.saturating_sub(auth_time) > max)
     }
 }
 
@@ -109,15 +183,25 @@ fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
             "none" => p.none = true,
             "login" => p.login = true,
             "consent" => p.consent = true,
-            "select_account" => {}
+            "select_account" => p.select_account = true,
             other => return Err(OAuthError::invalid_request(format!("unknown prompt value `{other}`"))),
         }
     }
     // OIDC Core §3.1.2.1: "If this parameter contains none with any other value, an error is returned."
-    if p.none && (p.login || p.consent) {
+    if p.none && (p.login || p.consent || p.select_account) {
         return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
     }
     Ok(p)
+}
+
+/// `max_age` (OIDC Core §3.1.2.1): a number of seconds, written as a non-negative integer.
+fn parse_max_age(raw: Option<&str>) -> Result<Option<i64>, OAuthError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(OAuthError::invalid_request("max_age must be a whole number of seconds"));
+    }
+    // Longer than any session lives: the same as a very large number.
+    Ok(Some(raw.parse::<i64>().unwrap_or(i64::MAX)))
 }
 
 /// Validates an authorization request against its client (looked up by the caller from
@@ -131,36 +215,70 @@ pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Resu
     let (redirect_uri, explicit) = redirect::resolve(&client.redirect_uris, params.get("redirect_uri"))
         .map_err(|e| page(OAuthError::invalid_request(e.to_string())))?;
 
-    // From here on, errors go back to the client; implicit requests get them in the fragment.
+    // From here on, errors go back to the client: by the requested mode when it is one we
+    // have, else in the fragment when the request asked for tokens, else in the query.
     let raw_type = params.get("response_type");
+    let asks_tokens = raw_type.is_some_and(|t| t.split(' ').any(|w| w == "token" || w == "id_token"));
+    let requested_mode = params.get("response_mode").map(|m| (m, ResponseMode::parse(m)));
     let mut target = ClientRedirect {
         redirect_uri: redirect_uri.clone(),
-        fragment: raw_type == Some("token"),
+        mode: match requested_mode {
+            Some((_, Some(mode))) if !(mode == ResponseMode::Query && asks_tokens) => mode,
+            _ if asks_tokens => ResponseMode::Fragment,
+            _ => ResponseMode::Query,
+        },
         state: params.get("state").map(str::to_owned),
     };
     let fail = |t: &ClientRedirect, e: OAuthError| AuthorizeError::Redirect(t.clone(), e);
+    if let Some((raw, None)) = requested_mode {
+        return Err(fail(&target, OAuthError::invalid_request(format!("unknown response_mode `{raw}`"))));
+    }
     let response_type: ResponseType = match raw_type {
         None => return Err(fail(&target, OAuthError::invalid_request("missing parameter `response_type`"))),
         Some(raw) => raw.parse().map_err(|e| fail(&target, e))?,
     };
-    target.fragment = response_type == ResponseType::Token;
-    let grant = match response_type {
-        ResponseType::Code => GrantType::AuthorizationCode,
-        ResponseType::Token => GrantType::Implicit,
+    let response_mode = match requested_mode {
+        // Multiple Response Type Encoding Practices §5: tokens never go in the query.
+        Some((_, Some(ResponseMode::Query))) if response_type.returns_tokens() => {
+            return Err(fail(&target, OAuthError::invalid_request("response_mode=query cannot carry tokens")));
+        }
+        Some((_, Some(mode))) => mode,
+        _ => ResponseMode::default_for(response_type),
     };
-    grant::ensure_grant_allowed(client, grant).map_err(|e| fail(&target, e))?;
+    target.mode = response_mode;
+    // OIDC Core §6.1, §6.2: signed request objects are not offered (discovery says so).
+    if params.get("request").is_some() {
+        return Err(fail(&target, OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail(&target, OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
+    }
+    for g in response_type.grants() {
+        grant::ensure_grant_allowed(client, g).map_err(|e| fail(&target, e))?;
+    }
     let requested = params.get("scope").map(Scope::parse).transpose().map_err(|e| fail(&target, e))?;
     let scope = grant::resolve_scope(requested.as_ref(), client, known).map_err(|e| fail(&target, e))?;
     let prompt = parse_prompt(params.get("prompt")).map_err(|e| fail(&target, e))?;
+    let max_age = parse_max_age(params.get("max_age")).map_err(|e| fail(&target, e))?;
+    let nonce = params.get("nonce").map(str::to_owned);
+    let openid = scope.contains("openid");
+    if response_type.id_token && !openid {
+        return Err(fail(&target, OAuthError::invalid_request("response_type id_token needs the openid scope")));
+    }
+    // OIDC Core §3.2.2.1 (implicit) and §3.3.2.11 (hybrid): the nonce is REQUIRED.
+    let oidc_front_channel = response_type.id_token || (openid && response_type.code && response_type.token);
+    if oidc_front_channel && nonce.is_none() {
+        return Err(fail(&target, OAuthError::invalid_request(format!("response_type={response_type} requires a nonce"))));
+    }
 
     let challenge = params.get("code_challenge");
-    let code_challenge = match (response_type, challenge) {
-        (ResponseType::Code, Some(c)) => {
+    let code_challenge = match (response_type.code, challenge) {
+        (true, Some(c)) => {
             pkce::validate_challenge(c, params.get("code_challenge_method")).map_err(|e| fail(&target, e))?;
             Some(c.to_owned())
         }
         // RFC 9700 §2.1.1: public clients MUST use PKCE.
-        (ResponseType::Code, None) if !client.confidential => {
+        (true, None) if !client.confidential => {
             return Err(fail(&target, OAuthError::invalid_request("public clients must send a PKCE code_challenge (S256)")));
         }
         _ => None,
@@ -170,17 +288,22 @@ pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Resu
         redirect_uri,
         redirect_uri_explicit: explicit,
         response_type,
+        response_mode,
         scope,
         state: target.state,
         code_challenge,
-        nonce: params.get("nonce").map(str::to_owned),
+        nonce,
         prompt,
+        max_age,
+        id_token_hint: params.get("id_token_hint").map(str::to_owned),
+        login_hint: params.get("login_hint").map(str::to_owned),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::model::GrantType;
 
     fn client(confidential: bool, grants: &[GrantType]) -> Client {
         Client {
@@ -259,16 +382,145 @@ mod tests {
         assert_eq!(validate(&params(&q), Some(&c), &known()).unwrap().code_challenge.as_deref(), Some(VERIFIER_CHALLENGE));
         let v = validate(&params("client_id=app&response_type=token&state=x"), Some(&c), &known()).unwrap();
         let url = v.target().with(&[("access_token", "t")], "https://id.example");
-        assert_eq!(url, "https://app.example/cb#access_token=t&state=x&iss=https%3A%2F%2Fid.example");
+        assert_eq!(url, ClientAnswer::Redirect("https://app.example/cb#access_token=t&state=x&iss=https%3A%2F%2Fid.example".into()));
     }
 
     #[test]
     fn error_redirects_carry_code_description_state_and_issuer() {
-        let t = ClientRedirect { redirect_uri: "https://app.example/cb?x=1".into(), fragment: false, state: Some("s t".into()) };
+        let t = ClientRedirect { redirect_uri: "https://app.example/cb?x=1".into(), mode: ResponseMode::Query, state: Some("s t".into()) };
         let url = t.error(&OAuthError::new(ErrorCode::AccessDenied, "the user said no"), "http://localhost:9000");
         assert_eq!(
             url,
-            "https://app.example/cb?x=1&error=access_denied&error_description=the+user+said+no&state=s+t&iss=http%3A%2F%2Flocalhost%3A9000"
+            ClientAnswer::Redirect(
+                "https://app.example/cb?x=1&error=access_denied&error_description=the+user+said+no&state=s+t&iss=http%3A%2F%2Flocalhost%3A9000"
+                    .into()
+            )
         );
+        // Form post: the same parameters as fields, the redirect URI untouched as the action.
+        let t = ClientRedirect { mode: ResponseMode::FormPost, ..t };
+        let posted = t.with(&[("id_token", "a.b.c")], "http://localhost:9000");
+        let fields = |f: &[(&str, &str)]| f.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            posted,
+            ClientAnswer::FormPost {
+                action: "https://app.example/cb?x=1".into(),
+                fields: fields(&[("id_token", "a.b.c"), ("state", "s t"), ("iss", "http://localhost:9000")]),
+            }
+        );
+    }
+
+    fn oidc_client(grants: &[GrantType]) -> Client {
+        Client { scopes: Scope::parse("openid profile read").unwrap(), ..client(true, grants) }
+    }
+
+    /// The error `q` is answered with, and how it travels.
+    fn refusal(q: &str, c: &Client) -> (ErrorCode, ResponseMode) {
+        match validate(&params(q), Some(c), &known()) {
+            Err(AuthorizeError::Redirect(t, e)) => (e.code, t.mode),
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn prompt_values() {
+        let p = |raw| parse_prompt(Some(raw));
+        assert_eq!(p("login consent").unwrap(), Prompt { login: true, consent: true, ..Prompt::default() });
+        assert!(p("select_account").unwrap().forces_login(), "no account chooser: a sign-in picks the account");
+        assert!(p("login").unwrap().forces_login());
+        assert!(!p("consent").unwrap().forces_login() && !p("none").unwrap().forces_login());
+        for bad in ["none login", "none consent", "none select_account", "select_account none", "nope", "none nope"] {
+            assert_eq!(p(bad).unwrap_err().code, ErrorCode::InvalidRequest, "{bad}");
+        }
+        assert_eq!(parse_prompt(None).unwrap(), Prompt::default());
+    }
+
+    #[test]
+    fn max_age_is_a_whole_number_of_seconds() {
+        let c = oidc_client(&[GrantType::AuthorizationCode]);
+        let max_age = |v: &str| validate(&params(&format!("client_id=app&response_type=code&max_age={v}")), Some(&c), &known()).map(|v| v.max_age);
+        assert_eq!(max_age("0"), Ok(Some(0)));
+        assert_eq!(max_age("10000"), Ok(Some(10000)));
+        assert_eq!(max_age("99999999999999999999999"), Ok(Some(i64::MAX)));
+        for bad in ["abc", "-1", "1.5", "+5", "%205", "1e3", "0x10"] {
+            assert_eq!(refusal(&format!("client_id=app&response_type=code&max_age={bad}"), &c).0, ErrorCode::InvalidRequest, "{bad}");
+        }
+        let v = validate(&params("client_id=app&response_type=code&max_age=1"), Some(&c), &known()).unwrap();
+        assert!(!v.session_too_old(1000, 1000) && !v.session_too_old(1000, 1001));
+        assert!(v.session_too_old(1000, 1002), "more than max_age seconds ago");
+        let zero = ValidAuthorize { max_age: Some(0), ..v.clone() };
+        assert!(zero.session_too_old(1000, 1000), "max_age=0 is prompt=login");
+        let unset = ValidAuthorize { max_age: None, ..v };
+        assert!(!unset.session_too_old(0, i64::MAX));
+    }
+
+    #[test]
+    fn id_token_response_types_need_implicit_openid_and_a_nonce() {
+        let both = oidc_client(&[GrantType::AuthorizationCode, GrantType::Implicit]);
+        for (rt, want) in [
+            ("id_token", ResponseType::ID_TOKEN),
+            ("id_token%20token", ResponseType::ID_TOKEN_TOKEN),
+            ("token%20id_token", ResponseType::ID_TOKEN_TOKEN),
+            ("code%20id_token", ResponseType::CODE_ID_TOKEN),
+            ("code%20token", ResponseType::CODE_TOKEN),
+            ("code%20id_token%20token", ResponseType::CODE_ID_TOKEN_TOKEN),
+        ] {
+            let v = validate(&params(&format!("client_id=app&response_type={rt}&scope=openid&nonce=n")), Some(&both), &known()).unwrap();
+            assert_eq!((v.response_type, v.response_mode), (want, ResponseMode::Fragment), "{rt}");
+            assert_eq!(v.nonce.as_deref(), Some("n"));
+            let (code, mode) = refusal(&format!("client_id=app&response_type={rt}&scope=openid"), &both);
+            assert_eq!((code, mode), (ErrorCode::InvalidRequest, ResponseMode::Fragment), "{rt} without a nonce");
+        }
+        // Plain OAuth flows need no nonce, with or without openid.
+        for q in ["response_type=code&scope=openid", "response_type=token&scope=openid", "response_type=code%20token&scope=read"] {
+            assert!(validate(&params(&format!("client_id=app&{q}")), Some(&both), &known()).is_ok(), "{q}");
+        }
+        assert_eq!(refusal("client_id=app&response_type=id_token&scope=read&nonce=n", &both).0, ErrorCode::InvalidRequest, "id_token without openid");
+        let code_only = oidc_client(&[GrantType::AuthorizationCode]);
+        for rt in ["id_token", "code%20id_token", "id_token%20token"] {
+            let q = format!("client_id=app&response_type={rt}&scope=openid&nonce=n");
+            assert_eq!(refusal(&q, &code_only), (ErrorCode::UnauthorizedClient, ResponseMode::Fragment), "{rt}");
+        }
+        let implicit_only = oidc_client(&[GrantType::Implicit]);
+        assert_eq!(refusal("client_id=app&response_type=code%20id_token&scope=openid&nonce=n", &implicit_only).0, ErrorCode::UnauthorizedClient);
+        assert!(validate(&params("client_id=app&response_type=id_token&scope=openid&nonce=n"), Some(&implicit_only), &known()).is_ok());
+        assert_eq!(refusal("client_id=app&response_type=id_token%20none&nonce=n", &both).0, ErrorCode::UnsupportedResponseType);
+    }
+
+    #[test]
+    fn response_modes() {
+        let c = oidc_client(&[GrantType::AuthorizationCode, GrantType::Implicit]);
+        let mode = |q: &str| validate(&params(&format!("client_id=app&scope=openid&nonce=n&{q}")), Some(&c), &known()).map(|v| v.response_mode);
+        assert_eq!(mode("response_type=code"), Ok(ResponseMode::Query));
+        assert_eq!(mode("response_type=token"), Ok(ResponseMode::Fragment));
+        assert_eq!(mode("response_type=code&response_mode=query"), Ok(ResponseMode::Query));
+        assert_eq!(mode("response_type=code&response_mode=fragment"), Ok(ResponseMode::Fragment));
+        assert_eq!(mode("response_type=code&response_mode=form_post"), Ok(ResponseMode::FormPost));
+        assert_eq!(mode("response_type=id_token&response_mode=form_post"), Ok(ResponseMode::FormPost));
+        assert_eq!(mode("response_type=id_token%20token&response_mode=fragment"), Ok(ResponseMode::Fragment));
+        // Tokens never travel in the query: refused, and the refusal itself goes in the fragment.
+        for rt in ["token", "id_token", "code%20id_token"] {
+            let q = format!("client_id=app&scope=openid&nonce=n&response_type={rt}&response_mode=query");
+            assert_eq!(refusal(&q, &c), (ErrorCode::InvalidRequest, ResponseMode::Fragment), "{rt}");
+        }
+        // An unknown mode is refused in the response type's default mode.
+        assert_eq!(refusal("client_id=app&response_type=code&response_mode=web_message", &c), (ErrorCode::InvalidRequest, ResponseMode::Query));
+        assert_eq!(refusal("client_id=app&response_type=token&response_mode=jwt", &c), (ErrorCode::InvalidRequest, ResponseMode::Fragment));
+        // Later errors travel by the requested mode.
+        assert_eq!(refusal("client_id=app&response_type=code&response_mode=form_post&scope=admin", &c), (ErrorCode::InvalidScope, ResponseMode::FormPost));
+        assert_eq!(refusal("client_id=app&response_type=magic&response_mode=form_post", &c), (ErrorCode::UnsupportedResponseType, ResponseMode::FormPost));
+    }
+
+    #[test]
+    fn request_objects_are_refused_with_their_own_codes() {
+        let c = oidc_client(&[GrantType::AuthorizationCode]);
+        assert_eq!(refusal("client_id=app&response_type=code&request=eyJ.e30.", &c).0, ErrorCode::RequestNotSupported);
+        assert_eq!(refusal("client_id=app&response_type=code&request_uri=https%3A%2F%2Fapp.example%2Fr", &c).0, ErrorCode::RequestUriNotSupported);
+    }
+
+    #[test]
+    fn hints_are_carried() {
+        let c = oidc_client(&[GrantType::AuthorizationCode]);
+        let v = validate(&params("client_id=app&response_type=code&login_hint=alice%40example.com&id_token_hint=a.b.c"), Some(&c), &known()).unwrap();
+        assert_eq!((v.login_hint.as_deref(), v.id_token_hint.as_deref()), (Some("alice@example.com"), Some("a.b.c")));
     }
 }

@@ -8,7 +8,9 @@
 
 use serde::Serialize;
 
-use crate::oauth::{id_token::supported_claims, jose::Alg, model::GrantType, scope::Scope};
+use crate::oauth::{
+    authorize::ResponseMode, id_token::supported_claims, jose::Alg, model::GrantType, request::ResponseType, scope::Scope,
+};
 
 /// The authorization endpoint's path (the seed's URL).
 pub const AUTHORIZATION_PATH: &str = "/o/authorize/";
@@ -36,6 +38,8 @@ pub struct ProviderFacts<'a> {
     pub grant_types: &'a [GrantType],
     /// The algorithms ID Tokens may be signed with.
     pub id_token_algs: &'a [Alg],
+    /// The UI languages (BCP 47 tags) the pages can be shown in.
+    pub ui_locales: &'a [&'static str],
 }
 
 /// The metadata document. Field order is the order of Discovery §3.
@@ -53,8 +57,8 @@ pub struct ProviderMetadata {
     pub jwks_uri: String,
     /// `scopes_supported`.
     pub scopes_supported: Vec<String>,
-    /// `response_types_supported`: `code` and `token` (no ID Token from the authorization
-    /// endpoint yet).
+    /// `response_types_supported`: those whose grants are implemented, the ones returning an
+    /// ID Token only when `openid` is offered.
     pub response_types_supported: Vec<&'static str>,
     /// `response_modes_supported`.
     pub response_modes_supported: Vec<&'static str>,
@@ -70,6 +74,8 @@ pub struct ProviderMetadata {
     pub claim_types_supported: Vec<&'static str>,
     /// `claims_supported`.
     pub claims_supported: Vec<&'static str>,
+    /// `ui_locales_supported`: the languages `ui_locales` can pick.
+    pub ui_locales_supported: Vec<&'static str>,
     /// `claims_parameter_supported`: no.
     pub claims_parameter_supported: bool,
     /// `request_parameter_supported`: no.
@@ -94,6 +100,8 @@ pub struct ProviderMetadata {
     pub backchannel_logout_supported: bool,
     /// Back-Channel Logout §2.1: they carry `sid` (as the ID Tokens do).
     pub backchannel_logout_session_supported: bool,
+    /// `prompt_values_supported` (Initiating User Registration via OpenID Connect §4.1).
+    pub prompt_values_supported: Vec<&'static str>,
 }
 
 /// Client authentication at the token and revocation endpoints (RFC 6749 §2.3.1; `none` for
@@ -104,16 +112,20 @@ const CLIENT_AUTH: &[&str] = &["client_secret_basic", "client_secret_post", "non
 pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
     let at = |path: &str| format!("{}{path}", f.issuer);
     let has = |g: GrantType| f.grant_types.contains(&g);
-    let mut response_types = Vec::new();
-    let mut response_modes = Vec::new();
-    if has(GrantType::AuthorizationCode) {
-        response_types.push("code");
-        response_modes.push("query");
-    }
-    if has(GrantType::Implicit) {
-        response_types.push("token");
-        response_modes.push("fragment");
-    }
+    let openid = f.scopes.contains("openid");
+    let response_types: Vec<ResponseType> = ResponseType::ALL
+        .into_iter()
+        .filter(|t| t.grants().into_iter().all(has) && (openid || !t.id_token))
+        .collect();
+    // Query only for codes alone; tokens always travel in the fragment or a form post.
+    let response_modes = ResponseMode::ALL
+        .into_iter()
+        .filter(|m| match m {
+            ResponseMode::Query => response_types.iter().any(|t| !t.returns_tokens()),
+            ResponseMode::Fragment | ResponseMode::FormPost => !response_types.is_empty(),
+        })
+        .map(ResponseMode::as_str)
+        .collect();
     ProviderMetadata {
         issuer: f.issuer.to_owned(),
         authorization_endpoint: at(AUTHORIZATION_PATH),
@@ -121,7 +133,7 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         userinfo_endpoint: at(USERINFO_PATH),
         jwks_uri: at(JWKS_PATH),
         scopes_supported: f.scopes.iter().map(str::to_owned).collect(),
-        response_types_supported: response_types,
+        response_types_supported: response_types.into_iter().map(ResponseType::as_str).collect(),
         response_modes_supported: response_modes,
         grant_types_supported: f.grant_types.iter().map(GrantType::as_str).collect(),
         subject_types_supported: vec!["public"],
@@ -129,6 +141,7 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         token_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
         claim_types_supported: vec!["normal"],
         claims_supported: supported_claims(f.scopes),
+        ui_locales_supported: f.ui_locales.to_vec(),
         claims_parameter_supported: false,
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
@@ -141,6 +154,7 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         end_session_endpoint: at(END_SESSION_PATH),
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
+        prompt_values_supported: vec!["none", "login", "consent", "select_account"],
     }
 }
 
@@ -150,7 +164,7 @@ mod tests {
     use serde_json::json;
 
     fn facts<'a>(scopes: &'a Scope, grants: &'a [GrantType], algs: &'a [Alg]) -> ProviderFacts<'a> {
-        ProviderFacts { issuer: "https://id.example", scopes, grant_types: grants, id_token_algs: algs }
+        ProviderFacts { issuer: "https://id.example", scopes, grant_types: grants, id_token_algs: algs, ui_locales: &["en", "zh-CN"] }
     }
 
     #[test]
@@ -165,8 +179,14 @@ mod tests {
         assert_eq!(m["revocation_endpoint"], json!("https://id.example/o/revoke_token/"));
         assert_eq!(m["introspection_endpoint"], json!("https://id.example/o/introspect/"));
         assert_eq!(m["scopes_supported"], json!(["email", "openid", "profile", "read"]));
-        assert_eq!(m["response_types_supported"], json!(["code", "token"]));
-        assert_eq!(m["response_modes_supported"], json!(["query", "fragment"]));
+        assert_eq!(
+            m["response_types_supported"],
+            json!(["code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"])
+        );
+        assert_eq!(m["response_modes_supported"], json!(["query", "fragment", "form_post"]));
+        assert_eq!(m["prompt_values_supported"], json!(["none", "login", "consent", "select_account"]));
+        assert_eq!(m["ui_locales_supported"], json!(["en", "zh-CN"]));
+        assert_eq!(m["claims_parameter_supported"], json!(false));
         assert_eq!(
             m["grant_types_supported"],
             json!(["authorization_code", "password", "client_credentials", "refresh_token", "implicit"])
@@ -192,11 +212,18 @@ mod tests {
         let grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
         let m = serde_json::to_value(provider_metadata(&facts(&scopes, &grants, &[Alg::ES256, Alg::RS256]))).unwrap();
         assert_eq!(m["response_types_supported"], json!(["code"]));
-        assert_eq!(m["response_modes_supported"], json!(["query"]));
+        assert_eq!(m["response_modes_supported"], json!(["query", "fragment", "form_post"]), "a code can be posted or put in the fragment");
         assert_eq!(m["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["ES256", "RS256"]));
         let claims = m["claims_supported"].as_array().unwrap();
         assert!(!claims.contains(&json!("email")) && !claims.contains(&json!("name")));
         assert!(m.as_object().unwrap().values().all(|v| !v.is_null()), "no null members: {m}");
+        // Implicit without openid: access tokens only, never in the query.
+        let oauth = Scope::parse("read").unwrap();
+        let m = serde_json::to_value(provider_metadata(&facts(&oauth, &[GrantType::Implicit], &[Alg::RS256]))).unwrap();
+        assert_eq!(m["response_types_supported"], json!(["token"]));
+        assert_eq!(m["response_modes_supported"], json!(["fragment", "form_post"]));
+        let m = serde_json::to_value(provider_metadata(&facts(&scopes, &[GrantType::Implicit], &[Alg::RS256]))).unwrap();
+        assert_eq!(m["response_types_supported"], json!(["token", "id_token", "id_token token"]));
     }
 }

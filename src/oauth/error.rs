@@ -54,6 +54,10 @@ pub enum ErrorCode {
     /// OIDC Core §3.1.2.6: "The Authorization Server requires End-User
     /// interaction of some form to proceed."
     InteractionRequired,
+    /// OIDC Core §3.1.2.6: "The OP does not support use of the request parameter".
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6: "The OP does not support use of the request_uri parameter".
+    RequestUriNotSupported,
     /// RFC 6750 §3.1: "The access token provided is expired, revoked, malformed,
     /// or invalid for other reasons."
     InvalidToken,
@@ -76,6 +80,8 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
         }
     }
@@ -178,7 +184,7 @@ impl OAuthError {
 mod tests {
     use super::*;
 
-    const TABLE: [(ErrorCode, &str, u16); 14] = [
+    const TABLE: [(ErrorCode, &str, u16); 16] = [
         (ErrorCode::InvalidRequest, "invalid_request", 400),
         (ErrorCode::InvalidClient, "invalid_client", 401),
         (ErrorCode::InvalidGrant, "invalid_grant", 400),
@@ -204,6 +210,8 @@ mod tests {
         (ErrorCode::LoginRequired, "login_required", 400),
         (ErrorCode::ConsentRequired, "consent_required", 400),
         (ErrorCode::InteractionRequired, "interaction_required", 400),
+        (ErrorCode::RequestNotSupported, "request_not_supported", 400),
+        (ErrorCode::RequestUriNotSupported, "request_uri_not_supported", 400),
         (ErrorCode::InvalidToken, "invalid_token", 401),
     ];
 

@@ -39,7 +39,7 @@ pub const PROFILE_CLAIMS: &[&str] = &["name", "preferred_username"];
 pub const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
 /// Claims every ID Token may carry, whatever the scope.
 pub const ID_TOKEN_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp"];
+    &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "sid", "azp"];
 
 /// The user claims `scope` releases for `who` (§5.4), without `sub`. Absent values are left
 /// out rather than sent as null (§5.3.2: "If a Claim is not returned, that Claim Name SHOULD
@@ -92,6 +92,8 @@ pub struct IdTokenFacts<'a> {
     pub nonce: Option<&'a str>,
     /// The access token issued in the same response, for `at_hash` (§3.1.3.6).
     pub access_token: Option<&'a str>,
+    /// The code issued in the same authorization response, for `c_hash` (§3.3.2.11).
+    pub code: Option<&'a str>,
     /// `sid`: the session the user authenticated in.
     pub sid: Option<&'a str>,
     /// The algorithm that will sign it (decides `at_hash`'s hash).
@@ -120,6 +122,9 @@ pub fn id_token_claims(f: &IdTokenFacts) -> Value {
     }
     if let Some(at) = f.access_token {
         claims.insert("at_hash".into(), left_half_hash(f.alg, at).into());
+    }
+    if let Some(code) = f.code {
+        claims.insert("c_hash".into(), left_half_hash(f.alg, code).into());
     }
     if let Some(sid) = f.sid {
         claims.insert("sid".into(), sid.into());
@@ -159,6 +164,7 @@ mod tests {
             auth_time: Some(990),
             nonce: Some("n-0S6_WzA2Mj"),
             access_token: Some("yat_token"),
+            code: None,
             sid: Some("s1"),
             alg: Alg::RS256,
             now: 1000,
@@ -179,6 +185,10 @@ mod tests {
                 "email": "alice@example.com", "email_verified": false
             })
         );
+        // Hybrid: c_hash of the code issued alongside (§3.3.2.11).
+        let hybrid = id_token_claims(&IdTokenFacts { code: Some("yac_code"), ..facts(&scope) });
+        assert_eq!(hybrid["c_hash"], json!(left_half_hash(Alg::RS256, "yac_code")));
+        assert_eq!(c.get("c_hash"), None, "no code, no c_hash");
         // OIDC Core §3.1.3.6's own example: access token and at_hash.
         let example = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
         assert_eq!(left_half_hash(Alg::RS256, example), "77QmUPtjPfzWtF2AnpK9RQ");

@@ -23,6 +23,8 @@
 //! | OIDC RP-Initiated Logout 1.0 §2-3, Back-Channel Logout 1.0 §2.4 (logout token) | `logout.rs` |
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
 //! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
+//! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers) | `authorize.rs` |
+//! | OAuth 2.0 Form Post Response Mode §2 (the auto-submitting form) | `form_post.rs` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -30,6 +32,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
+pub mod form_post;
 pub mod grant;
 pub mod id_token;
 pub mod jose;

@@ -139,13 +139,83 @@ impl fmt::Debug for TokenRequest {
     }
 }
 
-/// The `response_type` of an authorization request (RFC 6749 §3.1.1).
+/// The `response_type` of an authorization request (RFC 6749 §3.1.1, OAuth 2.0 Multiple
+/// Response Type Encoding Practices §3-5, OIDC Core §3.2.2.1, §3.3.2.1): which of a code, an
+/// access token and an ID Token the authorization endpoint returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseType {
-    /// `code`: the authorization code grant (§4.1.1).
-    Code,
-    /// `token`: the implicit grant (§4.2.1).
-    Token,
+pub struct ResponseType {
+    /// `code`: an authorization code (§4.1.1).
+    pub code: bool,
+    /// `token`: an access token in the front channel (§4.2.1).
+    pub token: bool,
+    /// `id_token`: an ID Token in the front channel (OIDC Core §3.2.2.1).
+    pub id_token: bool,
+}
+
+impl ResponseType {
+    /// `code`: the authorization code grant.
+    pub const CODE: ResponseType = ResponseType { code: true, token: false, id_token: false };
+    /// `token`: the OAuth implicit grant.
+    pub const TOKEN: ResponseType = ResponseType { code: false, token: true, id_token: false };
+    /// `id_token`: OIDC implicit, ID Token only.
+    pub const ID_TOKEN: ResponseType = ResponseType { code: false, token: false, id_token: true };
+    /// `id_token token`: OIDC implicit.
+    pub const ID_TOKEN_TOKEN: ResponseType = ResponseType { code: false, token: true, id_token: true };
+    /// `code id_token`: hybrid.
+    pub const CODE_ID_TOKEN: ResponseType = ResponseType { code: true, token: false, id_token: true };
+    /// `code token`: hybrid.
+    pub const CODE_TOKEN: ResponseType = ResponseType { code: true, token: true, id_token: false };
+    /// `code id_token token`: hybrid.
+    pub const CODE_ID_TOKEN_TOKEN: ResponseType = ResponseType { code: true, token: true, id_token: true };
+    /// Every value this server understands, in the order discovery lists them.
+    pub const ALL: [ResponseType; 7] = [
+        Self::CODE,
+        Self::TOKEN,
+        Self::ID_TOKEN,
+        Self::ID_TOKEN_TOKEN,
+        Self::CODE_ID_TOKEN,
+        Self::CODE_TOKEN,
+        Self::CODE_ID_TOKEN_TOKEN,
+    ];
+
+    /// The registered spelling (words in the order `code id_token token`).
+    pub fn as_str(self) -> &'static str {
+        match (self.code, self.id_token, self.token) {
+            (true, false, false) => "code",
+            (false, false, true) => "token",
+            (false, true, false) => "id_token",
+            (false, true, true) => "id_token token",
+            (true, true, false) => "code id_token",
+            (true, false, true) => "code token",
+            (true, true, true) => "code id_token token",
+            (false, false, false) => "none",
+        }
+    }
+
+    /// Whether the authorization endpoint itself returns a token (access or ID): such answers
+    /// never travel in the query (Multiple Response Type Encoding Practices §3, §5).
+    pub fn returns_tokens(self) -> bool {
+        self.token || self.id_token
+    }
+
+    /// The grants a client must have for this response type: the authorization code grant for
+    /// `code`, the implicit grant for any token from the authorization endpoint.
+    pub fn grants(self) -> Vec<GrantType> {
+        let mut grants = Vec::new();
+        if self.code {
+            grants.push(GrantType::AuthorizationCode);
+        }
+        if self.returns_tokens() {
+            grants.push(GrantType::Implicit);
+        }
+        grants
+    }
+}
+
+impl fmt::Display for ResponseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl FromStr for ResponseType {
@@ -153,17 +223,35 @@ impl FromStr for ResponseType {
 
     /// RFC 6749 §3.1.1: "If an authorization request is missing the
     /// "response_type" parameter, or if the response type is not understood, the
-    /// authorization server MUST return an error response"; anything but `code`
-    /// or `token` is `unsupported_response_type`.
+    /// authorization server MUST return an error response". The value is a
+    /// space-delimited set whose order does not matter (§3.1.1: "The meaning of such
+    /// composite response types is defined by their respective specifications ... the
+    /// order of values does not matter"); a repeated or unknown word, and `none` (which
+    /// this server does not offer), are `unsupported_response_type`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "code" => Ok(ResponseType::Code),
-            "token" => Ok(ResponseType::Token),
-            _ => Err(OAuthError::new(
+        let unsupported = || {
+            OAuthError::new(
                 ErrorCode::UnsupportedResponseType,
-                "response_type must be `code` or `token`",
-            )),
+                "response_type must be `code`, `token`, `id_token` or a combination of them",
+            )
+        };
+        let mut t = ResponseType { code: false, token: false, id_token: false };
+        for word in s.split(' ').filter(|w| !w.is_empty()) {
+            let flag = match word {
+                "code" => &mut t.code,
+                "token" => &mut t.token,
+                "id_token" => &mut t.id_token,
+                _ => return Err(unsupported()),
+            };
+            if *flag {
+                return Err(unsupported());
+            }
+            *flag = true;
         }
+        if !(t.code || t.token || t.id_token) {
+            return Err(unsupported());
+        }
+        Ok(t)
     }
 }
 
@@ -337,9 +425,26 @@ mod tests {
 
     #[test]
     fn response_types() {
-        assert_eq!("code".parse::<ResponseType>(), Ok(ResponseType::Code));
-        assert_eq!("token".parse::<ResponseType>(), Ok(ResponseType::Token));
-        for bad in ["Code", "id_token", "code id_token", "code token", ""] {
+        assert_eq!("code".parse::<ResponseType>(), Ok(ResponseType::CODE));
+        assert_eq!("token".parse::<ResponseType>(), Ok(ResponseType::TOKEN));
+        assert_eq!("id_token".parse::<ResponseType>(), Ok(ResponseType::ID_TOKEN));
+        // Any order (RFC 6749 §3.1.1).
+        for (raw, want) in [
+            ("id_token token", ResponseType::ID_TOKEN_TOKEN),
+            ("token id_token", ResponseType::ID_TOKEN_TOKEN),
+            ("id_token code", ResponseType::CODE_ID_TOKEN),
+            ("token code", ResponseType::CODE_TOKEN),
+            ("token id_token code", ResponseType::CODE_ID_TOKEN_TOKEN),
+        ] {
+            assert_eq!(raw.parse::<ResponseType>(), Ok(want), "{raw}");
+        }
+        for t in ResponseType::ALL {
+            assert_eq!(t.as_str().parse::<ResponseType>(), Ok(t), "round trip");
+            assert_eq!(t.returns_tokens(), t != ResponseType::CODE);
+        }
+        assert_eq!(ResponseType::CODE_ID_TOKEN.grants(), vec![GrantType::AuthorizationCode, GrantType::Implicit]);
+        assert_eq!(ResponseType::ID_TOKEN.grants(), vec![GrantType::Implicit]);
+        for bad in ["Code", "none", "code none", "code code", "id_token id_token", "code,token", "idtoken", ""] {
             let err = bad.parse::<ResponseType>().unwrap_err();
             assert_eq!(err.code, ErrorCode::UnsupportedResponseType, "{bad:?}");
         }
@@ -352,7 +457,7 @@ mod tests {
              &code_challenge=ch&code_challenge_method=S256&nonce=n&prompt=none",
         );
         let expected = AuthorizeRequest {
-            response_type: ResponseType::Code,
+            response_type: ResponseType::CODE,
             client_id: s("app"),
             redirect_uri: Some(s("https://a/cb")),
             scope: scope("openid"),
@@ -365,7 +470,7 @@ mod tests {
         assert_eq!(AuthorizeRequest::from_params(&full), Ok(expected));
         let minimal = AuthorizeRequest::from_params(&params("response_type=token&client_id=x"));
         let minimal = minimal.unwrap();
-        assert_eq!(minimal.response_type, ResponseType::Token);
+        assert_eq!(minimal.response_type, ResponseType::TOKEN);
         assert_eq!(
             (minimal.redirect_uri, minimal.scope, minimal.state),
             (None, None, None)
@@ -380,7 +485,7 @@ mod tests {
             ("client_id=app", InvalidRequest),
             ("client_id=app&response_type=", InvalidRequest),
             (
-                "client_id=app&response_type=id_token",
+                "client_id=app&response_type=id_token%20none",
                 UnsupportedResponseType,
             ),
             ("client_id=app&response_type=code&scope=%5C", InvalidScope),

@@ -15,12 +15,13 @@ use crate::{
     i18n::{done_text, error_for_code, error_text, t},
 };
 
-/// `value` as a query-string component.
-/// The sign-in page. `next` is where to continue after signing in.
+/// The sign-in page. `next` is where to continue after signing in; `login_hint` (from the app
+/// that sent the user here, OIDC Core §3.1.2.1) pre-fills the username.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next").unwrap_or_default());
+    let login_hint = move || query.with(|q| q.get("login_hint").unwrap_or_default());
     let error_from_url = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
@@ -48,7 +49,7 @@ pub fn LoginPage() -> impl IntoView {
                             <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                             <input type="hidden" name="next" value=next/>
                             <label for="username">{t.username_or_email}</label>
-                            <input id="username" name="username" type="text" autocomplete="username" required autofocus/>
+                            <input id="username" name="username" type="text" autocomplete="username" required autofocus value=login_hint/>
                             <label for="password">{t.password}</label>
                             <input id="password" name="password" type="password" autocomplete="current-password" required/>
                             <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_in}</button>

@@ -8,11 +8,10 @@ use crate::{
     api::types::{AuthorizePage, ConsentView},
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
-        authorize::{validate, AuthorizeError, ValidAuthorize},
+        authorize::{validate, AuthorizeError, ClientAnswer, ResponseMode, ValidAuthorize},
         error::{ErrorCode, OAuthError},
         model::{AuthCode, Client, GrantType},
         params::Params,
-        request::ResponseType,
         scope::Scope,
     },
 };
@@ -24,7 +23,26 @@ pub enum AuthorizeStep {
     Redirect(String),
     /// Render the consent or error page.
     Page(AuthorizePage),
+    /// Have the browser POST the answer to the client (Form Post Response Mode).
+    FormPost {
+        /// The client's redirect URI.
+        action: String,
+        /// The response parameters.
+        fields: Vec<(String, String)>,
+    },
 }
+
+impl From<ClientAnswer> for AuthorizeStep {
+    fn from(a: ClientAnswer) -> Self {
+        match a {
+            ClientAnswer::Redirect(url) => AuthorizeStep::Redirect(url),
+            ClientAnswer::FormPost { action, fields } => AuthorizeStep::FormPost { action, fields },
+        }
+    }
+}
+
+/// Where the consent page sends the denial of a `form_post` request (see [`Services::decide`]).
+pub const DENIED_PATH: &str = "/o/authorize/denied/";
 
 /// Characters escaped in `next`: everything but unreserved characters and `/`, which gives the
 /// seed's `next=/o/authorize/%3Fresponse_type%3Dcode%26client_id%3D1`.
@@ -40,6 +58,16 @@ pub fn login_page(next: &str) -> String {
     if next == "/" { "/o/login/".to_owned() } else { login_url(next) }
 }
 
+/// The login page that returns to `path_and_query`, with the sign-in form pre-filled with
+/// `login_hint` (OIDC Core §3.1.2.1) when the client sent one.
+pub fn login_url_hinted(path_and_query: &str, login_hint: Option<&str>) -> String {
+    let url = login_url(path_and_query);
+    match login_hint {
+        Some(hint) => format!("{url}&login_hint={}", utf8_percent_encode(hint, NEXT_ESCAPE)),
+        None => url,
+    }
+}
+
 fn error_page(e: &OAuthError) -> AuthorizeStep {
     AuthorizeStep::Page(AuthorizePage::Error { code: e.code.as_str().into(), description: e.description.to_string() })
 }
@@ -48,16 +76,46 @@ fn parse(query: &str) -> Result<Params, OAuthError> {
     Params::from_pairs(url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())))
 }
 
-/// `query` without `prompt=login`, so that returning from the forced login does not loop.
-fn without_prompt_login(query: &str) -> String {
+/// `query` with the `prompt` words in `drop` removed and the parameters in `drop_params` left
+/// out.
+fn without(query: &str, drop: &[&str], drop_params: &[&str]) -> String {
     let kept = url::form_urlencoded::parse(query.as_bytes()).filter_map(|(k, v)| {
+        if drop_params.contains(&k.as_ref()) {
+            return None;
+        }
         if k != "prompt" {
             return Some((k.into_owned(), v.into_owned()));
         }
-        let rest: Vec<&str> = v.split(' ').filter(|w| !w.is_empty() && *w != "login").collect();
+        let rest: Vec<&str> = v.split(' ').filter(|w| !w.is_empty() && !drop.contains(w)).collect();
         (!rest.is_empty()).then(|| (k.into_owned(), rest.join(" ")))
     });
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish()
+}
+
+/// The request to come back to after a sign-in. The sign-in itself satisfies what sent the user
+/// there (`prompt=login`, `prompt=select_account`, `max_age`, an `id_token_hint` naming someone
+/// else), so those are dropped: returning must not send the user to sign in again, in a loop.
+fn after_login(query: &str) -> String {
+    without(query, &["login", "select_account"], &["max_age", "id_token_hint"])
+}
+
+/// Why the signed-in session (if any) cannot answer this request as it is.
+enum NoSession {
+    SignedOut,
+    LoginAsked,
+    TooOld,
+    OtherUser,
+}
+
+impl NoSession {
+    fn describe(&self) -> &'static str {
+        match self {
+            NoSession::SignedOut => "the user is not signed in",
+            NoSession::LoginAsked => "the user must sign in again",
+            NoSession::TooOld => "the user signed in longer ago than max_age allows",
+            NoSession::OtherUser => "the signed-in user is not the one id_token_hint names",
+        }
+    }
 }
 
 impl Services {
@@ -74,11 +132,28 @@ impl Services {
         let client = client.map(|r| r.client);
         let v = validate(&params, client.as_ref(), &self.known_scopes).map_err(|e| match e {
             AuthorizeError::Page(e) => error_page(&e),
-            AuthorizeError::Redirect(t, e) => AuthorizeStep::Redirect(t.error(&e, &self.settings.issuer)),
+            AuthorizeError::Redirect(t, e) => t.error(&e, &self.settings.issuer).into(),
         })?;
         // `validate` accepts only a known client, so this is always `Some` here.
         let client = client.ok_or_else(|| error_page(&OAuthError::invalid_request("unknown client_id")))?;
         Ok((v, client))
+    }
+
+    /// The session, if it may answer `v`: not when the client asks for a new sign-in
+    /// (`prompt=login`, `select_account`), when it is older than `max_age`, or when it is not
+    /// the user `id_token_hint` names.
+    fn usable_session<'s>(&self, v: &ValidAuthorize, session: Option<&'s Session>, hinted: Option<&str>) -> Result<&'s Session, NoSession> {
+        let session = session.ok_or(NoSession::SignedOut)?;
+        if v.prompt.forces_login() {
+            return Err(NoSession::LoginAsked);
+        }
+        if v.session_too_old(session.auth_time, self.now()) {
+            return Err(NoSession::TooOld);
+        }
+        if hinted.is_some_and(|sub| sub != session.user.id.to_string()) {
+            return Err(NoSession::OtherUser);
+        }
+        Ok(session)
     }
 
     /// `GET /o/authorize/`: log in first, then skip consent when it was given before (or the
@@ -89,13 +164,25 @@ impl Services {
             Err(step) => return step,
         };
         let issuer = &self.settings.issuer;
-        let Some(session) = session.filter(|_| !v.prompt.login) else {
-            if v.prompt.none {
-                let e = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
-                return AuthorizeStep::Redirect(v.target().error(&e, issuer));
+        let hinted = match &v.id_token_hint {
+            Some(hint) => match self.id_token_hint_subject(hint).await {
+                Ok(sub) => Some(sub),
+                Err(e) => return v.target().error(&e, issuer).into(),
+            },
+            None => None,
+        };
+        let session = match self.usable_session(&v, session, hinted.as_deref()) {
+            Ok(s) => s,
+            // OIDC Core §3.1.2.1: with prompt=none, "The Authorization Server MUST NOT display
+            // any authentication or consent user interface pages".
+            Err(why) if v.prompt.none => {
+                let e = OAuthError::new(ErrorCode::LoginRequired, why.describe());
+                return v.target().error(&e, issuer).into();
             }
-            let back = if v.prompt.login { without_prompt_login(query) } else { query.to_owned() };
-            return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{back}")));
+            Err(_) => {
+                let back = format!("/o/authorize/?{}", after_login(query));
+                return AuthorizeStep::Redirect(login_url_hinted(&back, v.login_hint.as_deref()));
+            }
         };
         let remembered = match self.store.consent(session.user.id, &client.client_id).await {
             Ok(scope) => scope.is_some_and(|s| v.scope.is_subset(&s)),
@@ -109,12 +196,16 @@ impl Services {
         }
         if v.prompt.none {
             let e = OAuthError::new(ErrorCode::ConsentRequired, "the user has not approved this app");
-            return AuthorizeStep::Redirect(v.target().error(&e, issuer));
+            return v.target().error(&e, issuer).into();
         }
         AuthorizeStep::Page(AuthorizePage::Consent(self.consent_view(&v, &client, session, query)))
     }
 
     /// The consent page's decision. The request is validated again: the form is user input.
+    ///
+    /// A decision is answered with a URL (it is a server function), so a `form_post` answer
+    /// is made by a GET of this endpoint instead: after an approval, the request again (now
+    /// approved, it answers at once); after a denial, [`Self::denied`].
     pub async fn decide(&self, query: &str, session: Option<&Session>, approve: bool) -> AuthorizeStep {
         let (v, client) = match self.validated(query).await {
             Ok(ok) => ok,
@@ -123,9 +214,13 @@ impl Services {
         let Some(session) = session else {
             return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{query}")));
         };
+        let form_post = v.response_mode == ResponseMode::FormPost;
         if !approve {
+            if form_post {
+                return AuthorizeStep::Redirect(format!("{DENIED_PATH}?{query}"));
+            }
             let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-            return AuthorizeStep::Redirect(v.target().error(&e, &self.settings.issuer));
+            return v.target().error(&e, &self.settings.issuer).into();
         }
         // A new approval adds to what was approved before (the consent widens, never narrows).
         let previous = self.store.consent(session.user.id, &client.client_id).await.ok().flatten().unwrap_or_default();
@@ -133,30 +228,71 @@ impl Services {
         if let Err(e) = self.store.save_consent(session.user.id, &client.client_id, &scope, self.now()).await {
             tracing::error!(error = %e, "cannot store a consent");
             let e = OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again");
-            return AuthorizeStep::Redirect(v.target().error(&e, &self.settings.issuer));
+            if form_post {
+                return error_page(&e);
+            }
+            return v.target().error(&e, &self.settings.issuer).into();
+        }
+        if form_post {
+            return AuthorizeStep::Redirect(format!("/o/authorize/?{}", without(query, &["consent"], &[])));
         }
         self.grant(&v, &client, session).await
     }
 
-    /// Issues a code (§4.1.2) or, for implicit, an access token in the fragment (§4.2.2).
+    /// `GET /o/authorize/denied/`: the denial of a `form_post` request, posted to the client.
+    /// Only the signed-in user's browser gets here from the consent page; anyone else could
+    /// as well send the client an `access_denied` of their own.
+    pub async fn denied(&self, query: &str, session: Option<&Session>) -> AuthorizeStep {
+        let (v, _) = match self.validated(query).await {
+            Ok(ok) => ok,
+            Err(step) => return step,
+        };
+        if session.is_none() {
+            return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{query}")));
+        }
+        let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        v.target().error(&e, &self.settings.issuer).into()
+    }
+
+    /// Answers the approved request: a code (§4.1.2), an access token (§4.2.2), an ID Token
+    /// (OIDC Core §3.2.2.5, §3.3.2.5), or several, by the request's response mode.
     async fn grant(&self, v: &ValidAuthorize, client: &Client, session: &Session) -> AuthorizeStep {
         let issuer = &self.settings.issuer;
         let target = v.target();
-        let result = match v.response_type {
-            ResponseType::Code => self.issue_code(v, session).await.map(|code| target.with(&[("code", &code)], issuer)),
-            ResponseType::Token => self
-                .issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), None)
-                .await
-                .map(|t| {
-                    let expires_in = t.expires_in.to_string();
-                    let scope = t.scope.clone().unwrap_or_default();
-                    target.with(
-                        &[("access_token", &t.access_token), ("token_type", t.token_type), ("expires_in", &expires_in), ("scope", &scope)],
-                        issuer,
-                    )
-                }),
+        match self.response_parameters(v, client, session).await {
+            Ok(pairs) => {
+                let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                target.with(&pairs, issuer).into()
+            }
+            Err(e) => target.error(&e, issuer).into(),
+        }
+    }
+
+    async fn response_parameters(&self, v: &ValidAuthorize, client: &Client, session: &Session) -> Result<Vec<(&'static str, String)>, OAuthError> {
+        let mut out = Vec::new();
+        let code = if v.response_type.code { Some(self.issue_code(v, session).await?) } else { None };
+        if let Some(code) = &code {
+            out.push(("code", code.clone()));
+        }
+        let tokens = if v.response_type.token {
+            Some(self.issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), None).await?)
+        } else {
+            None
         };
-        AuthorizeStep::Redirect(result.unwrap_or_else(|e| target.error(&e, issuer)))
+        if let Some(t) = &tokens {
+            out.push(("access_token", t.access_token.clone()));
+            out.push(("token_type", t.token_type.to_owned()));
+            out.push(("expires_in", t.expires_in.to_string()));
+            out.push(("scope", t.scope.clone().unwrap_or_default()));
+        }
+        if v.response_type.id_token {
+            let access = tokens.as_ref().map(|t| t.access_token.as_str());
+            let id_token = self
+                .front_channel_id_token(&client.client_id, session, &v.scope, v.nonce.as_deref(), access, code.as_deref())
+                .await?;
+            out.push(("id_token", id_token));
+        }
+        Ok(out)
     }
 
     async fn issue_code(&self, v: &ValidAuthorize, session: &Session) -> Result<String, OAuthError> {
@@ -190,5 +326,29 @@ impl Services {
             username: session.user.username.clone(),
             query: query.to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coming_back_from_a_sign_in_asks_for_none() {
+        let q = "response_type=code&client_id=app&prompt=login%20consent&max_age=0&id_token_hint=a.b.c&state=s";
+        assert_eq!(after_login(q), "response_type=code&client_id=app&prompt=consent&state=s");
+        assert_eq!(after_login("client_id=app&prompt=select_account&max_age=10"), "client_id=app");
+        // Nothing else changes: a plain request comes back as it was.
+        assert_eq!(after_login("response_type=code&client_id=app&ui_locales=zh"), "response_type=code&client_id=app&ui_locales=zh");
+        assert_eq!(without("prompt=consent&scope=openid+profile", &["consent"], &[]), "scope=openid+profile");
+    }
+
+    #[test]
+    fn login_hints_ride_on_the_login_url() {
+        assert_eq!(login_url_hinted("/o/authorize/?a=1", None), "/o/login/?next=/o/authorize/%3Fa%3D1");
+        assert_eq!(
+            login_url_hinted("/o/authorize/?a=1", Some("alice@example.com & co")),
+            "/o/login/?next=/o/authorize/%3Fa%3D1&login_hint=alice%40example.com%20%26%20co"
+        );
     }
 }

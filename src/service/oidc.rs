@@ -4,13 +4,15 @@
 
 use rand::rngs::OsRng;
 
-use super::{keys::KeyCache, unavailable, Services};
+use super::{keys::KeyCache, session::Session, unavailable, Services};
 use crate::{
     crypto::random_token,
+    i18n::Locale,
     oauth::{
         discovery::{provider_metadata, ProviderFacts, ProviderMetadata},
         error::OAuthError,
         id_token::{id_token_claims, session_id, IdTokenFacts, Person, TYP},
+        logout::read_hint,
         model::{AuthCode, Client, GrantType},
         scope::Scope,
     },
@@ -32,6 +34,13 @@ struct Authentication<'a> {
     auth_time: Option<i64>,
     session_hash: Option<&'a str>,
     nonce: Option<&'a str>,
+}
+
+/// What else the response carrying an ID Token holds.
+#[derive(Clone, Copy)]
+struct IssuedWith<'a> {
+    access_token: Option<&'a str>,
+    code: Option<&'a str>,
 }
 
 /// The claims source for a stored user.
@@ -68,14 +77,15 @@ impl Services {
         }
     }
 
-    /// Signs an ID Token for `user`, issued to `client_id` with `access_token`.
+    /// Signs an ID Token for `user`, issued to `client_id` with what the same response carries
+    /// (`at_hash` of an access token, `c_hash` of a code).
     async fn sign_id_token(
         &self,
         client_id: &str,
         user: &User,
         scope: &Scope,
         auth: &Authentication<'_>,
-        access_token: &str,
+        issued_with: IssuedWith<'_>,
     ) -> Result<String, OAuthError> {
         let key = self.signer().await?;
         let sid = match auth.session_hash {
@@ -89,7 +99,8 @@ impl Services {
             scope,
             auth_time: auth.auth_time,
             nonce: auth.nonce,
-            access_token: Some(access_token),
+            access_token: issued_with.access_token,
+            code: issued_with.code,
             sid: sid.as_deref(),
             alg: key.alg(),
             now: self.now(),
@@ -125,7 +136,34 @@ impl Services {
             session_hash: code.session_hash.as_deref(),
             nonce: code.nonce.as_deref(),
         };
-        self.sign_id_token(&client.client_id, &user, &code.scope, &auth, access_token).await
+        let with = IssuedWith { access_token: Some(access_token), code: None };
+        self.sign_id_token(&client.client_id, &user, &code.scope, &auth, with).await
+    }
+
+    /// The ID Token the authorization endpoint itself returns (implicit, OIDC Core §3.2.2.10;
+    /// hybrid, §3.3.2.11): the session's user, `auth_time` and `sid`, the request's `nonce`,
+    /// `at_hash` and `c_hash` for the access token and code of the same response.
+    pub(super) async fn front_channel_id_token(
+        &self,
+        client_id: &str,
+        session: &Session,
+        scope: &Scope,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        let auth = Authentication { auth_time: Some(session.auth_time), session_hash: Some(&session.hash), nonce };
+        self.sign_id_token(client_id, &session.user, scope, &auth, IssuedWith { access_token, code }).await
+    }
+
+    /// The subject of an `id_token_hint` (OIDC Core §3.1.2.1): it must verify against our own
+    /// published keys and name us as issuer; it may have expired.
+    pub(super) async fn id_token_hint_subject(&self, hint: &str) -> Result<String, OAuthError> {
+        let keys = self.jwks().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot read the signing keys");
+            OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again")
+        })?;
+        read_hint(hint, &keys, &self.settings.issuer).map(|h| h.subject).map_err(|e| OAuthError::invalid_request(e.to_string()))
     }
 
     /// The ID Token of a refresh (OIDC Core §12.2): only when the access token keeps `openid`
@@ -149,7 +187,8 @@ impl Services {
         }
         let user = self.active_user(grant.user_id).await?;
         let auth = Authentication { auth_time: Some(grant.auth_time), session_hash: grant.session_hash.as_deref(), nonce: None };
-        self.sign_id_token(&client.client_id, &user, scope, &auth, access_token).await.map(Some)
+        let with = IssuedWith { access_token: Some(access_token), code: None };
+        self.sign_id_token(&client.client_id, &user, scope, &auth, with).await.map(Some)
     }
 
     /// The provider metadata (OIDC Discovery §3, RFC 8414 §2) of this configuration.
@@ -159,6 +198,7 @@ impl Services {
             scopes: &self.known_scopes,
             grant_types: &GrantType::ALL,
             id_token_algs: &[self.settings.signing_alg],
+            ui_locales: &[Locale::En.tag(), Locale::ZhCn.tag()],
         })
     }
 }
