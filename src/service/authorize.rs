@@ -77,19 +77,25 @@ fn parse(query: &str) -> Result<Params, OAuthError> {
 }
 
 /// `query` with the `prompt` words in `drop` removed and the parameters in `drop_params` left
-/// out.
+/// out. Untouched parameters keep their exact encoding, so a request that loses nothing comes
+/// back byte for byte (`next=/o/authorize/%3F…` as the client wrote it).
 fn without(query: &str, drop: &[&str], drop_params: &[&str]) -> String {
-    let kept = url::form_urlencoded::parse(query.as_bytes()).filter_map(|(k, v)| {
+    let kept = query.split('&').filter(|raw| !raw.is_empty()).filter_map(|raw| {
+        let (k, v) = url::form_urlencoded::parse(raw.as_bytes()).next()?;
         if drop_params.contains(&k.as_ref()) {
             return None;
         }
         if k != "prompt" {
-            return Some((k.into_owned(), v.into_owned()));
+            return Some(raw.to_owned());
         }
-        let rest: Vec<&str> = v.split(' ').filter(|w| !w.is_empty() && !drop.contains(w)).collect();
-        (!rest.is_empty()).then(|| (k.into_owned(), rest.join(" ")))
+        let words: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
+        let rest: Vec<&str> = words.iter().copied().filter(|w| !drop.contains(w)).collect();
+        if rest.len() == words.len() {
+            return Some(raw.to_owned());
+        }
+        (!rest.is_empty()).then(|| url::form_urlencoded::Serializer::new(String::new()).append_pair("prompt", &rest.join(" ")).finish())
     });
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish()
+    kept.collect::<Vec<_>>().join("&")
 }
 
 /// The request to come back to after a sign-in. The sign-in itself satisfies what sent the user
@@ -341,6 +347,9 @@ mod tests {
         // Nothing else changes: a plain request comes back as it was.
         assert_eq!(after_login("response_type=code&client_id=app&ui_locales=zh"), "response_type=code&client_id=app&ui_locales=zh");
         assert_eq!(without("prompt=consent&scope=openid+profile", &["consent"], &[]), "scope=openid+profile");
+        // Untouched parameters keep the client's encoding exactly.
+        assert_eq!(after_login("client_id=demo&scope=read%20profile&state=a%2Bb"), "client_id=demo&scope=read%20profile&state=a%2Bb");
+        assert_eq!(after_login("scope=read%20profile&prompt=none%20login"), "scope=read%20profile&prompt=none");
     }
 
     #[test]
