@@ -16,6 +16,7 @@ use crate::{
         consent::ConsentPage,
         home::HomePage,
         login::LoginPage,
+        login_finish::FinishPage,
         not_found::NotFound,
         register::RegisterPage,
     },
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
                     // Async rendering sends each page whole, so it works without JavaScript.
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/o/login/") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/login/finish/") view=FinishPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/register/") view=RegisterPage ssr=SsrMode::Async/>

@@ -22,6 +22,7 @@
 //! | OIDC Core §2, §5.4, §12.2 (ID Token claims, scope claims), Back-Channel Logout §2.1 (`sid`) | `id_token.rs` |
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
 //! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
+//! | RFC 6749 §4.1 and RFC 7636 as a client, RFC 9207 §2.4, OIDC Core §3.1.3.7, §5.3.2 (signing in with an upstream provider) | `upstream/` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -40,3 +41,4 @@ pub mod redirect;
 pub mod request;
 pub mod scope;
 pub mod token;
+pub mod upstream;

@@ -10,12 +10,12 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         auth::{login_context, Login},
+        types::ProviderLink,
     },
     components::{follow, urlencode, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, error_for_code, error_text, t},
 };
 
-/// `value` as a query-string component.
 /// The sign-in page. `next` is where to continue after signing in.
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -53,6 +53,7 @@ pub fn LoginPage() -> impl IntoView {
                             <input id="password" name="password" type="password" autocomplete="current-password" required/>
                             <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_in}</button>
                         </ActionForm>
+                        <ProviderLinks providers=ctx.providers next=next()/>
                         {ctx.registration_open.then(|| view! {
                             <p class="muted">{t.new_here} <a href=format!("/o/register/?next={}", urlencode(&next()))>{t.create_account}</a></p>
                         })}
@@ -61,4 +62,22 @@ pub fn LoginPage() -> impl IntoView {
             </Suspense>
         </Layout>
     }
+}
+
+/// "Sign in with …" for each provider: plain links to `/o/login/start/<id>` (outside the
+/// router, so they work without JavaScript), carrying `next`.
+#[component]
+fn ProviderLinks(providers: Vec<ProviderLink>, next: String) -> impl IntoView {
+    let t = t();
+    (!providers.is_empty()).then(|| {
+        let links = providers
+            .into_iter()
+            .map(|p| {
+                let href = format!("/o/login/start/{}?next={}", urlencode(&p.id), urlencode(&next));
+                let label = format!("{}{}{}", t.sign_in_with.0, p.name, t.sign_in_with.1);
+                view! { <a class="button provider" rel="external" href=href>{label}</a> }
+            })
+            .collect_view();
+        view! { <div class="providers">{links}</div> }
+    })
 }

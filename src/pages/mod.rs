@@ -6,5 +6,6 @@ pub mod apps;
 pub mod consent;
 pub mod home;
 pub mod login;
+pub mod login_finish;
 pub mod not_found;
 pub mod register;
