@@ -272,11 +272,14 @@ fn back_to_login(status: u16, to: &str, code: &str) {
     assert_eq!((status, to), (303, format!("/o/login/?next=/account&error={code}").as_str()));
 }
 
+/// Changes a callback URL on its way back.
+type Tamper = Box<dyn Fn(String) -> String>;
+
 async fn wrong_answers_show_an_error_and_link_nothing(backend: Backend) {
     let (idp, f) = with_fake(backend).await;
     let fake_browser = browser();
     // Each case: how the provider answers, how the callback is tampered with, the error.
-    let cases: Vec<(fake::Behaviour, Box<dyn Fn(String) -> String>, &str)> = vec![
+    let cases: Vec<(fake::Behaviour, Tamper, &str)> = vec![
         (fake::Behaviour::default(), Box::new(|cb| cb.replace("state=", "state=x")), "upstream_state"),
         (fake::Behaviour { nonce: Some("another-nonce".into()), ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),
         (fake::Behaviour { token_iss: Some("http://evil.example".into()), ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{account::ACCOUNT_PAGE, error::AppError, types::PendingView};
+use super::{error::AppError, types::PendingView};
 
 /// Where a first sign-in with a provider becomes an account.
 pub const FINISH_PAGE: &str = "/o/login/finish/";
@@ -68,13 +68,13 @@ pub async fn finish_link(csrf: String, password: String) -> Result<String, AppEr
 pub async fn link_provider(csrf: String, provider: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
-    let (s, parts, session) = ssr::signed_in(ACCOUNT_PAGE).await?;
-    match s.start_upstream(&provider, ACCOUNT_PAGE, Some(session.user.id)).await {
+    let (s, parts, session) = ssr::signed_in(super::account::ACCOUNT_PAGE).await?;
+    match s.start_upstream(&provider, super::account::ACCOUNT_PAGE, Some(session.user.id)).await {
         Ok(started) => {
             ssr::set_cookie(&crate::service::upstream::flow_cookie(&started.flow_token, s.secure_cookies()));
             Ok(ssr::go_to(&parts, started.url))
         }
-        Err(e) => ssr::fail(&parts, e.into(), ACCOUNT_PAGE),
+        Err(e) => ssr::fail(&parts, e.into(), super::account::ACCOUNT_PAGE),
     }
 }
 
@@ -83,9 +83,9 @@ pub async fn link_provider(csrf: String, provider: String) -> Result<String, App
 pub async fn unlink_provider(csrf: String, provider: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
-    let (s, parts, session) = ssr::signed_in(ACCOUNT_PAGE).await?;
+    let (s, parts, session) = ssr::signed_in(super::account::ACCOUNT_PAGE).await?;
     match s.unlink_provider(session.user.id, &provider).await {
-        Ok(()) => ssr::done(&parts, ACCOUNT_PAGE, "unlinked"),
-        Err(e) => ssr::fail(&parts, e.into(), ACCOUNT_PAGE),
+        Ok(()) => ssr::done(&parts, super::account::ACCOUNT_PAGE, "unlinked"),
+        Err(e) => ssr::fail(&parts, e.into(), super::account::ACCOUNT_PAGE),
     }
 }
