@@ -13,9 +13,11 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 
 source .ci/postgres.sh
 server_pid=""
+upstream_pid=""
 work="$(mktemp -d /tmp/yaoshi-test.XXXXXX)"
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null || true
   stop_postgres
   rm -rf "$work"
 }
@@ -31,7 +33,7 @@ cargo leptos build 2>&1 | tail -n 3
 # Fixtures for the browser tests, made with the CLI as an operator would.
 export DATABASE_URL="sqlite://$work/e2e.db"
 yaoshi="$target/debug/yaoshi"
-for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent; do
+for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor; do
   echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
 done
 echo "e2e-password-root" | "$yaoshi" user create root --admin --password-stdin >/dev/null
@@ -43,13 +45,51 @@ echo "logout-rp-secret" | "$yaoshi" client create --name "Logout RP" --client-id
   --redirect-uri http://127.0.0.1:8000/trusted --grant authorization_code >/dev/null
 
 port=$(( 40000 + RANDOM % 20000 ))
-LEPTOS_SITE_ROOT="$root/target/site" "$yaoshi" serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+base="http://127.0.0.1:$port"
+
+# A second Yaoshi, with its own database, is the upstream OpenID Connect provider people may
+# sign in with. It listens on 127.0.0.2, another host to the browser, so that the two servers'
+# cookies stay apart (cookies ignore ports). Its client `e2e-rp` skips consent.
+up_port=$(( port + 1 ))
+upstream="http://127.0.0.2:$up_port"
+up_db="sqlite://$work/upstream.db"
+for u in uma vera walt; do
+  echo "e2e-upstream-$u" | "$yaoshi" --database-url "$up_db" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
+done
+echo "e2e-upstream-client-secret" | "$yaoshi" --database-url "$up_db" client create --name "Yaoshi under test" \
+  --client-id e2e-rp --secret-stdin --trusted --redirect-uri "$base/o/login/callback/upstream" \
+  --grant authorization_code >/dev/null
+LEPTOS_SITE_ROOT="$root/target/site" "$yaoshi" --database-url "$up_db" --issuer "$upstream" \
+  serve --bind "127.0.0.2:$up_port" >"$work/upstream.log" 2>&1 &
+upstream_pid=$!
+
+# The server under test names it as a provider, next to one that is never reachable.
+cat >"$work/yaoshi.toml" <<TOML
+[[providers]]
+id = "upstream"
+name = "Upstream Yaoshi"
+kind = "oidc"
+issuer = "$upstream"
+client_id = "e2e-rp"
+client_secret = "e2e-upstream-client-secret"
+
+[[providers]]
+id = "offline"
+name = "Offline Provider"
+kind = "oidc"
+issuer = "http://127.0.0.1:9"
+client_id = "nobody"
+client_secret = "nothing"
+TOML
+LEPTOS_SITE_ROOT="$root/target/site" "$yaoshi" --config "$work/yaoshi.toml" --issuer "$base" \
+  serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
 
-echo "[test] Playwright against http://127.0.0.1:$port" >&2
+echo "[test] Playwright against $base (upstream provider $upstream)" >&2
 cd end2end
 [ -d node_modules/@playwright/test ] || npm ci --no-audit --no-fund --silent
-if ! YAOSHI_BASE_URL="http://127.0.0.1:$port" npx playwright test; then
+if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" npx playwright test; then
   echo "[test] server log:" >&2; tail -n 50 "$work/server.log" >&2
+  echo "[test] upstream log:" >&2; tail -n 20 "$work/upstream.log" >&2
   exit 1
 fi

@@ -12,20 +12,25 @@ export default async function globalSetup() {
     callbacks.listen(8000, "127.0.0.1", () => resolve());
   });
 
-  const base = process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000";
-  const deadline = Date.now() + 60_000;
-  let healthy = false;
-  while (!healthy && Date.now() < deadline) {
-    try {
-      healthy = (await fetch(`${base}/healthz`)).ok;
-    } catch {
-      // not listening yet
+  // The server under test and, when the test command starts one, the upstream provider.
+  const servers = [process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000", process.env.YAOSHI_UPSTREAM_URL].filter(
+    (u): u is string => !!u,
+  );
+  for (const base of servers) {
+    const deadline = Date.now() + 60_000;
+    let healthy = false;
+    while (!healthy && Date.now() < deadline) {
+      try {
+        healthy = (await fetch(`${base}/healthz`)).ok;
+      } catch {
+        // not listening yet
+      }
+      if (!healthy) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    if (!healthy) await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  if (!healthy) {
-    callbacks.close();
-    throw new Error(`server at ${base} did not become healthy within 60 s`);
+    if (!healthy) {
+      callbacks.close();
+      throw new Error(`server at ${base} did not become healthy within 60 s`);
+    }
   }
   return async () => new Promise<void>((resolve) => callbacks.close(() => resolve()));
 }

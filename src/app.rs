@@ -17,6 +17,7 @@ use crate::{
         home::HomePage,
         login::LoginPage,
         logout::LogoutPage,
+        login_finish::FinishPage,
         not_found::NotFound,
         register::RegisterPage,
     },
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/o/login/") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/logout/") view=LogoutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/login/finish/") view=FinishPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/register/") view=RegisterPage ssr=SsrMode::Async/>

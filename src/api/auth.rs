@@ -16,6 +16,8 @@ pub struct LoginState {
     pub registration_open: bool,
     /// Whether the signed-in user may use the admin pages.
     pub admin: bool,
+    /// The "Sign in with …" providers.
+    pub providers: Vec<super::types::ProviderLink>,
 }
 
 /// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
@@ -28,7 +30,8 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let csrf = ssr::csrf_token(&parts)?;
     let user = ssr::session(&s, &parts).await.map(|sess| sess.user);
     let admin = user.as_ref().is_some_and(|u| u.admin);
-    Ok(LoginState { csrf, signed_in_as: user.map(|u| u.username), registration_open: s.settings.registration, admin })
+    let providers = s.providers().iter().map(|p| super::types::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
+    Ok(LoginState { csrf, signed_in_as: user.map(|u| u.username), registration_open: s.settings.registration, admin, providers })
 }
 
 /// Signs in with a username (or email) and password, then continues to `next` (same origin

@@ -44,6 +44,33 @@ pub enum AppError {
     /// The request never reached the function properly (network, encoding).
     #[error("The request failed: {0}")]
     Transport(String),
+    /// A sign-in provider could not be reached, was too slow or answered nonsense.
+    #[error("The sign-in provider could not be reached.")]
+    UpstreamUnavailable,
+    /// The provider (or the person there) refused the sign-in.
+    #[error("The sign-in was refused at the provider.")]
+    UpstreamDenied,
+    /// The provider's answer does not belong to a sign-in this browser started (or it expired).
+    #[error("This sign-in expired or was not started in this browser.")]
+    UpstreamState,
+    /// The provider's answer failed verification (issuer, signature, nonce, …).
+    #[error("The provider's answer could not be verified.")]
+    UpstreamRejected,
+    /// No enabled provider has that id.
+    #[error("Unknown sign-in provider.")]
+    UnknownProvider,
+    /// The provider identity belongs to another account.
+    #[error("That identity is linked to another account.")]
+    IdentityTaken,
+    /// The account has an identity at that provider already.
+    #[error("Your account is already linked to this provider.")]
+    AlreadyLinked,
+    /// The account is disabled.
+    #[error("This account is disabled.")]
+    AccountDisabled,
+    /// Unlinking would leave the account without a way to sign in.
+    #[error("This is your only way to sign in.")]
+    LastSignInMethod,
 }
 
 impl AppError {
@@ -59,6 +86,15 @@ impl AppError {
             AppError::Invalid(_) | AppError::Field { .. } => "invalid",
             AppError::Unavailable => "unavailable",
             AppError::Transport(_) => "transport",
+            AppError::UpstreamUnavailable => "upstream_unavailable",
+            AppError::UpstreamDenied => "upstream_denied",
+            AppError::UpstreamState => "upstream_state",
+            AppError::UpstreamRejected => "upstream_rejected",
+            AppError::UnknownProvider => "unknown_provider",
+            AppError::IdentityTaken => "identity_taken",
+            AppError::AlreadyLinked => "already_linked",
+            AppError::AccountDisabled => "account_disabled",
+            AppError::LastSignInMethod => "last_method",
         }
     }
 
@@ -72,6 +108,15 @@ impl AppError {
             "expired" => AppError::Expired,
             "forbidden" => AppError::Forbidden,
             "unavailable" => AppError::Unavailable,
+            "upstream_unavailable" => AppError::UpstreamUnavailable,
+            "upstream_denied" => AppError::UpstreamDenied,
+            "upstream_state" => AppError::UpstreamState,
+            "upstream_rejected" => AppError::UpstreamRejected,
+            "unknown_provider" => AppError::UnknownProvider,
+            "identity_taken" => AppError::IdentityTaken,
+            "already_linked" => AppError::AlreadyLinked,
+            "account_disabled" => AppError::AccountDisabled,
+            "last_method" => AppError::LastSignInMethod,
             _ => return None,
         })
     }
@@ -84,6 +129,16 @@ impl AppError {
             AppError::Expired | AppError::Forbidden => 403,
             AppError::Invalid(_) | AppError::Field { .. } | AppError::Transport(_) => 400,
             AppError::Unavailable => 503,
+            // A provider's trouble is reported as a refused request, not as our failure.
+            AppError::UpstreamUnavailable
+            | AppError::UpstreamDenied
+            | AppError::UpstreamState
+            | AppError::UpstreamRejected
+            | AppError::UnknownProvider
+            | AppError::IdentityTaken
+            | AppError::AlreadyLinked
+            | AppError::LastSignInMethod => 400,
+            AppError::AccountDisabled => 403,
         }
     }
 }

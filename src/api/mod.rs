@@ -11,3 +11,4 @@ pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;
+pub mod upstream;

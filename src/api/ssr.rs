@@ -138,3 +138,62 @@ pub fn finish(parts: &Parts, page: &str, what: &str, result: Result<(), crate::s
         Err(e) => fail(parts, e.into(), page),
     }
 }
+
+impl From<crate::service::upstream::UpstreamFailure> for AppError {
+    fn from(e: crate::service::upstream::UpstreamFailure) -> Self {
+        use crate::service::upstream::UpstreamFailure as F;
+        match e {
+            F::UnknownProvider => AppError::UnknownProvider,
+            F::Unavailable => AppError::UpstreamUnavailable,
+            F::Denied => AppError::UpstreamDenied,
+            F::BadState => AppError::UpstreamState,
+            F::Rejected => AppError::UpstreamRejected,
+            F::IdentityTaken => AppError::IdentityTaken,
+            F::AlreadyLinked => AppError::AlreadyLinked,
+            F::Disabled => AppError::AccountDisabled,
+            F::Store => AppError::Unavailable,
+        }
+    }
+}
+
+impl From<crate::service::identities::FinishError> for AppError {
+    fn from(e: crate::service::identities::FinishError) -> Self {
+        use crate::service::identities::FinishError as F;
+        match e {
+            F::Expired => AppError::UpstreamState,
+            F::Closed => AppError::Invalid("sign-up is closed on this server".into()),
+            F::Invalid(e) => e.into(),
+            F::WrongPassword => AppError::WrongPassword,
+            F::Throttled => AppError::Throttled,
+            F::Taken => AppError::IdentityTaken,
+            F::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
+impl From<crate::service::identities::UnlinkError> for AppError {
+    fn from(e: crate::service::identities::UnlinkError) -> Self {
+        use crate::service::identities::UnlinkError as U;
+        match e {
+            U::LastMethod => AppError::LastSignInMethod,
+            U::NotLinked => AppError::Invalid("that provider is not linked to your account".into()),
+            U::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
+/// The browser's side of the request, for a session that a sign-in opens.
+pub fn browser_info(parts: &Parts) -> crate::service::upstream::BrowserInfo {
+    crate::service::upstream::BrowserInfo { ip: client_ip(parts), user_agent: user_agent(parts), previous_session: session_token(parts) }
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| crate::service::session::cookie_value(h, name))
+        .map(str::to_owned)
+}

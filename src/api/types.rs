@@ -98,6 +98,55 @@ pub struct AccountView {
     pub sessions: Vec<BrowserSession>,
     /// The CSRF token the page's forms carry.
     pub csrf: String,
+    /// The sign-in providers, linked or not.
+    pub identities: Vec<IdentityItem>,
+    /// Whether the account has a local password.
+    pub has_password: bool,
+}
+
+/// A sign-in provider on the account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityItem {
+    /// The provider's id.
+    pub provider: String,
+    /// Its display name.
+    pub name: String,
+    /// Whether the account has an identity there.
+    pub linked: bool,
+    /// The linked identity's email (or id at the provider).
+    pub detail: String,
+    /// When it was linked.
+    pub linked_at: Option<String>,
+    /// Whether unlinking is allowed (it is not the last way to sign in).
+    pub can_unlink: bool,
+}
+
+/// A "Sign in with …" button on the login page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderLink {
+    /// The provider's id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+}
+
+/// What `/o/login/finish/` shows after a first sign-in with a provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingView {
+    /// The provider's display name.
+    pub provider_name: String,
+    /// The proposed (available) username.
+    pub username: String,
+    /// The provider's name for the person.
+    pub display_name: String,
+    /// The provider's email for the person, or empty.
+    pub email: String,
+    /// When linking is offered: the (masked) email of the account it would join.
+    pub link_account: Option<String>,
+    /// Whether new accounts may be created.
+    pub registration_open: bool,
+    /// The CSRF token of the page's forms.
+    pub csrf: String,
 }
 
 /// One of the signed-in developer's registered clients.

@@ -8,6 +8,7 @@ mod health;
 mod lang;
 mod token;
 mod oidc;
+mod upstream;
 
 use axum::{
     routing::{get, post},
@@ -28,7 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/o/authorize/", get(authorize::authorize))
         .route("/o/authorize", get(authorize::authorize))
         .route("/o/authorize/denied/", get(authorize::denied))
-        .route("/o/lang/", get(lang::switch));
+        .route("/o/lang/", get(lang::switch))
+        .route("/o/login/start/{provider}", get(upstream::start))
+        .route("/o/login/callback/{provider}", get(upstream::callback));
     for (path, route) in [
         ("/o/token", post(token::token).fallback(token::method_not_allowed)),
         ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),

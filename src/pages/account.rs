@@ -11,7 +11,8 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         account::{load_account, ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
-        types::AccountView,
+        types::{AccountView, IdentityItem},
+        upstream::{LinkProvider, UnlinkProvider},
     },
     components::{follow, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, error_for_code, error_text, scope_text, t},
@@ -54,8 +55,20 @@ fn Sections(v: AccountView) -> impl IntoView {
     follow(revoke);
     follow(sessions);
     follow(delete);
+    let link = ServerAction::<LinkProvider>::new();
+    let unlink = ServerAction::<UnlinkProvider>::new();
+    follow(link);
+    follow(unlink);
     let failed = move || {
-        [profile.value().get(), password.value().get(), revoke.value().get(), sessions.value().get(), delete.value().get()]
+        [
+            profile.value().get(),
+            password.value().get(),
+            revoke.value().get(),
+            sessions.value().get(),
+            delete.value().get(),
+            link.value().get(),
+            unlink.value().get(),
+        ]
             .into_iter()
             .find_map(|r| r.and_then(|r| r.err()))
             .map(|e| error_text(&e))
@@ -107,6 +120,25 @@ fn Sections(v: AccountView) -> impl IntoView {
         }
     }).collect_view();
     let [csrf_profile, csrf_password, csrf_sessions, csrf_delete] = std::array::from_fn(|_| v.csrf.clone());
+    let identities = (!v.identities.is_empty()).then(|| {
+        let rows = v.identities.into_iter().map(|i| view! { <IdentityRow i csrf=v.csrf.clone() link unlink/> }).collect_view();
+        view! {
+            <h2 id="identities">{t.sign_in_methods}</h2>
+            <ul class="rows" aria-labelledby="identities">{rows}</ul>
+        }
+    });
+    let has_password = v.has_password;
+    let current = if has_password {
+        view! {
+            <label for="current_password">{t.current_password}</label>
+            <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
+        }.into_any()
+    } else {
+        view! {
+            <p class="muted">{t.no_password_yet}</p>
+            <input type="hidden" name="current_password" value=""/>
+        }.into_any()
+    };
     view! {
         {move || failed().map(|message| view! { <ErrorBanner message/> })}
         <p>{t.signed_in_as.0} <strong class="who">{v.username}</strong> {t.signed_in_as.1}
@@ -125,12 +157,13 @@ fn Sections(v: AccountView) -> impl IntoView {
         <h2 id="password">{t.password}</h2>
         <ActionForm action=password attr:class="form" attr:aria-labelledby="password">
             <input type="hidden" name="csrf" value=csrf_password/>
-            <label for="current_password">{t.current_password}</label>
-            <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
+            {current}
             <label for="new_password">{t.new_password}</label>
             <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required/>
-            <button type="submit" class="primary">{t.change_password}</button>
+            <button type="submit" class="primary">{if has_password { t.change_password } else { t.set_password }}</button>
         </ActionForm>
+
+        {identities}
 
         <h2 id="apps">{t.authorized_apps}</h2>
         {apps}
@@ -151,5 +184,45 @@ fn Sections(v: AccountView) -> impl IntoView {
             <input id="delete_password" name="password" type="password" autocomplete="current-password" required/>
             <button type="submit" class="danger">{t.delete_my_account}</button>
         </ActionForm>
+    }
+}
+
+/// One provider on the account page: linked (with Unlink) or not (with Link).
+#[component]
+fn IdentityRow(i: IdentityItem, csrf: String, link: ServerAction<LinkProvider>, unlink: ServerAction<UnlinkProvider>) -> impl IntoView {
+    let t = t();
+    let provider = i.provider.clone();
+    let status = match (&i.linked_at, i.detail.is_empty()) {
+        (Some(at), true) => format!("{}{at}", t.linked_at),
+        (Some(at), false) => format!("{} · {}{at}", i.detail, t.linked_at),
+        (None, _) => t.not_linked.to_owned(),
+    };
+    let button = if i.linked {
+        let label = format!("{} {}", t.unlink, i.name);
+        view! {
+            <ActionForm action=unlink>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="provider" value=i.provider.clone()/>
+                <button type="submit" class="danger" aria-label=label>{t.unlink}</button>
+            </ActionForm>
+        }.into_any()
+    } else {
+        let label = format!("{} {}", t.link, i.name);
+        view! {
+            <ActionForm action=link>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="provider" value=i.provider.clone()/>
+                <button type="submit" aria-label=label>{t.link}</button>
+            </ActionForm>
+        }.into_any()
+    };
+    view! {
+        <li class="row identity" data-provider=provider>
+            <div>
+                <strong>{i.name.clone()}</strong>
+                <div class="muted">{status}</div>
+            </div>
+            {button}
+        </li>
     }
 }

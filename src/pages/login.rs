@@ -5,11 +5,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
 
 use crate::{
     api::{
         auth::{login_context, Login},
+        types::ProviderLink,
     },
     components::{follow, urlencode, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, error_for_code, error_text, t},
@@ -22,6 +23,8 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next").unwrap_or_default());
     let login_hint = move || query.with(|q| q.get("login_hint").unwrap_or_default());
+    let location = use_location();
+    let raw_next = move || location.search.with(|s| raw_param(s, "next").unwrap_or_default().to_owned());
     let error_from_url = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
@@ -54,6 +57,7 @@ pub fn LoginPage() -> impl IntoView {
                             <input id="password" name="password" type="password" autocomplete="current-password" required/>
                             <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_in}</button>
                         </ActionForm>
+                        <ProviderLinks providers=ctx.providers next=raw_next()/>
                         {ctx.registration_open.then(|| view! {
                             <p class="muted">{t.new_here} <a href=format!("/o/register/?next={}", urlencode(&next()))>{t.create_account}</a></p>
                         })}
@@ -62,4 +66,31 @@ pub fn LoginPage() -> impl IntoView {
             </Suspense>
         </Layout>
     }
+}
+
+/// The value of `name` in a raw query string, still percent-encoded.
+///
+/// The router's query map decodes values twice on the server (`ParamsMap::insert` unescapes
+/// what `query_pairs` already decoded), which would turn an encoded `&` or `%` inside `next`
+/// into a separator; passing the encoded value on as it came avoids that.
+fn raw_param<'a>(search: &'a str, name: &str) -> Option<&'a str> {
+    search.trim_start_matches('?').split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// "Sign in with …" for each provider: plain links to `/o/login/start/<id>` (outside the
+/// router, so they work without JavaScript), carrying `next` (`raw_next`: still encoded).
+#[component]
+fn ProviderLinks(providers: Vec<ProviderLink>, next: String) -> impl IntoView {
+    let t = t();
+    (!providers.is_empty()).then(|| {
+        let links = providers
+            .into_iter()
+            .map(|p| {
+                let href = format!("/o/login/start/{}?next={next}", urlencode(&p.id));
+                let label = format!("{}{}{}", t.sign_in_with.0, p.name, t.sign_in_with.1);
+                view! { <a class="button provider" rel="external" href=href>{label}</a> }
+            })
+            .collect_view();
+        view! { <div class="providers">{links}</div> }
+    })
 }

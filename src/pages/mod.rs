@@ -7,5 +7,6 @@ pub mod consent;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod login_finish;
 pub mod not_found;
 pub mod register;

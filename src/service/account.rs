@@ -70,6 +70,8 @@ impl Services {
             apps,
             sessions,
             csrf,
+            identities: self.identity_items(user).await?,
+            has_password: user.password_hash.is_some(),
         })
     }
 
@@ -93,11 +95,13 @@ impl Services {
             })
     }
 
-    /// Changes the password after checking the current one; every other session of the user
-    /// ends and their refresh tokens are revoked, so a stolen session or token stops working.
+    /// Changes the password after checking the current one (an account without a password
+    /// sets its first one); every other session of the user ends and their refresh tokens are
+    /// revoked, so a stolen session or token stops working.
     pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<(), ConfirmError> {
         let user = &session.user;
-        if !self.hasher.verify(current, user.password_hash.as_deref()).await {
+        // An account made through a provider has no password yet: its first one needs none.
+        if user.password_hash.is_some() && !self.hasher.verify(current, user.password_hash.as_deref()).await {
             return Err(ConfirmError::WrongCurrent);
         }
         validate_password(new).map_err(|e| ConfirmError::Invalid(e.to_string()))?;

@@ -7,12 +7,15 @@ pub mod authorize;
 pub mod clients;
 pub mod demo;
 pub mod developer;
+pub mod identities;
 mod refresh;
 pub mod keys;
 pub mod logout;
 mod oidc;
 pub mod session;
 pub mod token;
+pub mod upstream;
+mod upstream_http;
 pub mod users;
 
 use std::sync::Arc;
@@ -39,6 +42,8 @@ pub struct Services {
     rotation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// OpenID Connect: this instance's copy of the signing keys and the `sid` key.
     oidc: Arc<oidc::OidcState>,
+    /// Outbound HTTP to upstream identity providers, with their cached metadata and keys.
+    upstream: Arc<upstream_http::UpstreamClient>,
 }
 
 impl Services {
@@ -46,7 +51,8 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, ServiceError> {
         let hasher = PasswordHasher::new(settings.argon2)?;
         let known_scopes = Scope::parse(&settings.known_scopes()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default(), oidc: Arc::default() })
+        let upstream = Arc::new(upstream_http::UpstreamClient::new().map_err(ServiceError::Invalid)?);
+        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default(), oidc: Arc::default(), upstream })
     }
 
     /// Each scope with the description the operator gave it, for the consent and account pages.

@@ -120,10 +120,11 @@ impl Services {
         Some(Session { hash, user, auth_time: record.auth_time })
     }
 
-    /// Deletes expired codes, tokens, sessions and throttle windows.
+    /// Deletes expired codes, tokens, sessions, throttle windows and provider sign-in flows.
     pub async fn purge_expired(&self) -> Result<u64, crate::store::StoreError> {
         let now = self.now();
-        self.store.purge_expired(now, now - IDLE_LIFETIME, now - super::users::FAILURE_WINDOW).await
+        let gone = self.store.purge_expired(now, now - IDLE_LIFETIME, now - super::users::FAILURE_WINDOW).await?;
+        Ok(gone + self.purge_upstream().await?)
     }
 }
 

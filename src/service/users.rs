@@ -62,7 +62,8 @@ pub enum SignInError {
     Unavailable,
 }
 
-fn validate_username(u: &str) -> Result<(), ServiceError> {
+/// Checks a username: 1-64 letters, digits, `.`, `_`, `-`.
+pub(crate) fn validate_username(u: &str) -> Result<(), ServiceError> {
     let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
     if u.is_empty() || u.chars().count() > 64 || !u.chars().all(ok_char) {
         return Err(ServiceError::InvalidField(

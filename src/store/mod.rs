@@ -237,6 +237,36 @@ pub trait Store: Send + Sync {
     /// Ends the session `session_hash` and returns the clients that took part in it and want
     /// back-channel logout, in one transaction (so each is told once).
     async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>>;
+
+    // --- upstream identity providers ---
+    /// Stores a started sign-in with a provider.
+    async fn insert_upstream_login(&self, flow: &UpstreamLogin) -> StoreResult<()>;
+    /// Deletes the started sign-in with this hash and returns it if it had not expired at
+    /// `now`. One statement: of two callbacks presenting the same flow, one gets it.
+    async fn take_upstream_login(&self, flow_hash: &str, now: i64) -> StoreResult<Option<UpstreamLogin>>;
+    /// Stores an identity waiting for an account.
+    async fn insert_pending_identity(&self, pending: &PendingIdentity) -> StoreResult<()>;
+    /// The pending identity with this hash, if it has not expired at `now`.
+    async fn pending_identity(&self, pending_hash: &str, now: i64) -> StoreResult<Option<PendingIdentity>>;
+    /// Deletes a pending identity (it was used or abandoned).
+    async fn delete_pending_identity(&self, pending_hash: &str) -> StoreResult<()>;
+    /// The account linked to `(provider, subject)`, if any.
+    async fn external_identity(&self, provider: &str, subject: &str) -> StoreResult<Option<ExternalIdentity>>;
+    /// The identities linked to a user, by provider id.
+    async fn identities_for_user(&self, user_id: i64) -> StoreResult<Vec<ExternalIdentity>>;
+    /// Links an identity to its user; `Conflict` if `(provider, subject)` is linked already
+    /// (to anyone) or the user has an identity at that provider.
+    async fn link_identity(&self, identity: &ExternalIdentity) -> StoreResult<()>;
+    /// Creates a user (no password) and links `identity` to it, in one transaction: either
+    /// both exist afterwards or neither. `Conflict` as [`Store::create_user`] and
+    /// [`Store::link_identity`]; `identity.user_id` is ignored.
+    async fn create_user_with_identity(&self, user: &NewUser, identity: &ExternalIdentity) -> StoreResult<User>;
+    /// Unlinks the user's identity at `provider`, unless it is their last way to sign in. The
+    /// user's row is locked first, so two concurrent unlinks cannot both remove "the other
+    /// one".
+    async fn unlink_identity(&self, user_id: i64, provider: &str) -> StoreResult<Unlink>;
+    /// Deletes expired sign-in flows and pending identities; returns how many rows went.
+    async fn purge_upstream(&self, now: i64) -> StoreResult<u64>;
 }
 
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), creating an SQLite file if

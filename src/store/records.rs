@@ -410,3 +410,91 @@ pub struct SessionClient {
     /// Its back-channel logout URI.
     pub backchannel_logout_uri: String,
 }
+
+/// A sign-in with an upstream provider between its start and its callback. `Debug` leaves
+/// the state, verifier and nonce out.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UpstreamLogin {
+    /// SHA-256 of the flow cookie's value.
+    pub flow_hash: String,
+    /// The provider's id.
+    pub provider: String,
+    /// The `state` sent to the provider.
+    pub state: String,
+    /// The PKCE code verifier to send with the code.
+    pub pkce_verifier: String,
+    /// The `nonce` the ID Token must carry (OIDC providers).
+    pub nonce: Option<String>,
+    /// Where to go afterwards (a path on this origin).
+    pub next: String,
+    /// For a "link" flow: the signed-in account the identity is for.
+    pub link_user_id: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for UpstreamLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamLogin")
+            .field("provider", &self.provider)
+            .field("next", &self.next)
+            .field("link_user_id", &self.link_user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A verified provider identity that no account has yet, waiting for the person to create an
+/// account or link one.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PendingIdentity {
+    /// SHA-256 of the pending cookie's value.
+    pub pending_hash: String,
+    /// The provider's id.
+    pub provider: String,
+    /// The provider's id for the user.
+    pub subject: String,
+    /// The username proposed for a new account.
+    pub username: String,
+    /// The name the provider gave.
+    pub display_name: Option<String>,
+    /// The email the provider gave.
+    pub email: Option<String>,
+    /// Whether the provider says it verified that email.
+    pub email_verified: bool,
+    /// Where to go afterwards.
+    pub next: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A provider identity linked to an account.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExternalIdentity {
+    /// The provider's id.
+    pub provider: String,
+    /// The provider's id for the user.
+    pub subject: String,
+    /// The account.
+    pub user_id: i64,
+    /// The email the provider gave when it was linked.
+    pub email: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// What unlinking an identity did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unlink {
+    /// The identity is gone.
+    Unlinked,
+    /// Nothing changed: it is the account's last way to sign in (no password, no other
+    /// identity).
+    LastMethod,
+    /// The account has no identity at that provider.
+    NotLinked,
+}

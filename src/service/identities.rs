@@ -1,0 +1,220 @@
+//! Provider identities and accounts: turning a pending identity into a new account (or, when
+//! the operator allows it, linking it to the account with the verified email once its password
+//! is given), and listing and unlinking identities on the account page.
+
+use super::{
+    upstream::BrowserInfo,
+    users::{normalize_login, validate_username, SignInError},
+    ServiceError, Services,
+};
+use crate::{
+    api::types::{IdentityItem, PendingView},
+    crypto::sha256_hex,
+    service::account::format_time,
+    store::{ExternalIdentity, NewUser, PendingIdentity, StoreError, Unlink, User},
+};
+
+/// Why finishing a pending identity failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    /// No pending identity for this browser (expired, used, or never there).
+    #[error("the sign-in expired")]
+    Expired,
+    /// Sign-up is closed and linking is not offered.
+    #[error("sign-up is closed")]
+    Closed,
+    /// A form field is not acceptable.
+    #[error("{0}")]
+    Invalid(ServiceError),
+    /// The password of the account to link is wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many wrong passwords.
+    #[error("throttled")]
+    Throttled,
+    /// The identity was linked meanwhile (another tab).
+    #[error("identity already linked")]
+    Taken,
+    /// Storage failed.
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+impl From<StoreError> for FinishError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure while finishing a provider sign-in");
+        FinishError::Unavailable
+    }
+}
+
+/// Why unlinking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UnlinkError {
+    /// It is the account's only way to sign in.
+    #[error("last way to sign in")]
+    LastMethod,
+    /// Nothing linked at that provider.
+    #[error("not linked")]
+    NotLinked,
+    /// Storage failed.
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+/// "a***@example.com": enough for the owner to recognise their address.
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+impl Services {
+    async fn pending(&self, token: &str) -> Result<PendingIdentity, FinishError> {
+        self.store.pending_identity(&sha256_hex(token), self.now()).await?.ok_or(FinishError::Expired)
+    }
+
+    /// What the finish page shows for the browser's pending identity.
+    pub async fn pending_view(&self, token: &str, csrf: String) -> Result<PendingView, FinishError> {
+        let pending = self.pending(token).await?;
+        let link = self.link_candidate(&pending).await?;
+        let provider_name = self.provider(&pending.provider).map_or_else(|| pending.provider.clone(), |p| p.name.clone());
+        Ok(PendingView {
+            provider_name,
+            username: pending.username,
+            display_name: pending.display_name.unwrap_or_default(),
+            email: pending.email.unwrap_or_default(),
+            link_account: link.and_then(|u| u.email).map(|e| mask_email(&e)),
+            registration_open: self.settings.registration,
+            csrf,
+        })
+    }
+
+    /// Creates an account named `username` (no password) for the pending identity and signs
+    /// it in. Returns the session cookie value and where to continue.
+    pub async fn finish_signup(&self, token: &str, username: &str, browser: &BrowserInfo) -> Result<(String, String), FinishError> {
+        let pending = self.pending(token).await?;
+        if !self.settings.registration {
+            return Err(FinishError::Closed);
+        }
+        let username = username.trim();
+        validate_username(username).map_err(FinishError::Invalid)?;
+        let taken = |m: &str| FinishError::Invalid(ServiceError::InvalidField("username", m.into()));
+        if self.store.user_by_login(&normalize_login(username)).await?.is_some() {
+            return Err(taken("that username is taken"));
+        }
+        // The provider's email comes along unless another account has it already.
+        let email = match pending.email.as_deref() {
+            Some(e) if self.store.user_by_login(&normalize_login(e)).await?.is_none() => Some(e.to_owned()),
+            _ => None,
+        };
+        let now = self.now();
+        let new = NewUser {
+            username: username.to_owned(),
+            username_normalized: normalize_login(username),
+            email_normalized: email.as_deref().map(normalize_login),
+            email,
+            display_name: pending.display_name.clone().filter(|d| d.chars().count() <= 100).unwrap_or_else(|| username.to_owned()),
+            password_hash: None,
+            admin: false,
+            now,
+        };
+        let identity = ExternalIdentity { provider: pending.provider.clone(), subject: pending.subject.clone(), user_id: 0, email: pending.email.clone(), created_at: now };
+        let user = match self.store.create_user_with_identity(&new, &identity).await {
+            Ok(u) => u,
+            Err(StoreError::Conflict(_)) => {
+                if self.store.external_identity(&identity.provider, &identity.subject).await?.is_some() {
+                    return Err(FinishError::Taken);
+                }
+                return Err(taken("that username is not available"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.enter(&pending, &user, browser).await
+    }
+
+    /// Links the pending identity to the account with its verified email after checking that
+    /// account's password (with the sign-in throttle), and signs that account in.
+    pub async fn finish_link(&self, token: &str, password: &str, browser: &BrowserInfo) -> Result<(String, String), FinishError> {
+        let pending = self.pending(token).await?;
+        let candidate = self.link_candidate(&pending).await?.ok_or(FinishError::Closed)?;
+        let login = candidate.email.clone().unwrap_or_default();
+        let user = match self.sign_in(&login, password, browser.ip).await {
+            Ok(u) if u.id == candidate.id => u,
+            Ok(_) | Err(SignInError::BadCredentials) => return Err(FinishError::WrongPassword),
+            Err(SignInError::Throttled) => return Err(FinishError::Throttled),
+            Err(SignInError::Unavailable) => return Err(FinishError::Unavailable),
+        };
+        let identity = ExternalIdentity {
+            provider: pending.provider.clone(),
+            subject: pending.subject.clone(),
+            user_id: user.id,
+            email: pending.email.clone(),
+            created_at: self.now(),
+        };
+        match self.store.link_identity(&identity).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(FinishError::Taken),
+            Err(e) => return Err(e.into()),
+        }
+        self.enter(&pending, &user, browser).await
+    }
+
+    /// Ends the pending identity and opens a session for `user`.
+    async fn enter(&self, pending: &PendingIdentity, user: &User, browser: &BrowserInfo) -> Result<(String, String), FinishError> {
+        self.store.delete_pending_identity(&pending.pending_hash).await?;
+        let session = self
+            .start_session(user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
+            .await
+            .map_err(|_| FinishError::Unavailable)?;
+        Ok((session, pending.next.clone()))
+    }
+
+    /// The account page's list: every enabled provider (linked or not), then identities of
+    /// providers no longer configured, which can only be unlinked.
+    pub async fn identity_items(&self, user: &User) -> Result<Vec<IdentityItem>, ServiceError> {
+        let linked = self.store.identities_for_user(user.id).await?;
+        let can_unlink = user.password_hash.is_some() || linked.len() > 1;
+        let item = |provider: &str, name: &str, i: Option<&ExternalIdentity>| IdentityItem {
+            provider: provider.to_owned(),
+            name: name.to_owned(),
+            linked: i.is_some(),
+            detail: i.map(|i| i.email.clone().unwrap_or_else(|| i.subject.clone())).unwrap_or_default(),
+            linked_at: i.map(|i| format_time(i.created_at)),
+            can_unlink: i.is_some() && can_unlink,
+        };
+        let mut items: Vec<IdentityItem> =
+            self.providers().iter().map(|p| item(&p.id, &p.name, linked.iter().find(|i| i.provider == p.id))).collect();
+        items.extend(linked.iter().filter(|i| self.provider(&i.provider).is_none()).map(|i| item(&i.provider, &i.provider, Some(i))));
+        Ok(items)
+    }
+
+    /// Unlinks the user's identity at `provider`, unless it is their last way to sign in.
+    pub async fn unlink_provider(&self, user_id: i64, provider: &str) -> Result<(), UnlinkError> {
+        match self.store.unlink_identity(user_id, provider).await {
+            Ok(Unlink::Unlinked) => Ok(()),
+            Ok(Unlink::LastMethod) => Err(UnlinkError::LastMethod),
+            Ok(Unlink::NotLinked) => Err(UnlinkError::NotLinked),
+            Err(e) => {
+                tracing::error!(error = %e, "unlinking an identity failed");
+                Err(UnlinkError::Unavailable)
+            }
+        }
+    }
+
+    /// Deletes expired sign-in flows and pending identities.
+    pub async fn purge_upstream(&self) -> Result<u64, StoreError> {
+        self.store.purge_upstream(self.now()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_masked() {
+        assert_eq!(mask_email("erin@example.com"), "e***@example.com");
+        assert_eq!(mask_email("nope"), "***");
+    }
+}

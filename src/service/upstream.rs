@@ -1,0 +1,412 @@
+//! Signing in with an upstream provider: starting the flow (`GET /o/login/start/<id>`, or the
+//! account page's "Link" button) and finishing it at the callback (`GET
+//! /o/login/callback/<id>`).
+//!
+//! The browser is bound to its flow by an HttpOnly, SameSite=Lax cookie holding a random value
+//! whose SHA-256 keys the stored flow (state, PKCE verifier, nonce, `next`); the flow is used
+//! once and expires after [`FLOW_LIFETIME`] seconds. A verified identity that matches no
+//! account waits the same way, behind a second cookie, for `/o/login/finish/`
+//! (`service::identities`).
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use super::{session::Session, upstream_http::UpstreamClient, Services};
+use crate::{
+    crypto::{random_token, sha256_hex},
+    oauth::{
+        jose::JoseError,
+        pkce,
+        upstream::{
+            authorization_url, profile_from_claims, profile_from_mapping, propose_username, validate_callback, validate_id_token,
+            CallbackExpect, ExternalProfile, ProviderConfig, Protocol, TokenAuth, UpstreamError,
+        },
+    },
+    service::users::normalize_login,
+    store::{ExternalIdentity, PendingIdentity, StoreError, UpstreamLogin, User},
+};
+
+/// The cookie that binds a started flow to the browser.
+pub const FLOW_COOKIE: &str = "yaoshi_upstream";
+/// The cookie that binds a pending identity to the browser.
+pub const PENDING_COOKIE: &str = "yaoshi_pending";
+/// Seconds a started flow, and then a pending identity, stays usable.
+pub const FLOW_LIFETIME: i64 = 600;
+
+fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// `Set-Cookie` for a started flow (only the callback, under `/o/login/`, needs it).
+pub fn flow_cookie(token: &str, secure: bool) -> String {
+    cookie(FLOW_COOKIE, token, "/o/login/", FLOW_LIFETIME, secure)
+}
+
+/// `Set-Cookie` that removes the flow cookie.
+pub fn clear_flow_cookie(secure: bool) -> String {
+    cookie(FLOW_COOKIE, "", "/o/login/", 0, secure)
+}
+
+/// `Set-Cookie` for a pending identity (the finish page and its server functions need it).
+pub fn pending_cookie(token: &str, secure: bool) -> String {
+    cookie(PENDING_COOKIE, token, "/", FLOW_LIFETIME, secure)
+}
+
+/// `Set-Cookie` that removes the pending cookie.
+pub fn clear_pending_cookie(secure: bool) -> String {
+    cookie(PENDING_COOKIE, "", "/", 0, secure)
+}
+
+/// Why a sign-in (or link) with a provider failed, as the user is told. Details are logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamFailure {
+    /// No enabled provider has this id.
+    #[error("unknown provider")]
+    UnknownProvider,
+    /// Down, too slow, or answering nonsense.
+    #[error("provider unavailable")]
+    Unavailable,
+    /// Refused at the provider (`error=` on the callback).
+    #[error("refused at the provider")]
+    Denied,
+    /// The callback matches no flow of this browser (state, expiry, reuse).
+    #[error("no matching sign-in flow")]
+    BadState,
+    /// The provider's answer failed verification.
+    #[error("provider answer rejected")]
+    Rejected,
+    /// The identity belongs to another account.
+    #[error("identity linked to another account")]
+    IdentityTaken,
+    /// The account has another identity at this provider.
+    #[error("account already linked to this provider")]
+    AlreadyLinked,
+    /// The account the identity belongs to is disabled.
+    #[error("account disabled")]
+    Disabled,
+    /// Our database failed.
+    #[error("storage unavailable")]
+    Store,
+}
+
+impl From<UpstreamError> for UpstreamFailure {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::Unavailable(_) => UpstreamFailure::Unavailable,
+            UpstreamError::Denied { .. } => UpstreamFailure::Denied,
+            UpstreamError::BadState => UpstreamFailure::BadState,
+            UpstreamError::Rejected(_) => UpstreamFailure::Rejected,
+        }
+    }
+}
+
+fn store_failure(e: StoreError) -> UpstreamFailure {
+    tracing::error!(error = %e, "storage failure during an upstream sign-in");
+    UpstreamFailure::Store
+}
+
+/// Where a started flow goes.
+#[derive(Debug)]
+pub struct Started {
+    /// The cookie value binding the flow to the browser.
+    pub flow_token: String,
+    /// The provider's authorization URL.
+    pub url: String,
+}
+
+/// How a callback ended well.
+#[derive(Debug)]
+pub enum Finished {
+    /// A known identity: a new session (its cookie value) for its account.
+    SignedIn(String),
+    /// The identity is now linked to the signed-in account.
+    Linked,
+    /// A new identity, waiting behind this cookie value on the finish page.
+    Pending(String),
+}
+
+/// What a callback did, and where the browser goes next.
+#[derive(Debug)]
+pub struct CallbackOutcome {
+    /// A "link" flow (the answer goes to the account page).
+    pub link: bool,
+    /// Where the flow continues (the login `next`).
+    pub next: String,
+    /// The result.
+    pub result: Result<Finished, UpstreamFailure>,
+}
+
+/// The endpoints and rules of one provider, from its configuration or discovery.
+struct Endpoints {
+    authorization: String,
+    token: String,
+    userinfo: Option<String>,
+    jwks: Option<String>,
+    issuer: Option<String>,
+    iss_required: bool,
+    token_auth: TokenAuth,
+}
+
+/// The browser's side of a request, for the session a sign-in opens.
+#[derive(Clone, Debug, Default)]
+pub struct BrowserInfo {
+    /// Peer address.
+    pub ip: Option<IpAddr>,
+    /// `User-Agent`.
+    pub user_agent: String,
+    /// The session cookie it sent, which a sign-in ends.
+    pub previous_session: Option<String>,
+}
+
+impl Services {
+    /// The enabled providers, in the configured order.
+    pub fn providers(&self) -> &[ProviderConfig] {
+        &self.settings.providers
+    }
+
+    /// The enabled provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
+        self.settings.providers.iter().find(|p| p.id == id)
+    }
+
+    /// Our redirect URI at a provider: `{issuer}/o/login/callback/{id}`.
+    pub fn upstream_redirect_uri(&self, id: &str) -> String {
+        format!("{}/o/login/callback/{id}", self.settings.issuer)
+    }
+
+    fn upstream_client(&self) -> &UpstreamClient {
+        &self.upstream
+    }
+
+    async fn endpoints(&self, p: &ProviderConfig) -> Result<Endpoints, UpstreamError> {
+        let default_auth = TokenAuth::ClientSecretPost;
+        match &p.protocol {
+            Protocol::OAuth2 { authorization_endpoint, token_endpoint, userinfo_endpoint, .. } => Ok(Endpoints {
+                authorization: authorization_endpoint.clone(),
+                token: token_endpoint.clone(),
+                userinfo: Some(userinfo_endpoint.clone()),
+                jwks: None,
+                issuer: None,
+                iss_required: false,
+                token_auth: p.quirks.token_auth.unwrap_or(default_auth),
+            }),
+            Protocol::Oidc { issuer } => {
+                let m = self.upstream_client().metadata(issuer, self.now()).await?;
+                Ok(Endpoints {
+                    authorization: m.authorization_endpoint.clone(),
+                    token: m.token_endpoint.clone(),
+                    userinfo: m.userinfo_endpoint.clone(),
+                    jwks: Some(m.jwks_uri.clone()),
+                    issuer: Some(issuer.clone()),
+                    iss_required: m.authorization_response_iss_parameter_supported,
+                    token_auth: p.quirks.token_auth.unwrap_or_else(|| m.token_auth()),
+                })
+            }
+        }
+    }
+
+    /// Starts a sign-in with provider `id` that continues to `next` (already checked by
+    /// `safe_next`), or, with `link_user`, links the identity to that signed-in account.
+    pub async fn start_upstream(&self, id: &str, next: &str, link_user: Option<i64>) -> Result<Started, UpstreamFailure> {
+        let p = self.provider(id).ok_or(UpstreamFailure::UnknownProvider)?;
+        let endpoints = self.endpoints(p).await.map_err(|e| {
+            tracing::warn!(provider = %p.id, error = %e, "cannot start a sign-in with the provider");
+            UpstreamFailure::from(e)
+        })?;
+        let (flow_token, state, verifier) = (random_token(""), random_token(""), random_token(""));
+        let nonce = p.issuer().map(|_| random_token(""));
+        let challenge = p.quirks.pkce.then(|| pkce::s256(&verifier));
+        let redirect_uri = self.upstream_redirect_uri(&p.id);
+        let url = authorization_url(p, &endpoints.authorization, &redirect_uri, &state, challenge.as_deref(), nonce.as_deref())?;
+        let now = self.now();
+        let flow = UpstreamLogin {
+            flow_hash: sha256_hex(&flow_token),
+            provider: p.id.clone(),
+            state,
+            pkce_verifier: verifier,
+            nonce,
+            next: next.to_owned(),
+            link_user_id: link_user,
+            created_at: now,
+            expires_at: now + FLOW_LIFETIME,
+        };
+        self.store.insert_upstream_login(&flow).await.map_err(store_failure)?;
+        Ok(Started { flow_token, url })
+    }
+
+    /// The callback: checks it against the browser's flow, redeems the code, verifies who the
+    /// provider says the user is, then signs in, links, or leaves a pending identity.
+    pub async fn finish_upstream(&self, id: &str, flow_token: Option<&str>, query: &str, session: Option<&Session>, browser: &BrowserInfo) -> CallbackOutcome {
+        let flow = match flow_token {
+            Some(t) => self.store.take_upstream_login(&sha256_hex(t), self.now()).await,
+            None => Ok(None),
+        };
+        let flow = match flow {
+            Ok(Some(f)) if f.provider == id => f,
+            Ok(_) => {
+                tracing::warn!(provider = %id, "a provider callback matches no sign-in flow of this browser");
+                return CallbackOutcome { link: false, next: "/".into(), result: Err(UpstreamFailure::BadState) };
+            }
+            Err(e) => return CallbackOutcome { link: false, next: "/".into(), result: Err(store_failure(e)) },
+        };
+        let result = self.complete_flow(&flow, query, session, browser).await;
+        if let Err(e) = &result {
+            tracing::info!(provider = %id, failure = %e, "sign-in with a provider did not complete");
+        }
+        CallbackOutcome { link: flow.link_user_id.is_some(), next: flow.next, result }
+    }
+
+    async fn complete_flow(&self, flow: &UpstreamLogin, query: &str, session: Option<&Session>, browser: &BrowserInfo) -> Result<Finished, UpstreamFailure> {
+        let p = self.provider(&flow.provider).ok_or(UpstreamFailure::UnknownProvider)?;
+        let profile = self.verified_profile(p, flow, query).await.map_err(|e| {
+            tracing::warn!(provider = %p.id, error = %e, "provider callback refused");
+            UpstreamFailure::from(e)
+        })?;
+        let existing = self.store.external_identity(&p.id, &profile.subject).await.map_err(store_failure)?;
+        if let Some(link_user) = flow.link_user_id {
+            // The account to link is the one still signed in in this browser.
+            if session.map(|s| s.user.id) != Some(link_user) {
+                return Err(UpstreamFailure::BadState);
+            }
+            return self.link_profile(p, &profile, link_user, existing).await;
+        }
+        match existing {
+            Some(identity) => {
+                let user = self.store.user_by_id(identity.user_id).await.map_err(store_failure)?.ok_or(UpstreamFailure::Store)?;
+                if !user.active {
+                    return Err(UpstreamFailure::Disabled);
+                }
+                let token = self
+                    .start_session(&user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
+                    .await
+                    .map_err(|_| UpstreamFailure::Store)?;
+                Ok(Finished::SignedIn(token))
+            }
+            None => self.hold_pending(p, profile, &flow.next).await.map(Finished::Pending),
+        }
+    }
+
+    /// Steps 2-4 of the callback: the authorization response, the code exchange, the ID Token
+    /// or user info, and the profile they give.
+    async fn verified_profile(&self, p: &ProviderConfig, flow: &UpstreamLogin, query: &str) -> Result<ExternalProfile, UpstreamError> {
+        let endpoints = self.endpoints(p).await?;
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let expect = CallbackExpect { state: &flow.state, issuer: endpoints.issuer.as_deref(), iss_required: endpoints.iss_required };
+        let code = validate_callback(&params, &expect)?;
+        let redirect_uri = self.upstream_redirect_uri(&p.id);
+        let verifier = p.quirks.pkce.then_some(flow.pkce_verifier.as_str());
+        let client = self.upstream_client();
+        let tokens = client.exchange_code(p, &endpoints.token, endpoints.token_auth, &code, &redirect_uri, verifier).await?;
+        match &p.protocol {
+            Protocol::OAuth2 { mapping, .. } => {
+                let endpoint = endpoints.userinfo.as_deref().unwrap_or_default();
+                profile_from_mapping(&client.userinfo(p, endpoint, &tokens).await?, mapping)
+            }
+            Protocol::Oidc { issuer } => {
+                let id_token = tokens.id_token.as_deref().ok_or_else(|| UpstreamError::Rejected("no id_token in the token response".into()))?;
+                let claims = self.verified_claims(p, issuer, endpoints.jwks.as_deref().unwrap_or_default(), id_token, flow).await?;
+                let mut profile = profile_from_claims(&claims)?;
+                if let (true, Some(endpoint)) = (profile.incomplete(), endpoints.userinfo.as_deref()) {
+                    match client.userinfo(p, endpoint, &tokens).await {
+                        Ok(info) => profile.merge_userinfo(&info)?,
+                        Err(e) => tracing::warn!(provider = %p.id, error = %e, "user info unavailable; using the ID Token alone"),
+                    }
+                }
+                Ok(profile)
+            }
+        }
+    }
+
+    /// The ID Token's claims once verified; the JWK Set is fetched again once when the token
+    /// names a key the cached set lacks (the provider rotated its keys).
+    async fn verified_claims(&self, p: &ProviderConfig, issuer: &str, jwks_uri: &str, id_token: &str, flow: &UpstreamLogin) -> Result<Value, UpstreamError> {
+        let nonce = flow.nonce.as_deref().unwrap_or_default();
+        let client = self.upstream_client();
+        let now = self.now();
+        let keys = client.jwks(jwks_uri, now, false).await?;
+        let first = validate_id_token(id_token, &keys, issuer, &p.client_id, nonce, now);
+        let claims = match first {
+            Err(JoseError::UnknownKey) => {
+                let keys = client.jwks(jwks_uri, now, true).await?;
+                validate_id_token(id_token, &keys, issuer, &p.client_id, nonce, now)
+            }
+            other => other,
+        };
+        claims.map_err(|e| UpstreamError::Rejected(format!("ID Token: {e}")))
+    }
+
+    async fn link_profile(&self, p: &ProviderConfig, profile: &ExternalProfile, user_id: i64, existing: Option<ExternalIdentity>) -> Result<Finished, UpstreamFailure> {
+        match existing {
+            Some(i) if i.user_id == user_id => return Ok(Finished::Linked),
+            Some(_) => return Err(UpstreamFailure::IdentityTaken),
+            None => {}
+        }
+        let identity = ExternalIdentity {
+            provider: p.id.clone(),
+            subject: profile.subject.clone(),
+            user_id,
+            email: profile.email.clone(),
+            created_at: self.now(),
+        };
+        match self.store.link_identity(&identity).await {
+            Ok(()) => Ok(Finished::Linked),
+            // The account has an identity at this provider (or the identity was just linked
+            // by a concurrent flow): either way nothing changed.
+            Err(StoreError::Conflict(_)) => Err(UpstreamFailure::AlreadyLinked),
+            Err(e) => Err(store_failure(e)),
+        }
+    }
+
+    /// Stores a new identity for the finish page; returns the pending cookie's value.
+    async fn hold_pending(&self, p: &ProviderConfig, profile: ExternalProfile, next: &str) -> Result<String, UpstreamFailure> {
+        let username = self.free_username(&propose_username(&profile)).await.map_err(store_failure)?;
+        let email = profile.email.filter(|e| super::users::validate_email(e).is_ok());
+        let token = random_token("");
+        let now = self.now();
+        let pending = PendingIdentity {
+            pending_hash: sha256_hex(&token),
+            provider: p.id.clone(),
+            subject: profile.subject,
+            username,
+            display_name: profile.display_name,
+            email_verified: profile.email_verified && email.is_some(),
+            email,
+            next: next.to_owned(),
+            created_at: now,
+            expires_at: now + FLOW_LIFETIME,
+        };
+        self.store.insert_pending_identity(&pending).await.map_err(store_failure)?;
+        Ok(token)
+    }
+
+    /// `base`, or `base-2` … `base-99`, whichever nobody uses yet (the person may still
+    /// change it on the finish page).
+    async fn free_username(&self, base: &str) -> Result<String, StoreError> {
+        for n in 1..100 {
+            let candidate = if n == 1 {
+                base.to_owned()
+            } else {
+                let suffix = format!("-{n}");
+                let kept: String = base.chars().take(64 - suffix.len()).collect();
+                format!("{kept}{suffix}")
+            };
+            if self.store.user_by_login(&normalize_login(&candidate)).await?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Ok(base.to_owned())
+    }
+
+    /// The account a pending identity may be linked to: the provider is trusted to verify
+    /// emails, it says it verified this one, and an active account with a password has it.
+    pub(crate) async fn link_candidate(&self, pending: &PendingIdentity) -> Result<Option<User>, StoreError> {
+        let allowed = self.provider(&pending.provider).is_some_and(|p| p.link_by_verified_email);
+        let Some(email) = pending.email.as_deref().filter(|_| allowed && pending.email_verified) else {
+            return Ok(None);
+        };
+        let user = self.store.user_by_login(&normalize_login(email)).await?;
+        Ok(user.filter(|u| u.active && u.password_hash.is_some() && u.email.as_deref().map(normalize_login) == Some(normalize_login(email))))
+    }
+}
