@@ -107,12 +107,18 @@ async fn developer_apps_are_private_and_their_secrets_work_once_shown(backend: B
     assert_eq!(t.services.find_client(&id).await.expect("client").client.name, "Shop");
     assert_eq!(client_credentials(&t, &id, &secret).await, 200);
 
+    // An admin trusts the app; changing its redirect URIs withdraws that until an admin looks.
+    let mut trusted = t.services.find_client(&id).await.expect("client").client;
+    trusted.trusted = true;
+    t.store().update_client(&trusted).await.expect("trust");
+
     // Alice edits, rotates (the old secret stops working) and deletes.
     let edit = [("csrf", csrf.as_str()), ("client_id", &id), ("name", "Shop 2"), ("redirect_uris", "https://shop.example/cb2"), ("client_credentials", "on")];
     assert_eq!(t.submit(&alice, "/api/account/apps/edit", &edit).await.1, "/account/apps?done=saved");
     let client = t.services.find_client(&id).await.expect("client").client;
     assert_eq!((client.name.as_str(), client.redirect_uris.as_slice()), ("Shop 2", &["https://shop.example/cb2".to_owned()][..]));
     assert_eq!(client.grant_types, vec![GrantType::ClientCredentials]);
+    assert!(!client.trusted, "new redirect URIs are not trusted on the admin's word for the old ones");
     assert_eq!(t.submit(&alice, "/api/account/apps/rotate", &[("csrf", &csrf), ("client_id", &id)]).await.1, "/account/apps?done=rotated");
     let (_, page) = t.page(&alice, "/account/apps").await;
     let (_, rotated) = shown_secret(&page).expect("the rotated secret is shown");

@@ -371,6 +371,17 @@ async fn a_verified_email_links_to_the_existing_account_after_its_password(backe
     assert_eq!(to, "/account");
     let fay = idp.services.find_user("fay").await.unwrap();
     assert_eq!(fay.email, None, "erin's address stays erin's");
+
+    // An address the provider did not verify is not taken over even when nobody has it: an
+    // email is also a sign-in name.
+    f.set(fake::Behaviour { sub: "fake-user-3".into(), email: Some("gus@example.com".into()), email_verified: false, ..Default::default() });
+    let b = browser();
+    let (_, to) = get(&b, &via_provider(&idp, &b, &up, "fakelink", "/account").await).await;
+    assert_eq!(to, "/o/login/finish/");
+    let (_, html) = idp.page(&b, "/o/login/finish/").await;
+    let (_, to) = idp.submit(&b, "/api/login/finish/signup", &[("csrf", &csrf_of(&html)), ("username", "gus")]).await;
+    assert_eq!(to, "/account");
+    assert_eq!(idp.services.find_user("gus").await.unwrap().email, None);
 }
 
 on_both_backends!(

@@ -94,7 +94,9 @@ impl Services {
             redirect_uris: form.redirect_uris(),
             grants,
             scopes: record.client.scopes.iter().map(str::to_owned).collect(),
-            trusted: record.client.trusted,
+            // An admin trusted the app with the URIs they saw: new ones need consent again
+            // until an admin looks.
+            trusted: record.client.trusted && form.redirect_uris() == record.client.redirect_uris,
             client_id: Some(record.client.client_id.clone()),
             ..ClientSpec::default()
         };

@@ -103,9 +103,11 @@ impl Services {
         if self.store.user_by_login(&normalize_login(username)).await?.is_some() {
             return Err(taken("that username is taken"));
         }
-        // The provider's email comes along unless another account has it already.
+        // The provider's email comes along only if the provider verified it (an email is also
+        // a sign-in name here, so an unproven one would squat someone's address) and no other
+        // account has it.
         let email = match pending.email.as_deref() {
-            Some(e) if self.store.user_by_login(&normalize_login(e)).await?.is_none() => Some(e.to_owned()),
+            Some(e) if pending.email_verified && self.store.user_by_login(&normalize_login(e)).await?.is_none() => Some(e.to_owned()),
             _ => None,
         };
         let now = self.now();
