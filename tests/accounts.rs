@@ -59,4 +59,16 @@ async fn closed_sign_up_creates_nobody(backend: Backend) {
     assert!(t.services.find_user("intruder").await.is_err());
 }
 
-on_both_backends!(sign_up_opens_a_session, closed_sign_up_creates_nobody);
+/// The login round trip carries an authorization request exactly: a `%26` inside the
+/// client's `state` stays an encoded `&` (decoded once, not twice).
+async fn next_is_decoded_once(backend: Backend) {
+    let t = TestServer::start(backend).await;
+    let b = browser();
+    for page in ["/o/login/", "/o/register/"] {
+        let url = format!("{page}?next=/o/authorize/%3Fclient_id%3Ddemo%26state%3Da%2526b%252Bc");
+        let html = b.get(t.url(&url)).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
+        assert!(html.contains(r#"name="next" value="/o/authorize/?client_id=demo&amp;state=a%26b%2Bc""#), "{page}: {html}");
+    }
+}
+
+on_both_backends!(sign_up_opens_a_session, closed_sign_up_creates_nobody, next_is_decoded_once);

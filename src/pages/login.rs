@@ -12,7 +12,7 @@ use crate::{
         auth::{login_context, Login},
         types::ProviderLink,
     },
-    components::{follow, urlencode, ErrorBanner, Layout, Loading, Notice},
+    components::{follow, query_value, urlencode, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, error_for_code, error_text, t},
 };
 
@@ -21,10 +21,10 @@ use crate::{
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || query.with(|q| q.get("next").unwrap_or_default());
-    let login_hint = move || query.with(|q| q.get("login_hint").unwrap_or_default());
     let location = use_location();
-    let raw_next = move || location.search.with(|s| raw_param(s, "next").unwrap_or_default().to_owned());
+    let next = move || location.search.with(|s| query_value(s, "next").unwrap_or_default());
+    let login_hint = move || query.with(|q| q.get("login_hint").unwrap_or_default());
+    let raw_next = move || urlencode(&next());
     let error_from_url = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
@@ -73,12 +73,8 @@ pub fn LoginPage() -> impl IntoView {
 /// The router's query map decodes values twice on the server (`ParamsMap::insert` unescapes
 /// what `query_pairs` already decoded), which would turn an encoded `&` or `%` inside `next`
 /// into a separator; passing the encoded value on as it came avoids that.
-fn raw_param<'a>(search: &'a str, name: &str) -> Option<&'a str> {
-    search.trim_start_matches('?').split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
 /// "Sign in with …" for each provider: plain links to `/o/login/start/<id>` (outside the
-/// router, so they work without JavaScript), carrying `next` (`raw_next`: still encoded).
+/// router, so they work without JavaScript), carrying `next` (`raw_next`: encoded for a query).
 #[component]
 fn ProviderLinks(providers: Vec<ProviderLink>, next: String) -> impl IntoView {
     let t = t();

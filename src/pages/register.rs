@@ -15,7 +15,8 @@ use crate::{
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || query.with(|q| q.get("next").unwrap_or_default());
+    let location = leptos_router::hooks::use_location();
+    let next = move || location.search.with(|s| crate::components::query_value(s, "next").unwrap_or_default());
     let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
     let action = ServerAction::<Register>::new();
