@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures requests/s of client_credentials issuance and of introspection on SQLite, each as a
+# Measures requests/s of client_credentials issuance, introspection and the JWK Set on SQLite, each as a
 # ratio to GET /healthz of the same server in the same run. Loopback only, bounded in time.
 # Usage: bench/run.sh [rounds=3] [seconds=10] [connections=16]
 set -euo pipefail
@@ -44,14 +44,15 @@ for r in $(seq 1 "$rounds"); do
   results[healthz]+="$(rps "$base/healthz") "
   results[client_credentials]+="$(rps -s "$work/cc.lua" "$base/o/token/") "
   results[introspect]+="$(rps -s "$work/introspect.lua" "$base/o/introspect/") "
+  results[jwks]+="$(rps "$base/o/.well-known/jwks.json") "
   echo "round $r done" >&2
 done
 # Every answer must have been a success: wrk counts non-2xx separately; check a last one by hand.
 curl -sf "$base/o/introspect/" -d "token=$token&client_id=$id&client_secret=$secret" | grep -q '"active":true'
 
-python3 - "${results[healthz]}" "${results[client_credentials]}" "${results[introspect]}" <<'PY'
+python3 - "${results[healthz]}" "${results[client_credentials]}" "${results[introspect]}" "${results[jwks]}" <<'PY'
 import statistics, sys
-names = ["healthz", "client_credentials", "introspect"]
+names = ["healthz", "client_credentials", "introspect", "jwks"]
 runs = [list(map(float, a.split())) for a in sys.argv[1:]]
 base = statistics.median(runs[0])
 print(f"{'endpoint':<20} {'median req/s':>12} {'ratio to healthz':>17}   runs")
