@@ -179,11 +179,35 @@ async fn plain_logout_asks_first(backend: Backend) {
     assert_eq!(t.submit(&b, "/o/logout/", &[("csrf", &csrf)]).await, (303, "/o/login/?done=signed_out".to_owned()));
     assert!(!signed_in_still(&t, &b).await);
     assert!(tokio::time::timeout(Duration::from_millis(500), tokens.recv()).await.is_err(), "no client took part");
-    // Without the page's token, nothing happens.
+    // Without the page's token nothing happens: the post is shown the confirmation page.
     let b = signed_in(&t, "alice").await;
-    let (status, _) = t.submit(&b, "/o/logout/", &[("csrf", "forged")]).await;
-    assert_eq!(status, 403);
+    let (status, location) = t.submit(&b, "/o/logout/", &[("csrf", "forged")]).await;
+    assert_eq!((status, location.as_str()), (303, "/o/logout/"));
     assert!(signed_in_still(&t, &b).await);
+}
+
+/// RP-Initiated Logout §2: the end-session endpoint takes POST. A relying party's cross-site
+/// POST carries its parameters to the confirmation page and ends nothing by itself.
+async fn oidcc_rp_initiated_logout_by_post(backend: Backend) {
+    let (t, rp) = setup(backend, None).await;
+    let (b, id_token) = signed_in_with_id_token(&t, &rp).await;
+    let resp = b
+        .post(t.url("/o/logout/"))
+        .header("origin", "https://rp.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("id_token_hint", id_token.as_str()), ("post_logout_redirect_uri", BYE), ("state", "p&q"), ("evil", "x")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).expect("location").to_owned();
+    assert!(location.starts_with("/o/logout/?id_token_hint="), "{location}");
+    assert!(location.ends_with("&post_logout_redirect_uri=https%3A%2F%2Frp.example%2Fbye&state=p%26q"), "{location}");
+    assert!(signed_in_still(&t, &b).await, "a cross-site post ends nothing");
+    let (page, csrf) = logout_page(&t, &b, &[("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "p&q")]).await;
+    assert!(page.contains("Relying Party"));
+    let form = [("csrf", csrf.as_str()), ("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "p&q")];
+    assert_eq!(t.submit(&b, "/o/logout/", &form).await, (303, "https://rp.example/bye?state=p%26q".to_owned()));
 }
 
 /// oidcc-backchannel for sessions ended elsewhere: "sign out all other browsers" on the account
@@ -221,6 +245,7 @@ async fn sessions_ended_elsewhere_are_announced(backend: Backend) {
 }
 
 on_both_backends!(
+    oidcc_rp_initiated_logout_by_post,
     sessions_ended_elsewhere_are_announced,
     oidcc_rp_initiated_logout_with_backchannel,
     oidcc_rp_initiated_logout_bad_post_logout_redirect_uri,

@@ -75,6 +75,21 @@ fn same_origin(headers: &HeaderMap) -> bool {
     bare.is_some_and(|h| !host.is_empty() && h.eq_ignore_ascii_case(host))
 }
 
+/// The parameters of RP-initiated logout a client may send (RP-Initiated Logout §2).
+const LOGOUT_PARAMS: [&str; 5] = ["id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales"];
+
+/// 303 to the logout confirmation page with the client's logout parameters from `form`.
+fn to_logout_page(form: &[u8]) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(url::form_urlencoded::parse(form).filter(|(k, _)| LOGOUT_PARAMS.contains(&k.as_ref())))
+        .finish();
+    let location = if query.is_empty() { LOGOUT_PATH.to_owned() } else { format!("{LOGOUT_PATH}?{query}") };
+    match HeaderValue::from_str(&location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => forbidden("unusable logout parameters"),
+    }
+}
+
 fn forbidden(why: &'static str) -> Response {
     tracing::warn!(why, "refused a form post");
     (
@@ -93,15 +108,26 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let is_form_post = req.method() == Method::POST && (path.starts_with(SERVER_FN_PREFIX) || path == LOGOUT_PATH);
     if is_form_post {
-        if !same_origin(req.headers()) || !same_site_fetch(req.headers()) {
-            return forbidden("foreign origin");
-        }
-        let Some(expected) = &existing else { return forbidden("no CSRF cookie") };
         let (parts, body) = req.into_parts();
         let Ok(bytes) = to_bytes(body, MAX_FORM).await else { return forbidden("form too large") };
-        let sent = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
-        if !sent.is_some_and(|s| ct_eq(&s, expected)) {
-            return forbidden("missing or wrong CSRF token");
+        let refusal = if !same_origin(&parts.headers) || !same_site_fetch(&parts.headers) {
+            Some("foreign origin")
+        } else {
+            let sent = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+            match &existing {
+                None => Some("no CSRF cookie"),
+                Some(expected) if !sent.is_some_and(|s| ct_eq(&s, expected)) => Some("missing or wrong CSRF token"),
+                Some(_) => None,
+            }
+        };
+        if let Some(why) = refusal {
+            // RP-Initiated Logout §2: the end-session endpoint takes POST too. A client's POST
+            // cannot carry our token, so it is shown the confirmation page, as a GET would be;
+            // only that page's own form ends a session.
+            if parts.uri.path() == LOGOUT_PATH {
+                return to_logout_page(&bytes);
+            }
+            return forbidden(why);
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
