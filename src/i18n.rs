@@ -100,12 +100,7 @@ impl Locale {
     #[cfg(feature = "ssr")]
     pub fn of_request(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Locale {
         use axum::http::header;
-        let chosen = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| crate::service::session::cookie_value(h, LANG_COOKIE))
-            .and_then(Locale::from_tag);
+        let chosen = crate::http::request_cookie(headers, LANG_COOKIE).and_then(|l| Locale::from_tag(&l));
         chosen.or_else(|| uri.query().and_then(Locale::requested_in)).unwrap_or_else(|| {
             Locale::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default())
         })
@@ -118,9 +113,7 @@ impl Locale {
     /// lasts as long as the request travels.
     #[cfg(feature = "ssr")]
     pub fn requested_in(query: &str) -> Option<Locale> {
-        let param = |q: &str, name: &str| {
-            url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-        };
+        let param = crate::components::query_value;
         let from_list = |list: String| list.split(' ').find_map(Locale::from_tag);
         if let Some(list) = param(query, "ui_locales") {
             return from_list(list);

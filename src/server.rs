@@ -100,50 +100,6 @@ async fn retry_stalled_page(req: Request<axum::body::Body>, next: Next) -> Respo
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    };
-
-    use axum::{body::Body, routing::get};
-    use tower::ServiceExt as _;
-
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_stalled_page_render_is_done_again() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let seen = calls.clone();
-        let app = Router::new()
-            .route(
-                "/page",
-                get(move || {
-                    let n = seen.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        if n == 0 {
-                            std::future::pending::<()>().await;
-                        }
-                        "rendered"
-                    }
-                }),
-            )
-            .layer(middleware::from_fn(retry_stalled_page));
-        let page = Request::get("/page").header(header::ACCEPT, "text/html").body(Body::empty()).unwrap();
-        let resp = tokio::time::timeout(std::time::Duration::from_secs(60), app.clone().oneshot(page))
-            .await
-            .expect("answered, not stalled")
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "the stalled render was abandoned and redone");
-        // Anything but a page GET goes through once, untouched.
-        let api = Request::get("/page").body(Body::empty()).unwrap();
-        assert_eq!(app.oneshot(api).await.unwrap().status(), 200);
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-    }
-}
-
 /// Headers that keep every page out of frames and keep URLs (which may carry codes) out of
 /// Referer headers.
 async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
@@ -224,4 +180,48 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    use axum::{body::Body, routing::get};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_page_render_is_done_again() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let app = Router::new()
+            .route(
+                "/page",
+                get(move || {
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if n == 0 {
+                            std::future::pending::<()>().await;
+                        }
+                        "rendered"
+                    }
+                }),
+            )
+            .layer(middleware::from_fn(retry_stalled_page));
+        let page = Request::get("/page").header(header::ACCEPT, "text/html").body(Body::empty()).unwrap();
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(60), app.clone().oneshot(page))
+            .await
+            .expect("answered, not stalled")
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the stalled render was abandoned and redone");
+        // Anything but a page GET goes through once, untouched.
+        let api = Request::get("/page").body(Body::empty()).unwrap();
+        assert_eq!(app.oneshot(api).await.unwrap().status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
 }

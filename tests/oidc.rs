@@ -214,16 +214,7 @@ async fn oidcc_ensure_registered_redirect_uri(backend: Backend) {
 /// (and cannot redeem without the verifier).
 async fn oidcc_ensure_request_with_valid_pkce_succeeds(backend: Backend) {
     let (t, _, alice) = setup(backend).await;
-    t.client(ClientSpec {
-        name: "SPA".into(),
-        public: true,
-        redirect_uris: vec![RP_URI.into()],
-        trusted: true,
-        client_id: Some("spa".into()),
-        ..ClientSpec::default()
-    })
-    .await;
-    let spa = Rp { id: "spa".into(), secret: String::new() };
+    let spa = register_spa(&t).await;
     let b = signed_in(&t, "alice").await;
     let pkce = [("code_challenge", common::oauth::CHALLENGE), ("code_challenge_method", "S256"), ("nonce", "pkce-nonce")];
     let redeem_with = |code: String, verifier: &'static str| {

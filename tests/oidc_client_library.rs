@@ -8,7 +8,7 @@ mod common;
 
 use common::{
     oauth::PW,
-    oidc::{param, register_rp, signed_in, RP_URI},
+    oidc::{param, register_rp, register_spa, signed_in, RP_URI},
     Backend, TestServer,
 };
 use openidconnect::{
@@ -17,7 +17,7 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 use reqwest::header::LOCATION;
-use yaoshi::{oauth::jose::Alg, service::clients::ClientSpec};
+use yaoshi::oauth::jose::Alg;
 
 /// The library's HTTP client, configured as its documentation says (no redirects).
 fn library_http() -> reqwest::Client {
@@ -122,15 +122,7 @@ async fn openidconnect_crate_code_flow(backend: Backend) {
 async fn openidconnect_crate_public_client_es256(backend: Backend) {
     let t = TestServer::start_with(backend, |s| s.signing_alg = Alg::ES256).await;
     let alice = t.user("alice", PW).await;
-    t.client(ClientSpec {
-        name: "SPA".into(),
-        public: true,
-        redirect_uris: vec![RP_URI.into()],
-        trusted: true,
-        client_id: Some("spa".into()),
-        ..ClientSpec::default()
-    })
-    .await;
+    register_spa(&t).await;
     let http = library_http();
     let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.base.clone()).unwrap(), &http).await.expect("discovery");
     assert_eq!(metadata.id_token_signing_alg_values_supported(), &vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);

@@ -17,11 +17,7 @@ use reqwest::header::ACCEPT;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use yaoshi::{
-    oauth::{
-        jose::{self, Alg},
-        model::GrantType,
-    },
-    service::clients::ClientSpec,
+    oauth::jose::{self, Alg},
     store::LogoutSettings,
 };
 
@@ -50,18 +46,8 @@ async fn backchannel_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
 async fn setup(backend: Backend, backchannel: Option<String>) -> (TestServer, Rp) {
     let t = TestServer::start(backend).await;
     t.user("alice", PW).await;
-    let (id, secret) = t
-        .client(ClientSpec {
-            name: "Relying Party".into(),
-            redirect_uris: vec![RP_URI.into()],
-            grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            trusted: true,
-            client_id: Some("rp".into()),
-            logout: LogoutSettings { post_logout_redirect_uris: vec![BYE.into()], backchannel_logout_uri: backchannel },
-            ..ClientSpec::default()
-        })
-        .await;
-    (t, Rp { id, secret: secret.expect("confidential") })
+    let rp = register_rp_with(&t, LogoutSettings { post_logout_redirect_uris: vec![BYE.into()], backchannel_logout_uri: backchannel }).await;
+    (t, rp)
 }
 
 /// Signs alice in and runs the code flow with `openid`; returns her browser and the ID Token.

@@ -12,13 +12,14 @@ pub const APPS_PAGE: &str = "/account/apps";
 #[cfg(feature = "ssr")]
 const SECRET_COOKIE: &str = "yaoshi_new_secret";
 
+#[cfg(feature = "ssr")]
+use crate::service::session::http_only_cookie;
+
 /// Hands a fresh secret to the next load of the page.
 #[cfg(feature = "ssr")]
 fn flash_secret(s: &crate::service::Services, client_id: &str, secret: &str) {
-    let secure = if s.secure_cookies() { "; Secure" } else { "" };
-    super::ssr::set_cookie(&format!(
-        "{SECRET_COOKIE}={client_id}:{secret}; Path={APPS_PAGE}; HttpOnly; SameSite=Strict; Max-Age=300{secure}"
-    ));
+    let value = format!("{client_id}:{secret}");
+    super::ssr::set_cookie(&http_only_cookie(SECRET_COOKIE, &value, APPS_PAGE, "Strict", 300, s.secure_cookies()));
 }
 
 #[cfg(feature = "ssr")]
@@ -35,18 +36,12 @@ fn app_form(name: String, public: Option<String>, redirect_uris: String, grants:
 #[server(endpoint = "account/apps", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_apps() -> Result<AppsView, AppError> {
     use super::ssr;
-    use crate::service::session::cookie_value;
     let (s, parts, session) = ssr::signed_in(APPS_PAGE).await?;
     let csrf = ssr::csrf_token(&parts)?;
     let apps = s.developer_apps(session.user.id).await?;
-    let flashed = parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| cookie_value(h, SECRET_COOKIE).map(str::to_owned));
+    let flashed = ssr::cookie(&parts, SECRET_COOKIE);
     let new_secret = flashed.and_then(|v| {
-        ssr::set_cookie(&format!("{SECRET_COOKIE}=; Path={APPS_PAGE}; HttpOnly; SameSite=Strict; Max-Age=0"));
+        ssr::set_cookie(&http_only_cookie(SECRET_COOKIE, "", APPS_PAGE, "Strict", 0, s.secure_cookies()));
         let (client_id, secret) = v.split_once(':')?;
         // Only for an app of this user, so a planted cookie cannot show anything odd.
         apps.iter().any(|a| a.client_id == client_id).then(|| super::types::OneTimeSecret {

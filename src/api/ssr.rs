@@ -189,11 +189,5 @@ pub fn browser_info(parts: &Parts) -> crate::service::upstream::BrowserInfo {
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| crate::service::session::cookie_value(h, name))
-        .map(str::to_owned)
+    crate::http::request_cookie(&parts.headers, name)
 }

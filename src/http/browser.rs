@@ -36,6 +36,11 @@ impl CsrfToken {
     }
 }
 
+/// The value of cookie `name`, from any of the request's `Cookie` headers.
+pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| cookie_value(h, name)).map(str::to_owned)
+}
+
 /// The session cookie's value, if the request carries one.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
     let raw = headers.get(header::COOKIE)?.to_str().ok()?;

@@ -15,7 +15,7 @@ use axum::{
     Router,
 };
 
-pub use browser::{guard as browser_guard, session_token, CsrfToken, CSRF_FIELD};
+pub use browser::{guard as browser_guard, request_cookie, session_token, CsrfToken, CSRF_FIELD};
 pub use error::OAuthResponse;
 pub use extract::{BearerToken, OAuthForm};
 

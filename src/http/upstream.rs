@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use axum::{
     extract::{ConnectInfo, Path, Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 
@@ -16,7 +16,7 @@ use crate::{
     server::AppState,
     service::{
         authorize::login_page,
-        session::{cookie_value, safe_next, session_cookie},
+        session::{safe_next, session_cookie},
         upstream::{clear_flow_cookie, flow_cookie, pending_cookie, BrowserInfo, Finished, FLOW_COOKIE},
     },
 };
@@ -38,10 +38,6 @@ fn see_other(location: &str, cookies: &[String]) -> Response {
 fn with_error(page: &str, e: &AppError) -> String {
     let sep = if page.contains('?') { '&' } else { '?' };
     format!("{page}{sep}error={}", e.code())
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| cookie_value(h, name)).map(str::to_owned)
 }
 
 /// Starts a sign-in: `?next=` is where to continue afterwards (a path on this origin).
@@ -71,7 +67,7 @@ pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
         previous_session,
     };
-    let flow = cookie(headers, FLOW_COOKIE);
+    let flow = crate::http::request_cookie(headers, FLOW_COOKIE);
     let query = req.uri().query().unwrap_or_default();
     let outcome = s.finish_upstream(&provider, flow.as_deref(), query, session.as_ref(), &browser).await;
     let secure = s.secure_cookies();

@@ -112,7 +112,7 @@ impl Services {
             store.set_password_hash(user.id, Some(&hash), now).await?;
             // Clients that took part in the other sessions hear of their end; the sweep after
             // catches a session opened meanwhile.
-            self.end_user_sessions(user.id, Some(&session.hash)).await.map_err(|_| crate::store::StoreError::Unavailable("ending sessions".into()))?;
+            self.end_user_sessions(user.id, Some(&session.hash)).await?;
             store.delete_other_sessions(user.id, &session.hash).await?;
             store.revoke_user_refresh_tokens(user.id, now).await
         };

@@ -120,7 +120,7 @@ impl Services {
 
     /// Ends every session of the user but `keep`, each with its back-channel notices (sign
     /// out other browsers, password change, disabling or deleting the account).
-    pub async fn end_user_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<(), ServiceError> {
+    pub async fn end_user_sessions(&self, user_id: i64, keep: Option<&str>) -> crate::store::StoreResult<()> {
         for s in self.store.sessions_for_user(user_id, self.now(), 0).await? {
             if Some(s.session_hash.as_str()) != keep {
                 self.end_session(&s.session_hash).await;

@@ -42,16 +42,20 @@ pub fn safe_next(next: &str) -> &str {
     if ok { next } else { "/" }
 }
 
+/// A `Set-Cookie` value for an HttpOnly cookie, Secure under https; `max_age` 0 removes it.
+pub fn http_only_cookie(name: &str, value: &str, path: &str, same_site: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
+}
+
 /// The `Set-Cookie` value for a session (HttpOnly, SameSite=Lax, Secure under https).
 pub fn session_cookie(token: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ABSOLUTE_LIFETIME}{secure}")
+    http_only_cookie(SESSION_COOKIE, token, "/", "Lax", ABSOLUTE_LIFETIME, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_session_cookie(secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    http_only_cookie(SESSION_COOKIE, "", "/", "Lax", 0, secure)
 }
 
 /// The value of cookie `name` in a `Cookie` header.

@@ -35,8 +35,7 @@ pub const PENDING_COOKIE: &str = "yaoshi_pending";
 pub const FLOW_LIFETIME: i64 = 600;
 
 fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    super::session::http_only_cookie(name, value, path, "Lax", max_age, secure)
 }
 
 /// `Set-Cookie` for a started flow (only the callback, under `/o/login/`, needs it).

@@ -1,7 +1,7 @@
 //! OpenID Connect helpers: a browser that signs in and runs the code flow over HTTP, and the
 //! JWKS and ID Token checks a relying party makes.
 
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::LOCATION;
 use serde_json::Value;
 use yaoshi::{
     oauth::{
@@ -9,6 +9,7 @@ use yaoshi::{
         model::GrantType,
     },
     service::clients::ClientSpec,
+    store::LogoutSettings,
 };
 
 use super::{browser, oauth::PW, TestServer};
@@ -26,6 +27,11 @@ pub struct Rp {
 
 /// Registers the confidential trusted client `rp` (code and refresh grants).
 pub async fn register_rp(t: &TestServer) -> Rp {
+    register_rp_with(t, LogoutSettings::default()).await
+}
+
+/// [`register_rp`] with logout URIs.
+pub async fn register_rp_with(t: &TestServer, logout: LogoutSettings) -> Rp {
     let (id, secret) = t
         .client(ClientSpec {
             name: "Relying Party".into(),
@@ -33,26 +39,32 @@ pub async fn register_rp(t: &TestServer) -> Rp {
             grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             trusted: true,
             client_id: Some("rp".into()),
+            logout,
             ..ClientSpec::default()
         })
         .await;
     Rp { id, secret: secret.expect("confidential") }
 }
 
+/// Registers the public trusted client `spa` (PKCE, no secret).
+pub async fn register_spa(t: &TestServer) -> Rp {
+    t.client(ClientSpec {
+        name: "SPA".into(),
+        public: true,
+        redirect_uris: vec![RP_URI.into()],
+        trusted: true,
+        client_id: Some("spa".into()),
+        ..ClientSpec::default()
+    })
+    .await;
+    Rp { id: "spa".into(), secret: String::new() }
+}
+
 /// Signs `username` in through the login form, as a browser without JavaScript does, and
 /// returns that browser.
 pub async fn signed_in(t: &TestServer, username: &str) -> reqwest::Client {
     let b = browser();
-    let html = b.get(t.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
-    let resp = b
-        .post(t.url("/api/login"))
-        .header(ACCEPT, "text/html")
-        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", PW), ("next", "/")])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 303, "sign-in of {username}");
+    t.sign_in(&b, username, PW).await;
     b
 }
 
