@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests (SQLite and a throwaway PostgreSQL), CLI tests,
-# then the Playwright tests against a freshly built server. Installs what is missing first.
+# then the Playwright tests against the release binary copied alone into an empty directory
+# (it carries its site). Installs what is missing first. Everything is built once, in the
+# release profile: the tests, the binary and the benchmark share one set of dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+started=$SECONDS
+mark=$SECONDS
+took() { echo "[test] $1 ($((SECONDS - mark))s; $((SECONDS - started))s in all)" >&2; mark=$SECONDS; }
 
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 bash .ci/tools.sh test
 export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
-# cargo-leptos builds with this flag; tests use it too so dependencies are built once.
-export RUSTFLAGS="--cfg erase_components"
-target="${CARGO_TARGET_DIR:-$root/target}"
+target="$CARGO_TARGET_DIR"
+took "tools ready"
 
 source .ci/postgres.sh
 server_pid=""
@@ -24,15 +29,23 @@ cleanup() {
 trap cleanup EXIT
 start_postgres
 
-echo "[test] cargo test (unit, integration on sqlite + postgres, CLI)" >&2
-cargo test --features ssr --no-fail-fast 2>&1
+# The site first: the server build embeds it.
+bash .ci/site.sh
+took "site built"
 
-echo "[test] building the site (cargo leptos build)" >&2
-cargo leptos build 2>&1 | tail -n 3
+echo "[test] cargo test --release (unit, integration on sqlite + postgres, CLI)" >&2
+cargo test --release --features ssr --no-fail-fast 2>&1
+took "cargo test"
+
+# The binary alone, in a directory with nothing beside it: what an operator deploys.
+mkdir -p "$work/deploy"
+cp "$target/release/yaoshi" "$work/deploy/yaoshi"
+unset LEPTOS_SITE_ROOT
+cd "$work/deploy"
 
 # Fixtures for the browser tests, made with the CLI as an operator would.
 export DATABASE_URL="sqlite://$work/e2e.db"
-yaoshi="$target/debug/yaoshi"
+yaoshi="$work/deploy/yaoshi"
 for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor; do
   echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
 done
@@ -59,7 +72,7 @@ done
 echo "e2e-upstream-client-secret" | "$yaoshi" --database-url "$up_db" client create --name "Yaoshi under test" \
   --client-id e2e-rp --secret-stdin --trusted --redirect-uri "$base/o/login/callback/upstream" \
   --grant authorization_code >/dev/null
-LEPTOS_SITE_ROOT="$root/target/site" "$yaoshi" --database-url "$up_db" --issuer "$upstream" \
+"$yaoshi" --database-url "$up_db" --issuer "$upstream" \
   serve --bind "127.0.0.2:$up_port" >"$work/upstream.log" 2>&1 &
 upstream_pid=$!
 
@@ -81,15 +94,16 @@ issuer = "http://127.0.0.1:9"
 client_id = "nobody"
 client_secret = "nothing"
 TOML
-LEPTOS_SITE_ROOT="$root/target/site" "$yaoshi" --config "$work/yaoshi.toml" --issuer "$base" \
+"$yaoshi" --config "$work/yaoshi.toml" --issuer "$base" \
   serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
 
 echo "[test] Playwright against $base (upstream provider $upstream)" >&2
-cd end2end
+cd "$root/end2end"
 [ -d node_modules/@playwright/test ] || npm ci --no-audit --no-fund --silent
 if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" npx playwright test; then
   echo "[test] server log:" >&2; tail -n 50 "$work/server.log" >&2
   echo "[test] upstream log:" >&2; tail -n 20 "$work/upstream.log" >&2
   exit 1
 fi
+took "Playwright"

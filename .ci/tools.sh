@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs, idempotently, every tool the build and the tests need on a fresh Debian machine
 # that has only rustup, Node/npm and apt. Each step is skipped when its tool is already there.
-# Usage: .ci/tools.sh [build|test]   (build: what `cargo leptos` needs; test: also Chromium, PostgreSQL)
+# Usage: .ci/tools.sh [build|test|dev]
+#   build: what `.ci/site.sh` needs (the wasm32 target, wasm-bindgen-cli, binaryen's wasm-opt)
+#   test:  also Debian's Chromium and PostgreSQL
+#   dev:   also cargo-leptos, for `cargo leptos watch` (about 25 minutes to compile, once)
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
@@ -32,7 +35,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+if [ "$mode" = dev ] && ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes the first time)"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads

@@ -1,7 +1,7 @@
 //! The Leptos application: the HTML shell and the router of the pages Yaoshi renders.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -24,8 +24,8 @@ use crate::{
 };
 
 /// The document around every page, rendered on the server.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
+#[cfg(feature = "ssr")]
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
     content_security_policy();
     // The browser reads the language back from here when it hydrates (`Locale::detect`).
     let lang = Locale::detect().tag();
@@ -37,13 +37,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <SiteAssets/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The stylesheet and the hydration bundle, linked by content-versioned URLs (see `site`), and
+/// the inline script (carrying the CSP nonce) that loads the WASM and hydrates the body.
+#[cfg(feature = "ssr")]
+#[component]
+fn SiteAssets() -> impl IntoView {
+    use crate::site::{Site, CSS, JS, WASM};
+    let site = Site::current();
+    let (js, wasm) = (site.url(JS), site.url(WASM));
+    let script = format!(
+        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));"
+    );
+    view! {
+        <link rel="stylesheet" href=site.url(CSS)/>
+        <link rel="modulepreload" href=js/>
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+        <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script>
     }
 }
 
@@ -60,7 +79,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="yaoshi" href="/pkg/yaoshi.css"/>
         <Title text="Yaoshi"/>
         <Router>
             <main class="page">

@@ -32,7 +32,8 @@ struct GlobalArgs {
     /// Database URL: sqlite://FILE (default sqlite://yaoshi.db) or postgres://…
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// Issuer URL, e.g. https://auth.example.com (default http://localhost:9000).
+    /// Issuer URL, e.g. https://auth.example.com (default: http://<bind address>, with
+    /// 127.0.0.1 named localhost).
     #[arg(long, env = "YAOSHI_ISSUER", global = true)]
     issuer: Option<String>,
     /// Access-token lifetime in seconds (default 3600).
@@ -249,16 +250,26 @@ pub async fn run() -> ExitCode {
     }
 }
 
-fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<Settings, CliError> {
+/// The settings from flags, environment and file, and whether the issuer was guessed from an
+/// unspecified bind address (which the caller warns about once logging is up).
+fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool), CliError> {
     let file = match &g.config {
         Some(path) => FileSettings::load(path)?,
         None => FileSettings::default(),
     };
     let d = Settings::default();
+    let bind = bind.or(file.bind).unwrap_or(d.bind);
+    let (issuer, guessed) = match g.issuer.clone().or(file.issuer) {
+        Some(issuer) => (issuer, false),
+        None => {
+            let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+            crate::config::issuer_for_bind(bind, hostname.as_deref())
+        }
+    };
     let s = Settings {
-        bind: bind.or(file.bind).unwrap_or(d.bind),
+        bind,
         database_url: g.database_url.clone().or(file.database_url).unwrap_or(d.database_url),
-        issuer: g.issuer.clone().or(file.issuer).unwrap_or(d.issuer),
+        issuer,
         access_token_ttl: g.access_token_ttl.or(file.access_token_ttl).unwrap_or(d.access_token_ttl),
         refresh_token_ttl: file.refresh_token_ttl.unwrap_or(d.refresh_token_ttl),
         auth_code_ttl: g.auth_code_ttl.or(file.auth_code_ttl).unwrap_or(d.auth_code_ttl),
@@ -274,7 +285,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<Settings, CliErr
         providers: crate::config::resolve_providers(file.providers.unwrap_or_default(), &|k| std::env::var(k).ok())?,
     };
     s.validate()?;
-    Ok(s)
+    Ok((s, guessed))
 }
 
 fn init_logging(format: LogFormat) {
@@ -300,8 +311,11 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Serve { bind, .. } => *bind,
         _ => None,
     };
-    let s = settings(&cli.global, bind)?;
+    let (s, issuer_guessed) = settings(&cli.global, bind)?;
     init_logging(s.log_format);
+    if issuer_guessed && matches!(cli.command, Command::Serve { .. }) {
+        tracing::warn!(issuer = %s.issuer, "listening on every interface: set --issuer (YAOSHI_ISSUER) to the URL clients use");
+    }
     let addr = s.bind;
     let services = open(s).await?;
     match cli.command {

@@ -92,6 +92,26 @@ pub struct Settings {
     pub providers: Vec<ProviderConfig>,
 }
 
+/// The issuer to advertise when none is configured: the address the server listens on, so a
+/// server started on another port still publishes metadata that points at itself. Loopback
+/// `127.0.0.1` is named `localhost` (the README's `http://localhost:9000`); an unspecified
+/// address (`0.0.0.0`, `::`) is no URL anyone can reach, so it becomes `hostname` (or
+/// `localhost`) and the second value says the operator should set the issuer.
+pub fn issuer_for_bind(bind: SocketAddr, hostname: Option<&str>) -> (String, bool) {
+    let port = bind.port();
+    let ip = bind.ip();
+    if ip.is_unspecified() {
+        let host = hostname.map(str::trim).filter(|h| !h.is_empty() && url::Host::parse(h).is_ok());
+        return (format!("http://{}:{port}", host.unwrap_or("localhost")), true);
+    }
+    let host = match ip {
+        std::net::IpAddr::V4(v4) if v4 == std::net::Ipv4Addr::LOCALHOST => "localhost".to_owned(),
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    (format!("http://{host}:{port}"), false)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -614,5 +634,20 @@ enabled = false
         let twice = Preset::Google.config("g", "c", Secret::new("s"));
         let s = Settings { providers: vec![twice.clone(), twice], ..Settings::default() };
         assert!(s.validate().is_err(), "ids are unique");
+    }
+
+    #[test]
+    fn the_issuer_follows_the_bind_address() {
+        let at = |a: &str| issuer_for_bind(a.parse().unwrap(), Some("auth-1"));
+        assert_eq!(at("127.0.0.1:9000"), ("http://localhost:9000".into(), false));
+        assert_eq!(at("127.0.0.1:9400"), ("http://localhost:9400".into(), false));
+        assert_eq!(at("127.0.0.2:9400"), ("http://127.0.0.2:9400".into(), false));
+        assert_eq!(at("[::1]:9400"), ("http://[::1]:9400".into(), false));
+        assert_eq!(at("0.0.0.0:80"), ("http://auth-1:80".into(), true));
+        assert_eq!(issuer_for_bind("[::]:9000".parse().unwrap(), None), ("http://localhost:9000".into(), true));
+        assert_eq!(issuer_for_bind("0.0.0.0:9000".parse().unwrap(), Some("bad host/")).0, "http://localhost:9000");
+        // The default settings agree with the default bind.
+        let d = Settings::default();
+        assert_eq!(issuer_for_bind(d.bind, None).0, d.issuer);
     }
 }

@@ -25,6 +25,8 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
+pub mod site;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 /// Entry point of the WASM bundle: hydrates the server-rendered page.

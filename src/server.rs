@@ -1,10 +1,10 @@
 //! `yaoshi serve`: wires the store, the services, the OAuth routes and the Leptos pages, and
 //! serves them until SIGTERM or Ctrl-C.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::net::SocketAddr;
 
 use axum::{
-    extract::FromRef,
+    extract::{FromRef, State},
     http::{header, HeaderValue, Request},
     middleware::{self, Next},
     response::Response,
@@ -16,6 +16,7 @@ use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use crate::{
     app::{shell, App},
     service::Services,
+    site::Site,
 };
 
 /// The state every route can extract from.
@@ -27,25 +28,11 @@ pub struct AppState {
     pub services: Services,
 }
 
-/// Where the compiled WASM, JS and CSS live: `LEPTOS_SITE_ROOT` if set (cargo-leptos sets it),
-/// else a `site/` directory beside the binary or one level up (`target/site` next to
-/// `target/release/yaoshi`), else `target/site` under the working directory.
-pub fn site_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("LEPTOS_SITE_ROOT") {
-        return PathBuf::from(root);
-    }
-    let beside_binary = std::env::current_exe().ok().and_then(|exe| {
-        let dir = exe.parent()?.to_path_buf();
-        [dir.join("site"), dir.parent()?.join("site")].into_iter().find(|d| d.join("pkg").is_dir())
-    });
-    beside_binary.unwrap_or_else(|| PathBuf::from("target/site"))
-}
-
-/// The Leptos options for serving on `addr` from [`site_root`].
+/// The Leptos options for serving on `addr` from the process's [`Site`].
 pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("yaoshi")
-        .site_root(site_root().to_string_lossy().into_owned())
+        .site_root(Site::current().root().to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build()
@@ -64,7 +51,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
             move || provide_context(services.clone()),
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(site_file)
         .layer(middleware::from_fn(crate::http::browser_guard))
         .layer(middleware::from_fn(retry_stalled_page))
         // No request may hold a connection forever (a stuck dependency answers 503 instead).
@@ -74,6 +61,14 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Any other GET: a file of the site (embedded or on disk), else the not-found page.
+async fn site_file(State(state): State<AppState>, req: Request<axum::body::Body>) -> Response {
+    if let Some(resp) = Site::current().embedded_response(req.method(), req.uri(), req.headers()) {
+        return resp;
+    }
+    leptos_axum::file_and_error_handler::<AppState, _>(shell)(req.uri().clone(), State(state), req).await
 }
 
 /// How long a page render may take before it is abandoned and started again.
@@ -131,8 +126,8 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
     }
     tokio::spawn(housekeeping(services.clone()));
     let local = listener.local_addr()?;
-    let router = app(services, leptos_options(local));
-    tracing::info!(%local, site_root = %site_root().display(), "listening");
+    let router = app(services.clone(), leptos_options(local));
+    tracing::info!(%local, issuer = %services.settings.issuer, site = %Site::current().describe(), "listening");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

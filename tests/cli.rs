@@ -167,3 +167,45 @@ fn serve_with_a_taken_port_fails_cleanly() {
     assert!(!out.status.success());
     assert_eq!(stderr(&out).trim().lines().filter(|l| l.starts_with("yaoshi:")).count(), 1, "{}", stderr(&out));
 }
+
+/// Without `--issuer`, the server names itself by the address it listens on: a newcomer who
+/// picks another port gets metadata that points back at that port.
+#[test]
+fn serve_without_an_issuer_advertises_its_own_port() {
+    use std::io::Read;
+    let cli = Cli::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yaoshi"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", cli.db_url())
+        .env_remove("YAOSHI_ISSUER")
+        .env_remove("YAOSHI_CONFIG")
+        .current_dir(cli.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn yaoshi serve");
+    let get = || -> Option<String> {
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(conn, "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        if let Some(answer) = get() {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "the server did not answer on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("wait");
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let doc: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("discovery is not JSON ({e}): {answer}"));
+    assert_eq!(doc["issuer"], format!("http://localhost:{port}"));
+    assert_eq!(doc["token_endpoint"], format!("http://localhost:{port}/o/token/"));
+    assert!(stderr(&out).contains(&format!("issuer=http://localhost:{port}")), "the start-up log names the issuer: {}", stderr(&out));
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the site the pages hydrate from, without cargo-leptos: the `hydrate` library for
+# wasm32 (profile wasm-release), wasm-bindgen (the pinned CLI), wasm-opt (binaryen from npm),
+# the stylesheet and `public/`. Writes the layout cargo-leptos writes, into $YAOSHI_SITE_DIR
+# (default target/site):
+#   pkg/yaoshi.js  pkg/yaoshi.wasm  pkg/yaoshi.css  favicon.svg …   (each also as .gz)
+# A file is only replaced when its content changed, so an unchanged site does not make the
+# server (which embeds the site, see build.rs) compile again. Used by serve.sh, test.sh and
+# the benchmark; expects the tools of `.ci/tools.sh build` on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+target="${CARGO_TARGET_DIR:-$root/target}"
+site="${YAOSHI_SITE_DIR:-$root/target/site}"
+stage="$target/site-stage"
+mkdir -p "$stage/bindgen" "$site/pkg"
+
+step_start=$SECONDS
+step() { printf '[site] %s (%ss)\n' "$1" "$((SECONDS - step_start))" >&2; step_start=$SECONDS; }
+
+# No RUSTFLAGS here: the host build's flags must not leak into the WASM build's fingerprint.
+env -u RUSTFLAGS cargo build --lib --target wasm32-unknown-unknown --profile wasm-release \
+  --no-default-features --features hydrate --quiet
+step "cargo build (wasm32, hydrate)"
+
+wasm-bindgen --target web --no-typescript --out-name yaoshi --out-dir "$stage/bindgen" \
+  "$target/wasm32-unknown-unknown/wasm-release/yaoshi.wasm"
+step "wasm-bindgen"
+
+# wasm-opt takes half a minute: skip it when the input is the one optimised last time.
+input_sum="$(sha256sum "$stage/bindgen/yaoshi_bg.wasm" | cut -d' ' -f1)"
+if [ "$(cat "$stage/opt.input" 2>/dev/null)" != "$input_sum" ] || ! [ -f "$stage/yaoshi.opt.wasm" ]; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    "$stage/bindgen/yaoshi_bg.wasm" -o "$stage/yaoshi.opt.wasm"
+  echo "$input_sum" >"$stage/opt.input"
+  step "wasm-opt -Oz"
+else
+  step "wasm-opt skipped (unchanged input)"
+fi
+
+# Copies $1 to $2 (and a gzip beside it) unless $2 already has that content.
+place() {
+  local src="$1" dst="$2"
+  if ! cmp -s "$src" "$dst"; then
+    mkdir -p "$(dirname "$dst")"
+    cp "$src" "$dst.tmp" && mv "$dst.tmp" "$dst"
+    gzip -9 -n -c "$dst" >"$dst.gz.tmp" && mv "$dst.gz.tmp" "$dst.gz"
+  fi
+}
+place "$stage/bindgen/yaoshi.js" "$site/pkg/yaoshi.js"
+place "$stage/yaoshi.opt.wasm" "$site/pkg/yaoshi.wasm"
+place style/main.css "$site/pkg/yaoshi.css"
+(cd public && find . -type f) | while read -r f; do place "public/$f" "$site/${f#./}"; done
+step "placed in $site ($(du -k "$site/pkg/yaoshi.wasm" | cut -f1) KiB wasm, $(du -k "$site/pkg/yaoshi.wasm.gz" | cut -f1) KiB gzip)"
