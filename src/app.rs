@@ -8,7 +8,6 @@ use leptos_router::{
 };
 
 use crate::{
-    i18n::Locale,
     pages::{
         account::AccountPage,
         admin::{AdminClientsPage, AdminUsersPage},
@@ -27,8 +26,8 @@ use crate::{
 #[cfg(feature = "ssr")]
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
     content_security_policy();
-    // The browser reads the language back from here when it hydrates (`Locale::detect`).
-    let lang = Locale::detect().tag();
+    // The browser reads the language back from here when it hydrates (`web::locale::detect`).
+    let lang = crate::web::locale::detect().tag();
     view! {
         <!DOCTYPE html>
         <html lang=lang>
@@ -70,7 +69,7 @@ fn SiteAssets() -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(Locale::detect());
+    provide_context(crate::web::locale::detect());
     // Effects run only in the browser: the attribute tells tests (and curious users) that the
     // WASM bundle has loaded and taken over the server-rendered page.
     Effect::new(move |_| {

@@ -9,10 +9,6 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::api::error::AppError;
-
-/// The cookie the language switcher sets.
-pub const LANG_COOKIE: &str = "yaoshi_lang";
 
 /// A UI language.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,89 +74,11 @@ impl Locale {
             Locale::ZhCn => &ZH,
         }
     }
-
-    /// The language of the request being rendered (server) or of the page (browser).
-    pub fn detect() -> Locale {
-        #[cfg(feature = "ssr")]
-        {
-            use_context::<axum::http::request::Parts>().map(|p| Locale::of_request(&p.uri, &p.headers)).unwrap_or_default()
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            document()
-                .document_element()
-                .and_then(|e| e.get_attribute("lang"))
-                .and_then(|l| Locale::from_tag(&l))
-                .unwrap_or_default()
-        }
-    }
-
-    /// The switcher's cookie if set (the user's own choice wins), else the relying party's
-    /// `ui_locales` (see [`Locale::requested_in`]), else `Accept-Language`.
-    #[cfg(feature = "ssr")]
-    pub fn of_request(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Locale {
-        use axum::http::header;
-        let chosen = crate::http::request_cookie(headers, LANG_COOKIE).and_then(|l| Locale::from_tag(&l));
-        chosen.or_else(|| uri.query().and_then(Locale::requested_in)).unwrap_or_else(|| {
-            Locale::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default())
-        })
-    }
-
-    /// The first language we have among `ui_locales` (OIDC Core §3.1.2.1: "space-separated
-    /// list of BCP47 language tag values, ordered by preference"), found in `query` (the
-    /// authorization endpoint's) or in the query of its `next` (the sign-in and sign-up pages
-    /// the endpoint sends users to, which then return to it). Nothing is stored: the choice
-    /// lasts as long as the request travels.
-    #[cfg(feature = "ssr")]
-    pub fn requested_in(query: &str) -> Option<Locale> {
-        let param = crate::components::query_value;
-        let from_list = |list: String| list.split(' ').find_map(Locale::from_tag);
-        if let Some(list) = param(query, "ui_locales") {
-            return from_list(list);
-        }
-        let next = param(query, "next")?;
-        let (_, inner) = next.split_once('?')?;
-        param(inner, "ui_locales").and_then(from_list)
-    }
 }
 
 /// The current page's strings (the language is provided by the app root).
 pub fn t() -> &'static Text {
     use_context::<Locale>().unwrap_or_default().text()
-}
-
-/// An error, in the page's language. Messages written by the service (why a field is not
-/// acceptable) are passed through as they are.
-pub fn error_text(e: &AppError) -> String {
-    let t = t();
-    match e {
-        AppError::BadCredentials => t.err_credentials.into(),
-        AppError::WrongPassword => t.err_wrong_password.into(),
-        AppError::SignedOut => t.err_signed_out.into(),
-        AppError::Throttled => t.err_throttled.into(),
-        AppError::Forbidden => t.err_forbidden.into(),
-        AppError::Expired => t.err_expired.into(),
-        AppError::Unavailable => t.err_unavailable.into(),
-        AppError::Invalid(m) | AppError::Field { message: m, .. } => m.clone(),
-        AppError::Transport(m) => format!("{}{m}", t.err_transport),
-        AppError::UpstreamUnavailable => t.err_upstream_unavailable.into(),
-        AppError::UpstreamDenied => t.err_upstream_denied.into(),
-        AppError::UpstreamState => t.err_upstream_state.into(),
-        AppError::UpstreamRejected => t.err_upstream_rejected.into(),
-        AppError::UnknownProvider => t.err_unknown_provider.into(),
-        AppError::IdentityTaken => t.err_identity_taken.into(),
-        AppError::AlreadyLinked => t.err_already_linked.into(),
-        AppError::AccountDisabled => t.err_account_disabled.into(),
-        AppError::LastSignInMethod => t.err_last_method.into(),
-    }
-}
-
-/// The message for `?error=<code>` on a page reached by a plain form post.
-pub fn error_for_code(code: &str) -> Option<String> {
-    if code == "invalid" {
-        return Some(t().err_check_form.into());
-    }
-    AppError::from_code(code).map(|e| error_text(&e))
 }
 
 /// The built-in scopes and what the consent page says about them, in English.
@@ -682,39 +600,6 @@ mod tests {
         ] {
             assert_eq!(Locale::negotiate(header), want, "{header:?}");
         }
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn ui_locales_come_from_the_request_or_its_next() {
-        for (query, want) in [
-            ("ui_locales=zh-CN", Some(Locale::ZhCn)),
-            ("client_id=a&ui_locales=fr-CA%20zh%20en", Some(Locale::ZhCn)),
-            ("ui_locales=en+zh", Some(Locale::En)),
-            ("ui_locales=fr%20zh-TW", None),
-            ("client_id=a", None),
-            ("next=/o/authorize/%3Fclient_id%3Da%26ui_locales%3Dja%2520zh-Hans", Some(Locale::ZhCn)),
-            ("next=/o/authorize/%3Fclient_id%3Da", None),
-            ("next=/account", None),
-            ("", None),
-        ] {
-            assert_eq!(Locale::requested_in(query), want, "{query:?}");
-        }
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn the_users_choice_beats_the_apps_which_beats_the_browser() {
-        use axum::http::{header, HeaderMap, HeaderValue, Uri};
-        let mut browser_zh = HeaderMap::new();
-        browser_zh.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("zh-CN"));
-        let asks_en: Uri = "/o/authorize/?ui_locales=en".parse().unwrap();
-        let plain: Uri = "/o/authorize/".parse().unwrap();
-        assert_eq!(Locale::of_request(&plain, &browser_zh), Locale::ZhCn);
-        assert_eq!(Locale::of_request(&asks_en, &browser_zh), Locale::En);
-        let mut chose_zh = browser_zh.clone();
-        chose_zh.insert(header::COOKIE, HeaderValue::from_static("yaoshi_lang=zh-CN"));
-        assert_eq!(Locale::of_request(&asks_en, &chose_zh), Locale::ZhCn, "the switcher's cookie wins");
     }
 
     #[test]

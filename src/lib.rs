@@ -1,14 +1,35 @@
 //! Yaoshi (钥匙, "key"): an OAuth 2.0 / OpenID Connect authorization server and user system.
 //!
 //! The crate builds twice: with `ssr` as the server binary, with `hydrate` as the WASM that
-//! hydrates the pages. Everything that touches storage, crypto or HTTP is `ssr`-only; the pages
-//! and the server-function signatures are shared.
+//! hydrates the pages. Everything that touches storage, crypto or HTTP is `ssr`-only; the pages,
+//! the server-function signatures, `view`, `web`'s query reading and `i18n` are shared.
+//!
+//! # Layers
+//!
+//! Modules import downwards only, along this line (a module may skip layers, never go up):
+//!
+//! ```text
+//! main → cli → server → {http, app} → state → pages → components → api
+//!      → web → service → {crypto, store} → config → {oauth, i18n, view, site}
+//! ```
+//!
+//! - `oauth` is the pure protocol core: no axum, Leptos, SQL or clock.
+//! - `service` holds the use cases; `http` (axum routes) and `api` (server functions) are thin
+//!   adapters into it, and share the browser conventions of `web` (cookies, CSRF, `next`,
+//!   query decoding, the request's language) instead of reaching into each other.
+//! - `view` (the data the pages show, serialized for hydration), `i18n` (the languages and
+//!   their strings) and `site` (the embedded assets) are leaves that import nothing above them.
+//!
+//! Three searches keep the line: `crate::api` under `src/service/` and in `src/i18n.rs`,
+//! `crate::http` under `src/api/`, and `crate::server` under `src/http/` each find nothing.
 
 pub mod api;
 pub mod app;
 pub mod components;
 pub mod i18n;
 pub mod pages;
+pub mod view;
+pub mod web;
 
 #[cfg(feature = "ssr")]
 pub mod cli;
@@ -26,6 +47,8 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod site;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod store;
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{FromRef, State},
+    extract::State,
     http::{header, HeaderValue, Request},
     middleware::{self, Next},
     response::Response,
@@ -17,16 +17,8 @@ use crate::{
     app::{shell, App},
     service::Services,
     site::Site,
+    state::AppState,
 };
-
-/// The state every route can extract from.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    /// Leptos' settings (site root, output name).
-    pub leptos_options: LeptosOptions,
-    /// The use cases.
-    pub services: Services,
-}
 
 /// The Leptos options for serving on `addr` from the process's [`Site`].
 pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {

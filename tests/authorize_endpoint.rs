@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{browser, Backend, TestServer};
-use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
+use common::{browser, location, Backend, TestServer};
+use reqwest::header::{ACCEPT, ORIGIN};
 use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 
 const REDIRECT: &str = "https://app.example/cb";
@@ -28,27 +28,6 @@ async fn setup(backend: Backend) -> TestServer {
     })
     .await;
     t
-}
-
-fn location(resp: &reqwest::Response) -> Option<String> {
-    resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-/// Signs `alice` in through the login form, without JavaScript; returns the CSRF token.
-async fn sign_in(t: &TestServer, b: &reqwest::Client) -> String {
-    let page = b.get(t.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("login page");
-    let html = page.text().await.expect("html");
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
-    let resp = b
-        .post(t.url("/api/login"))
-        .header(ACCEPT, "text/html")
-        .header(ORIGIN, &t.base)
-        .form(&[("csrf", csrf.as_str()), ("username", "alice"), ("password", "alice-password"), ("next", "/")])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 303);
-    csrf
 }
 
 async fn untrusted_requests_get_an_error_page(backend: Backend) {
@@ -114,7 +93,7 @@ async fn errors_after_validation_go_back_to_the_client(backend: Backend) {
 async fn consent_is_asked_once_then_remembered(backend: Backend) {
     let t = setup(backend).await;
     let b = browser();
-    let csrf = sign_in(&t, &b).await;
+    let csrf = t.sign_in(&b, "alice", "alice-password").await;
     let q = "response_type=code&client_id=app&state=abc&scope=read";
     let page = b.get(t.url(&format!("/o/authorize/?{q}"))).header(ACCEPT, "text/html").send().await.expect("consent");
     assert_eq!(page.status(), 200);
@@ -175,7 +154,7 @@ async fn consent_is_asked_once_then_remembered(backend: Backend) {
 async fn implicit_tokens_travel_in_the_fragment(backend: Backend) {
     let t = setup(backend).await;
     let b = browser();
-    let csrf = sign_in(&t, &b).await;
+    let csrf = t.sign_in(&b, "alice", "alice-password").await;
     let q = "response_type=token&client_id=app&state=i&scope=read";
     let resp = b
         .post(t.url("/api/consent"))
@@ -193,7 +172,7 @@ async fn implicit_tokens_travel_in_the_fragment(backend: Backend) {
 async fn logout_ends_the_session(backend: Backend) {
     let t = setup(backend).await;
     let b = browser();
-    let csrf = sign_in(&t, &b).await;
+    let csrf = t.sign_in(&b, "alice", "alice-password").await;
     let resp = b.post(t.url("/o/logout/")).header(ACCEPT, "text/html").form(&[("csrf", csrf.as_str())]).send().await.expect("logout");
     assert_eq!(resp.status(), 303);
     let resp = b.get(t.url("/o/authorize/?response_type=code&client_id=app")).send().await.expect("authorize");

@@ -35,21 +35,6 @@ async fn a_burst_of_guesses_cannot_outrun_the_throttle(backend: Backend) {
     assert!(right.raw.contains("too many failed attempts"), "{}", right.raw);
 }
 
-/// Signs alice in without JavaScript; returns the CSRF token.
-async fn sign_in(t: &TestServer, b: &reqwest::Client) -> String {
-    let html = b.get(t.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf").to_owned();
-    let resp = b
-        .post(t.url("/api/login"))
-        .header(ACCEPT, "text/html")
-        .form(&[("csrf", csrf.as_str()), ("username", "alice"), ("password", PW), ("next", "/")])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 303);
-    csrf
-}
-
 async fn approve(t: &TestServer, b: &reqwest::Client, csrf: &str, query: &str) -> reqwest::Response {
     b.post(t.url("/api/consent"))
         .header(ACCEPT, "text/html")
@@ -71,7 +56,7 @@ async fn consent_widens_and_forms_resist_forgery(backend: Backend) {
     })
     .await;
     let b = browser();
-    let csrf = sign_in(&srv, &b).await;
+    let csrf = srv.sign_in(&b, "alice", PW).await;
     assert_eq!(approve(&srv, &b, &csrf, "response_type=code&client_id=app&scope=read").await.status(), 303);
     assert_eq!(approve(&srv, &b, &csrf, "response_type=code&client_id=app&scope=write").await.status(), 303);
     // Both approvals are remembered: read alone no longer asks.

@@ -27,11 +27,11 @@ use yaoshi::{
 };
 
 /// A server with alice, bob and the trusted relying party `rp`.
-async fn setup(backend: Backend) -> (TestServer, Rp, i64) {
+async fn setup(backend: Backend) -> (TestServer, App, i64) {
     setup_with(backend, |_| {}).await
 }
 
-async fn setup_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> (TestServer, Rp, i64) {
+async fn setup_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> (TestServer, App, i64) {
     let t = TestServer::start_with(backend, adjust).await;
     let alice = t.user("alice", PW).await;
     t.user("bob", PW).await;
@@ -181,7 +181,7 @@ async fn oidcc_codereuse_30seconds(backend: Backend) {
     assert!(second.get("id_token").is_none());
     assert_eq!(send(t.http.get(t.url("/o/userinfo/")).bearer_auth(access)).await.status, 401, "the first access token is revoked");
     let refreshed = t
-        .token(&[("grant_type", "refresh_token"), ("refresh_token", s(&first, "refresh_token")), ("client_id", "rp"), ("client_secret", &rp.secret)])
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", s(&first, "refresh_token")), ("client_id", "rp"), ("client_secret", rp.secret())])
         .await;
     assert_eq!(refreshed.0, 400, "the refresh token is revoked: {}", refreshed.1);
 }
@@ -204,7 +204,7 @@ async fn oidcc_ensure_registered_redirect_uri(backend: Backend) {
             ("code", &c),
             ("redirect_uri", "https://rp.example/other"),
             ("client_id", "rp"),
-            ("client_secret", &rp.secret),
+            ("client_secret", rp.secret()),
         ])
         .await;
     assert_eq!((status, s(&body, "error")), (400, "invalid_grant"), "{body}");
@@ -278,7 +278,7 @@ async fn oidcc_scope_all(backend: Backend) {
 // ---------------------------------------------------------------------------------------------
 
 /// The ID Token's `sub` and the access token of one code flow with every user scope.
-async fn user_tokens(t: &TestServer, rp: &Rp) -> (String, String) {
+async fn user_tokens(t: &TestServer, rp: &App) -> (String, String) {
     let body = tokens(t, rp, "openid profile email", &[]).await;
     let (_, claims) = verified(t, &jwks(t).await, s(&body, "id_token"), "rp", None);
     (s(&claims, "sub").to_owned(), s(&body, "access_token").to_owned())
@@ -360,8 +360,8 @@ async fn oidcc_refresh_token(backend: Backend) {
     assert!(body.get("id_token").is_none());
 }
 
-async fn refresh(t: &TestServer, rp: &Rp, token: &str, scope: Option<&str>) -> (u16, Value) {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", &rp.id), ("client_secret", &rp.secret)];
+async fn refresh(t: &TestServer, rp: &App, token: &str, scope: Option<&str>) -> (u16, Value) {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", &rp.id), ("client_secret", rp.secret())];
     form.extend(scope.map(|s| ("scope", s)));
     t.token(&form).await
 }
@@ -383,7 +383,7 @@ async fn oidcc_sid_per_session(backend: Backend) {
     // Another instance derives the same sid (the key is shared through the database).
     let other = instance(&t, |_| {}).await;
     let c = code(&t, &b, &rp, "openid", &[]).await;
-    let form = [("grant_type", "authorization_code"), ("code", c.as_str()), ("redirect_uri", RP_URI), ("client_id", "rp"), ("client_secret", &rp.secret)];
+    let form = [("grant_type", "authorization_code"), ("code", c.as_str()), ("redirect_uri", RP_URI), ("client_id", "rp"), ("client_secret", rp.secret())];
     let params = Params::from_pairs(form.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect("params");
     let creds = ClientCredentials::from_parts(None, &params).expect("credentials");
     let via_other = other.exchange(&creds, TokenRequest::from_params(&params).expect("request"), None).await.expect("exchange on the other instance");
@@ -454,12 +454,12 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
             assert!(k.get(private).is_none(), "private member {private} published");
         }
     }
-    let form = [("grant_type", "authorization_code"), ("code", "yac_nope"), ("redirect_uri", RP_URI), ("client_id", "rp"), ("client_secret", &rp.secret)];
+    let form = [("grant_type", "authorization_code"), ("code", "yac_nope"), ("redirect_uri", RP_URI), ("client_id", "rp"), ("client_secret", rp.secret())];
     let token = send(t.http.post(s(m, "token_endpoint")).form(&form)).await;
     assert_eq!((token.status, token.json["error"].as_str()), (400, Some("invalid_grant")), "{}", token.raw);
     assert_eq!(send(t.http.get(s(m, "userinfo_endpoint"))).await.status, 401);
-    assert_eq!(send(t.http.post(s(m, "revocation_endpoint")).form(&[("token", "x"), ("client_id", "rp"), ("client_secret", &rp.secret)])).await.status, 200);
-    let introspect = send(t.http.post(s(m, "introspection_endpoint")).form(&[("token", "x"), ("client_id", "rp"), ("client_secret", &rp.secret)])).await;
+    assert_eq!(send(t.http.post(s(m, "revocation_endpoint")).form(&[("token", "x"), ("client_id", "rp"), ("client_secret", rp.secret())])).await.status, 200);
+    let introspect = send(t.http.post(s(m, "introspection_endpoint")).form(&[("token", "x"), ("client_id", "rp"), ("client_secret", rp.secret())])).await;
     assert_eq!(introspect.json, json!({"active": false}));
     let authorize = send(t.http.get(format!("{}?response_type=code&client_id=rp&scope=openid", s(m, "authorization_endpoint")))).await;
     assert_eq!(authorize.status, 302, "to the login page");

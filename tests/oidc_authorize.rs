@@ -25,13 +25,13 @@ use yaoshi::{
 
 /// A server with alice, bob, the trusted code-flow client `rp`, the trusted client `imp` that
 /// may also use the implicit grant, and `app`, which has to ask for consent.
-async fn setup(backend: Backend) -> (TestServer, Rp, i64, i64) {
+async fn setup(backend: Backend) -> (TestServer, App, i64, i64) {
     let (t, rp, alice, bob, _) = setup_with_imp(backend).await;
     (t, rp, alice, bob)
 }
 
 /// [`setup`], and `imp` as a relying party (with its secret).
-async fn setup_with_imp(backend: Backend) -> (TestServer, Rp, i64, i64, Rp) {
+async fn setup_with_imp(backend: Backend) -> (TestServer, App, i64, i64, App) {
     let t = TestServer::start(backend).await;
     let alice = t.user("alice", PW).await;
     let bob = t.user("bob", PW).await;
@@ -49,7 +49,7 @@ async fn setup_with_imp(backend: Backend) -> (TestServer, Rp, i64, i64, Rp) {
             })
             .await;
         if trusted {
-            imp = Some(Rp { id, secret: secret.expect("confidential") });
+            imp = Some(App { id, secret: Some(secret.expect("confidential")) });
         }
     }
     (t, rp, alice, bob, imp.expect("imp"))
@@ -102,26 +102,14 @@ async fn age_sessions(t: &TestServer, seconds: i64) {
 /// JavaScript does, with the page's own `next`) and returns where the sign-in sends it back.
 async fn sign_in_at(t: &TestServer, b: &reqwest::Client, login: &str, username: &str) -> String {
     assert!(login.starts_with("/o/login/?"), "{login}");
-    let (status, _, resp) = get(t, b, login).await;
-    assert_eq!(status, 200);
-    let html = resp.text().await.expect("html");
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
     let next = relative_param(login, "next").expect("next");
-    let resp = b
-        .post(t.url("/api/login"))
-        .header(ACCEPT, "text/html")
-        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", PW), ("next", &next)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 303);
-    let back = resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).expect("location").to_owned();
+    let (_, back) = t.sign_in_to(b, login, username, PW, &next).await;
     assert_eq!(back, next, "the sign-in returns to the authorization request");
     back
 }
 
 /// The code flow's token response for `code`, with its ID Token verified; returns its claims.
-async fn redeemed_claims(t: &TestServer, rp: &Rp, location: &str, nonce: Option<&str>) -> Value {
+async fn redeemed_claims(t: &TestServer, rp: &App, location: &str, nonce: Option<&str>) -> Value {
     assert!(location.starts_with(RP_URI), "{location}");
     let code = param(location, "code").unwrap_or_else(|| panic!("no code in {location}"));
     let (status, body) = redeem(t, rp, &code).await;

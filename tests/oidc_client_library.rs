@@ -47,7 +47,7 @@ async fn openidconnect_crate_code_flow(backend: Backend) {
     let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.base.clone()).expect("issuer"), &http)
         .await
         .expect("discovery");
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(rp.id.clone()), Some(ClientSecret::new(rp.secret.clone())))
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(rp.id.clone()), Some(ClientSecret::new(rp.secret().to_owned())))
         .set_redirect_uri(RedirectUrl::new(RP_URI.to_owned()).expect("redirect"));
 
     let (challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();

@@ -43,7 +43,7 @@ async fn backchannel_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
 
 /// A server with alice and the trusted relying party `rp`, which registered [`BYE`] and a
 /// back-channel URI (when given).
-async fn setup(backend: Backend, backchannel: Option<String>) -> (TestServer, Rp) {
+async fn setup(backend: Backend, backchannel: Option<String>) -> (TestServer, App) {
     let t = TestServer::start(backend).await;
     t.user("alice", PW).await;
     let rp = register_rp_with(&t, LogoutSettings { post_logout_redirect_uris: vec![BYE.into()], backchannel_logout_uri: backchannel }).await;
@@ -51,7 +51,7 @@ async fn setup(backend: Backend, backchannel: Option<String>) -> (TestServer, Rp
 }
 
 /// Signs alice in and runs the code flow with `openid`; returns her browser and the ID Token.
-async fn signed_in_with_id_token(t: &TestServer, rp: &Rp) -> (reqwest::Client, String) {
+async fn signed_in_with_id_token(t: &TestServer, rp: &App) -> (reqwest::Client, String) {
     let b = signed_in(t, "alice").await;
     let c = code(t, &b, rp, "openid profile", &[("nonce", "n-1")]).await;
     let (status, body) = redeem(t, rp, &c).await;

@@ -17,7 +17,7 @@ use common::{
     oidc::param,
     Backend, TestServer,
 };
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::ACCEPT;
 use yaoshi::{
     oauth::{
         model::GrantType,
@@ -79,10 +79,6 @@ async fn pair(backend: Backend) -> Pair {
     Pair { up, idp, shop_secret: shop_secret.expect("confidential") }
 }
 
-fn location(resp: &reqwest::Response) -> String {
-    resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-}
-
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -90,7 +86,7 @@ fn enc(s: &str) -> String {
 /// `GET` in browser `b`; returns status and `Location`.
 async fn get(b: &reqwest::Client, url: &str) -> (u16, String) {
     let resp = b.get(url).header(ACCEPT, "text/html").send().await.expect("GET");
-    (resp.status().as_u16(), location(&resp))
+    (resp.status().as_u16(), common::location(&resp).unwrap_or_default())
 }
 
 /// Starts a sign-in with `provider` in `b` and lets the upstream answer in `b_up` (already

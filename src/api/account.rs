@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::{error::AppError, types::AccountView};
+use super::error::AppError;
+use crate::view::AccountView;
 
 /// Where the account page lives.
 pub const ACCOUNT_PAGE: &str = "/account";
@@ -56,7 +57,7 @@ pub async fn delete_account(csrf: String, password: String) -> Result<String, Ap
     let (s, parts, session) = ssr::signed_in(ACCOUNT_PAGE).await?;
     match s.delete_account(&session, &password).await {
         Ok(()) => {
-            ssr::set_cookie(&crate::service::session::clear_session_cookie(s.secure_cookies()));
+            ssr::set_cookie(&crate::web::cookie::clear_session_cookie(s.secure_cookies()));
             Ok(ssr::go_to(&parts, "/o/login/?done=account_deleted".to_owned()))
         }
         Err(e) => ssr::fail(&parts, confirm_error(e), ACCOUNT_PAGE),

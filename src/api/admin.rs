@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::{error::AppError, types::{AdminClientsView, AdminUsersView}};
+use super::error::AppError;
+use crate::view::{AdminClientsView, AdminUsersView};
 
 /// Where the users page lives.
 pub const USERS_PAGE: &str = "/admin/users";

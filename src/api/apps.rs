@@ -4,16 +4,14 @@
 
 use leptos::prelude::*;
 
-use super::{error::AppError, types::AppsView};
+use super::error::AppError;
+use crate::view::AppsView;
 
 /// Where the developer apps page lives.
 pub const APPS_PAGE: &str = "/account/apps";
 
 #[cfg(feature = "ssr")]
-const SECRET_COOKIE: &str = "yaoshi_new_secret";
-
-#[cfg(feature = "ssr")]
-use crate::service::session::http_only_cookie;
+use crate::web::cookie::{http_only_cookie, APP_SECRET_COOKIE as SECRET_COOKIE};
 
 /// Hands a fresh secret to the next load of the page.
 #[cfg(feature = "ssr")]
@@ -44,7 +42,7 @@ pub async fn load_apps() -> Result<AppsView, AppError> {
         ssr::set_cookie(&http_only_cookie(SECRET_COOKIE, "", APPS_PAGE, "Strict", 0, s.secure_cookies()));
         let (client_id, secret) = v.split_once(':')?;
         // Only for an app of this user, so a planted cookie cannot show anything odd.
-        apps.iter().any(|a| a.client_id == client_id).then(|| super::types::OneTimeSecret {
+        apps.iter().any(|a| a.client_id == client_id).then(|| crate::view::OneTimeSecret {
             client_id: client_id.to_owned(),
             secret: secret.to_owned(),
         })

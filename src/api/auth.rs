@@ -17,7 +17,7 @@ pub struct LoginState {
     /// Whether the signed-in user may use the admin pages.
     pub admin: bool,
     /// The "Sign in with …" providers.
-    pub providers: Vec<super::types::ProviderLink>,
+    pub providers: Vec<crate::view::ProviderLink>,
 }
 
 /// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
@@ -30,7 +30,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let csrf = ssr::csrf_token(&parts)?;
     let user = ssr::session(&s, &parts).await.map(|sess| sess.user);
     let admin = user.as_ref().is_some_and(|u| u.admin);
-    let providers = s.providers().iter().map(|p| super::types::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
+    let providers = s.providers().iter().map(|p| crate::view::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
     Ok(LoginState { csrf, signed_in_as: user.map(|u| u.username), registration_open: s.settings.registration, admin, providers })
 }
 
@@ -41,7 +41,10 @@ pub async fn login_context() -> Result<LoginState, AppError> {
 pub async fn login(csrf: String, username: String, password: String, next: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
-    use crate::service::{session::{safe_next, session_cookie}, users::SignInError};
+    use crate::{
+        service::users::SignInError,
+        web::{cookie::session_cookie, next::safe_next},
+    };
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let next = safe_next(&next).to_owned();
@@ -57,7 +60,7 @@ pub async fn login(csrf: String, username: String, password: String, next: Strin
                 SignInError::Throttled => AppError::Throttled,
                 SignInError::Unavailable => AppError::Unavailable,
             };
-            let back = crate::service::authorize::login_page(&next);
+            let back = crate::web::next::login_page(&next);
             ssr::fail(&parts, e, &back)
         }
     }
@@ -135,6 +138,6 @@ pub async fn logout(
     if let Some(token) = ssr::session_token(&parts) {
         s.log_out(&token).await;
     }
-    ssr::set_cookie(&crate::service::session::clear_session_cookie(s.secure_cookies()));
+    ssr::set_cookie(&crate::web::cookie::clear_session_cookie(s.secure_cookies()));
     Ok(ssr::go_to(&parts, target.unwrap_or_else(|| "/o/login/?done=signed_out".to_owned())))
 }

@@ -11,7 +11,7 @@ use super::error::AppError;
 pub async fn decide(csrf: String, query: String, decision: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
-    use crate::{api::types::AuthorizePage, service::authorize::AuthorizeStep};
+    use crate::{view::AuthorizePage, service::authorize::AuthorizeStep};
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let session = ssr::session(&s, &parts).await;
@@ -22,6 +22,9 @@ pub async fn decide(csrf: String, query: String, decision: String) -> Result<Str
     };
     match s.decide(&query, session.as_ref(), approve).await {
         AuthorizeStep::Redirect(url) => Ok(ssr::go_to(&parts, url)),
+        AuthorizeStep::SignIn { back, login_hint } => {
+            Ok(ssr::go_to(&parts, crate::web::next::login_url_hinted(&back, login_hint.as_deref())))
+        }
         AuthorizeStep::Page(AuthorizePage::Error { description, .. }) => {
             ssr::fail(&parts, AppError::Invalid(description), &format!("/o/authorize/?{query}"))
         }

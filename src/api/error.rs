@@ -1,37 +1,31 @@
 //! The error every server function returns: typed, user-safe, carried across the wire as JSON.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{t, Locale, Text};
 
 /// What a page can be told. Internal details are logged on the server, never sent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppError {
     /// Unknown user, wrong password or disabled account: deliberately indistinguishable.
-    #[error("Invalid username or password.")]
     BadCredentials,
     /// The current password given to confirm a change is wrong.
-    #[error("The current password is not correct.")]
     WrongPassword,
     /// The page needs a signed-in user.
-    #[error("You are signed out. Sign in again.")]
     SignedOut,
     /// Too many failed attempts.
-    #[error("Too many failed attempts. Try again in a few minutes.")]
     Throttled,
     /// The signed-in user may not see this page.
-    #[error("You do not have access to this page.")]
     Forbidden,
     /// The form must be reloaded (expired session or CSRF token).
-    #[error("Your session has expired. Reload the page and try again.")]
     Expired,
     /// Bad input, with a readable reason.
-    #[error("{0}")]
     Invalid(String),
     /// One form field is wrong: which, and why.
-    #[error("{message}")]
     Field {
         /// The field's `name`.
         field: String,
@@ -39,108 +33,134 @@ pub enum AppError {
         message: String,
     },
     /// The database or another dependency failed.
-    #[error("The service is temporarily unavailable. Try again in a moment.")]
     Unavailable,
     /// The request never reached the function properly (network, encoding).
-    #[error("The request failed: {0}")]
     Transport(String),
     /// A sign-in provider could not be reached, was too slow or answered nonsense.
-    #[error("The sign-in provider could not be reached.")]
     UpstreamUnavailable,
     /// The provider (or the person there) refused the sign-in.
-    #[error("The sign-in was refused at the provider.")]
     UpstreamDenied,
     /// The provider's answer does not belong to a sign-in this browser started (or it expired).
-    #[error("This sign-in expired or was not started in this browser.")]
     UpstreamState,
     /// The provider's answer failed verification (issuer, signature, nonce, …).
-    #[error("The provider's answer could not be verified.")]
     UpstreamRejected,
     /// No enabled provider has that id.
-    #[error("Unknown sign-in provider.")]
     UnknownProvider,
     /// The provider identity belongs to another account.
-    #[error("That identity is linked to another account.")]
     IdentityTaken,
     /// The account has an identity at that provider already.
-    #[error("Your account is already linked to this provider.")]
     AlreadyLinked,
     /// The account is disabled.
-    #[error("This account is disabled.")]
     AccountDisabled,
     /// Unlinking would leave the account without a way to sign in.
-    #[error("This is your only way to sign in.")]
     LastSignInMethod,
 }
 
+/// The wire code, the HTTP status and the message of an error, each written once in
+/// [`AppError::meta`].
+struct Meta {
+    /// For URLs (`?error=…`) on the no-JavaScript path.
+    code: &'static str,
+    /// The response status.
+    status: u16,
+    /// The message in a language's strings.
+    text: fn(&Text) -> &'static str,
+}
+
 impl AppError {
+    /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
+    const WITHOUT_TEXT: [AppError; 16] = [
+        AppError::BadCredentials,
+        AppError::WrongPassword,
+        AppError::SignedOut,
+        AppError::Throttled,
+        AppError::Forbidden,
+        AppError::Expired,
+        AppError::Unavailable,
+        AppError::UpstreamUnavailable,
+        AppError::UpstreamDenied,
+        AppError::UpstreamState,
+        AppError::UpstreamRejected,
+        AppError::UnknownProvider,
+        AppError::IdentityTaken,
+        AppError::AlreadyLinked,
+        AppError::AccountDisabled,
+        AppError::LastSignInMethod,
+    ];
+
+    /// The one table: every variant's code, status and message.
+    fn meta(&self) -> Meta {
+        use AppError as E;
+        let (code, status, text): (&'static str, u16, fn(&Text) -> &'static str) = match self {
+            E::BadCredentials => ("credentials", 401, |t| t.err_credentials),
+            E::WrongPassword => ("password", 401, |t| t.err_wrong_password),
+            E::SignedOut => ("signed_out", 401, |t| t.err_signed_out),
+            E::Throttled => ("throttled", 429, |t| t.err_throttled),
+            E::Forbidden => ("forbidden", 403, |t| t.err_forbidden),
+            E::Expired => ("expired", 403, |t| t.err_expired),
+            E::Invalid(_) | E::Field { .. } => ("invalid", 400, |t| t.err_check_form),
+            E::Unavailable => ("unavailable", 503, |t| t.err_unavailable),
+            E::Transport(_) => ("transport", 400, |t| t.err_transport),
+            // A provider's trouble is reported as a refused request, not as our failure.
+            E::UpstreamUnavailable => ("upstream_unavailable", 400, |t| t.err_upstream_unavailable),
+            E::UpstreamDenied => ("upstream_denied", 400, |t| t.err_upstream_denied),
+            E::UpstreamState => ("upstream_state", 400, |t| t.err_upstream_state),
+            E::UpstreamRejected => ("upstream_rejected", 400, |t| t.err_upstream_rejected),
+            E::UnknownProvider => ("unknown_provider", 400, |t| t.err_unknown_provider),
+            E::IdentityTaken => ("identity_taken", 400, |t| t.err_identity_taken),
+            E::AlreadyLinked => ("already_linked", 400, |t| t.err_already_linked),
+            E::AccountDisabled => ("account_disabled", 403, |t| t.err_account_disabled),
+            E::LastSignInMethod => ("last_method", 400, |t| t.err_last_method),
+        };
+        Meta { code, status, text }
+    }
+
     /// A short code for URLs (`?error=…`) on the no-JavaScript path.
     pub fn code(&self) -> &'static str {
-        match self {
-            AppError::BadCredentials => "credentials",
-            AppError::Throttled => "throttled",
-            AppError::WrongPassword => "password",
-            AppError::SignedOut => "signed_out",
-            AppError::Expired => "expired",
-            AppError::Forbidden => "forbidden",
-            AppError::Invalid(_) | AppError::Field { .. } => "invalid",
-            AppError::Unavailable => "unavailable",
-            AppError::Transport(_) => "transport",
-            AppError::UpstreamUnavailable => "upstream_unavailable",
-            AppError::UpstreamDenied => "upstream_denied",
-            AppError::UpstreamState => "upstream_state",
-            AppError::UpstreamRejected => "upstream_rejected",
-            AppError::UnknownProvider => "unknown_provider",
-            AppError::IdentityTaken => "identity_taken",
-            AppError::AlreadyLinked => "already_linked",
-            AppError::AccountDisabled => "account_disabled",
-            AppError::LastSignInMethod => "last_method",
-        }
+        self.meta().code
     }
 
     /// The error a code from [`AppError::code`] stands for (those that carry no text).
     pub fn from_code(code: &str) -> Option<AppError> {
-        Some(match code {
-            "credentials" => AppError::BadCredentials,
-            "throttled" => AppError::Throttled,
-            "password" => AppError::WrongPassword,
-            "signed_out" => AppError::SignedOut,
-            "expired" => AppError::Expired,
-            "forbidden" => AppError::Forbidden,
-            "unavailable" => AppError::Unavailable,
-            "upstream_unavailable" => AppError::UpstreamUnavailable,
-            "upstream_denied" => AppError::UpstreamDenied,
-            "upstream_state" => AppError::UpstreamState,
-            "upstream_rejected" => AppError::UpstreamRejected,
-            "unknown_provider" => AppError::UnknownProvider,
-            "identity_taken" => AppError::IdentityTaken,
-            "already_linked" => AppError::AlreadyLinked,
-            "account_disabled" => AppError::AccountDisabled,
-            "last_method" => AppError::LastSignInMethod,
-            _ => return None,
-        })
+        Self::WITHOUT_TEXT.into_iter().find(|e| e.code() == code)
     }
 
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
+        self.meta().status
+    }
+
+    /// The message in the language of `t`. Messages written by the service (why a field is
+    /// not acceptable) are passed through as they are.
+    pub fn text(&self, t: &Text) -> String {
         match self {
-            AppError::BadCredentials | AppError::WrongPassword | AppError::SignedOut => 401,
-            AppError::Throttled => 429,
-            AppError::Expired | AppError::Forbidden => 403,
-            AppError::Invalid(_) | AppError::Field { .. } | AppError::Transport(_) => 400,
-            AppError::Unavailable => 503,
-            // A provider's trouble is reported as a refused request, not as our failure.
-            AppError::UpstreamUnavailable
-            | AppError::UpstreamDenied
-            | AppError::UpstreamState
-            | AppError::UpstreamRejected
-            | AppError::UnknownProvider
-            | AppError::IdentityTaken
-            | AppError::AlreadyLinked
-            | AppError::LastSignInMethod => 400,
-            AppError::AccountDisabled => 403,
+            AppError::Invalid(m) | AppError::Field { message: m, .. } => m.clone(),
+            AppError::Transport(m) => format!("{}{m}", t.err_transport),
+            _ => (self.meta().text)(t).to_owned(),
         }
     }
+}
+
+/// In English, for logs and tests; pages use [`error_text`].
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Locale::En.text()))
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// An error, in the page's language.
+pub fn error_text(e: &AppError) -> String {
+    e.text(t())
+}
+
+/// The message for `?error=<code>` on a page reached by a plain form post.
+pub fn error_for_code(code: &str) -> Option<String> {
+    if code == AppError::Invalid(String::new()).code() {
+        return Some(t().err_check_form.into());
+    }
+    AppError::from_code(code).map(|e| error_text(&e))
 }
 
 impl FromServerFnError for AppError {

@@ -10,5 +10,4 @@ pub mod error;
 pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;
-pub mod types;
 pub mod upstream;

@@ -16,7 +16,10 @@ pub async fn register(
     next: String,
 ) -> Result<String, AppError> {
     use super::ssr;
-    use crate::service::{session::{safe_next, session_cookie}, users::Registration};
+    use crate::{
+        service::users::Registration,
+        web::{cookie::session_cookie, next::safe_next},
+    };
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;

@@ -25,12 +25,12 @@ pub fn parts() -> Result<Parts, AppError> {
 
 /// The session cookie's value, if sent.
 pub fn session_token(parts: &Parts) -> Option<String> {
-    crate::http::session_token(&parts.headers)
+    crate::web::cookie::session_token(&parts.headers)
 }
 
 /// The CSRF token the guard attached to this request (the forms on a page must carry it).
 pub fn csrf_token(parts: &Parts) -> Result<String, AppError> {
-    crate::http::CsrfToken::of(&parts.extensions).ok_or(AppError::Expired)
+    crate::web::csrf::CsrfToken::of(&parts.extensions).ok_or(AppError::Expired)
 }
 
 /// The signed-in session, if any.
@@ -106,7 +106,7 @@ pub async fn signed_in(page: &str) -> Result<(Services, Parts, Session), AppErro
     let parts = parts()?;
     match session(&s, &parts).await {
         Some(session) => Ok((s, parts, session)),
-        None => fail(&parts, AppError::SignedOut, &crate::service::authorize::login_url(page)),
+        None => fail(&parts, AppError::SignedOut, &crate::web::next::login_url(page)),
     }
 }
 
@@ -189,5 +189,5 @@ pub fn browser_info(parts: &Parts) -> crate::service::upstream::BrowserInfo {
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    crate::http::request_cookie(&parts.headers, name)
+    crate::web::cookie::request_cookie(&parts.headers, name)
 }

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::{error::AppError, types::PendingView};
+use super::error::AppError;
+use crate::view::PendingView;
 
 /// Where a first sign-in with a provider becomes an account.
 pub const FINISH_PAGE: &str = "/o/login/finish/";
@@ -15,14 +16,17 @@ pub async fn load_pending() -> Result<PendingView, AppError> {
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let csrf = ssr::csrf_token(&parts)?;
-    let token = ssr::cookie(&parts, crate::service::upstream::PENDING_COOKIE).ok_or(AppError::UpstreamState)?;
+    let token = ssr::cookie(&parts, crate::web::cookie::PENDING_COOKIE).ok_or(AppError::UpstreamState)?;
     Ok(s.pending_view(&token, csrf).await?)
 }
 
 /// The end of both finishing functions: sign in, drop the pending cookie, continue.
 #[cfg(feature = "ssr")]
 fn entered(parts: &axum::http::request::Parts, s: &crate::service::Services, session: &str, next: &str) -> String {
-    use crate::service::{session::{safe_next, session_cookie}, upstream::clear_pending_cookie};
+    use crate::web::{
+        cookie::{clear_pending_cookie, session_cookie},
+        next::safe_next,
+    };
     super::ssr::set_cookie(&session_cookie(session, s.secure_cookies()));
     super::ssr::set_cookie(&clear_pending_cookie(s.secure_cookies()));
     super::ssr::go_to(parts, safe_next(next).to_owned())
@@ -33,7 +37,7 @@ fn entered(parts: &axum::http::request::Parts, s: &crate::service::Services, ses
 #[server(endpoint = "login/finish/signup")]
 pub async fn finish_signup(csrf: String, username: String) -> Result<String, AppError> {
     use super::ssr;
-    use crate::service::{identities::FinishError, upstream::PENDING_COOKIE};
+    use crate::{service::identities::FinishError, web::cookie::PENDING_COOKIE};
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
@@ -50,7 +54,7 @@ pub async fn finish_signup(csrf: String, username: String) -> Result<String, App
 #[server(endpoint = "login/finish/link")]
 pub async fn finish_link(csrf: String, password: String) -> Result<String, AppError> {
     use super::ssr;
-    use crate::service::{identities::FinishError, upstream::PENDING_COOKIE};
+    use crate::{service::identities::FinishError, web::cookie::PENDING_COOKIE};
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
@@ -71,7 +75,7 @@ pub async fn link_provider(csrf: String, provider: String) -> Result<String, App
     let (s, parts, session) = ssr::signed_in(super::account::ACCOUNT_PAGE).await?;
     match s.start_upstream(&provider, super::account::ACCOUNT_PAGE, Some(session.user.id)).await {
         Ok(started) => {
-            ssr::set_cookie(&crate::service::upstream::flow_cookie(&started.flow_token, s.secure_cookies()));
+            ssr::set_cookie(&crate::web::cookie::flow_cookie(&started.flow_token, s.secure_cookies()));
             Ok(ssr::go_to(&parts, started.url))
         }
         Err(e) => ssr::fail(&parts, e.into(), super::account::ACCOUNT_PAGE),

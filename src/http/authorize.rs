@@ -9,14 +9,13 @@ use axum::{
 };
 use leptos::prelude::*;
 
-use super::browser::CsrfToken;
+use crate::web::csrf::CsrfToken;
 use crate::{
-    api::types::{AuthorizeData, AuthorizePage},
+    view::{AuthorizeData, AuthorizePage},
     app::shell,
     crypto::random_token,
-    i18n::Locale,
     oauth::form_post,
-    server::AppState,
+    state::AppState,
     service::authorize::AuthorizeStep,
 };
 
@@ -24,7 +23,7 @@ use crate::{
 pub(super) async fn authorize(State(state): State<AppState>, req: Request) -> Response {
     let s = &state.services;
     let query = req.uri().query().unwrap_or_default().to_owned();
-    let session = match super::session_token(req.headers()) {
+    let session = match crate::web::cookie::session_token(req.headers()) {
         Some(t) => s.session(&t).await,
         None => None,
     };
@@ -37,7 +36,7 @@ pub(super) async fn authorize(State(state): State<AppState>, req: Request) -> Re
 pub(super) async fn denied(State(state): State<AppState>, req: Request) -> Response {
     let s = &state.services;
     let query = req.uri().query().unwrap_or_default().to_owned();
-    let session = match super::session_token(req.headers()) {
+    let session = match crate::web::cookie::session_token(req.headers()) {
         Some(t) => s.session(&t).await,
         None => None,
     };
@@ -54,7 +53,7 @@ pub(super) async fn denied(State(state): State<AppState>, req: Request) -> Respo
 /// It holds tokens, so it is never stored; its policy lets only its own script run and the form
 /// go only to the client.
 fn form_post_response(req: &Request, action: &str, fields: &[(String, String)]) -> Response {
-    let locale = Locale::of_request(req.uri(), req.headers());
+    let locale = crate::web::locale::of_request(req.uri(), req.headers());
     let nonce = random_token("");
     let html = form_post::page(action, fields, &nonce, locale.text().continue_to_app, locale.tag());
     let csp = form_post::content_security_policy(action, &nonce);
@@ -79,6 +78,10 @@ async fn respond(state: AppState, req: Request, step: AuthorizeStep) -> Response
     match step {
         // RFC 6749 §4.1.2 answers with 302 Found.
         AuthorizeStep::Redirect(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+        AuthorizeStep::SignIn { back, login_hint } => {
+            let url = crate::web::next::login_url_hinted(&back, login_hint.as_deref());
+            (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+        }
         AuthorizeStep::FormPost { action, fields } => form_post_response(&req, &action, &fields),
         AuthorizeStep::Page(page) => {
             let csrf = CsrfToken::of(req.extensions()).unwrap_or_default();

@@ -12,40 +12,17 @@ use axum::{
 
 use crate::{
     crypto::{ct_eq, random_token},
-    service::session::cookie_value,
+    web::{
+        cookie::{cookie_value, CSRF_COOKIE},
+        csrf::{CsrfToken, CSRF_FIELD},
+    },
 };
 
-/// The CSRF cookie's name.
-pub const CSRF_COOKIE: &str = "yaoshi_csrf";
-/// The form field that must repeat it.
-pub const CSRF_FIELD: &str = "csrf";
 /// Server functions live under this prefix, except logout, which has the seed's `/o/` path.
 const SERVER_FN_PREFIX: &str = "/api/";
 const LOGOUT_PATH: &str = "/o/logout/";
 /// Largest form body read for the check.
 const MAX_FORM: usize = 64 * 1024;
-
-/// This browser's CSRF token, available to pages and server functions as a request extension.
-#[derive(Clone, Debug)]
-pub struct CsrfToken(pub String);
-
-impl CsrfToken {
-    /// The token the guard attached to this request, if it ran.
-    pub fn of(extensions: &axum::http::Extensions) -> Option<String> {
-        extensions.get::<CsrfToken>().map(|t| t.0.clone())
-    }
-}
-
-/// The value of cookie `name`, from any of the request's `Cookie` headers.
-pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| cookie_value(h, name)).map(str::to_owned)
-}
-
-/// The session cookie's value, if the request carries one.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
-    cookie_value(raw, crate::service::session::SESSION_COOKIE).map(str::to_owned)
-}
 
 /// The CSRF cookie, if exactly one was sent: two means another site planted one (cookie
 /// tossing from a sibling domain), and then neither is trusted.

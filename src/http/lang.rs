@@ -9,7 +9,10 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::{i18n::{Locale, LANG_COOKIE}, service::session::safe_next};
+use crate::{
+    i18n::Locale,
+    web::{cookie::LANG_COOKIE, next::safe_next},
+};
 
 /// The switch's query.
 #[derive(Deserialize)]

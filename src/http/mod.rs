@@ -15,11 +15,11 @@ use axum::{
     Router,
 };
 
-pub use browser::{guard as browser_guard, request_cookie, session_token, CsrfToken, CSRF_FIELD};
+pub use browser::guard as browser_guard;
 pub use error::OAuthResponse;
 pub use extract::{BearerToken, OAuthForm};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The OAuth endpoints and the health check. Each OAuth path answers with and without its
 /// trailing slash; the seed's form (with) is canonical.

@@ -12,7 +12,7 @@ use axum::{
 };
 
 use super::error::OAuthResponse;
-use crate::{oauth::error::OAuthError, server::AppState, service::Services};
+use crate::{oauth::error::OAuthError, state::AppState, service::Services};
 
 /// How long relying parties may cache the JWK Set. A new key is published
 /// `key_publish_delay` (default 300 s) before it signs, which covers this plus the server's

@@ -13,11 +13,11 @@ use axum::{
 
 use crate::{
     api::{error::AppError, upstream::FINISH_PAGE},
-    server::AppState,
-    service::{
-        authorize::login_page,
-        session::{safe_next, session_cookie},
-        upstream::{clear_flow_cookie, flow_cookie, pending_cookie, BrowserInfo, Finished, FLOW_COOKIE},
+    state::AppState,
+    service::upstream::{BrowserInfo, Finished},
+    web::{
+        cookie::{clear_flow_cookie, flow_cookie, pending_cookie, request_cookie, session_cookie, session_token, FLOW_COOKIE},
+        next::{login_page, safe_next},
     },
 };
 
@@ -57,7 +57,7 @@ pub(super) async fn start(State(state): State<AppState>, Path(provider): Path<St
 pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path<String>, req: Request) -> Response {
     let s = &state.services;
     let headers = req.headers();
-    let previous_session = super::session_token(headers);
+    let previous_session = session_token(headers);
     let session = match &previous_session {
         Some(t) => s.session(t).await,
         None => None,
@@ -67,7 +67,7 @@ pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
         previous_session,
     };
-    let flow = crate::http::request_cookie(headers, FLOW_COOKIE);
+    let flow = request_cookie(headers, FLOW_COOKIE);
     let query = req.uri().query().unwrap_or_default();
     let outcome = s.finish_upstream(&provider, flow.as_deref(), query, session.as_ref(), &browser).await;
     let secure = s.secure_cookies();

@@ -11,12 +11,13 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         account::{load_account, ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
-        types::{AccountView, IdentityItem},
         upstream::{LinkProvider, UnlinkProvider},
     },
     components::{follow, ErrorBanner, Layout, Loading, Notice},
-    i18n::{done_text, error_for_code, error_text, scope_text, t},
+    i18n::{done_text, scope_text, t},
+    view::{AccountView, IdentityItem},
 };
+use crate::api::error::{error_for_code, error_text};
 
 /// The account page.
 #[component]

@@ -8,11 +8,12 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         admin::{load_admin_clients, load_admin_users, SetClientPolicy, SetUserEnabled},
-        types::{AdminClientsView, AdminUsersView},
     },
     components::{follow, ErrorBanner, Layout, Loading, Notice},
-    i18n::{done_text, error_for_code, error_text, t},
+    i18n::{done_text, t},
+    view::{AdminClientsView, AdminUsersView},
 };
+use crate::api::error::{error_for_code, error_text};
 
 /// The notices and errors a page shows after a form post (`?done=`, `?error=`).
 #[component]

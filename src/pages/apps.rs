@@ -8,11 +8,12 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         apps::{load_apps, DeleteApp, EditApp, RegisterApp, RotateAppSecret},
-        types::{AppsView, DevApp},
     },
     components::{follow, ErrorBanner, Layout, Loading, Notice},
-    i18n::{done_text, error_for_code, error_text, t},
+    i18n::{done_text, t},
+    view::{AppsView, DevApp},
 };
+use crate::api::error::{error_for_code, error_text};
 
 /// The grant checkboxes a developer may tick, by field name.
 const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];

@@ -7,11 +7,12 @@ use leptos_meta::Title;
 use crate::{
     api::{
         consent::Decide,
-        types::{AuthorizeData, AuthorizePage, ConsentView},
     },
     components::{follow, ErrorBanner, Layout},
-    i18n::{error_text, scope_text, t},
+    i18n::{scope_text, t},
+    view::{AuthorizeData, AuthorizePage, ConsentView},
 };
+use crate::api::error::error_text;
 
 /// Id of the hidden field that carries the page's data to the browser for hydration.
 const DATA_ID: &str = "authorize-data";

@@ -6,8 +6,9 @@ use leptos_meta::Title;
 use crate::{
     api::auth::{login_context, Logout},
     components::{follow, ErrorBanner, Layout, Loading},
-    i18n::{error_text, t},
+    i18n::t,
 };
+use crate::api::error::error_text;
 
 /// The landing page.
 #[component]

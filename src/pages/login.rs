@@ -10,11 +10,13 @@ use leptos_router::hooks::{use_location, use_query_map};
 use crate::{
     api::{
         auth::{login_context, Login},
-        types::ProviderLink,
     },
-    components::{follow, query_value, urlencode, ErrorBanner, Layout, Loading, Notice},
-    i18n::{done_text, error_for_code, error_text, t},
+    components::{follow, ErrorBanner, Layout, Loading, Notice},
+    web::query::{query_value, urlencode},
+    i18n::{done_text, t},
+    view::ProviderLink,
 };
+use crate::api::error::{error_for_code, error_text};
 
 /// The sign-in page. `next` is where to continue after signing in; `login_hint` (from the app
 /// that sent the user here, OIDC Core §3.1.2.1) pre-fills the username.

@@ -8,12 +8,13 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{
-        types::PendingView,
         upstream::{load_pending, FinishLink, FinishSignup},
     },
     components::{follow, ErrorBanner, Layout, Loading},
-    i18n::{error_for_code, error_text, t},
+    i18n::t,
+    view::PendingView,
 };
+use crate::api::error::{error_for_code, error_text};
 
 /// The finish page.
 #[component]

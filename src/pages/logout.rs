@@ -9,8 +9,9 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::auth::{logout_context, LogoutParams, Logout},
     components::{follow, ErrorBanner, Layout, Loading},
-    i18n::{error_text, t},
+    i18n::t,
 };
+use crate::api::error::error_text;
 
 /// The sign-out page.
 #[component]

@@ -8,15 +8,16 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{auth::login_context, error::AppError, register::Register},
     components::{follow, ErrorBanner, Layout, Loading},
-    i18n::{error_for_code, error_text, t},
+    i18n::t,
 };
+use crate::api::error::{error_for_code, error_text};
 
 /// The sign-up page.
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let query = use_query_map();
     let location = leptos_router::hooks::use_location();
-    let next = move || location.search.with(|s| crate::components::query_value(s, "next").unwrap_or_default());
+    let next = move || location.search.with(|s| crate::web::query::query_value(s, "next").unwrap_or_default());
     let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
     let action = ServerAction::<Register>::new();

@@ -3,7 +3,7 @@
 
 use super::{session::Session, users::validate_password, ServiceError, Services};
 use crate::{
-    api::types::{AccountView, AppGrant, BrowserSession},
+    view::{AccountView, AppGrant, BrowserSession},
     service::users::normalize_login,
     store::StoreError,
 };

@@ -3,7 +3,7 @@
 
 use super::{account::format_time, session::Session, ServiceError, Services};
 use crate::{
-    api::types::{AdminClient, AdminUser},
+    view::{AdminClient, AdminUser},
     oauth::model::GrantType,
     store::User,
 };

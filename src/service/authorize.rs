@@ -1,11 +1,9 @@
 //! The authorization endpoint's use cases (RFC 6749 §4.1, §4.2): shared by `GET /o/authorize/`
 //! and the consent page's server function, so every rule is checked in one place.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
 use super::{session::Session, Services};
 use crate::{
-    api::types::{AuthorizePage, ConsentView},
+    view::{AuthorizePage, ConsentView},
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
         authorize::{validate, AuthorizeError, ClientAnswer, ResponseMode, ValidAuthorize},
@@ -19,8 +17,16 @@ use crate::{
 /// What the endpoint does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthorizeStep {
-    /// Send the browser here (the login page, or back to the client).
+    /// Send the browser here (back to the client, or to this endpoint again).
     Redirect(String),
+    /// Send the browser to the login page, which returns to `back` (a path on this origin)
+    /// afterwards with the sign-in form pre-filled with `login_hint` (OIDC Core §3.1.2.1).
+    SignIn {
+        /// Where the login page returns to.
+        back: String,
+        /// The client's `login_hint`, if any.
+        login_hint: Option<String>,
+    },
     /// Render the consent or error page.
     Page(AuthorizePage),
     /// Have the browser POST the answer to the client (Form Post Response Mode).
@@ -43,30 +49,6 @@ impl From<ClientAnswer> for AuthorizeStep {
 
 /// Where the consent page sends the denial of a `form_post` request (see [`Services::decide`]).
 pub const DENIED_PATH: &str = "/o/authorize/denied/";
-
-/// Characters escaped in `next`: everything but unreserved characters and `/`, which gives the
-/// seed's `next=/o/authorize/%3Fresponse_type%3Dcode%26client_id%3D1`.
-const NEXT_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// The login page URL that returns to `path_and_query` afterwards.
-pub fn login_url(path_and_query: &str) -> String {
-    format!("/o/login/?next={}", utf8_percent_encode(path_and_query, NEXT_ESCAPE))
-}
-
-/// The login page for `next`, or the bare login page when `next` is `/`.
-pub fn login_page(next: &str) -> String {
-    if next == "/" { "/o/login/".to_owned() } else { login_url(next) }
-}
-
-/// The login page that returns to `path_and_query`, with the sign-in form pre-filled with
-/// `login_hint` (OIDC Core §3.1.2.1) when the client sent one.
-pub fn login_url_hinted(path_and_query: &str, login_hint: Option<&str>) -> String {
-    let url = login_url(path_and_query);
-    match login_hint {
-        Some(hint) => format!("{url}&login_hint={}", utf8_percent_encode(hint, NEXT_ESCAPE)),
-        None => url,
-    }
-}
 
 fn error_page(e: &OAuthError) -> AuthorizeStep {
     AuthorizeStep::Page(AuthorizePage::Error { code: e.code.as_str().into(), description: e.description.to_string() })
@@ -187,7 +169,7 @@ impl Services {
             }
             Err(_) => {
                 let back = format!("/o/authorize/?{}", after_login(query));
-                return AuthorizeStep::Redirect(login_url_hinted(&back, v.login_hint.as_deref()));
+                return AuthorizeStep::SignIn { back, login_hint: v.login_hint.clone() };
             }
         };
         let remembered = match self.store.consent(session.user.id, &client.client_id).await {
@@ -218,7 +200,7 @@ impl Services {
             Err(step) => return step,
         };
         let Some(session) = session else {
-            return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{query}")));
+            return AuthorizeStep::SignIn { back: format!("/o/authorize/?{query}"), login_hint: None };
         };
         let form_post = v.response_mode == ResponseMode::FormPost;
         if !approve {
@@ -254,7 +236,7 @@ impl Services {
             Err(step) => return step,
         };
         if session.is_none() {
-            return AuthorizeStep::Redirect(login_url(&format!("/o/authorize/?{query}")));
+            return AuthorizeStep::SignIn { back: format!("/o/authorize/?{query}"), login_hint: None };
         }
         let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         v.target().error(&e, &self.settings.issuer).into()
@@ -350,14 +332,5 @@ mod tests {
         // Untouched parameters keep the client's encoding exactly.
         assert_eq!(after_login("client_id=demo&scope=read%20profile&state=a%2Bb"), "client_id=demo&scope=read%20profile&state=a%2Bb");
         assert_eq!(after_login("scope=read%20profile&prompt=none%20login"), "scope=read%20profile&prompt=none");
-    }
-
-    #[test]
-    fn login_hints_ride_on_the_login_url() {
-        assert_eq!(login_url_hinted("/o/authorize/?a=1", None), "/o/login/?next=/o/authorize/%3Fa%3D1");
-        assert_eq!(
-            login_url_hinted("/o/authorize/?a=1", Some("alice@example.com & co")),
-            "/o/login/?next=/o/authorize/%3Fa%3D1&login_hint=alice%40example.com%20%26%20co"
-        );
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{account::format_time, clients::{ClientSpec, NewClient}, ServiceError, Services};
 use crate::{
-    api::types::DevApp,
+    view::DevApp,
     oauth::model::GrantType,
     store::ClientRecord,
 };

@@ -8,7 +8,7 @@ use super::{
     ServiceError, Services,
 };
 use crate::{
-    api::types::{IdentityItem, PendingView},
+    view::{IdentityItem, PendingView},
     crypto::sha256_hex,
     service::account::format_time,
     store::{ExternalIdentity, NewUser, PendingIdentity, StoreError, Unlink, User},

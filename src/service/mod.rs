@@ -44,6 +44,47 @@ pub struct Services {
     oidc: Arc<oidc::OidcState>,
     /// Outbound HTTP to upstream identity providers, with their cached metadata and keys.
     upstream: Arc<upstream_http::UpstreamClient>,
+    /// Where "now" comes from: the system clock, or a pinned one in tests.
+    clock: Arc<dyn Clock>,
+}
+
+/// The current time, as every use case reads it: a parameter of the services, so tests can
+/// pin it as the protocol core's tests pin theirs.
+pub trait Clock: Send + Sync {
+    /// Unix seconds.
+    fn now(&self) -> i64;
+}
+
+/// The system's clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// A clock that says what it is told: for tests of expiry and lifetimes.
+#[derive(Debug, Default)]
+pub struct FixedClock(std::sync::atomic::AtomicI64);
+
+impl FixedClock {
+    /// A clock stopped at `now` (unix seconds).
+    pub fn at(now: i64) -> Self {
+        Self(std::sync::atomic::AtomicI64::new(now))
+    }
+
+    /// Moves the clock on by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl Services {
@@ -52,25 +93,38 @@ impl Services {
         let hasher = PasswordHasher::new(settings.argon2)?;
         let known_scopes = Scope::parse(&settings.known_scopes()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let upstream = Arc::new(upstream_http::UpstreamClient::new().map_err(ServiceError::Invalid)?);
-        Ok(Self { store, settings: Arc::new(settings), hasher, known_scopes, rotation_key: Arc::default(), oidc: Arc::default(), upstream })
+        Ok(Self {
+            store,
+            settings: Arc::new(settings),
+            hasher,
+            known_scopes,
+            rotation_key: Arc::default(),
+            oidc: Arc::default(),
+            upstream,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The same services reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Each scope with the description the operator gave it, for the consent and account pages.
-    pub fn scope_items(&self, scope: &Scope) -> Vec<crate::api::types::ScopeItem> {
+    pub fn scope_items(&self, scope: &Scope) -> Vec<crate::view::ScopeItem> {
         scope
             .iter()
-            .map(|name| crate::api::types::ScopeItem {
+            .map(|name| crate::view::ScopeItem {
                 name: name.to_owned(),
                 description: self.settings.scopes.get(name).cloned().unwrap_or_else(|| name.to_owned()),
             })
             .collect()
     }
 
-    /// The current time in unix seconds.
+    /// The current time in unix seconds, from the services' [`Clock`].
     pub fn now(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
+        self.clock.now()
     }
 }
 

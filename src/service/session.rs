@@ -29,40 +29,6 @@ pub struct Session {
     pub auth_time: i64,
 }
 
-/// Where to go after signing in: `next` if it is a path on this origin, else `/`.
-///
-/// Only a single leading `/` followed by something other than `/` or `\` is accepted, and no
-/// backslash or control character anywhere, so `//evil`, `/\evil`, `https:evil` and their
-/// variants (browsers treat `\` as `/`) cannot send the user to another site.
-pub fn safe_next(next: &str) -> &str {
-    let bytes = next.as_bytes();
-    let ok = bytes.first() == Some(&b'/')
-        && !matches!(bytes.get(1), Some(b'/') | Some(b'\\'))
-        && !next.chars().any(|c| c == '\\' || c.is_control());
-    if ok { next } else { "/" }
-}
-
-/// A `Set-Cookie` value for an HttpOnly cookie, Secure under https; `max_age` 0 removes it.
-pub fn http_only_cookie(name: &str, value: &str, path: &str, same_site: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
-}
-
-/// The `Set-Cookie` value for a session (HttpOnly, SameSite=Lax, Secure under https).
-pub fn session_cookie(token: &str, secure: bool) -> String {
-    http_only_cookie(SESSION_COOKIE, token, "/", "Lax", ABSOLUTE_LIFETIME, secure)
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_session_cookie(secure: bool) -> String {
-    http_only_cookie(SESSION_COOKIE, "", "/", "Lax", 0, secure)
-}
-
-/// The value of cookie `name` in a `Cookie` header.
-pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
 impl Services {
     /// Whether cookies must be `Secure` (the issuer is https).
     pub fn secure_cookies(&self) -> bool {
@@ -134,24 +100,42 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
-    #[test]
-    fn next_stays_on_this_origin() {
-        for good in ["/o/authorize/?response_type=code&client_id=1", "/", "/account", "/%2F%2Fevil"] {
-            assert_eq!(safe_next(good), good);
-        }
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "https:evil", "evil", "", "/\t/evil", "/a\\b", "\\\\evil"] {
-            assert_eq!(safe_next(bad), "/", "{bad:?}");
-        }
+    use super::*;
+    use crate::service::{users::Registration, FixedClock};
+
+    /// Services over a fresh SQLite file, reading time from `clock`.
+    async fn services(dir: &std::path::Path, clock: Arc<FixedClock>) -> Services {
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let store = crate::store::connect(&url).await.expect("store");
+        let settings = crate::config::Settings {
+            argon2: crate::config::Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 },
+            ..Default::default()
+        };
+        Services::new(store, settings).expect("services").with_clock(clock)
     }
 
-    #[test]
-    fn cookies_are_http_only_and_lax() {
-        let c = session_cookie("abc", true);
-        assert!(c.starts_with("yaoshi_session=abc;") && c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.ends_with("Secure"));
-        assert!(!session_cookie("abc", false).contains("Secure"));
-        assert_eq!(cookie_value("a=1; yaoshi_session=xyz; b=2", SESSION_COOKIE), Some("xyz"));
-        assert_eq!(cookie_value("a=1", SESSION_COOKIE), None);
+    #[tokio::test]
+    async fn a_session_ends_after_its_idle_lifetime_on_the_services_clock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(FixedClock::at(1_700_000_000));
+        let s = services(dir.path(), clock.clone()).await;
+        let user = s
+            .create_user(Registration {
+                username: "clocked".into(),
+                email: None,
+                display_name: None,
+                password: Some("a long enough password".into()),
+                admin: false,
+            })
+            .await
+            .expect("user");
+        let token = s.start_session(&user, None, "test", None).await.expect("session");
+        assert_eq!(s.session(&token).await.map(|x| x.auth_time), Some(1_700_000_000));
+        clock.advance(IDLE_LIFETIME - 1);
+        assert!(s.session(&token).await.is_some(), "still within the idle lifetime");
+        clock.advance(IDLE_LIFETIME + 1);
+        assert!(s.session(&token).await.is_none(), "idle for longer than the lifetime");
     }
 }

@@ -27,36 +27,8 @@ use crate::{
     store::{ExternalIdentity, PendingIdentity, StoreError, UpstreamLogin, User},
 };
 
-/// The cookie that binds a started flow to the browser.
-pub const FLOW_COOKIE: &str = "yaoshi_upstream";
-/// The cookie that binds a pending identity to the browser.
-pub const PENDING_COOKIE: &str = "yaoshi_pending";
 /// Seconds a started flow, and then a pending identity, stays usable.
 pub const FLOW_LIFETIME: i64 = 600;
-
-fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
-    super::session::http_only_cookie(name, value, path, "Lax", max_age, secure)
-}
-
-/// `Set-Cookie` for a started flow (only the callback, under `/o/login/`, needs it).
-pub fn flow_cookie(token: &str, secure: bool) -> String {
-    cookie(FLOW_COOKIE, token, "/o/login/", FLOW_LIFETIME, secure)
-}
-
-/// `Set-Cookie` that removes the flow cookie.
-pub fn clear_flow_cookie(secure: bool) -> String {
-    cookie(FLOW_COOKIE, "", "/o/login/", 0, secure)
-}
-
-/// `Set-Cookie` for a pending identity (the finish page and its server functions need it).
-pub fn pending_cookie(token: &str, secure: bool) -> String {
-    cookie(PENDING_COOKIE, token, "/", FLOW_LIFETIME, secure)
-}
-
-/// `Set-Cookie` that removes the pending cookie.
-pub fn clear_pending_cookie(secure: bool) -> String {
-    cookie(PENDING_COOKIE, "", "/", 0, secure)
-}
 
 /// Why a sign-in (or link) with a provider failed, as the user is told. Details are logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -18,6 +18,11 @@ use yaoshi::{
 /// No test request may take longer: a hang fails with the request that hung.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// The `Location` header of a response, if any.
+pub fn location(resp: &reqwest::Response) -> Option<String> {
+    resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
 /// A browser-like client: keeps cookies, follows no redirects.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -162,19 +167,29 @@ impl TestServer {
     /// Signs `b` in as `username` through the login form (no JavaScript); returns the CSRF
     /// token its forms must carry.
     pub async fn sign_in(&self, b: &reqwest::Client, username: &str, password: &str) -> String {
-        use reqwest::header::ACCEPT;
-        let html = b.get(self.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("login page").text().await.expect("html");
+        let (csrf, back) = self.sign_in_to(b, "/o/login/", username, password, "/").await;
+        assert_eq!(back, "/", "sign-in as {username} failed");
+        csrf
+    }
+
+    /// Opens `login_page` in `b` as a browser without JavaScript does, posts its form for
+    /// `username` with `next`, and returns the CSRF token and where the sign-in sends `b`.
+    pub async fn sign_in_to(&self, b: &reqwest::Client, login_page: &str, username: &str, password: &str, next: &str) -> (String, String) {
+        use reqwest::header::{ACCEPT, ORIGIN};
+        let page = b.get(self.url(login_page)).header(ACCEPT, "text/html").send().await.expect("login page");
+        assert_eq!(page.status(), 200, "{login_page}");
+        let html = page.text().await.expect("html");
         let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
         let resp = b
             .post(self.url("/api/login"))
             .header(ACCEPT, "text/html")
-            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", "/")])
+            .header(ORIGIN, &self.base)
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", next)])
             .send()
             .await
             .expect("login");
         assert_eq!(resp.status(), 303);
-        assert_eq!(resp.headers().get("location").and_then(|v| v.to_str().ok()), Some("/"), "sign-in as {username} failed");
-        csrf
+        (csrf, location(&resp).unwrap_or_default())
     }
 
     /// Posts a form as a browser without JavaScript; returns status and `Location`.

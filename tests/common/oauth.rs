@@ -85,6 +85,11 @@ pub struct App {
 }
 
 impl App {
+    /// `client_secret` as sent in a form: empty for a public client.
+    pub fn secret(&self) -> &str {
+        self.secret.as_deref().unwrap_or_default()
+    }
+
     /// `client_id` (and `client_secret` if confidential) followed by `extra`.
     pub fn form<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         let mut form = vec![("client_id", self.id.as_str())];

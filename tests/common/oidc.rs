@@ -12,26 +12,19 @@ use yaoshi::{
     store::LogoutSettings,
 };
 
+pub use super::oauth::App;
 use super::{browser, oauth::PW, TestServer};
 
 /// The relying party's redirect URI.
 pub const RP_URI: &str = "https://rp.example/cb";
 
-/// The relying parties of these tests.
-pub struct Rp {
-    /// A confidential, trusted client (no consent page): `rp`.
-    pub id: String,
-    /// Its secret.
-    pub secret: String,
-}
-
 /// Registers the confidential trusted client `rp` (code and refresh grants).
-pub async fn register_rp(t: &TestServer) -> Rp {
+pub async fn register_rp(t: &TestServer) -> App {
     register_rp_with(t, LogoutSettings::default()).await
 }
 
 /// [`register_rp`] with logout URIs.
-pub async fn register_rp_with(t: &TestServer, logout: LogoutSettings) -> Rp {
+pub async fn register_rp_with(t: &TestServer, logout: LogoutSettings) -> App {
     let (id, secret) = t
         .client(ClientSpec {
             name: "Relying Party".into(),
@@ -43,11 +36,11 @@ pub async fn register_rp_with(t: &TestServer, logout: LogoutSettings) -> Rp {
             ..ClientSpec::default()
         })
         .await;
-    Rp { id, secret: secret.expect("confidential") }
+    App { id, secret: Some(secret.expect("confidential")) }
 }
 
 /// Registers the public trusted client `spa` (PKCE, no secret).
-pub async fn register_spa(t: &TestServer) -> Rp {
+pub async fn register_spa(t: &TestServer) -> App {
     t.client(ClientSpec {
         name: "SPA".into(),
         public: true,
@@ -57,7 +50,7 @@ pub async fn register_spa(t: &TestServer) -> Rp {
         ..ClientSpec::default()
     })
     .await;
-    Rp { id: "spa".into(), secret: String::new() }
+    App { id: "spa".into(), secret: None }
 }
 
 /// Signs `username` in through the login form, as a browser without JavaScript does, and
@@ -88,7 +81,7 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 
 /// Runs the code flow for the trusted client `rp` with `scope` and `extra` authorization
 /// parameters in browser `b`; returns the code.
-pub async fn code(t: &TestServer, b: &reqwest::Client, rp: &Rp, scope: &str, extra: &[(&str, &str)]) -> String {
+pub async fn code(t: &TestServer, b: &reqwest::Client, rp: &App, scope: &str, extra: &[(&str, &str)]) -> String {
     let mut pairs = vec![("response_type", "code"), ("client_id", rp.id.as_str()), ("redirect_uri", RP_URI), ("scope", scope)];
     pairs.extend_from_slice(extra);
     let location = authorize(t, b, &query(&pairs)).await;
@@ -98,19 +91,19 @@ pub async fn code(t: &TestServer, b: &reqwest::Client, rp: &Rp, scope: &str, ext
 }
 
 /// Redeems `code` for `rp` (client_secret_post).
-pub async fn redeem(t: &TestServer, rp: &Rp, code: &str) -> (u16, Value) {
+pub async fn redeem(t: &TestServer, rp: &App, code: &str) -> (u16, Value) {
     t.token(&[
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", RP_URI),
         ("client_id", &rp.id),
-        ("client_secret", &rp.secret),
+        ("client_secret", rp.secret()),
     ])
     .await
 }
 
 /// The code flow end to end: signs `alice` in, authorizes, redeems; returns the token response.
-pub async fn tokens(t: &TestServer, rp: &Rp, scope: &str, extra: &[(&str, &str)]) -> Value {
+pub async fn tokens(t: &TestServer, rp: &App, scope: &str, extra: &[(&str, &str)]) -> Value {
     let b = signed_in(t, "alice").await;
     let c = code(t, &b, rp, scope, extra).await;
     let (status, body) = redeem(t, rp, &c).await;
