@@ -129,7 +129,14 @@ macro_rules! session_sql {
             }
 
             async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>> {
+                // The no-op UPDATE comes first: it takes the write lock (SQLite) or the row locks
+                // of the session's clients (PostgreSQL), so a concurrent end of the same session
+                // waits for this one to commit and then finds no client left to tell.
                 let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE session_clients SET created_at = created_at WHERE session_hash = $1")
+                    .bind(session_hash)
+                    .execute(&mut *tx)
+                    .await?;
                 let clients = sqlx::query_as::<_, SessionClient>(
                     "SELECT s.client_id, s.user_id, c.backchannel_logout_uri FROM session_clients s
                      JOIN clients c ON c.client_id = s.client_id
