@@ -5,7 +5,7 @@ mod common;
 use common::{fresh_database, Backend};
 use yaoshi::{
     oauth::{model::{AuthCode, Client, GrantType}, scope::Scope},
-    store::{connect, ClientRecord, NewRefresh, NewTokens, NewUser, Redemption, Rotation, StoreError},
+    store::{connect, ClientRecord, LogoutSettings, NewRefresh, NewSession, NewTokens, NewUser, Redemption, Rotation, StoreError},
 };
 
 fn scope(s: &str) -> Scope {
@@ -137,4 +137,49 @@ async fn story(backend: Backend) {
     assert!(!store.delete_client("shop").await.expect("delete twice"));
 }
 
-on_both_backends!(story);
+/// Ending one session from several requests at once: none fails (each transaction writes
+/// first, so on SQLite they queue on the write lock instead of failing to upgrade a read) and
+/// its back-channel client is handed out exactly once.
+async fn concurrent_ends_of_a_session_tell_its_client_once(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = connect(&db.url).await.expect("connect and migrate");
+    let alice = store.create_user(&new_user("Alice")).await.expect("create");
+    let client = Client {
+        client_id: "rp".into(),
+        name: "RP".into(),
+        confidential: true,
+        redirect_uris: vec!["https://rp.example/cb".into()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: scope("openid"),
+        trusted: false,
+    };
+    let record = ClientRecord { client, secret_hash: Some("sha256:ab".into()), owner_id: None, created_at: 1_000 };
+    store.create_client(&record).await.expect("create client");
+    let logout = LogoutSettings { post_logout_redirect_uris: vec![], backchannel_logout_uri: Some("https://rp.example/logout".into()) };
+    assert!(store.set_client_logout("rp", &logout).await.expect("logout settings"));
+    let session = NewSession {
+        session_hash: "session-hash".into(),
+        user_id: alice.id,
+        auth_time: 1_000,
+        expires_at: 90_000,
+        user_agent: "test".into(),
+        ip: "127.0.0.1".into(),
+    };
+    store.insert_session(&session).await.expect("session");
+    store.record_session_client("session-hash", "rp", alice.id, 1_000).await.expect("session client");
+
+    let ends: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.end_session("session-hash").await })
+        })
+        .collect();
+    let mut told = 0;
+    for end in ends {
+        told += end.await.expect("task").expect("end_session").len();
+    }
+    assert_eq!(told, 1, "the client is told once");
+    assert!(store.session("session-hash", 1_000, 0).await.expect("lookup").is_none(), "the session ended");
+}
+
+on_both_backends!(story, concurrent_ends_of_a_session_tell_its_client_once);

@@ -205,7 +205,7 @@ impl Services {
     }
 
     /// Makes sure the configured algorithm has a current key; true if this call created it.
-    /// Instances racing here agree on one key (see [`crate::store::Store::insert_first_signing_key`]).
+    /// Instances racing here agree on one key (see [`crate::store::OidcStore::insert_first_signing_key`]).
     pub async fn ensure_signing_key(&self) -> Result<bool, ServiceError> {
         let alg = self.settings.signing_alg;
         if self.key_ring(true).await?.current(alg).is_some() {

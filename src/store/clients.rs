@@ -1,0 +1,144 @@
+//! Registered clients: their registration, secret and logout settings.
+
+use async_trait::async_trait;
+
+use super::{
+    records::{client_columns, ClientRow},
+    sql::{PostgresStore, SqliteStore},
+    ClientRecord, LogoutSettings, StoreResult,
+};
+
+/// Registered OAuth clients, including their OpenID Connect logout registration.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Registers a client; `Conflict` when the client_id is taken.
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    /// The client with this client_id.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
+    /// Every client, by client_id.
+    async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
+    /// The clients a user registered, oldest first.
+    async fn clients_owned_by(&self, owner_id: i64) -> StoreResult<Vec<ClientRecord>>;
+    /// Replaces a client's name, redirect URIs, grant types, scopes and trusted flag (its type,
+    /// secret and owner stay). False if no such client.
+    async fn update_client(&self, client: &crate::oauth::model::Client) -> StoreResult<bool>;
+    /// Replaces a client's secret record. False if no such client.
+    async fn set_client_secret(&self, client_id: &str, record: &str) -> StoreResult<bool>;
+    /// Deletes a client and, by cascade, its codes, tokens and consents. False if none.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// A client's logout registration (empty if it registered none). `None` if no such client.
+    async fn client_logout(&self, client_id: &str) -> StoreResult<Option<LogoutSettings>>;
+    /// Replaces a client's logout registration. False if no such client.
+    async fn set_client_logout(&self, client_id: &str, settings: &LogoutSettings) -> StoreResult<bool>;
+}
+
+const CLIENT_COLUMNS: &str =
+    "client_id, secret_hash, name, confidential, redirect_uris, grant_types, scopes, trusted, owner_id, created_at";
+
+// One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
+macro_rules! client_sql {
+    ($store:ty) => {
+        #[async_trait]
+        impl ClientStore for $store {
+            async fn create_client(&self, r: &ClientRecord) -> StoreResult<()> {
+                let c = &r.client;
+                let (redirects, grants, scopes) = client_columns(c);
+                sqlx::query(
+                    "INSERT INTO clients (client_id, secret_hash, name, confidential, redirect_uris, grant_types,
+                        scopes, trusted, owner_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&c.client_id)
+                .bind(&r.secret_hash)
+                .bind(&c.name)
+                .bind(c.confidential)
+                .bind(redirects)
+                .bind(grants)
+                .bind(scopes)
+                .bind(c.trusted)
+                .bind(r.owner_id)
+                .bind(r.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
+                let row = sqlx::query_as::<_, ClientRow>(&sql).bind(client_id).fetch_optional(&self.pool).await?;
+                row.map(ClientRow::into_record).transpose()
+            }
+
+            async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id");
+                let rows = sqlx::query_as::<_, ClientRow>(&sql).fetch_all(&self.pool).await?;
+                rows.into_iter().map(ClientRow::into_record).collect()
+            }
+
+            async fn clients_owned_by(&self, owner_id: i64) -> StoreResult<Vec<ClientRecord>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE owner_id = $1 ORDER BY created_at, client_id");
+                let rows = sqlx::query_as::<_, ClientRow>(&sql).bind(owner_id).fetch_all(&self.pool).await?;
+                rows.into_iter().map(ClientRow::into_record).collect()
+            }
+
+            async fn update_client(&self, c: &crate::oauth::model::Client) -> StoreResult<bool> {
+                let (redirects, grants, scopes) = client_columns(c);
+                let done = sqlx::query(
+                    "UPDATE clients SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, trusted = $5
+                     WHERE client_id = $6",
+                )
+                .bind(&c.name)
+                .bind(redirects)
+                .bind(grants)
+                .bind(scopes)
+                .bind(c.trusted)
+                .bind(&c.client_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_client_secret(&self, client_id: &str, record: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE client_id = $2 AND confidential")
+                    .bind(record)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn client_logout(&self, client_id: &str) -> StoreResult<Option<LogoutSettings>> {
+                let row: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT post_logout_redirect_uris, backchannel_logout_uri FROM clients WHERE client_id = $1")
+                        .bind(client_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|(uris, backchannel_logout_uri)| LogoutSettings {
+                    post_logout_redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
+                    backchannel_logout_uri,
+                }))
+            }
+
+            async fn set_client_logout(&self, client_id: &str, l: &LogoutSettings) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET post_logout_redirect_uris = $1, backchannel_logout_uri = $2 WHERE client_id = $3")
+                    .bind(l.post_logout_redirect_uris.join(" "))
+                    .bind(&l.backchannel_logout_uri)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+client_sql!(SqliteStore);
+client_sql!(PostgresStore);

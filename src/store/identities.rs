@@ -1,0 +1,215 @@
+//! Upstream identity providers: sign-in flows in progress, verified identities waiting for an
+//! account, and the identities linked to accounts.
+
+use async_trait::async_trait;
+
+use super::{
+    sql::{PostgresStore, SqliteStore},
+    users::USER_COLUMNS,
+    ExternalIdentity, NewUser, PendingIdentity, StoreError, StoreResult, Unlink, UpstreamLogin, User,
+};
+
+/// Third-party sign-in: started flows, pending identities and linked identities.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Stores a started sign-in with a provider.
+    async fn insert_upstream_login(&self, flow: &UpstreamLogin) -> StoreResult<()>;
+    /// Deletes the started sign-in with this hash and returns it if it had not expired at
+    /// `now`. One statement: of two callbacks presenting the same flow, one gets it.
+    async fn take_upstream_login(&self, flow_hash: &str, now: i64) -> StoreResult<Option<UpstreamLogin>>;
+    /// Stores an identity waiting for an account.
+    async fn insert_pending_identity(&self, pending: &PendingIdentity) -> StoreResult<()>;
+    /// The pending identity with this hash, if it has not expired at `now`.
+    async fn pending_identity(&self, pending_hash: &str, now: i64) -> StoreResult<Option<PendingIdentity>>;
+    /// Deletes a pending identity (it was used or abandoned).
+    async fn delete_pending_identity(&self, pending_hash: &str) -> StoreResult<()>;
+    /// The account linked to `(provider, subject)`, if any.
+    async fn external_identity(&self, provider: &str, subject: &str) -> StoreResult<Option<ExternalIdentity>>;
+    /// The identities linked to a user, by provider id.
+    async fn identities_for_user(&self, user_id: i64) -> StoreResult<Vec<ExternalIdentity>>;
+    /// Links an identity to its user; `Conflict` if `(provider, subject)` is linked already
+    /// (to anyone) or the user has an identity at that provider.
+    async fn link_identity(&self, identity: &ExternalIdentity) -> StoreResult<()>;
+    /// Creates a user (no password) and links `identity` to it, in one transaction: either
+    /// both exist afterwards or neither. `Conflict` as
+    /// [`UserStore::create_user`](super::UserStore::create_user) and
+    /// [`IdentityStore::link_identity`]; `identity.user_id` is ignored.
+    async fn create_user_with_identity(&self, user: &NewUser, identity: &ExternalIdentity) -> StoreResult<User>;
+    /// Unlinks the user's identity at `provider`, unless it is their last way to sign in. The
+    /// user's row is locked first, so two concurrent unlinks cannot both remove "the other
+    /// one".
+    async fn unlink_identity(&self, user_id: i64, provider: &str) -> StoreResult<Unlink>;
+    /// Deletes expired sign-in flows and pending identities; returns how many rows went.
+    async fn purge_upstream(&self, now: i64) -> StoreResult<u64>;
+}
+
+const UPSTREAM_LOGIN_COLUMNS: &str =
+    "flow_hash, provider, state, pkce_verifier, nonce, next, link_user_id, created_at, expires_at";
+
+const PENDING_COLUMNS: &str =
+    "pending_hash, provider, subject, username, display_name, email, email_verified, next, created_at, expires_at";
+
+const IDENTITY_COLUMNS: &str = "provider, subject, user_id, email, created_at";
+
+// One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
+macro_rules! identity_sql {
+    ($store:ty) => {
+        #[async_trait]
+        impl IdentityStore for $store {
+            async fn insert_upstream_login(&self, f: &UpstreamLogin) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO upstream_logins (flow_hash, provider, state, pkce_verifier, nonce, next, link_user_id, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&f.flow_hash)
+                .bind(&f.provider)
+                .bind(&f.state)
+                .bind(&f.pkce_verifier)
+                .bind(&f.nonce)
+                .bind(&f.next)
+                .bind(f.link_user_id)
+                .bind(f.created_at)
+                .bind(f.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn take_upstream_login(&self, flow_hash: &str, now: i64) -> StoreResult<Option<UpstreamLogin>> {
+                let sql = format!("DELETE FROM upstream_logins WHERE flow_hash = $1 RETURNING {UPSTREAM_LOGIN_COLUMNS}");
+                let row = sqlx::query_as::<_, UpstreamLogin>(&sql).bind(flow_hash).fetch_optional(&self.pool).await?;
+                Ok(row.filter(|f| f.expires_at > now))
+            }
+
+            async fn insert_pending_identity(&self, p: &PendingIdentity) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO pending_identities (pending_hash, provider, subject, username, display_name, email,
+                        email_verified, next, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&p.pending_hash)
+                .bind(&p.provider)
+                .bind(&p.subject)
+                .bind(&p.username)
+                .bind(&p.display_name)
+                .bind(&p.email)
+                .bind(p.email_verified)
+                .bind(&p.next)
+                .bind(p.created_at)
+                .bind(p.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn pending_identity(&self, pending_hash: &str, now: i64) -> StoreResult<Option<PendingIdentity>> {
+                let sql = format!("SELECT {PENDING_COLUMNS} FROM pending_identities WHERE pending_hash = $1 AND expires_at > $2");
+                Ok(sqlx::query_as::<_, PendingIdentity>(&sql).bind(pending_hash).bind(now).fetch_optional(&self.pool).await?)
+            }
+
+            async fn delete_pending_identity(&self, pending_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM pending_identities WHERE pending_hash = $1").bind(pending_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn external_identity(&self, provider: &str, subject: &str) -> StoreResult<Option<ExternalIdentity>> {
+                let sql = format!("SELECT {IDENTITY_COLUMNS} FROM external_identities WHERE provider = $1 AND subject = $2");
+                Ok(sqlx::query_as::<_, ExternalIdentity>(&sql).bind(provider).bind(subject).fetch_optional(&self.pool).await?)
+            }
+
+            async fn identities_for_user(&self, user_id: i64) -> StoreResult<Vec<ExternalIdentity>> {
+                let sql = format!("SELECT {IDENTITY_COLUMNS} FROM external_identities WHERE user_id = $1 ORDER BY provider");
+                Ok(sqlx::query_as::<_, ExternalIdentity>(&sql).bind(user_id).fetch_all(&self.pool).await?)
+            }
+
+            async fn link_identity(&self, i: &ExternalIdentity) -> StoreResult<()> {
+                sqlx::query("INSERT INTO external_identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&i.provider)
+                    .bind(&i.subject)
+                    .bind(i.user_id)
+                    .bind(&i.email)
+                    .bind(i.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn create_user_with_identity(&self, u: &NewUser, i: &ExternalIdentity) -> StoreResult<User> {
+                // The same insert as `create_user` (tombstones included), then the identity;
+                // a conflict on either rolls both back.
+                let sql = format!(
+                    "INSERT INTO users (username, username_normalized, email, email_normalized, display_name,
+                        password_hash, admin, created_at, updated_at)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
+                     WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)
+                     RETURNING {USER_COLUMNS}"
+                );
+                let mut tx = self.pool.begin().await?;
+                let user = sqlx::query_as::<_, User>(&sql)
+                    .bind(&u.username)
+                    .bind(&u.username_normalized)
+                    .bind(&u.email)
+                    .bind(&u.email_normalized)
+                    .bind(&u.display_name)
+                    .bind(&u.password_hash)
+                    .bind(u.admin)
+                    .bind(u.now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("username held back after an account deletion".into()))?;
+                sqlx::query("INSERT INTO external_identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&i.provider)
+                    .bind(&i.subject)
+                    .bind(user.id)
+                    .bind(&i.email)
+                    .bind(i.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn unlink_identity(&self, user_id: i64, provider: &str) -> StoreResult<Unlink> {
+                // The no-op UPDATE comes first: it takes the write lock (SQLite) or the user's
+                // row lock (PostgreSQL) until this commits.
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+                let password: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let linked: Vec<(String,)> = sqlx::query_as("SELECT provider FROM external_identities WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let has_password = password.is_some_and(|(p,)| p.is_some());
+                let outcome = if !linked.iter().any(|(p,)| p == provider) {
+                    Unlink::NotLinked
+                } else if !has_password && linked.len() <= 1 {
+                    Unlink::LastMethod
+                } else {
+                    sqlx::query("DELETE FROM external_identities WHERE user_id = $1 AND provider = $2")
+                        .bind(user_id)
+                        .bind(provider)
+                        .execute(&mut *tx)
+                        .await?;
+                    Unlink::Unlinked
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn purge_upstream(&self, now: i64) -> StoreResult<u64> {
+                let mut gone = 0;
+                for table in ["upstream_logins", "pending_identities"] {
+                    let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
+                    gone += sqlx::query(&sql).bind(now).execute(&self.pool).await?.rows_affected();
+                }
+                Ok(gone)
+            }
+        }
+    };
+}
+
+identity_sql!(SqliteStore);
+identity_sql!(PostgresStore);

@@ -1,0 +1,169 @@
+//! Accounts: creating, finding, changing and deleting users, and the tombstones that hold a
+//! deleted account's username back.
+
+use async_trait::async_trait;
+
+use super::{sql::{PostgresStore, SqliteStore}, NewUser, StoreError, StoreResult, User};
+
+/// Accounts and the usernames they hold (including those held back after a deletion).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user; `Conflict` when the normalised username or email is taken, or the
+    /// username belonged to an account deleted less than the cool-down ago.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// The user whose normalised username or normalised email equals `login`.
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// Every user, by id.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces the password hash (`None` removes the local password). False if no such user.
+    async fn set_password_hash(&self, user_id: i64, hash: Option<&str>, now: i64) -> StoreResult<bool>;
+    /// Enables or disables an account. False if no such user.
+    async fn set_user_active(&self, user_id: i64, active: bool, now: i64) -> StoreResult<bool>;
+    /// Users whose username, email or display name contains `needle` (case-insensitive), by
+    /// id, at most `limit`.
+    async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>>;
+    /// Replaces display name and email; `Conflict` if the email belongs to someone else.
+    async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()>;
+    /// Ends every session of the user and revokes every token issued for them, in one
+    /// transaction.
+    async fn end_user_access(&self, user_id: i64, now: i64) -> StoreResult<()>;
+    /// Deletes the user (and, by cascade, their sessions, tokens, consents, identities and
+    /// developer apps) and holds their username back until `released_at`, in one transaction.
+    /// False if no such user.
+    async fn delete_user(&self, user_id: i64, released_at: i64) -> StoreResult<bool>;
+}
+
+/// The columns a [`User`] is read from.
+pub(super) const USER_COLUMNS: &str = "id, username, email, display_name, password_hash, active, admin, created_at";
+
+// One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
+macro_rules! user_sql {
+    ($store:ty) => {
+        #[async_trait]
+        impl UserStore for $store {
+            async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+                // One statement: a username released by a deleted account stays taken until
+                // its tombstone expires, with no window between the check and the insert.
+                let sql = format!(
+                    "INSERT INTO users (username, username_normalized, email, email_normalized, display_name,
+                        password_hash, admin, created_at, updated_at)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
+                     WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)
+                     RETURNING {USER_COLUMNS}"
+                );
+                sqlx::query_as::<_, User>(&sql)
+                    .bind(&u.username)
+                    .bind(&u.username_normalized)
+                    .bind(&u.email)
+                    .bind(&u.email_normalized)
+                    .bind(&u.display_name)
+                    .bind(&u.password_hash)
+                    .bind(u.admin)
+                    .bind(u.now)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("username held back after an account deletion".into()))
+            }
+
+            async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE username_normalized = $1 OR email_normalized = $1
+                     ORDER BY CASE WHEN username_normalized = $1 THEN 0 ELSE 1 END LIMIT 1"
+                );
+                Ok(sqlx::query_as::<_, User>(&sql).bind(login).fetch_optional(&self.pool).await?)
+            }
+
+            async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                Ok(sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(&self.pool).await?)
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+                Ok(sqlx::query_as::<_, User>(&sql).fetch_all(&self.pool).await?)
+            }
+
+            async fn set_password_hash(&self, user_id: i64, hash: Option<&str>, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                    .bind(hash)
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_user_active(&self, user_id: i64, active: bool, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+                    .bind(active)
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>> {
+                let escaped: String = needle.to_lowercase().chars().flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                }).collect();
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users
+                     WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\'
+                        OR LOWER(display_name) LIKE $1 ESCAPE '\\'
+                     ORDER BY id LIMIT $2"
+                );
+                Ok(sqlx::query_as::<_, User>(&sql)
+                    .bind(format!("%{escaped}%"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE users SET display_name = $1, email = $2, email_normalized = $3, updated_at = $4 WHERE id = $5")
+                    .bind(display_name)
+                    .bind(email)
+                    .bind(email_normalized)
+                    .bind(now)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn end_user_access(&self, user_id: i64, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                for table in ["refresh_tokens", "access_tokens"] {
+                    let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
+                    sqlx::query(&sql).bind(now).bind(user_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_user(&self, user_id: i64, released_at: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO username_tombstones (username_normalized, released_at)
+                     SELECT username_normalized, $2 FROM users WHERE id = $1
+                     ON CONFLICT (username_normalized) DO UPDATE SET released_at = excluded.released_at",
+                )
+                .bind(user_id)
+                .bind(released_at)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+user_sql!(SqliteStore);
+user_sql!(PostgresStore);
