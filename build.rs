@@ -47,7 +47,8 @@ fn generate(files: &[(String, PathBuf)]) -> String {
     for (rel, path) in files {
         let bytes = fs::read(path).expect("read a site file");
         let gz = path.with_file_name(format!("{}.gz", path.file_name().expect("a file name").to_string_lossy()));
-        let gzip = if gz.is_file() { format!("Some(include_bytes!({:?}))", gz.display().to_string()) } else { "None".into() };
+        let gzip =
+            if gz.is_file() { format!("Some(include_bytes!({:?}))", gz.display().to_string()) } else { "None".into() };
         code.push_str(&format!(
             "    EmbeddedFile {{ path: {rel:?}, body: include_bytes!({:?}), gzip: {gzip}, hash: \"{:016x}\" }},\n",
             path.display().to_string(),

@@ -7,19 +7,17 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::{
-    pages::{
-        account::AccountPage,
-        admin::{AdminClientsPage, AdminUsersPage},
-        apps::AppsPage,
-        consent::ConsentPage,
-        home::HomePage,
-        login::LoginPage,
-        logout::LogoutPage,
-        login_finish::FinishPage,
-        not_found::NotFound,
-        register::RegisterPage,
-    },
+use crate::pages::{
+    account::AccountPage,
+    admin::{AdminClientsPage, AdminUsersPage},
+    apps::AppsPage,
+    consent::ConsentPage,
+    home::HomePage,
+    login::LoginPage,
+    login_finish::FinishPage,
+    logout::LogoutPage,
+    not_found::NotFound,
+    register::RegisterPage,
 };
 
 /// The document around every page, rendered on the server.
@@ -54,9 +52,7 @@ fn SiteAssets() -> impl IntoView {
     use crate::site::{Site, CSS, JS, WASM};
     let site = Site::current();
     let (js, wasm) = (site.url(JS), site.url(WASM));
-    let script = format!(
-        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));"
-    );
+    let script = format!("import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));");
     view! {
         <link rel="stylesheet" href=site.url(CSS)/>
         <link rel="modulepreload" href=js/>

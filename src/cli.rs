@@ -299,10 +299,9 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn open(s: Settings) -> Result<Services, CliError> {
-    let store = crate::store::connect(&s.database_url).await.map_err(|e| CliError::Database {
-        url: crate::config::redact_url(&s.database_url),
-        reason: e.to_string(),
-    })?;
+    let store = crate::store::connect(&s.database_url)
+        .await
+        .map_err(|e| CliError::Database { url: crate::config::redact_url(&s.database_url), reason: e.to_string() })?;
     Ok(Services::new(store, s)?)
 }
 
@@ -389,7 +388,15 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
             emit(json, json!({"users": users.iter().map(user_json).collect::<Vec<_>>()}), || {
                 users
                     .iter()
-                    .map(|u| format!("{}\t{}\t{}\t{}", u.id, u.username, u.email.as_deref().unwrap_or("-"), if u.active { "active" } else { "disabled" }))
+                    .map(|u| {
+                        format!(
+                            "{}\t{}\t{}\t{}",
+                            u.id,
+                            u.username,
+                            u.email.as_deref().unwrap_or("-"),
+                            if u.active { "active" } else { "disabled" }
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
@@ -428,7 +435,18 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
                 .collect::<Result<Vec<_>, _>>()?;
             let secret = if secret_stdin { Some(read_secret(true, "")?) } else { None };
             let created = s
-                .create_client(ClientSpec { name, public, redirect_uris, grants, scopes, trusted, client_id, secret, owner_id: None, logout })
+                .create_client(ClientSpec {
+                    name,
+                    public,
+                    redirect_uris,
+                    grants,
+                    scopes,
+                    trusted,
+                    client_id,
+                    secret,
+                    owner_id: None,
+                    logout,
+                })
                 .await?;
             let mut value = client_json(&created.record);
             value["client_secret"] = json!(created.secret);
@@ -443,7 +461,11 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         ClientCommand::List { json } => {
             let clients = s.store.list_clients().await.map_err(ServiceError::from)?;
             emit(json, json!({"clients": clients.iter().map(client_json).collect::<Vec<_>>()}), || {
-                clients.iter().map(|r| format!("{}\t{}", r.client.client_id, r.client.name)).collect::<Vec<_>>().join("\n")
+                clients
+                    .iter()
+                    .map(|r| format!("{}\t{}", r.client.client_id, r.client.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         ClientCommand::Show { client_id, json } => {
@@ -480,7 +502,11 @@ async fn keys_command(s: &Services, cmd: KeysCommand) -> Result<(), CliError> {
             emit(json, value, || match &r.retired {
                 Some(old) => format!(
                     "new key {} ({}) signs from {}; key {} stops signing then and stays published until {}",
-                    r.new.kid, r.new.alg, r.new.active_from, old.kid, old.published_until.unwrap_or_default()
+                    r.new.kid,
+                    r.new.alg,
+                    r.new.active_from,
+                    old.kid,
+                    old.published_until.unwrap_or_default()
                 ),
                 None => format!("created the first signing key {} ({})", r.new.kid, r.new.alg),
             });
@@ -492,8 +518,16 @@ async fn keys_command(s: &Services, cmd: KeysCommand) -> Result<(), CliError> {
                     return "no signing keys yet (the server makes one at start)".to_owned();
                 }
                 keys.iter()
-                    .map(|k| format!("{}\t{}\t{}\tactive_from={}\tpublished_until={}", k.kid, k.alg, k.state.as_str(), k.active_from,
-                        k.published_until.map_or_else(|| "-".to_owned(), |t| t.to_string())))
+                    .map(|k| {
+                        format!(
+                            "{}\t{}\t{}\tactive_from={}\tpublished_until={}",
+                            k.kid,
+                            k.alg,
+                            k.state.as_str(),
+                            k.active_from,
+                            k.published_until.map_or_else(|| "-".to_owned(), |t| t.to_string())
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });

@@ -9,7 +9,10 @@ use serde::Deserialize;
 
 use crate::oauth::{
     jose::Alg,
-    upstream::{check_endpoint, presets::Preset, valid_id, FieldMapping, ProviderConfig, Protocol, Secret, TokenAuth, UserinfoAuth},
+    upstream::{
+        check_endpoint, presets::Preset, valid_id, FieldMapping, Protocol, ProviderConfig, Secret, TokenAuth,
+        UserinfoAuth,
+    },
 };
 
 /// The scopes offered when the operator names none, with the text the consent page shows
@@ -311,7 +314,9 @@ impl ProviderFile {
             .or_else(|| self.client_secret_env.as_deref().and_then(env).map(Secret::new))
             .or_else(|| env(&conventional).map(Secret::new))
             .filter(|s| !s.expose().is_empty())
-            .ok_or_else(|| invalid(format!("provider {id:?} needs client_secret, client_secret_env or ${conventional}")))?;
+            .ok_or_else(|| {
+                invalid(format!("provider {id:?} needs client_secret, client_secret_env or ${conventional}"))
+            })?;
         let mut p = match (&self.preset, self.kind) {
             (Some(name), _) => name.parse::<Preset>().map_err(invalid)?.config(&id, &self.client_id, secret),
             (None, Some(kind)) => {
@@ -321,7 +326,10 @@ impl ProviderFile {
                         authorization_endpoint: String::new(),
                         token_endpoint: String::new(),
                         userinfo_endpoint: String::new(),
-                        mapping: self.mapping.clone().ok_or_else(|| invalid(format!("oauth2 provider {id:?} needs a [providers.mapping]")))?,
+                        mapping: self
+                            .mapping
+                            .clone()
+                            .ok_or_else(|| invalid(format!("oauth2 provider {id:?} needs a [providers.mapping]")))?,
                     },
                 };
                 let scopes = match kind {
@@ -405,7 +413,10 @@ impl ProviderFile {
 }
 
 /// The providers of the file's `[[providers]]` tables, enabled ones only, in order.
-pub fn resolve_providers(files: Vec<ProviderFile>, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<ProviderConfig>, ConfigError> {
+pub fn resolve_providers(
+    files: Vec<ProviderFile>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<ProviderConfig>, ConfigError> {
     let mut out: Vec<ProviderConfig> = Vec::new();
     for f in files {
         if let Some(p) = f.resolve(env)? {
@@ -436,7 +447,10 @@ impl Settings {
         if self.issuer.ends_with('/') {
             return invalid("issuer", "must not end with a slash");
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres:")
+            || self.database_url.starts_with("postgresql:"))
+        {
             return invalid("database_url", "must start with sqlite: or postgres:");
         }
         if !(1..=86_400).contains(&self.access_token_ttl) {
@@ -472,7 +486,10 @@ impl Settings {
         }
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
-            return invalid("argon2", "memory_kib, iterations and parallelism must be positive (memory >= 8 x parallelism)");
+            return invalid(
+                "argon2",
+                "memory_kib, iterations and parallelism must be positive (memory >= 8 x parallelism)",
+            );
         }
         Ok(())
     }
@@ -506,7 +523,13 @@ mod tests {
             ("id_token_ttl", Box::new(|s| s.id_token_ttl = 86_401)),
             ("key_rotation_days", Box::new(|s| s.key_rotation_days = -1)),
             ("key_publish_delay", Box::new(|s| s.key_publish_delay = -1)),
-            ("key_publish_delay", Box::new(|s| { s.key_rotation_days = 1; s.key_publish_delay = 86_400 })),
+            (
+                "key_publish_delay",
+                Box::new(|s| {
+                    s.key_rotation_days = 1;
+                    s.key_publish_delay = 86_400
+                }),
+            ),
         ];
         for (key, change) in cases {
             let mut s = Settings::default();
@@ -596,19 +619,35 @@ enabled = false
             _ => None,
         };
         let ps = load_providers(PROVIDERS, &env).unwrap();
-        assert_eq!(ps.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["github", "corp", "forge"], "disabled ones are left out");
+        assert_eq!(
+            ps.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["github", "corp", "forge"],
+            "disabled ones are left out"
+        );
         let (gh, corp, forge) = (&ps[0], &ps[1], &ps[2]);
-        assert_eq!((gh.name.as_str(), gh.client_secret.expose(), gh.link_by_verified_email), ("GitHub", "gh-secret", true));
+        assert_eq!(
+            (gh.name.as_str(), gh.client_secret.expose(), gh.link_by_verified_email),
+            ("GitHub", "gh-secret", true)
+        );
         assert_eq!(gh.protocol, Preset::Github.config("github", "gh-client", Secret::new("s")).protocol);
-        assert_eq!((corp.name.as_str(), corp.issuer(), corp.client_secret.expose()), ("Corp SSO", Some("https://sso.corp.example"), "corp-secret-value"));
+        assert_eq!(
+            (corp.name.as_str(), corp.issuer(), corp.client_secret.expose()),
+            ("Corp SSO", Some("https://sso.corp.example"), "corp-secret-value")
+        );
         assert_eq!(corp.scopes, ["openid", "profile", "email"]);
         let Protocol::OAuth2 { userinfo_endpoint, mapping, .. } = &forge.protocol else { panic!("oauth2") };
         assert_eq!((userinfo_endpoint.as_str(), mapping.subject.as_str()), ("https://forge.example/api/me", "data.id"));
-        assert_eq!((forge.name.as_str(), forge.client_secret.expose(), forge.quirks.token_auth), ("forge", "forge-secret", Some(TokenAuth::ClientSecretPost)));
+        assert_eq!(
+            (forge.name.as_str(), forge.client_secret.expose(), forge.quirks.token_auth),
+            ("forge", "forge-secret", Some(TokenAuth::ClientSecretPost))
+        );
         let s = Settings { providers: ps, ..Settings::default() };
         s.validate().unwrap();
         let shown = format!("{s:?}");
-        assert!(shown.contains("Corp SSO") && !shown.contains("corp-secret-value") && !shown.contains("gh-secret"), "{shown}");
+        assert!(
+            shown.contains("Corp SSO") && !shown.contains("corp-secret-value") && !shown.contains("gh-secret"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -624,7 +663,10 @@ enabled = false
             ("id = \"x\"\nkind = \"oauth2\"\ntoken_endpoint = \"https://a.example/t\"\n", "oauth2 without mapping"),
             ("id = \"x\"\npreset = \"google\"\ntoken_endpoint = \"https://a.example/t\"\n", "endpoints on oidc"),
         ] {
-            assert!(matches!(load_providers(&format!("{base}{extra}"), &none), Err(ConfigError::Invalid { .. })), "{why}");
+            assert!(
+                matches!(load_providers(&format!("{base}{extra}"), &none), Err(ConfigError::Invalid { .. })),
+                "{why}"
+            );
         }
         let no_secret = "[[providers]]\nid = \"g\"\npreset = \"google\"\nclient_id = \"c\"\n";
         let err = load_providers(no_secret, &none).unwrap_err().to_string();

@@ -79,7 +79,8 @@ pub struct HashError(String);
 impl PasswordHasher {
     /// A hasher with the given parameters and as many concurrent hashes as there are cores.
     pub fn new(p: Argon2Params) -> Result<Self, HashError> {
-        let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError(e.to_string()))?;
+        let params =
+            Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError(e.to_string()))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hash_with(&params, &random_token(""))?;
         Ok(Self { params, permits: Arc::new(Semaphore::new(workers)), dummy: dummy.into() })
@@ -116,7 +117,9 @@ impl PasswordHasher {
         // A bounded wait: under a flood the caller answers "temporarily unavailable" instead of
         // queueing forever.
         let permit = tokio::time::timeout(std::time::Duration::from_secs(10), self.permits.acquire()).await;
-        let _permit = permit.map_err(|_| HashError("the password hashing pool is busy".into()))?.map_err(|e| HashError(e.to_string()))?;
+        let _permit = permit
+            .map_err(|_| HashError("the password hashing pool is busy".into()))?
+            .map_err(|e| HashError(e.to_string()))?;
         tokio::task::spawn_blocking(job).await.map_err(|e| HashError(e.to_string()))
     }
 }

@@ -9,7 +9,6 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-
 /// A UI language.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Locale {
@@ -406,15 +405,18 @@ pub static EN: Text = Text {
     skip_consent: "Skip consent",
     password_grant: "Password grant",
     implicit_grant: "Implicit grant",
-    err_upstream_unavailable: "The sign-in provider could not be reached or did not answer in time. Try again later, or sign in another way.",
+    err_upstream_unavailable:
+        "The sign-in provider could not be reached or did not answer in time. Try again later, or sign in another way.",
     err_upstream_denied: "The sign-in was cancelled or refused at the provider.",
     err_upstream_state: "This sign-in expired or was not started in this browser. Start again.",
-    err_upstream_rejected: "The provider's answer could not be verified, so nothing was signed in or linked. Start again.",
+    err_upstream_rejected:
+        "The provider's answer could not be verified, so nothing was signed in or linked. Start again.",
     err_unknown_provider: "This sign-in provider is not available.",
     err_identity_taken: "That account at the provider is already linked to another user.",
     err_already_linked: "Your account is already linked to an account at this provider. Unlink it first.",
     err_account_disabled: "This account is disabled.",
-    err_last_method: "This is your only way to sign in, so it cannot be removed. Set a password or link another provider first.",
+    err_last_method:
+        "This is your only way to sign in, so it cannot be removed. Set a password or link another provider first.",
     done_linked: "The provider was linked to your account.",
     done_unlinked: "The provider was unlinked from your account.",
     sign_in_with: ("Sign in with ", ""),

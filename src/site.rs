@@ -128,9 +128,11 @@ fn respond(file: &EmbeddedFile, head: bool, query: Option<&str>, headers: &Heade
     let etag = format!("\"{}\"", file.hash);
     let versioned = query.is_some_and(|q| q.split('&').any(|p| p == format!("v={}", file.hash)));
     let cache = if versioned { "public, max-age=31536000, immutable" } else { "public, no-cache" };
-    let mut resp = if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').any(|t| t.trim() == etag || t.trim() == "*")
-    }) {
+    let mut resp = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let accepts_gzip = headers

@@ -6,7 +6,15 @@ use common::{browser, Backend, TestServer};
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
 
 async fn csrf(t: &TestServer, b: &reqwest::Client) -> String {
-    let html = b.get(t.url("/o/register/")).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
+    let html = b
+        .get(t.url("/o/register/"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
     html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned()
 }
 
@@ -35,8 +43,15 @@ async fn sign_up_opens_a_session(backend: Backend) {
     assert_eq!(bad.headers().get(LOCATION).and_then(|v| v.to_str().ok()), Some("/o/register/?error=invalid"));
     let ok = sign_up(&t, &b, &token, "Newbie", "a long enough passphrase").await;
     assert_eq!(ok.status(), 303);
-    assert_eq!(ok.headers().get(LOCATION).and_then(|v| v.to_str().ok()), Some("/o/authorize/?response_type=code&client_id=x"));
-    assert!(ok.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("yaoshi_session=")));
+    assert_eq!(
+        ok.headers().get(LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/o/authorize/?response_type=code&client_id=x")
+    );
+    assert!(ok
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("yaoshi_session=")));
     let user = t.services.find_user("newbie").await.expect("created");
     assert!(!user.admin);
     // The name is taken now, in any case.
@@ -47,10 +62,26 @@ async fn sign_up_opens_a_session(backend: Backend) {
 async fn closed_sign_up_creates_nobody(backend: Backend) {
     let t = TestServer::start_with(backend, |s| s.registration = false).await;
     let b = browser();
-    let page = b.get(t.url("/o/register/")).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
+    let page = b
+        .get(t.url("/o/register/"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
     assert!(page.contains("Sign-up is closed"), "{page}");
     let token = {
-        let html = b.get(t.url("/o/login/")).header(ACCEPT, "text/html").send().await.expect("login").text().await.expect("html");
+        let html = b
+            .get(t.url("/o/login/"))
+            .header(ACCEPT, "text/html")
+            .send()
+            .await
+            .expect("login")
+            .text()
+            .await
+            .expect("html");
         assert!(!html.contains("Create an account"));
         html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf").to_owned()
     };
@@ -66,8 +97,12 @@ async fn next_is_decoded_once(backend: Backend) {
     let b = browser();
     for page in ["/o/login/", "/o/register/"] {
         let url = format!("{page}?next=/o/authorize/%3Fclient_id%3Ddemo%26state%3Da%2526b%252Bc");
-        let html = b.get(t.url(&url)).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
-        assert!(html.contains(r#"name="next" value="/o/authorize/?client_id=demo&amp;state=a%26b%2Bc""#), "{page}: {html}");
+        let html =
+            b.get(t.url(&url)).header(ACCEPT, "text/html").send().await.expect("page").text().await.expect("html");
+        assert!(
+            html.contains(r#"name="next" value="/o/authorize/?client_id=demo&amp;state=a%26b%2Bc""#),
+            "{page}: {html}"
+        );
     }
 }
 

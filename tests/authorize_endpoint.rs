@@ -58,15 +58,26 @@ async fn untrusted_requests_get_an_error_page(backend: Backend) {
         .send()
         .await
         .expect("request");
-    assert_eq!(location(&resp).as_deref().map(|l| l.starts_with("http://127.0.0.1:5555/cb?error=login_required")), Some(true));
+    assert_eq!(
+        location(&resp).as_deref().map(|l| l.starts_with("http://127.0.0.1:5555/cb?error=login_required")),
+        Some(true)
+    );
 }
 
 async fn logged_out_users_are_sent_to_login(backend: Backend) {
     let t = setup(backend).await;
     let resp = t.http.get(t.url("/o/authorize/?response_type=code&client_id=app")).send().await.expect("request");
     assert_eq!(resp.status(), 302);
-    assert_eq!(location(&resp).as_deref(), Some("/o/login/?next=/o/authorize/%3Fresponse_type%3Dcode%26client_id%3Dapp"));
-    let resp = t.http.get(t.url("/o/authorize/?response_type=code&client_id=app&state=s&prompt=none")).send().await.expect("request");
+    assert_eq!(
+        location(&resp).as_deref(),
+        Some("/o/login/?next=/o/authorize/%3Fresponse_type%3Dcode%26client_id%3Dapp")
+    );
+    let resp = t
+        .http
+        .get(t.url("/o/authorize/?response_type=code&client_id=app&state=s&prompt=none"))
+        .send()
+        .await
+        .expect("request");
     let to = location(&resp).expect("redirect");
     assert!(to.starts_with(&format!("{REDIRECT}?error=login_required")), "{to}");
     assert!(to.contains("&state=s&iss="), "{to}");
@@ -78,7 +89,11 @@ async fn errors_after_validation_go_back_to_the_client(backend: Backend) {
         ("response_type=magic&client_id=app&state=x", "unsupported_response_type", '?'),
         ("client_id=app&state=x", "invalid_request", '?'),
         ("response_type=code&client_id=app&scope=admin&state=x", "invalid_scope", '?'),
-        ("response_type=code&client_id=app&code_challenge=abc&code_challenge_method=plain&state=x", "invalid_request", '?'),
+        (
+            "response_type=code&client_id=app&code_challenge=abc&code_challenge_method=plain&state=x",
+            "invalid_request",
+            '?',
+        ),
         ("response_type=token&client_id=app&scope=admin&state=x", "invalid_scope", '#'),
     ];
     for (q, code, sep) in cases {
@@ -98,14 +113,23 @@ async fn consent_is_asked_once_then_remembered(backend: Backend) {
     let page = b.get(t.url(&format!("/o/authorize/?{q}"))).header(ACCEPT, "text/html").send().await.expect("consent");
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
-    assert!(html.contains("Authorize App") || html.contains("Authorize <!-- -->App") || html.contains("Authorize <!>App"), "{html}");
+    assert!(
+        html.contains("Authorize App") || html.contains("Authorize <!-- -->App") || html.contains("Authorize <!>App"),
+        "{html}"
+    );
 
     // prompt=none before consent: consent_required.
     let resp = b.get(t.url(&format!("/o/authorize/?{q}&prompt=none"))).send().await.expect("prompt none");
     assert!(location(&resp).expect("redirect").contains("error=consent_required"));
 
     // A decision without the CSRF token is refused; with it, approval redirects with a code.
-    let forged = b.post(t.url("/api/consent")).header(ACCEPT, "text/html").form(&[("query", q), ("decision", "approve")]).send().await.expect("forged");
+    let forged = b
+        .post(t.url("/api/consent"))
+        .header(ACCEPT, "text/html")
+        .form(&[("query", q), ("decision", "approve")])
+        .send()
+        .await
+        .expect("forged");
     assert_eq!(forged.status(), 403);
     let foreign = b
         .post(t.url("/api/consent"))
@@ -131,20 +155,37 @@ async fn consent_is_asked_once_then_remembered(backend: Backend) {
     // Remembered: the same or fewer scopes skip the page; prompt=consent forces it again.
     let resp = b.get(t.url(&format!("/o/authorize/?{q}"))).send().await.expect("again");
     assert!(location(&resp).expect("redirect").starts_with(&format!("{REDIRECT}?code=")));
-    let resp = b.get(t.url(&format!("/o/authorize/?{q}&prompt=consent"))).header(ACCEPT, "text/html").send().await.expect("forced");
+    let resp = b
+        .get(t.url(&format!("/o/authorize/?{q}&prompt=consent")))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("forced");
     assert_eq!(resp.status(), 200);
-    let resp = b.get(t.url("/o/authorize/?response_type=code&client_id=app&scope=read%20write")).header(ACCEPT, "text/html").send().await.expect("wider");
+    let resp = b
+        .get(t.url("/o/authorize/?response_type=code&client_id=app&scope=read%20write"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("wider");
     assert_eq!(resp.status(), 200, "a wider scope asks again");
 
     // prompt=login sends a signed-in user to the login page, without looping on prompt=login.
     let resp = b.get(t.url(&format!("/o/authorize/?{q}&prompt=login"))).send().await.expect("prompt login");
-    assert_eq!(location(&resp).as_deref(), Some("/o/login/?next=/o/authorize/%3Fresponse_type%3Dcode%26client_id%3Dapp%26state%3Dabc%26scope%3Dread"));
+    assert_eq!(
+        location(&resp).as_deref(),
+        Some("/o/login/?next=/o/authorize/%3Fresponse_type%3Dcode%26client_id%3Dapp%26state%3Dabc%26scope%3Dread")
+    );
 
     // Deny answers access_denied.
     let resp = b
         .post(t.url("/api/consent"))
         .header(ACCEPT, "text/html")
-        .form(&[("csrf", csrf.as_str()), ("query", "response_type=code&client_id=app&state=d&scope=write"), ("decision", "deny")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("query", "response_type=code&client_id=app&state=d&scope=write"),
+            ("decision", "deny"),
+        ])
         .send()
         .await
         .expect("deny");
@@ -173,7 +214,13 @@ async fn logout_ends_the_session(backend: Backend) {
     let t = setup(backend).await;
     let b = browser();
     let csrf = t.sign_in(&b, "alice", "alice-password").await;
-    let resp = b.post(t.url("/o/logout/")).header(ACCEPT, "text/html").form(&[("csrf", csrf.as_str())]).send().await.expect("logout");
+    let resp = b
+        .post(t.url("/o/logout/"))
+        .header(ACCEPT, "text/html")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(resp.status(), 303);
     let resp = b.get(t.url("/o/authorize/?response_type=code&client_id=app")).send().await.expect("authorize");
     assert!(location(&resp).expect("redirect").starts_with("/o/login/"));

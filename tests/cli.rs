@@ -40,7 +40,8 @@ impl Cli {
     fn json(&self, args: &[&str], stdin: &str) -> Value {
         let out = self.run(args, stdin);
         assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 }
 
@@ -61,7 +62,10 @@ fn help_lists_the_commands() {
 #[test]
 fn users_are_created_listed_and_disabled() {
     let cli = Cli::new();
-    let user = cli.json(&["user", "create", "Alice", "--email", "alice@example.com", "--password-stdin", "--json"], "correct horse\n");
+    let user = cli.json(
+        &["user", "create", "Alice", "--email", "alice@example.com", "--password-stdin", "--json"],
+        "correct horse\n",
+    );
     assert_eq!(user["username"], "Alice");
     assert_eq!(user["active"], true);
     assert!(user.get("password_hash").is_none(), "the hash must never be printed");
@@ -90,7 +94,19 @@ fn users_are_created_listed_and_disabled() {
 fn clients_get_a_secret_once_and_can_rotate_it() {
     let cli = Cli::new();
     let created = cli.json(
-        &["client", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--grant", "authorization_code", "--grant", "client_credentials", "--json"],
+        &[
+            "client",
+            "create",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "client_credentials",
+            "--json",
+        ],
         "",
     );
     let id = created["client_id"].as_str().expect("client_id").to_owned();
@@ -107,7 +123,10 @@ fn clients_get_a_secret_once_and_can_rotate_it() {
     assert_ne!(rotated["client_secret"].as_str(), Some(secret.as_str()));
 
     // Password and implicit are off unless named; a public client gets no secret.
-    let public = cli.json(&["client", "create", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--json"], "");
+    let public = cli.json(
+        &["client", "create", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--json"],
+        "",
+    );
     assert_eq!(public["client_secret"], Value::Null);
     assert_eq!(public["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
 
@@ -188,7 +207,11 @@ fn serve_without_an_issuer_advertises_its_own_port() {
     let get = || -> Option<String> {
         let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
         conn.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(conn, "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            conn,
+            "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut answer = String::new();
         conn.read_to_string(&mut answer).ok()?;
         Some(answer)
@@ -207,5 +230,9 @@ fn serve_without_an_issuer_advertises_its_own_port() {
     let doc: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("discovery is not JSON ({e}): {answer}"));
     assert_eq!(doc["issuer"], format!("http://localhost:{port}"));
     assert_eq!(doc["token_endpoint"], format!("http://localhost:{port}/o/token/"));
-    assert!(stderr(&out).contains(&format!("issuer=http://localhost:{port}")), "the start-up log names the issuer: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("issuer=http://localhost:{port}")),
+        "the start-up log names the issuer: {}",
+        stderr(&out)
+    );
 }

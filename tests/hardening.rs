@@ -60,7 +60,8 @@ async fn consent_widens_and_forms_resist_forgery(backend: Backend) {
     assert_eq!(approve(&srv, &b, &csrf, "response_type=code&client_id=app&scope=read").await.status(), 303);
     assert_eq!(approve(&srv, &b, &csrf, "response_type=code&client_id=app&scope=write").await.status(), 303);
     // Both approvals are remembered: read alone no longer asks.
-    let again = b.get(srv.url("/o/authorize/?response_type=code&client_id=app&scope=read")).send().await.expect("again");
+    let again =
+        b.get(srv.url("/o/authorize/?response_type=code&client_id=app&scope=read")).send().await.expect("again");
     let to = again.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(to.starts_with(&format!("{URI}?code=")), "{to}");
 
@@ -95,7 +96,11 @@ async fn consent_widens_and_forms_resist_forgery(backend: Backend) {
 /// Registering a redirect URI with white space is refused (stored lists are space-separated).
 async fn redirect_uris_with_spaces_are_refused(backend: Backend) {
     let srv = TestServer::start(backend).await;
-    let spec = ClientSpec { name: "X".into(), redirect_uris: vec!["https://app.example/cb?x=a b".into()], ..ClientSpec::default() };
+    let spec = ClientSpec {
+        name: "X".into(),
+        redirect_uris: vec!["https://app.example/cb?x=a b".into()],
+        ..ClientSpec::default()
+    };
     assert!(srv.services.create_client(spec).await.is_err());
 }
 

@@ -83,7 +83,8 @@ async fn oidcc_server(backend: Backend) {
     assert_eq!(claims["sub"], json!(alice.to_string()));
     assert_eq!(claims["aud"], json!("rp"));
     assert_eq!(claims["azp"], json!("rp"));
-    let (iat, exp, auth_time) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap(), claims["auth_time"].as_i64().unwrap());
+    let (iat, exp, auth_time) =
+        (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap(), claims["auth_time"].as_i64().unwrap());
     assert_eq!(exp - iat, 3600, "id_token_ttl");
     assert!((before..=after_login).contains(&auth_time), "auth_time is the sign-in: {claims}");
     assert!(auth_time <= iat && iat <= t.services.now());
@@ -179,9 +180,18 @@ async fn oidcc_codereuse_30seconds(backend: Backend) {
     let (status, second) = redeem(&t, &rp, &c).await;
     assert_eq!((status, s(&second, "error")), (400, "invalid_grant"), "{second}");
     assert!(second.get("id_token").is_none());
-    assert_eq!(send(t.http.get(t.url("/o/userinfo/")).bearer_auth(access)).await.status, 401, "the first access token is revoked");
+    assert_eq!(
+        send(t.http.get(t.url("/o/userinfo/")).bearer_auth(access)).await.status,
+        401,
+        "the first access token is revoked"
+    );
     let refreshed = t
-        .token(&[("grant_type", "refresh_token"), ("refresh_token", s(&first, "refresh_token")), ("client_id", "rp"), ("client_secret", rp.secret())])
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", s(&first, "refresh_token")),
+            ("client_id", "rp"),
+            ("client_secret", rp.secret()),
+        ])
         .await;
     assert_eq!(refreshed.0, 400, "the refresh token is revoked: {}", refreshed.1);
 }
@@ -192,7 +202,13 @@ async fn oidcc_ensure_registered_redirect_uri(backend: Backend) {
     let (t, rp, _) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
     for uri in ["https://attacker.example/cb", "https://rp.example/cb/other", "https://rp.example/cb?x=1"] {
-        let q = query(&[("response_type", "code"), ("client_id", "rp"), ("redirect_uri", uri), ("scope", "openid"), ("state", "s")]);
+        let q = query(&[
+            ("response_type", "code"),
+            ("client_id", "rp"),
+            ("redirect_uri", uri),
+            ("scope", "openid"),
+            ("state", "s"),
+        ]);
         let resp = b.get(t.url(&format!("/o/authorize/?{q}"))).send().await.expect("authorize");
         assert_eq!(resp.status(), 400, "{uri}");
         assert!(resp.headers().get(LOCATION).is_none(), "{uri} must not be redirected to");
@@ -216,12 +232,19 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds(backend: Backend) {
     let (t, _, alice) = setup(backend).await;
     let spa = register_spa(&t).await;
     let b = signed_in(&t, "alice").await;
-    let pkce = [("code_challenge", common::oauth::CHALLENGE), ("code_challenge_method", "S256"), ("nonce", "pkce-nonce")];
+    let pkce =
+        [("code_challenge", common::oauth::CHALLENGE), ("code_challenge_method", "S256"), ("nonce", "pkce-nonce")];
     let redeem_with = |code: String, verifier: &'static str| {
         let t = &t;
         async move {
-            t.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", RP_URI), ("client_id", "spa"), ("code_verifier", verifier)])
-                .await
+            t.token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", RP_URI),
+                ("client_id", "spa"),
+                ("code_verifier", verifier),
+            ])
+            .await
         }
     };
     let (status, body) = redeem_with(code(&t, &b, &spa, "openid", &pkce).await, common::oauth::VERIFIER).await;
@@ -249,7 +272,10 @@ async fn oidcc_scope_profile(backend: Backend) {
     assert_eq!((&claims["name"], &claims["preferred_username"]), (&json!("alice display"), &json!("alice")));
     assert_eq!((claims.get("email"), claims.get("email_verified")), (None, None));
     let info = send(t.http.get(t.url("/o/userinfo/")).bearer_auth(s(&body, "access_token"))).await.json;
-    assert_eq!((&info["name"], &info["preferred_username"], info.get("email")), (&json!("alice display"), &json!("alice"), None));
+    assert_eq!(
+        (&info["name"], &info["preferred_username"], info.get("email")),
+        (&json!("alice display"), &json!("alice"), None)
+    );
 }
 
 /// oidcc-scope-email.
@@ -260,7 +286,10 @@ async fn oidcc_scope_email(backend: Backend) {
     assert_eq!((&claims["email"], &claims["email_verified"]), (&json!("alice@example.com"), &json!(false)));
     assert_eq!((claims.get("name"), claims.get("preferred_username")), (None, None));
     let info = send(t.http.get(t.url("/o/userinfo/")).bearer_auth(s(&body, "access_token"))).await.json;
-    assert_eq!((&info["email"], &info["email_verified"], info.get("name")), (&json!("alice@example.com"), &json!(false), None));
+    assert_eq!(
+        (&info["email"], &info["email_verified"], info.get("name")),
+        (&json!("alice@example.com"), &json!(false), None)
+    );
 }
 
 /// oidcc-scope-all, in another order than usual (oidcc-ensure-other-scope-order-succeeds).
@@ -268,7 +297,13 @@ async fn oidcc_scope_all(backend: Backend) {
     let (t, rp, alice) = setup(backend).await;
     let body = tokens(&t, &rp, "email profile openid", &[]).await;
     let (_, claims) = verified(&t, &jwks(&t).await, s(&body, "id_token"), "rp", None);
-    for (k, v) in [("sub", json!(alice.to_string())), ("name", json!("alice display")), ("preferred_username", json!("alice")), ("email", json!("alice@example.com")), ("email_verified", json!(false))] {
+    for (k, v) in [
+        ("sub", json!(alice.to_string())),
+        ("name", json!("alice display")),
+        ("preferred_username", json!("alice")),
+        ("email", json!("alice@example.com")),
+        ("email_verified", json!(false)),
+    ] {
         assert_eq!(claims[k], v, "{k}");
     }
 }
@@ -321,7 +356,8 @@ async fn oidcc_userinfo_post_body(backend: Backend) {
     let (sub, access) = user_tokens(&t, &rp).await;
     assert_userinfo(&send(t.http.post(t.url("/o/userinfo/")).form(&[("access_token", access.as_str())])).await, &sub);
     // Both places at once is ambiguous (RFC 6750 §2: "MUST NOT use more than one method").
-    let both = send(t.http.post(t.url("/o/userinfo/")).bearer_auth(&access).form(&[("access_token", access.as_str())])).await;
+    let both =
+        send(t.http.post(t.url("/o/userinfo/")).bearer_auth(&access).form(&[("access_token", access.as_str())])).await;
     assert_eq!(both.status, 400, "{}", both.raw);
 }
 
@@ -350,18 +386,46 @@ async fn oidcc_refresh_token(backend: Backend) {
     assert_eq!(status, 200, "{third}");
     assert!(third.get("id_token").is_none(), "{third}");
     // A password grant with openid was never an authentication: its refreshes get none either.
-    let pw = t.client(ClientSpec { name: "Legacy".into(), grants: vec![GrantType::Password, GrantType::RefreshToken], client_id: Some("legacy".into()), ..ClientSpec::default() }).await;
+    let pw = t
+        .client(ClientSpec {
+            name: "Legacy".into(),
+            grants: vec![GrantType::Password, GrantType::RefreshToken],
+            client_id: Some("legacy".into()),
+            ..ClientSpec::default()
+        })
+        .await;
     let secret = pw.1.expect("secret");
-    let (status, body) = t.token(&[("grant_type", "password"), ("username", "alice"), ("password", PW), ("scope", "openid"), ("client_id", "legacy"), ("client_secret", &secret)]).await;
+    let (status, body) = t
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PW),
+            ("scope", "openid"),
+            ("client_id", "legacy"),
+            ("client_secret", &secret),
+        ])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("id_token").is_none());
-    let (status, body) = t.token(&[("grant_type", "refresh_token"), ("refresh_token", s(&body, "refresh_token")), ("client_id", "legacy"), ("client_secret", &secret)]).await;
+    let (status, body) = t
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", s(&body, "refresh_token")),
+            ("client_id", "legacy"),
+            ("client_secret", &secret),
+        ])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("id_token").is_none());
 }
 
 async fn refresh(t: &TestServer, rp: &App, token: &str, scope: Option<&str>) -> (u16, Value) {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", &rp.id), ("client_secret", rp.secret())];
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token),
+        ("client_id", &rp.id),
+        ("client_secret", rp.secret()),
+    ];
     form.extend(scope.map(|s| ("scope", s)));
     t.token(&form).await
 }
@@ -383,10 +447,19 @@ async fn oidcc_sid_per_session(backend: Backend) {
     // Another instance derives the same sid (the key is shared through the database).
     let other = instance(&t, |_| {}).await;
     let c = code(&t, &b, &rp, "openid", &[]).await;
-    let form = [("grant_type", "authorization_code"), ("code", c.as_str()), ("redirect_uri", RP_URI), ("client_id", "rp"), ("client_secret", rp.secret())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", c.as_str()),
+        ("redirect_uri", RP_URI),
+        ("client_id", "rp"),
+        ("client_secret", rp.secret()),
+    ];
     let params = Params::from_pairs(form.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect("params");
     let creds = ClientCredentials::from_parts(None, &params).expect("credentials");
-    let via_other = other.exchange(&creds, TokenRequest::from_params(&params).expect("request"), None).await.expect("exchange on the other instance");
+    let via_other = other
+        .exchange(&creds, TokenRequest::from_params(&params).expect("request"), None)
+        .await
+        .expect("exchange on the other instance");
     assert_eq!(s(&claims_of(via_other.id_token.as_deref().expect("id_token")), "sid"), sid_of(&first));
 }
 
@@ -427,7 +500,10 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
     }
     assert_eq!(m["subject_types_supported"], json!(["public"]));
     assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(m["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
+    assert_eq!(
+        m["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
     assert_eq!(m["authorization_response_iss_parameter_supported"], json!(true));
     assert_eq!(m["scopes_supported"], json!(["email", "openid", "profile", "read", "write"]));
     for g in ["authorization_code", "refresh_token", "client_credentials", "password", "implicit"] {
@@ -454,14 +530,36 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
             assert!(k.get(private).is_none(), "private member {private} published");
         }
     }
-    let form = [("grant_type", "authorization_code"), ("code", "yac_nope"), ("redirect_uri", RP_URI), ("client_id", "rp"), ("client_secret", rp.secret())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "yac_nope"),
+        ("redirect_uri", RP_URI),
+        ("client_id", "rp"),
+        ("client_secret", rp.secret()),
+    ];
     let token = send(t.http.post(s(m, "token_endpoint")).form(&form)).await;
     assert_eq!((token.status, token.json["error"].as_str()), (400, Some("invalid_grant")), "{}", token.raw);
     assert_eq!(send(t.http.get(s(m, "userinfo_endpoint"))).await.status, 401);
-    assert_eq!(send(t.http.post(s(m, "revocation_endpoint")).form(&[("token", "x"), ("client_id", "rp"), ("client_secret", rp.secret())])).await.status, 200);
-    let introspect = send(t.http.post(s(m, "introspection_endpoint")).form(&[("token", "x"), ("client_id", "rp"), ("client_secret", rp.secret())])).await;
+    assert_eq!(
+        send(t.http.post(s(m, "revocation_endpoint")).form(&[
+            ("token", "x"),
+            ("client_id", "rp"),
+            ("client_secret", rp.secret())
+        ]))
+        .await
+        .status,
+        200
+    );
+    let introspect = send(t.http.post(s(m, "introspection_endpoint")).form(&[
+        ("token", "x"),
+        ("client_id", "rp"),
+        ("client_secret", rp.secret()),
+    ]))
+    .await;
     assert_eq!(introspect.json, json!({"active": false}));
-    let authorize = send(t.http.get(format!("{}?response_type=code&client_id=rp&scope=openid", s(m, "authorization_endpoint")))).await;
+    let authorize =
+        send(t.http.get(format!("{}?response_type=code&client_id=rp&scope=openid", s(m, "authorization_endpoint"))))
+            .await;
     assert_eq!(authorize.status, 302, "to the login page");
 }
 
@@ -476,7 +574,11 @@ async fn keys_first_key_is_shared_by_concurrent_instances(backend: Backend) {
     for _ in 0..4 {
         instances.push(instance(&t, |_| {}).await);
     }
-    let tasks: Vec<_> = instances.iter().cloned().map(|s| tokio::spawn(async move { s.ensure_signing_key().await.expect("ensure") })).collect();
+    let tasks: Vec<_> = instances
+        .iter()
+        .cloned()
+        .map(|s| tokio::spawn(async move { s.ensure_signing_key().await.expect("ensure") }))
+        .collect();
     let mut created = 0;
     for task in tasks {
         created += usize::from(task.await.expect("task"));
@@ -524,8 +626,14 @@ async fn keys_rotation_keeps_earlier_tokens_valid(backend: Backend) {
     assert!(kids.contains(&new_kid.as_str()) && kids.contains(&old_kid.as_str()), "{kids:?}");
     let (_, during) = redeem(&t, &rp, &code(&t, &browser, &rp, "openid", &[]).await).await;
     let during_token = s(&during, "id_token").to_owned();
-    assert!(claims_of(&during_token)["iat"].as_i64().unwrap() < rotated.new.active_from, "issued within the publish delay");
-    assert_eq!(jose::verify(&during_token, &published, &[Alg::RS256]).unwrap().0.kid.as_deref(), Some(old_kid.as_str()));
+    assert!(
+        claims_of(&during_token)["iat"].as_i64().unwrap() < rotated.new.active_from,
+        "issued within the publish delay"
+    );
+    assert_eq!(
+        jose::verify(&during_token, &published, &[Alg::RS256]).unwrap().0.kid.as_deref(),
+        Some(old_kid.as_str())
+    );
 
     // After the switch the new key signs; the old one's tokens still verify.
     while t.services.now() < rotated.new.active_from {
@@ -539,7 +647,10 @@ async fn keys_rotation_keeps_earlier_tokens_valid(backend: Backend) {
     verified(&t, &keys, &during_token, "rp", None);
     let during_exp = claims_of(&during_token)["exp"].as_i64().unwrap();
     let until = retired.published_until.expect("published_until");
-    assert!(until >= old_exp.max(during_exp) + 60, "published until every token it signed expired (and a leeway): {until} vs {during_exp}");
+    assert!(
+        until >= old_exp.max(during_exp) + 60,
+        "published until every token it signed expired (and a leeway): {until} vs {during_exp}"
+    );
 
     // As time passes (seen through another instance's clock-free view): the old key is in the
     // JWKS until `published_until`, and is deleted by housekeeping after.
@@ -547,7 +658,8 @@ async fn keys_rotation_keeps_earlier_tokens_valid(backend: Backend) {
     let state = |kid: &str| listed.iter().find(|k| k.kid == kid).map(|k| k.state.as_str());
     assert_eq!((state(&old_kid), state(&new_kid)), (Some("retired"), Some("active")));
     let mut db = sqlx_connect(&t).await;
-    sqlx_exec(&mut db, "UPDATE signing_keys SET published_until = $1 WHERE kid = $2", t.services.now() - 1, &old_kid).await;
+    sqlx_exec(&mut db, "UPDATE signing_keys SET published_until = $1 WHERE kid = $2", t.services.now() - 1, &old_kid)
+        .await;
     let later = instance(&t, |_| {}).await;
     let set = later.jwks().await.expect("jwks");
     assert!(set.keys.iter().all(|k| k.kid.as_deref() != Some(old_kid.as_str())), "gone once every token expired");
@@ -590,7 +702,8 @@ async fn keys_scheduled_rotation(backend: Backend) {
     assert_eq!(t.services.rotate_signing_key_if_due().await.expect("check"), None, "a new key is not due");
     let kid = t.services.signing_keys().await.expect("list")[0].kid.clone();
     let mut db = sqlx_connect(&t).await;
-    sqlx_exec(&mut db, "UPDATE signing_keys SET active_from = $1 WHERE kid = $2", t.services.now() - 31 * 86_400, &kid).await;
+    sqlx_exec(&mut db, "UPDATE signing_keys SET active_from = $1 WHERE kid = $2", t.services.now() - 31 * 86_400, &kid)
+        .await;
     let a = instance(&t, |s| s.key_rotation_days = 30).await;
     let b = instance(&t, |s| s.key_rotation_days = 30).await;
     let (ra, rb) = tokio::join!(a.rotate_signing_key_if_due(), b.rotate_signing_key_if_due());
@@ -621,7 +734,7 @@ async fn keys_cli(backend: Backend) {
             .expect("run yaoshi");
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8(out.stdout).expect("utf-8");
-            assert!(!text.contains("private") && !text.contains("MII"), "private key material printed: {text}");
+        assert!(!text.contains("private") && !text.contains("MII"), "private key material printed: {text}");
         text
     };
     let listed: Value = serde_json::from_str(&run(&["keys", "list", "--json"])).expect("json");
@@ -633,7 +746,9 @@ async fn keys_cli(backend: Backend) {
     assert_eq!(rotated["retired_kid"], json!(old));
     let new = s(&rotated, "kid").to_owned();
     let listed: Value = serde_json::from_str(&run(&["keys", "list", "--json"])).expect("json");
-    let state = |kid: &str| listed["keys"].as_array().unwrap().iter().find(|k| k["kid"] == json!(kid)).map(|k| k["state"].clone());
+    let state = |kid: &str| {
+        listed["keys"].as_array().unwrap().iter().find(|k| k["kid"] == json!(kid)).map(|k| k["state"].clone())
+    };
     assert_eq!((state(&old), state(&new)), (Some(json!("active")), Some(json!("pending"))), "{listed}");
     let text = run(&["keys", "list"]);
     assert!(text.contains(&old) && text.contains(&new) && text.contains("pending"), "{text}");

@@ -135,12 +135,24 @@ async fn server_key(t: &TestServer) -> SigningKey {
 async fn oidcc_prompt_none_not_logged_in(backend: Backend) {
     let (t, _, _, _) = setup(backend).await;
     let b = browser();
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "none"), ("state", "s1")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "none"), ("state", "s1")],
+    )
+    .await;
     assert!(to.starts_with(RP_URI), "never the login page: {to}");
     assert_eq!(param(&to, "error").as_deref(), Some("login_required"));
     assert_eq!(param(&to, "state").as_deref(), Some("s1"));
     assert_eq!(param(&to, "iss").as_deref(), Some(t.base.as_str()));
-    let implicit = [("response_type", "id_token"), ("client_id", "imp"), ("scope", "openid"), ("nonce", "n"), ("prompt", "none"), ("state", "s2")];
+    let implicit = [
+        ("response_type", "id_token"),
+        ("client_id", "imp"),
+        ("scope", "openid"),
+        ("nonce", "n"),
+        ("prompt", "none"),
+        ("state", "s2"),
+    ];
     let to = authorize_with(&t, &b, &implicit).await;
     assert_eq!(fragment_param(&to, "error").as_deref(), Some("login_required"), "in the fragment: {to}");
     assert_eq!(fragment_param(&to, "state").as_deref(), Some("s2"));
@@ -154,15 +166,30 @@ async fn oidcc_prompt_none_not_logged_in(backend: Backend) {
 async fn oidcc_prompt_none_logged_in(backend: Backend) {
     let (t, rp, alice, _) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "none"), ("nonce", "pn")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "none"), ("nonce", "pn")],
+    )
+    .await;
     let claims = redeemed_claims(&t, &rp, &to, Some("pn")).await;
     assert_eq!(claims["sub"], json!(alice.to_string()));
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "app"), ("scope", "openid"), ("prompt", "none"), ("state", "c")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "app"), ("scope", "openid"), ("prompt", "none"), ("state", "c")],
+    )
+    .await;
     assert_eq!(param(&to, "error").as_deref(), Some("consent_required"), "{to}");
     assert_eq!(param(&to, "state").as_deref(), Some("c"));
     // none with anything else is malformed (OIDC Core §3.1.2.1).
     for combined in ["none login", "none consent", "none select_account", "select_account none"] {
-        let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", combined)]).await;
+        let to = authorize_with(
+            &t,
+            &b,
+            &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", combined)],
+        )
+        .await;
         assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "{combined}: {to}");
     }
 }
@@ -172,9 +199,16 @@ async fn oidcc_prompt_none_logged_in(backend: Backend) {
 async fn oidcc_prompt_login(backend: Backend) {
     let (t, rp, _, bob) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
-    let first = redeemed_claims(&t, &rp, &authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid")]).await, None).await;
+    let first = redeemed_claims(
+        &t,
+        &rp,
+        &authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid")]).await,
+        None,
+    )
+    .await;
     age_sessions(&t, 100).await;
-    let pairs = [("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "login"), ("state", "pl")];
+    let pairs =
+        [("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "login"), ("state", "pl")];
     let login = authorize_with(&t, &b, &pairs).await;
     let next = relative_param(&login, "next").expect("next");
     assert!(!next.contains("prompt"), "returning must not ask again: {next}");
@@ -186,7 +220,12 @@ async fn oidcc_prompt_login(backend: Backend) {
     let (old, new) = (first["auth_time"].as_i64().unwrap(), again["auth_time"].as_i64().unwrap());
     assert!(new >= old, "auth_time is the new sign-in, not the aged session's: {old} then {new}");
     // select_account: sign in, as anyone.
-    let login = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "select_account")]).await;
+    let login = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("prompt", "select_account")],
+    )
+    .await;
     let back = sign_in_at(&t, &b, &login, "bob").await;
     assert!(!back.contains("select_account"), "{back}");
     let (_, to, _) = get(&t, &b, &back).await;
@@ -229,7 +268,12 @@ async fn oidcc_max_age_1(backend: Backend) {
 
     // A max_age that is not a number is refused.
     for bad in ["abc", "-1", "1.5"] {
-        let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("max_age", bad)]).await;
+        let to = authorize_with(
+            &t,
+            &b,
+            &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("max_age", bad)],
+        )
+        .await;
         assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "{bad}: {to}");
     }
 }
@@ -241,12 +285,22 @@ async fn oidcc_max_age_10000(backend: Backend) {
     let b = signed_in(&t, "alice").await;
     let login_time = t.services.now();
     age_sessions(&t, 300).await;
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("max_age", "10000")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("max_age", "10000")],
+    )
+    .await;
     let claims = redeemed_claims(&t, &rp, &to, None).await;
     let auth_time = claims["auth_time"].as_i64().expect("auth_time");
     assert!((login_time - 301..=login_time - 299).contains(&auth_time), "the session's own sign-in: {auth_time}");
     // The same session is too old for max_age=299.
-    let login = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("max_age", "299")]).await;
+    let login = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("max_age", "299")],
+    )
+    .await;
     assert!(login.starts_with("/o/login/"), "{login}");
 }
 
@@ -263,7 +317,12 @@ async fn oidcc_id_token_hint(backend: Backend) {
     let first = tokens(&t, &rp, "openid", &[]).await;
     let hint = s(&first, "id_token").to_owned();
     let with_hint = |h: String, prompt: Option<&'static str>| {
-        let mut pairs = vec![("response_type".to_owned(), "code".to_owned()), ("client_id".into(), "rp".into()), ("scope".into(), "openid".into()), ("id_token_hint".into(), h)];
+        let mut pairs = vec![
+            ("response_type".to_owned(), "code".to_owned()),
+            ("client_id".into(), "rp".into()),
+            ("scope".into(), "openid".into()),
+            ("id_token_hint".into(), h),
+        ];
         pairs.extend(prompt.map(|p| ("prompt".to_owned(), p.to_owned())));
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
     };
@@ -315,15 +374,22 @@ async fn oidcc_id_token_hint(backend: Backend) {
 async fn oidcc_login_hint(backend: Backend) {
     let (t, _, _, _) = setup(backend).await;
     let b = browser();
-    let login = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("login_hint", "alice")]).await;
+    let login = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("login_hint", "alice")],
+    )
+    .await;
     assert_eq!(relative_param(&login, "login_hint").as_deref(), Some("alice"), "{login}");
     let (status, _, resp) = get(&t, &b, &login).await;
     assert_eq!(status, 200);
     let html = resp.text().await.expect("html");
-    let input = html.split("id=\"username\"").nth(1).and_then(|s| s.split('>').next()).expect("username field").to_owned();
+    let input =
+        html.split("id=\"username\"").nth(1).and_then(|s| s.split('>').next()).expect("username field").to_owned();
     assert!(input.contains("value=\"alice\""), "{input}");
     // Escaped like any attribute, and absent when not sent.
-    let login = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("login_hint", "\"><b>x")]).await;
+    let login =
+        authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("login_hint", "\"><b>x")]).await;
     let html = get(&t, &b, &login).await.2.text().await.expect("html");
     assert!(!html.contains("\"><b>x"), "unescaped hint");
     let login = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp")]).await;
@@ -342,9 +408,18 @@ async fn oidcc_ui_locales(backend: Backend) {
     let page = |path: String, lang: &'static str| {
         let (b, t) = (&b, &t);
         async move {
-            let resp = b.get(t.url(&path)).header(ACCEPT, "text/html").header(ACCEPT_LANGUAGE, lang).send().await.expect("page");
+            let resp = b
+                .get(t.url(&path))
+                .header(ACCEPT, "text/html")
+                .header(ACCEPT_LANGUAGE, lang)
+                .send()
+                .await
+                .expect("page");
             assert!(
-                resp.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap_or_default().starts_with("yaoshi_lang")),
+                resp.headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .all(|c| !c.to_str().unwrap_or_default().starts_with("yaoshi_lang")),
                 "nothing is remembered"
             );
             resp.text().await.expect("html")
@@ -381,13 +456,27 @@ async fn oidcc_ui_locales(backend: Backend) {
 async fn oidcc_implicit_id_token(backend: Backend) {
     let (t, _, alice, _) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
-    let to = authorize_with(&t, &b, &[("response_type", "id_token"), ("client_id", "imp"), ("scope", "openid profile"), ("nonce", "imp-n"), ("state", "is")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[
+            ("response_type", "id_token"),
+            ("client_id", "imp"),
+            ("scope", "openid profile"),
+            ("nonce", "imp-n"),
+            ("state", "is"),
+        ],
+    )
+    .await;
     assert!(to.starts_with(&format!("{RP_URI}#")), "{to}");
     assert!(!to.contains('?'), "nothing in the query: {to}");
     for absent in ["access_token", "code", "token_type"] {
         assert_eq!(fragment_param(&to, absent), None, "{absent}");
     }
-    assert_eq!((fragment_param(&to, "state").as_deref(), fragment_param(&to, "iss")), (Some("is"), Some(t.base.clone())));
+    assert_eq!(
+        (fragment_param(&to, "state").as_deref(), fragment_param(&to, "iss")),
+        (Some("is"), Some(t.base.clone()))
+    );
     let id_token = fragment_param(&to, "id_token").expect("id_token");
     let (header, claims) = verified(&t, &jwks(&t).await, &id_token, "imp", Some("imp-n"));
     assert_eq!(header.alg, Alg::RS256);
@@ -403,11 +492,17 @@ async fn oidcc_implicit_id_token_token(backend: Backend) {
     let (t, _, alice, _) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
     for rt in ["id_token token", "token id_token"] {
-        let to = authorize_with(&t, &b, &[("response_type", rt), ("client_id", "imp"), ("scope", "openid email"), ("nonce", "itt")]).await;
+        let to = authorize_with(
+            &t,
+            &b,
+            &[("response_type", rt), ("client_id", "imp"), ("scope", "openid email"), ("nonce", "itt")],
+        )
+        .await;
         let access = fragment_param(&to, "access_token").unwrap_or_else(|| panic!("{rt}: {to}"));
         assert_eq!(fragment_param(&to, "token_type").as_deref(), Some("Bearer"));
         assert_eq!(fragment_param(&to, "refresh_token"), None, "never a refresh token in the front channel");
-        let (header, claims) = verified(&t, &jwks(&t).await, &fragment_param(&to, "id_token").expect("id_token"), "imp", Some("itt"));
+        let (header, claims) =
+            verified(&t, &jwks(&t).await, &fragment_param(&to, "id_token").expect("id_token"), "imp", Some("itt"));
         assert_eq!(claims["at_hash"], json!(left_half_hash(header.alg, &access)), "{rt}");
         assert_eq!(claims["email"], json!("alice@example.com"));
         let info = send(t.http.get(t.url("/o/userinfo/")).bearer_auth(&access)).await;
@@ -421,16 +516,31 @@ async fn oidcc_implicit_nonce_required(backend: Backend) {
     let (t, _, _, _) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
     for rt in ["id_token", "id_token token", "code id_token", "code token", "code id_token token"] {
-        let to = authorize_with(&t, &b, &[("response_type", rt), ("client_id", "imp"), ("scope", "openid"), ("state", "nn")]).await;
+        let to = authorize_with(
+            &t,
+            &b,
+            &[("response_type", rt), ("client_id", "imp"), ("scope", "openid"), ("state", "nn")],
+        )
+        .await;
         assert_eq!(fragment_param(&to, "error").as_deref(), Some("invalid_request"), "{rt}: {to}");
         assert_eq!(fragment_param(&to, "state").as_deref(), Some("nn"));
         for leaked in ["id_token", "access_token", "code"] {
             assert_eq!(fragment_param(&to, leaked), None, "{rt}: {leaked}");
         }
     }
-    let to = authorize_with(&t, &b, &[("response_type", "id_token"), ("client_id", "imp"), ("scope", "profile"), ("nonce", "n")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "id_token"), ("client_id", "imp"), ("scope", "profile"), ("nonce", "n")],
+    )
+    .await;
     assert_eq!(fragment_param(&to, "error").as_deref(), Some("invalid_request"), "no openid: {to}");
-    let to = authorize_with(&t, &b, &[("response_type", "id_token"), ("client_id", "rp"), ("scope", "openid"), ("nonce", "n")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "id_token"), ("client_id", "rp"), ("scope", "openid"), ("nonce", "n")],
+    )
+    .await;
     assert_eq!(fragment_param(&to, "error").as_deref(), Some("unauthorized_client"), "rp has no implicit grant: {to}");
 }
 
@@ -449,7 +559,18 @@ async fn oidcc_hybrid_code_id_token(backend: Backend) {
     let (t, _, alice, _, imp) = setup_with_imp(backend).await;
     let b = signed_in(&t, "alice").await;
     for rt in ["code id_token", "code id_token token", "code token"] {
-        let to = authorize_with(&t, &b, &[("response_type", rt), ("client_id", "imp"), ("scope", "openid"), ("nonce", "hy"), ("redirect_uri", RP_URI)]).await;
+        let to = authorize_with(
+            &t,
+            &b,
+            &[
+                ("response_type", rt),
+                ("client_id", "imp"),
+                ("scope", "openid"),
+                ("nonce", "hy"),
+                ("redirect_uri", RP_URI),
+            ],
+        )
+        .await;
         let code = fragment_param(&to, "code").unwrap_or_else(|| panic!("{rt}: {to}"));
         let access = fragment_param(&to, "access_token");
         assert_eq!(access.is_some(), rt.contains(" token"), "{rt}");
@@ -477,33 +598,74 @@ async fn oidcc_unsupported_response_type(backend: Backend) {
     let (t, _, _, _) = setup(backend).await;
     let b = signed_in(&t, "alice").await;
     for rt in ["magic", "code none", "code code", "none"] {
-        let to = authorize_with(&t, &b, &[("response_type", rt), ("client_id", "rp"), ("scope", "openid"), ("state", "u")]).await;
+        let to =
+            authorize_with(&t, &b, &[("response_type", rt), ("client_id", "rp"), ("scope", "openid"), ("state", "u")])
+                .await;
         assert_eq!(param(&to, "error").as_deref(), Some("unsupported_response_type"), "{rt}: {to}");
         assert_eq!(param(&to, "state").as_deref(), Some("u"));
     }
     let to = authorize_with(&t, &b, &[("client_id", "rp"), ("scope", "openid")]).await;
     assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "missing response_type: {to}");
     // Tokens in the query are refused, in the fragment.
-    let to = authorize_with(&t, &b, &[("response_type", "id_token token"), ("client_id", "imp"), ("scope", "openid"), ("nonce", "n"), ("response_mode", "query")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[
+            ("response_type", "id_token token"),
+            ("client_id", "imp"),
+            ("scope", "openid"),
+            ("nonce", "n"),
+            ("response_mode", "query"),
+        ],
+    )
+    .await;
     assert!(to.starts_with(&format!("{RP_URI}#error=invalid_request")), "{to}");
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "jwt")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "jwt")],
+    )
+    .await;
     assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "unknown mode: {to}");
     // Explicit query and fragment for a code.
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "query")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "query")],
+    )
+    .await;
     assert!(param(&to, "code").is_some(), "{to}");
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "fragment")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "fragment")],
+    )
+    .await;
     assert!(fragment_param(&to, "code").is_some() && param(&to, "code").is_none(), "{to}");
     // Request objects are not supported, and say so (OIDC Core §6).
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("request", "eyJhbGciOiJub25lIn0.e30.")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("request", "eyJhbGciOiJub25lIn0.e30.")],
+    )
+    .await;
     assert_eq!(param(&to, "error").as_deref(), Some("request_not_supported"), "{to}");
-    let to = authorize_with(&t, &b, &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("request_uri", "https://rp.example/r")]).await;
+    let to = authorize_with(
+        &t,
+        &b,
+        &[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("request_uri", "https://rp.example/r")],
+    )
+    .await;
     assert_eq!(param(&to, "error").as_deref(), Some("request_uri_not_supported"), "{to}");
 }
 
 /// The form a form_post page holds: its action, its fields, the nonce of its script.
 fn posted_form(html: &str) -> (String, Vec<(String, String)>, String) {
-    let unescape = |s: &str| s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'").replace("&amp;", "&");
-    let attr = |tag: &str, name: &str| tag.split(&format!("{name}=\"")).nth(1).and_then(|s| s.split('"').next()).map(unescape);
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'").replace("&amp;", "&")
+    };
+    let attr =
+        |tag: &str, name: &str| tag.split(&format!("{name}=\"")).nth(1).and_then(|s| s.split('"').next()).map(unescape);
     let form = html.split("<form").nth(1).and_then(|s| s.split('>').next()).expect("a form");
     assert!(form.contains("method=\"post\""), "{form}");
     let fields = html
@@ -511,7 +673,8 @@ fn posted_form(html: &str) -> (String, Vec<(String, String)>, String) {
         .skip(1)
         .map(|tag| (attr(tag, "name").expect("name"), attr(tag, "value").expect("value")))
         .collect();
-    let nonce = html.split("<script nonce=\"").nth(1).and_then(|s| s.split('"').next()).expect("script nonce").to_owned();
+    let nonce =
+        html.split("<script nonce=\"").nth(1).and_then(|s| s.split('"').next()).expect("script nonce").to_owned();
     (attr(form, "action").expect("action"), fields, nonce)
 }
 
@@ -543,7 +706,14 @@ async fn form_post(t: &TestServer, b: &reqwest::Client, path: &str) -> Vec<(Stri
 async fn oidcc_response_mode_form_post(backend: Backend) {
     let (t, rp, alice, _) = setup(backend).await;
     let anonymous = browser();
-    let q = query(&[("response_type", "code"), ("client_id", "rp"), ("scope", "openid"), ("response_mode", "form_post"), ("prompt", "none"), ("state", "fp")]);
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", "rp"),
+        ("scope", "openid"),
+        ("response_mode", "form_post"),
+        ("prompt", "none"),
+        ("state", "fp"),
+    ]);
     let fields = form_post(&t, &anonymous, &format!("/o/authorize/?{q}")).await;
     assert_eq!((field(&fields, "error"), field(&fields, "state")), (Some("login_required"), Some("fp")));
     assert_eq!(field(&fields, "iss"), Some(t.base.as_str()));
@@ -553,21 +723,41 @@ async fn oidcc_response_mode_form_post(backend: Backend) {
     let code = field(&fields, "code").expect("code").to_owned();
     let (status, body) = redeem(&t, &rp, &code).await;
     assert_eq!(status, 200, "{body}");
-    let q = query(&[("response_type", "id_token token"), ("client_id", "imp"), ("scope", "openid"), ("nonce", "fpn"), ("response_mode", "form_post")]);
+    let q = query(&[
+        ("response_type", "id_token token"),
+        ("client_id", "imp"),
+        ("scope", "openid"),
+        ("nonce", "fpn"),
+        ("response_mode", "form_post"),
+    ]);
     let fields = form_post(&t, &b, &format!("/o/authorize/?{q}")).await;
-    let (header, claims) = verified(&t, &jwks(&t).await, field(&fields, "id_token").expect("id_token"), "imp", Some("fpn"));
+    let (header, claims) =
+        verified(&t, &jwks(&t).await, field(&fields, "id_token").expect("id_token"), "imp", Some("fpn"));
     assert_eq!(claims["sub"], json!(alice.to_string()));
-    assert_eq!(claims["at_hash"], json!(left_half_hash(header.alg, field(&fields, "access_token").expect("access_token"))));
+    assert_eq!(
+        claims["at_hash"],
+        json!(left_half_hash(header.alg, field(&fields, "access_token").expect("access_token")))
+    );
 
     // Through the consent page: the decision leads to a GET that posts the answer.
     let csrf = t.sign_in(&b, "alice", PW).await;
-    let q = query(&[("response_type", "code"), ("client_id", "app"), ("scope", "openid"), ("response_mode", "form_post"), ("state", "dn"), ("prompt", "consent")]);
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", "app"),
+        ("scope", "openid"),
+        ("response_mode", "form_post"),
+        ("state", "dn"),
+        ("prompt", "consent"),
+    ]);
     let (status, _, _) = get(&t, &b, &format!("/o/authorize/?{q}")).await;
     assert_eq!(status, 200, "the consent page");
     let (status, to) = t.submit(&b, "/api/consent", &[("csrf", &csrf), ("query", &q), ("decision", "deny")]).await;
     assert_eq!(status, 303);
     let fields = form_post(&t, &b, &to).await;
-    assert_eq!((field(&fields, "error"), field(&fields, "state"), field(&fields, "code")), (Some("access_denied"), Some("dn"), None));
+    assert_eq!(
+        (field(&fields, "error"), field(&fields, "state"), field(&fields, "code")),
+        (Some("access_denied"), Some("dn"), None)
+    );
     let (status, to) = t.submit(&b, "/api/consent", &[("csrf", &csrf), ("query", &q), ("decision", "approve")]).await;
     assert_eq!(status, 303);
     assert!(to.starts_with("/o/authorize/?") && !to.contains("consent"), "approved, asked no more: {to}");

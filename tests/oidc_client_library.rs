@@ -47,8 +47,12 @@ async fn openidconnect_crate_code_flow(backend: Backend) {
     let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.base.clone()).expect("issuer"), &http)
         .await
         .expect("discovery");
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(rp.id.clone()), Some(ClientSecret::new(rp.secret().to_owned())))
-        .set_redirect_uri(RedirectUrl::new(RP_URI.to_owned()).expect("redirect"));
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(rp.id.clone()),
+        Some(ClientSecret::new(rp.secret().to_owned())),
+    )
+    .set_redirect_uri(RedirectUrl::new(RP_URI.to_owned()).expect("redirect"));
 
     let (challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, csrf, nonce) = client
@@ -124,7 +128,8 @@ async fn openidconnect_crate_public_client_es256(backend: Backend) {
     let alice = t.user("alice", PW).await;
     register_spa(&t).await;
     let http = library_http();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.base.clone()).unwrap(), &http).await.expect("discovery");
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(t.base.clone()).unwrap(), &http).await.expect("discovery");
     assert_eq!(metadata.id_token_signing_alg_values_supported(), &vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
     let client = CoreClient::from_provider_metadata(metadata, ClientId::new("spa".into()), None)
         .set_redirect_uri(RedirectUrl::new(RP_URI.to_owned()).unwrap());

@@ -8,11 +8,7 @@ mod common;
 use std::time::Duration;
 
 use axum::{extract::State, routing::post, Form, Router};
-use common::{
-    oauth::PW,
-    oidc::*,
-    Backend, TestServer,
-};
+use common::{oauth::PW, oidc::*, Backend, TestServer};
 use reqwest::header::ACCEPT;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -46,7 +42,11 @@ async fn backchannel_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
 async fn setup(backend: Backend, backchannel: Option<String>) -> (TestServer, App) {
     let t = TestServer::start(backend).await;
     t.user("alice", PW).await;
-    let rp = register_rp_with(&t, LogoutSettings { post_logout_redirect_uris: vec![BYE.into()], backchannel_logout_uri: backchannel }).await;
+    let rp = register_rp_with(
+        &t,
+        LogoutSettings { post_logout_redirect_uris: vec![BYE.into()], backchannel_logout_uri: backchannel },
+    )
+    .await;
     (t, rp)
 }
 
@@ -61,10 +61,12 @@ async fn signed_in_with_id_token(t: &TestServer, rp: &App) -> (reqwest::Client, 
 
 /// `GET /o/logout/?{query}` as a browser; returns the page and its CSRF token.
 async fn logout_page(t: &TestServer, b: &reqwest::Client, pairs: &[(&str, &str)]) -> (String, String) {
-    let resp = b.get(t.url(&format!("/o/logout/?{}", query(pairs)))).header(ACCEPT, "text/html").send().await.expect("page");
+    let resp =
+        b.get(t.url(&format!("/o/logout/?{}", query(pairs)))).header(ACCEPT, "text/html").send().await.expect("page");
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.expect("html");
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
+    let csrf =
+        html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
     (html, csrf)
 }
 
@@ -93,15 +95,21 @@ async fn oidcc_rp_initiated_logout_with_backchannel(backend: Backend) {
     assert_eq!((status, location.as_str()), (303, "https://rp.example/bye?state=st+1"));
     assert!(!signed_in_still(&t, &b).await);
 
-    let token = tokio::time::timeout(Duration::from_secs(10), tokens.recv()).await.expect("a logout token within 10 s").expect("token");
-    let (header, claims) = jose::verify(&token, &jwks(&t).await, &[Alg::RS256, Alg::ES256]).expect("signed with a published key");
+    let token = tokio::time::timeout(Duration::from_secs(10), tokens.recv())
+        .await
+        .expect("a logout token within 10 s")
+        .expect("token");
+    let (header, claims) =
+        jose::verify(&token, &jwks(&t).await, &[Alg::RS256, Alg::ES256]).expect("signed with a published key");
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
     assert_eq!(claims["iss"], json!(t.base));
     assert_eq!(claims["aud"], json!("rp"));
     assert_eq!(claims["sub"], id_claims["sub"]);
     assert_eq!(claims["sid"], id_claims["sid"], "the session the ID Token named");
     assert_eq!(claims["events"], json!({"http://schemas.openid.net/event/backchannel-logout": {}}));
-    assert!(claims.get("nonce").is_none() && claims["jti"].is_string() && claims["exp"].as_i64() > claims["iat"].as_i64());
+    assert!(
+        claims.get("nonce").is_none() && claims["jti"].is_string() && claims["exp"].as_i64() > claims["iat"].as_i64()
+    );
     assert!(tokio::time::timeout(Duration::from_millis(300), tokens.recv()).await.is_err(), "one token per client");
 }
 
@@ -110,7 +118,8 @@ async fn oidcc_rp_initiated_logout_with_backchannel(backend: Backend) {
 async fn oidcc_rp_initiated_logout_bad_post_logout_redirect_uri(backend: Backend) {
     let (t, rp) = setup(backend, None).await;
     let (b, id_token) = signed_in_with_id_token(&t, &rp).await;
-    let params = [("id_token_hint", id_token.as_str()), ("post_logout_redirect_uri", "https://evil.example/"), ("state", "s")];
+    let params =
+        [("id_token_hint", id_token.as_str()), ("post_logout_redirect_uri", "https://evil.example/"), ("state", "s")];
     let (page, csrf) = logout_page(&t, &b, &params).await;
     assert!(page.contains("post_logout_redirect_uri is not registered for this client"), "{page}");
     assert!(!page.contains("name=\"post_logout_redirect_uri\""), "the bad URI is not carried into the form");
@@ -181,7 +190,12 @@ async fn oidcc_rp_initiated_logout_by_post(backend: Backend) {
         .post(t.url("/o/logout/"))
         .header("origin", "https://rp.example")
         .header("sec-fetch-site", "cross-site")
-        .form(&[("id_token_hint", id_token.as_str()), ("post_logout_redirect_uri", BYE), ("state", "p&q"), ("evil", "x")])
+        .form(&[
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "p&q"),
+            ("evil", "x"),
+        ])
         .send()
         .await
         .expect("post");
@@ -190,9 +204,11 @@ async fn oidcc_rp_initiated_logout_by_post(backend: Backend) {
     assert!(location.starts_with("/o/logout/?id_token_hint="), "{location}");
     assert!(location.ends_with("&post_logout_redirect_uri=https%3A%2F%2Frp.example%2Fbye&state=p%26q"), "{location}");
     assert!(signed_in_still(&t, &b).await, "a cross-site post ends nothing");
-    let (page, csrf) = logout_page(&t, &b, &[("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "p&q")]).await;
+    let (page, csrf) =
+        logout_page(&t, &b, &[("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "p&q")]).await;
     assert!(page.contains("Relying Party"));
-    let form = [("csrf", csrf.as_str()), ("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "p&q")];
+    let form =
+        [("csrf", csrf.as_str()), ("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "p&q")];
     assert_eq!(t.submit(&b, "/o/logout/", &form).await, (303, "https://rp.example/bye?state=p%26q".to_owned()));
 }
 
@@ -204,7 +220,8 @@ async fn sessions_ended_elsewhere_are_announced(backend: Backend) {
     let next_token = |tokens: &mut mpsc::UnboundedReceiver<String>| {
         let mut rx = std::mem::replace(tokens, mpsc::unbounded_channel().1);
         async move {
-            let token = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a logout token").expect("token");
+            let token =
+                tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a logout token").expect("token");
             (claims_of(&token), rx)
         }
     };
@@ -220,7 +237,12 @@ async fn sessions_ended_elsewhere_are_announced(backend: Backend) {
 
     let (_second, id_token) = signed_in_with_id_token(&t, &rp).await;
     let alice = t.services.find_user("alice").await.expect("alice");
-    let root = yaoshi::service::users::Registration { username: "root".into(), password: Some(PW.into()), admin: true, ..Default::default() };
+    let root = yaoshi::service::users::Registration {
+        username: "root".into(),
+        password: Some(PW.into()),
+        admin: true,
+        ..Default::default()
+    };
     t.services.create_user(root).await.expect("admin");
     let admin = common::browser();
     let csrf = t.sign_in(&admin, "root", PW).await;

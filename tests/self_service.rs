@@ -22,7 +22,8 @@ async fn deleting_an_account_revokes_everything_and_holds_the_username(backend: 
     let b = browser();
     let csrf = t.sign_in(&b, "alice", PW).await;
 
-    let (status, location) = t.submit(&b, "/api/account/delete", &[("csrf", &csrf), ("password", "not my password")]).await;
+    let (status, location) =
+        t.submit(&b, "/api/account/delete", &[("csrf", &csrf), ("password", "not my password")]).await;
     assert_eq!((status, location.as_str()), (303, "/account?error=password"));
     assert!(t.services.find_user("alice").await.is_ok(), "a wrong password deletes nothing");
     assert!(active(&t, &app, &access).await);
@@ -83,10 +84,17 @@ async fn developer_apps_are_private_and_their_secrets_work_once_shown(backend: B
         assert_eq!(register_app(&t, &alice, &csrf, "Bad", bad).await, "/account/apps?error=invalid", "{bad}");
     }
     assert_eq!(register_app(&t, &alice, &csrf, "", "https://app.example/cb").await, "/account/apps?error=invalid");
-    assert_eq!(register_app(&t, &alice, &csrf, "Shop", "https://shop.example/cb\nhttp://127.0.0.1:8080/cb").await, "/account/apps?done=registered");
+    assert_eq!(
+        register_app(&t, &alice, &csrf, "Shop", "https://shop.example/cb\nhttp://127.0.0.1:8080/cb").await,
+        "/account/apps?done=registered"
+    );
 
     let resp = alice.get(t.url("/account/apps")).header(ACCEPT, "text/html").send().await.expect("page");
-    assert_eq!(resp.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "a page with a secret is never cached");
+    assert_eq!(
+        resp.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "a page with a secret is never cached"
+    );
     let page = resp.text().await.expect("html");
     let (id, secret) = shown_secret(&page).expect("the new secret is shown");
     assert!(page.contains("Shop") && page.contains("http://127.0.0.1:8080/cb"));
@@ -102,7 +110,13 @@ async fn developer_apps_are_private_and_their_secrets_work_once_shown(backend: B
         let (_, location) = t.submit(&bob, path, &[("csrf", &bob_csrf), ("client_id", &id)]).await;
         assert_eq!(location, "/account/apps?error=invalid", "{path}");
     }
-    let edit = [("csrf", bob_csrf.as_str()), ("client_id", &id), ("name", "Mine"), ("redirect_uris", "https://evil.example/cb"), ("authorization_code", "on")];
+    let edit = [
+        ("csrf", bob_csrf.as_str()),
+        ("client_id", &id),
+        ("name", "Mine"),
+        ("redirect_uris", "https://evil.example/cb"),
+        ("authorization_code", "on"),
+    ];
     assert_eq!(t.submit(&bob, "/api/account/apps/edit", &edit).await.1, "/account/apps?error=invalid");
     assert_eq!(t.services.find_client(&id).await.expect("client").client.name, "Shop");
     assert_eq!(client_credentials(&t, &id, &secret).await, 200);
@@ -113,19 +127,34 @@ async fn developer_apps_are_private_and_their_secrets_work_once_shown(backend: B
     t.store().update_client(&trusted).await.expect("trust");
 
     // Alice edits, rotates (the old secret stops working) and deletes.
-    let edit = [("csrf", csrf.as_str()), ("client_id", &id), ("name", "Shop 2"), ("redirect_uris", "https://shop.example/cb2"), ("client_credentials", "on")];
+    let edit = [
+        ("csrf", csrf.as_str()),
+        ("client_id", &id),
+        ("name", "Shop 2"),
+        ("redirect_uris", "https://shop.example/cb2"),
+        ("client_credentials", "on"),
+    ];
     assert_eq!(t.submit(&alice, "/api/account/apps/edit", &edit).await.1, "/account/apps?done=saved");
     let client = t.services.find_client(&id).await.expect("client").client;
-    assert_eq!((client.name.as_str(), client.redirect_uris.as_slice()), ("Shop 2", &["https://shop.example/cb2".to_owned()][..]));
+    assert_eq!(
+        (client.name.as_str(), client.redirect_uris.as_slice()),
+        ("Shop 2", &["https://shop.example/cb2".to_owned()][..])
+    );
     assert_eq!(client.grant_types, vec![GrantType::ClientCredentials]);
     assert!(!client.trusted, "new redirect URIs are not trusted on the admin's word for the old ones");
-    assert_eq!(t.submit(&alice, "/api/account/apps/rotate", &[("csrf", &csrf), ("client_id", &id)]).await.1, "/account/apps?done=rotated");
+    assert_eq!(
+        t.submit(&alice, "/api/account/apps/rotate", &[("csrf", &csrf), ("client_id", &id)]).await.1,
+        "/account/apps?done=rotated"
+    );
     let (_, page) = t.page(&alice, "/account/apps").await;
     let (_, rotated) = shown_secret(&page).expect("the rotated secret is shown");
     assert_ne!(rotated, secret);
     assert_eq!(client_credentials(&t, &id, &secret).await, 401);
     assert_eq!(client_credentials(&t, &id, &rotated).await, 200);
-    assert_eq!(t.submit(&alice, "/api/account/apps/delete", &[("csrf", &csrf), ("client_id", &id)]).await.1, "/account/apps?done=app_deleted");
+    assert_eq!(
+        t.submit(&alice, "/api/account/apps/delete", &[("csrf", &csrf), ("client_id", &id)]).await.1,
+        "/account/apps?done=app_deleted"
+    );
     assert_eq!(client_credentials(&t, &id, &rotated).await, 401);
 }
 
@@ -140,7 +169,13 @@ async fn admin_pages_need_the_admin_flag_and_disabling_ends_access(backend: Back
         assert_eq!(status, 403, "{page}");
         assert!(body.contains("You do not have access to this page."), "{page}");
     }
-    let (_, location) = t.submit(&alice_browser, "/api/admin/users/active", &[("csrf", &alice_csrf), ("user_id", &bob.to_string()), ("enabled", "false")]).await;
+    let (_, location) = t
+        .submit(
+            &alice_browser,
+            "/api/admin/users/active",
+            &[("csrf", &alice_csrf), ("user_id", &bob.to_string()), ("enabled", "false")],
+        )
+        .await;
     assert_eq!(location, "/admin/users?error=forbidden");
     assert!(t.services.find_user("bob").await.expect("bob").active);
 
@@ -154,14 +189,18 @@ async fn admin_pages_need_the_admin_flag_and_disabling_ends_access(backend: Back
     // Disabling alice ends her browser session and her tokens at once.
     let (access, _) = oauth::password(&t, &app, "read").await;
     let alice_id = t.services.find_user("alice").await.expect("alice").id.to_string();
-    let (_, location) = t.submit(&root, "/api/admin/users/active", &[("csrf", &csrf), ("user_id", &alice_id), ("enabled", "false")]).await;
+    let (_, location) = t
+        .submit(&root, "/api/admin/users/active", &[("csrf", &csrf), ("user_id", &alice_id), ("enabled", "false")])
+        .await;
     assert_eq!(location, "/admin/users?done=disabled");
     assert!(!active(&t, &app, &access).await);
     let (_, account) = t.page(&alice_browser, "/account").await;
     assert!(!account.contains("class=\"who\""), "her browser is signed out");
     let r = oauth::token(&t, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await;
     r.error(400, "invalid_grant");
-    let (_, location) = t.submit(&root, "/api/admin/users/active", &[("csrf", &csrf), ("user_id", &alice_id), ("enabled", "true")]).await;
+    let (_, location) = t
+        .submit(&root, "/api/admin/users/active", &[("csrf", &csrf), ("user_id", &alice_id), ("enabled", "true")])
+        .await;
     assert_eq!(location, "/admin/users?done=enabled");
     oauth::password(&t, &app, "read").await;
 
@@ -169,13 +208,21 @@ async fn admin_pages_need_the_admin_flag_and_disabling_ends_access(backend: Back
     let (status, body) = t.page(&root, "/admin/clients").await;
     assert_eq!(status, 200);
     assert!(body.contains(&app.id));
-    let (_, location) = t.submit(&root, "/api/admin/clients/policy", &[("csrf", &csrf), ("client_id", &app.id), ("trusted", "on")]).await;
+    let (_, location) = t
+        .submit(&root, "/api/admin/clients/policy", &[("csrf", &csrf), ("client_id", &app.id), ("trusted", "on")])
+        .await;
     assert_eq!(location, "/admin/clients?done=saved");
     let r = oauth::token(&t, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await;
     r.error(400, "unauthorized_client");
     let client = t.services.find_client(&app.id).await.expect("client").client;
     assert!(client.trusted && client.grant_types.contains(&GrantType::ClientCredentials));
-    let (_, location) = t.submit(&root, "/api/admin/clients/policy", &[("csrf", &csrf), ("client_id", &app.id), ("password", "on"), ("implicit", "on")]).await;
+    let (_, location) = t
+        .submit(
+            &root,
+            "/api/admin/clients/policy",
+            &[("csrf", &csrf), ("client_id", &app.id), ("password", "on"), ("implicit", "on")],
+        )
+        .await;
     assert_eq!(location, "/admin/clients?done=saved");
     let client = t.services.find_client(&app.id).await.expect("client").client;
     assert!(!client.trusted && client.grant_types.contains(&GrantType::Implicit));
@@ -185,7 +232,13 @@ async fn admin_pages_need_the_admin_flag_and_disabling_ends_access(backend: Back
 async fn the_language_follows_accept_language_and_the_switch(backend: Backend) {
     let t = TestServer::start(backend).await;
     let b = browser();
-    let zh = b.get(t.url("/o/login/")).header(ACCEPT, "text/html").header(ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.5").send().await.expect("page");
+    let zh = b
+        .get(t.url("/o/login/"))
+        .header(ACCEPT, "text/html")
+        .header(ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .expect("page");
     let html = zh.text().await.expect("html");
     assert!(html.contains("<html lang=\"zh-CN\"") && html.contains("用户名或邮箱"), "{html}");
     let (_, en) = t.page(&b, "/o/login/").await;
@@ -194,7 +247,11 @@ async fn the_language_follows_accept_language_and_the_switch(backend: Backend) {
     let switch = b.get(t.url("/o/lang/?to=zh-CN&next=/o/login/%3Fnext%3D%252Faccount")).send().await.expect("switch");
     assert_eq!(switch.status(), 303);
     assert_eq!(switch.headers().get("location").and_then(|v| v.to_str().ok()), Some("/o/login/?next=%2Faccount"));
-    assert!(switch.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("yaoshi_lang=zh-CN")));
+    assert!(switch
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("yaoshi_lang=zh-CN")));
     let (_, chosen) = t.page(&b, "/o/login/").await;
     assert!(chosen.contains("用户名或邮箱") && chosen.contains("English"), "the cookie wins over Accept-Language");
 

@@ -4,8 +4,14 @@ mod common;
 
 use common::{fresh_database, Backend};
 use yaoshi::{
-    oauth::{model::{AuthCode, Client, GrantType}, scope::Scope},
-    store::{connect, ClientRecord, LogoutSettings, NewRefresh, NewSession, NewTokens, NewUser, Redemption, Rotation, StoreError},
+    oauth::{
+        model::{AuthCode, Client, GrantType},
+        scope::Scope,
+    },
+    store::{
+        connect, ClientRecord, LogoutSettings, NewRefresh, NewSession, NewTokens, NewUser, Redemption, Rotation,
+        StoreError,
+    },
 };
 
 fn scope(s: &str) -> Scope {
@@ -66,7 +72,12 @@ async fn story(backend: Backend) {
         scopes: scope("openid read write"),
         trusted: false,
     };
-    let record = ClientRecord { client: client.clone(), secret_hash: Some("sha256:ab".into()), owner_id: Some(alice.id), created_at: 1_000 };
+    let record = ClientRecord {
+        client: client.clone(),
+        secret_hash: Some("sha256:ab".into()),
+        owner_id: Some(alice.id),
+        created_at: 1_000,
+    };
     store.create_client(&record).await.expect("create client");
     assert!(matches!(store.create_client(&record).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.client("shop").await.expect("get client"), Some(record.clone()));
@@ -97,13 +108,25 @@ async fn story(backend: Backend) {
     // A code that fails the check is burnt and issues nothing.
     store.insert_auth_code("bad-code", &code, 1_000).await.expect("insert code");
     let refuse = |_: &AuthCode| Err(yaoshi::oauth::error::OAuthError::invalid_grant("no"));
-    assert!(matches!(store.redeem_auth_code("bad-code", 1_001, &refuse).await.expect("refused"), Redemption::Refused(_)));
+    assert!(matches!(
+        store.redeem_auth_code("bad-code", 1_001, &refuse).await.expect("refused"),
+        Redemption::Refused(_)
+    ));
     assert!(matches!(store.redeem_auth_code("bad-code", 1_002, &issue).await.expect("burnt"), Redemption::Reused));
 
     // Tokens: rotation supersedes once; the family is revoked as one.
     store.insert_tokens(&tokens("shop", alice.id, "fam", "a1", Some("r1"))).await.expect("issue");
-    assert_eq!(store.rotate_refresh("r1", &tokens("shop", alice.id, "fam", "a2", Some("r2")), 1_500).await.expect("rotate"), Rotation::Rotated);
-    assert_eq!(store.rotate_refresh("r1", &tokens("shop", alice.id, "fam", "a3", Some("r3")), 1_501).await.expect("rotate again"), Rotation::Lost);
+    assert_eq!(
+        store.rotate_refresh("r1", &tokens("shop", alice.id, "fam", "a2", Some("r2")), 1_500).await.expect("rotate"),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_refresh("r1", &tokens("shop", alice.id, "fam", "a3", Some("r3")), 1_501)
+            .await
+            .expect("rotate again"),
+        Rotation::Lost
+    );
     assert!(store.access_token("a3").await.expect("lookup").is_none(), "a lost rotation stores nothing");
     let r1 = store.refresh_token("r1").await.expect("r1").expect("exists");
     assert_eq!((r1.rotated_at, r1.successor.as_deref()), (Some(1_500), Some("r2")));
@@ -125,7 +148,10 @@ async fn story(backend: Backend) {
     assert_eq!(store.failures("user:alice", 0).await.expect("count"), 0);
 
     // Housekeeping removes expired rows and keeps live ones.
-    store.insert_tokens(&NewTokens { access_expires_at: 500, ..tokens("shop", alice.id, "old", "expired-access", None) }).await.expect("expired");
+    store
+        .insert_tokens(&NewTokens { access_expires_at: 500, ..tokens("shop", alice.id, "old", "expired-access", None) })
+        .await
+        .expect("expired");
     let gone = store.purge_expired(1_000, 0, 0).await.expect("purge");
     assert!(gone >= 1, "{gone}");
     assert!(store.access_token("expired-access").await.expect("lookup").is_none());
@@ -155,7 +181,10 @@ async fn concurrent_ends_of_a_session_tell_its_client_once(backend: Backend) {
     };
     let record = ClientRecord { client, secret_hash: Some("sha256:ab".into()), owner_id: None, created_at: 1_000 };
     store.create_client(&record).await.expect("create client");
-    let logout = LogoutSettings { post_logout_redirect_uris: vec![], backchannel_logout_uri: Some("https://rp.example/logout".into()) };
+    let logout = LogoutSettings {
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: Some("https://rp.example/logout".into()),
+    };
     assert!(store.set_client_logout("rp", &logout).await.expect("logout settings"));
     let session = NewSession {
         session_hash: "session-hash".into(),

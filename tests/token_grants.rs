@@ -58,13 +58,15 @@ async fn seed_password(backend: Backend) {
         demo::USER,
         demo::PASSWORD
     );
-    let req = srv.http.post(srv.url("/o/token/")).header("content-type", "application/x-www-form-urlencoded").body(body);
+    let req =
+        srv.http.post(srv.url("/o/token/")).header("content-type", "application/x-www-form-urlencoded").body(body);
     assert_seed_shape(&send(req).await, true, ALL_SCOPES);
 }
 
 async fn seed_authorization_code(backend: Backend) {
     let (srv, app, user) = demo_setup(backend).await;
-    let code = insert_code(&srv, &AuthCode { redirect_uri: demo::REDIRECT_URI.into(), ..code_for(&srv, &app.id, user) }).await;
+    let code =
+        insert_code(&srv, &AuthCode { redirect_uri: demo::REDIRECT_URI.into(), ..code_for(&srv, &app.id, user) }).await;
     let mut r = redeem(&srv, &app, &code, &[("redirect_uri", demo::REDIRECT_URI)]).await;
     // OIDC Core §3.1.3.3: with `openid` granted the answer also has an ID Token (tests/oidc.rs).
     let id_token = r.json.as_object_mut().and_then(|o| o.remove("id_token"));
@@ -80,7 +82,8 @@ async fn seed_client_credentials(backend: Backend) {
 
 async fn seed_refresh_token(backend: Backend) {
     let (srv, app, _) = demo_setup(backend).await;
-    let first = token(&srv, &app, &[("grant_type", "password"), ("username", demo::USER), ("password", demo::PASSWORD)]).await;
+    let first =
+        token(&srv, &app, &[("grant_type", "password"), ("username", demo::USER), ("password", demo::PASSWORD)]).await;
     let r = refresh(&srv, &app, &first.field("refresh_token")).await;
     assert_seed_shape(&r, true, ALL_SCOPES);
     assert_ne!(r.field("refresh_token"), first.field("refresh_token"));
@@ -103,7 +106,13 @@ async fn get_is_405(backend: Backend) {
 async fn basic_auth_form_urlencodes_id_and_secret(backend: Backend) {
     let srv = TestServer::start(backend).await;
     let (id, secret) = ("svc/x+y%z", "p@ss w:rd+%/\u{e9}");
-    let spec = ClientSpec { name: "Svc".into(), grants: vec![ClientCredentials], client_id: Some(id.into()), secret: Some(secret.into()), ..Default::default() };
+    let spec = ClientSpec {
+        name: "Svc".into(),
+        grants: vec![ClientCredentials],
+        client_id: Some(id.into()),
+        secret: Some(secret.into()),
+        ..Default::default()
+    };
     srv.client(spec).await;
     let cc = [("grant_type", "client_credentials")];
     let r = post_basic(&srv, "/o/token/", &basic(id, secret), &cc).await;
@@ -128,7 +137,9 @@ async fn two_auth_methods_are_invalid_request(backend: Backend) {
     let auth = basic(&app.id, app.secret.as_deref().unwrap());
     let both = post_basic(&srv, "/o/token/", &auth, &app.form(&[("grant_type", "client_credentials")])).await;
     both.error(400, "invalid_request");
-    let other_id = post_basic(&srv, "/o/token/", &auth, &[("client_id", "someone-else"), ("grant_type", "client_credentials")]).await;
+    let other_id =
+        post_basic(&srv, "/o/token/", &auth, &[("client_id", "someone-else"), ("grant_type", "client_credentials")])
+            .await;
     other_id.error(400, "invalid_request");
 }
 
@@ -138,13 +149,18 @@ async fn wrong_secret_and_unknown_client_look_alike(backend: Backend) {
     let wrong_body = post(&srv, "/o/token/", &[("client_id", &app.id), ("client_secret", "wrong-secret"), cc]).await;
     wrong_body.error(401, "invalid_client");
     assert_eq!(wrong_body.header("www-authenticate"), None);
-    let unknown_body = post(&srv, "/o/token/", &[("client_id", "no-such-client"), ("client_secret", "wrong-secret"), cc]).await;
+    let unknown_body =
+        post(&srv, "/o/token/", &[("client_id", "no-such-client"), ("client_secret", "wrong-secret"), cc]).await;
     assert_eq!((unknown_body.status, &unknown_body.raw), (401, &wrong_body.raw));
     assert_eq!(unknown_body.header("www-authenticate"), None);
 
     let wrong_basic = post_basic(&srv, "/o/token/", &basic(&app.id, "wrong-secret"), &[cc]).await;
     wrong_basic.error(401, "invalid_client");
-    assert!(wrong_basic.header("www-authenticate").is_some_and(|h| h.starts_with("Basic")), "{:?}", wrong_basic.headers);
+    assert!(
+        wrong_basic.header("www-authenticate").is_some_and(|h| h.starts_with("Basic")),
+        "{:?}",
+        wrong_basic.headers
+    );
     let unknown_basic = post_basic(&srv, "/o/token/", &basic("no-such-client", "wrong-secret"), &[cc]).await;
     assert_eq!((unknown_basic.status, &unknown_basic.raw), (401, &wrong_basic.raw));
     assert_eq!(unknown_basic.header("www-authenticate"), wrong_basic.header("www-authenticate"));
@@ -166,14 +182,25 @@ async fn public_client_sends_client_id_only(backend: Backend) {
     let (srv, _, alice) = setup(backend).await;
     let spa = register(&srv, true, &[AuthorizationCode, RefreshToken]).await;
     assert!(spa.secret.is_none());
-    let code = insert_code(&srv, &AuthCode { code_challenge: Some(CHALLENGE.into()), ..code_for(&srv, &spa.id, alice) }).await;
+    let code =
+        insert_code(&srv, &AuthCode { code_challenge: Some(CHALLENGE.into()), ..code_for(&srv, &spa.id, alice) }).await;
     let r = redeem(&srv, &spa, &code, &[("redirect_uri", URI), ("code_verifier", VERIFIER)]).await;
     let r = refresh(&srv, &spa, &r.field("refresh_token")).await;
     assert_eq!(r.status, 200, "{}", r.raw);
     let r = token(&srv, &spa, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await;
     r.error(400, "unauthorized_client");
     // A public client has no secret to present.
-    let r = post(&srv, "/o/token/", &[("client_id", &spa.id), ("client_secret", "made-up-secret"), ("grant_type", "refresh_token"), ("refresh_token", "x")]).await;
+    let r = post(
+        &srv,
+        "/o/token/",
+        &[
+            ("client_id", &spa.id),
+            ("client_secret", "made-up-secret"),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+        ],
+    )
+    .await;
     r.error(401, "invalid_client");
 }
 
@@ -189,11 +216,17 @@ async fn malformed_requests_are_invalid_request(backend: Backend) {
     token(&srv, &app, &[("grant_type", "authorization_code")]).await.error(400, "invalid_request");
     let repeated = [("grant_type", "client_credentials"), ("scope", "read"), ("scope", "write")];
     token(&srv, &app, &repeated).await.error(400, "invalid_request");
-    token(&srv, &app, &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]).await.error(400, "invalid_request");
-    let json = serde_json::json!({"client_id": app.id, "client_secret": app.secret, "grant_type": "client_credentials"});
+    token(&srv, &app, &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")])
+        .await
+        .error(400, "invalid_request");
+    let json =
+        serde_json::json!({"client_id": app.id, "client_secret": app.secret, "grant_type": "client_credentials"});
     send(srv.http.post(srv.url("/o/token/")).json(&json)).await.error(400, "invalid_request");
-    let body = format!("client_id={}&client_secret={}&grant_type=client_credentials", app.id, app.secret.as_deref().unwrap());
-    send(srv.http.post(srv.url("/o/token/")).header("content-type", "text/plain").body(body)).await.error(400, "invalid_request");
+    let body =
+        format!("client_id={}&client_secret={}&grant_type=client_credentials", app.id, app.secret.as_deref().unwrap());
+    send(srv.http.post(srv.url("/o/token/")).header("content-type", "text/plain").body(body))
+        .await
+        .error(400, "invalid_request");
 }
 
 async fn unsupported_and_unauthorized_grants(backend: Backend) {
@@ -203,7 +236,9 @@ async fn unsupported_and_unauthorized_grants(backend: Backend) {
     }
     let web = register(&srv, false, &[AuthorizationCode, RefreshToken]).await;
     token(&srv, &web, &[("grant_type", "client_credentials")]).await.error(400, "unauthorized_client");
-    token(&srv, &web, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await.error(400, "unauthorized_client");
+    token(&srv, &web, &[("grant_type", "password"), ("username", "alice"), ("password", PW)])
+        .await
+        .error(400, "unauthorized_client");
 }
 
 async fn scopes_are_checked(backend: Backend) {
@@ -214,7 +249,12 @@ async fn scopes_are_checked(backend: Backend) {
     token(&srv, &app, &pw).await.error(400, "invalid_scope");
     assert_eq!(token(&srv, &app, &[cc, ("scope", "write read")]).await.field("scope"), "read write");
     // A scope the server knows but the client may not use.
-    let spec = ClientSpec { name: "Narrow".into(), grants: vec![ClientCredentials], scopes: vec!["read".into()], ..Default::default() };
+    let spec = ClientSpec {
+        name: "Narrow".into(),
+        grants: vec![ClientCredentials],
+        scopes: vec!["read".into()],
+        ..Default::default()
+    };
     let (id, secret) = srv.client(spec).await;
     let narrow = App { id, secret };
     token(&srv, &narrow, &[cc, ("scope", "write")]).await.error(400, "invalid_scope");
@@ -223,12 +263,28 @@ async fn scopes_are_checked(backend: Backend) {
 
 async fn unknown_parameters_are_ignored(backend: Backend) {
     let (srv, app, _) = setup(backend).await;
-    let extra = [("grant_type", "password"), ("username", "alice"), ("password", PW), ("foo", "bar"), ("state", "xyz"), ("response_type", "code"), ("scope", "")];
+    let extra = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", PW),
+        ("foo", "bar"),
+        ("state", "xyz"),
+        ("response_type", "code"),
+        ("scope", ""),
+    ];
     let r = token(&srv, &app, &extra).await;
     assert_eq!(r.field("scope"), ALL_SCOPES);
     // A charset parameter on the media type is still the form encoding.
-    let body = format!("grant_type=client_credentials&client_id={}&client_secret={}&foo=", app.id, app.secret.as_deref().unwrap());
-    let req = srv.http.post(srv.url("/o/token/")).header("content-type", "application/x-www-form-urlencoded; charset=UTF-8").body(body);
+    let body = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&foo=",
+        app.id,
+        app.secret.as_deref().unwrap()
+    );
+    let req = srv
+        .http
+        .post(srv.url("/o/token/"))
+        .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+        .body(body);
     assert_eq!(send(req).await.field("scope"), ALL_SCOPES);
 }
 
@@ -353,13 +409,20 @@ async fn refresh_grace_window_returns_the_same_pair(backend: Backend) {
 async fn refresh_scope_may_narrow_never_grow(backend: Backend) {
     let (srv, app, _) = setup(backend).await;
     let (_, r0) = password(&srv, &app, "openid profile email").await;
-    let narrow = token(&srv, &app, &[("grant_type", "refresh_token"), ("refresh_token", &r0), ("scope", "profile")]).await;
+    let narrow =
+        token(&srv, &app, &[("grant_type", "refresh_token"), ("refresh_token", &r0), ("scope", "profile")]).await;
     assert_eq!(narrow.field("scope"), "profile");
     let r1 = narrow.field("refresh_token");
-    let grow = [("grant_type", "refresh_token"), ("refresh_token", r1.as_str()), ("scope", "openid profile email read")];
+    let grow =
+        [("grant_type", "refresh_token"), ("refresh_token", r1.as_str()), ("scope", "openid profile email read")];
     token(&srv, &app, &grow).await.error(400, "invalid_scope");
     // The refused request did not consume r1, and the original grant stays the ceiling.
-    let back = token(&srv, &app, &[("grant_type", "refresh_token"), ("refresh_token", &r1), ("scope", "email openid profile")]).await;
+    let back = token(
+        &srv,
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r1), ("scope", "email openid profile")],
+    )
+    .await;
     assert_eq!(back.field("scope"), "email openid profile");
 }
 
@@ -391,7 +454,8 @@ async fn disabled_user_is_refused(backend: Backend) {
     let (srv, app, alice) = setup(backend).await;
     let (access, refresh_token) = password(&srv, &app, "openid profile").await;
     let code = insert_code(&srv, &code_for(&srv, &app.id, alice)).await;
-    let wrong = token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", "not the password")]).await;
+    let wrong =
+        token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", "not the password")]).await;
     srv.services.set_active("alice", false).await.expect("disable");
     let r = token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await;
     assert_eq!((r.status, &r.raw), (400, &wrong.raw), "a disabled account looks like a wrong password");
@@ -400,7 +464,10 @@ async fn disabled_user_is_refused(backend: Backend) {
     assert!(!active(&srv, &app, &access).await);
     assert_eq!(send(srv.http.get(srv.url("/o/userinfo/")).bearer_auth(&access)).await.status, 401);
     srv.services.set_active("alice", true).await.expect("enable");
-    assert_eq!(token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await.status, 200);
+    assert_eq!(
+        token(&srv, &app, &[("grant_type", "password"), ("username", "alice"), ("password", PW)]).await.status,
+        200
+    );
 }
 
 /// A password grant sent from the loopback address 127.0.0.`last`, so that per-IP counting can be
@@ -411,7 +478,12 @@ async fn password_from(srv: &TestServer, app: &App, last: u8, user: &str, pw: &s
         .timeout(common::REQUEST_TIMEOUT)
         .build()
         .expect("client");
-    send(http.post(srv.url("/o/token/")).form(&app.form(&[("grant_type", "password"), ("username", user), ("password", pw)]))).await
+    send(http.post(srv.url("/o/token/")).form(&app.form(&[
+        ("grant_type", "password"),
+        ("username", user),
+        ("password", pw),
+    ])))
+    .await
 }
 
 async fn password_failures_are_throttled(backend: Backend) {

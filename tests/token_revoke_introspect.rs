@@ -58,7 +58,9 @@ async fn revoking_a_refresh_token_revokes_its_access_tokens(backend: Backend) {
     assert_revoked(&revoke(&srv, &app, &r2).await);
     let (a3, _) = password(&srv, &app, "openid").await;
     let auth = basic(&app.id, app.secret.as_deref().unwrap());
-    assert_revoked(&post_basic(&srv, "/o/revoke_token/", &auth, &[("token", &a3), ("token_type_hint", "access_token")]).await);
+    assert_revoked(
+        &post_basic(&srv, "/o/revoke_token/", &auth, &[("token", &a3), ("token_type_hint", "access_token")]).await,
+    );
     assert!(!active(&srv, &app, &a3).await);
 }
 
@@ -145,7 +147,8 @@ async fn introspection_needs_a_confidential_client(backend: Backend) {
     let r = post_basic(&srv, "/o/introspect/", &basic(&app.id, "wrong-secret"), &[("token", &access)]).await;
     r.error(401, "invalid_client");
     assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with("Basic")));
-    let ok = post_basic(&srv, "/o/introspect/", &basic(&app.id, app.secret.as_deref().unwrap()), &[("token", &access)]).await;
+    let ok = post_basic(&srv, "/o/introspect/", &basic(&app.id, app.secret.as_deref().unwrap()), &[("token", &access)])
+        .await;
     assert_eq!(ok.json["active"], json!(true), "{}", ok.raw);
 }
 
@@ -161,8 +164,16 @@ async fn userinfo_claims_follow_scopes(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.raw);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let v = &r.json;
-    assert_eq!((&v["sub"], &v["username"], &v["name"], &v["email"]), (&json!(sub), &json!("alice"), &json!("alice display"), &json!("alice@example.com")));
-    let cases = [("openid", false, false), ("openid profile", true, false), ("openid email", false, true), ("read", false, false)];
+    assert_eq!(
+        (&v["sub"], &v["username"], &v["name"], &v["email"]),
+        (&json!(sub), &json!("alice"), &json!("alice display"), &json!("alice@example.com"))
+    );
+    let cases = [
+        ("openid", false, false),
+        ("openid profile", true, false),
+        ("openid email", false, true),
+        ("read", false, false),
+    ];
     for (scope, profile, email) in cases {
         let (access, _) = password(&srv, &app, scope).await;
         let v = userinfo(&srv, &access).await.json;

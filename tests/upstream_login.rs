@@ -21,7 +21,7 @@ use reqwest::header::ACCEPT;
 use yaoshi::{
     oauth::{
         model::GrantType,
-        upstream::{ProviderConfig, Protocol, Quirks, Secret},
+        upstream::{Protocol, ProviderConfig, Quirks, Secret},
     },
     service::clients::ClientSpec,
 };
@@ -56,7 +56,8 @@ async fn pair(backend: Backend) -> Pair {
     let up = TestServer::start(backend).await;
     up.user("uma", PW).await;
     let issuer = up.base.clone();
-    let idp = TestServer::start_with(backend, |s| s.providers = vec![oidc_provider("up", "Upstream Yaoshi", &issuer)]).await;
+    let idp =
+        TestServer::start_with(backend, |s| s.providers = vec![oidc_provider("up", "Upstream Yaoshi", &issuer)]).await;
     up.client(ClientSpec {
         name: "Our Yaoshi".into(),
         redirect_uris: vec![idp.url("/o/login/callback/up")],
@@ -67,15 +68,16 @@ async fn pair(backend: Backend) -> Pair {
         ..ClientSpec::default()
     })
     .await;
-    let (_, shop_secret) = idp.client(ClientSpec {
-        name: "Shop".into(),
-        redirect_uris: vec![URI.into()],
-        grants: vec![GrantType::AuthorizationCode, GrantType::Password],
-        trusted: true,
-        client_id: Some("shop".into()),
-        ..ClientSpec::default()
-    })
-    .await;
+    let (_, shop_secret) = idp
+        .client(ClientSpec {
+            name: "Shop".into(),
+            redirect_uris: vec![URI.into()],
+            grants: vec![GrantType::AuthorizationCode, GrantType::Password],
+            trusted: true,
+            client_id: Some("shop".into()),
+            ..ClientSpec::default()
+        })
+        .await;
     Pair { up, idp, shop_secret: shop_secret.expect("confidential") }
 }
 
@@ -91,7 +93,13 @@ async fn get(b: &reqwest::Client, url: &str) -> (u16, String) {
 
 /// Starts a sign-in with `provider` in `b` and lets the upstream answer in `b_up` (already
 /// signed in there, or the fake); returns the callback URL the provider sends the browser to.
-async fn via_provider(idp: &TestServer, b: &reqwest::Client, b_up: &reqwest::Client, provider: &str, next: &str) -> String {
+async fn via_provider(
+    idp: &TestServer,
+    b: &reqwest::Client,
+    b_up: &reqwest::Client,
+    provider: &str,
+    next: &str,
+) -> String {
     let (status, to_upstream) = get(b, &idp.url(&format!("/o/login/start/{provider}?next={}", enc(next)))).await;
     assert_eq!(status, 303, "start answers with the provider's URL: {to_upstream}");
     for p in ["state", "nonce", "code_challenge"] {
@@ -111,7 +119,13 @@ fn csrf_of(html: &str) -> String {
 
 async fn identities(t: &TestServer, username: &str) -> Vec<(String, String)> {
     let user = t.services.find_user(username).await.expect("user");
-    t.store().identities_for_user(user.id).await.expect("identities").into_iter().map(|i| (i.provider, i.subject)).collect()
+    t.store()
+        .identities_for_user(user.id)
+        .await
+        .expect("identities")
+        .into_iter()
+        .map(|i| (i.provider, i.subject))
+        .collect()
 }
 
 async fn signing_in_with_a_provider_creates_an_account_and_resumes_the_authorize_flow(backend: Backend) {
@@ -120,14 +134,20 @@ async fn signing_in_with_a_provider_creates_an_account_and_resumes_the_authorize
     up.sign_in(&b_up, "uma", PW).await;
     let b = browser();
 
-    let authorize = format!("/o/authorize/?response_type=code&client_id=shop&scope=openid%20profile&state=s1&redirect_uri={}", enc(URI));
+    let authorize = format!(
+        "/o/authorize/?response_type=code&client_id=shop&scope=openid%20profile&state=s1&redirect_uri={}",
+        enc(URI)
+    );
     let (status, login) = get(&b, &idp.url(&authorize)).await;
     assert_eq!(status, 302);
     let next = param(&idp.url(&login), "next").expect("next");
     let (_, page) = idp.page(&b, &login).await;
     assert!(page.contains("Sign in with Upstream Yaoshi"), "the login page offers the provider");
     let raw_next = login.split("next=").nth(1).expect("raw next");
-    assert!(page.contains(&format!("href=\"/o/login/start/up?next={raw_next}\"")), "next is passed on as it came: {page}");
+    assert!(
+        page.contains(&format!("href=\"/o/login/start/up?next={raw_next}\"")),
+        "next is passed on as it came: {page}"
+    );
 
     let callback = via_provider(&idp, &b, &b_up, "up", &next).await;
     assert_eq!(param(&callback, "iss").as_deref(), Some(up.base.as_str()), "RFC 9207 iss from the upstream");
@@ -137,7 +157,10 @@ async fn signing_in_with_a_provider_creates_an_account_and_resumes_the_authorize
 
     let (status, html) = idp.page(&b, "/o/login/finish/").await;
     assert_eq!(status, 200);
-    assert!(html.contains("value=\"uma\"") && html.contains("Upstream Yaoshi"), "the upstream's username is proposed: {html}");
+    assert!(
+        html.contains("value=\"uma\"") && html.contains("Upstream Yaoshi"),
+        "the upstream's username is proposed: {html}"
+    );
     let csrf = csrf_of(&html);
     let (status, to) = idp.submit(&b, "/api/login/finish/signup", &[("csrf", &csrf), ("username", "uma")]).await;
     assert_eq!((status, to.as_str()), (303, next.as_str()), "on to the authorize request, as after a password login");
@@ -175,18 +198,27 @@ async fn signing_in_with_a_provider_creates_an_account_and_resumes_the_authorize
     let (_, to) = idp.submit(&b2, "/api/account/unlink", &[("csrf", &csrf), ("provider", "up")]).await;
     assert_eq!(to, "/account?error=last_method");
     assert_eq!(identities(&idp, "uma").await.len(), 1);
-    let (_, to) = idp.submit(&b2, "/api/account/password", &[("csrf", &csrf), ("current_password", ""), ("new_password", "uma-own-password")]).await;
+    let (_, to) = idp
+        .submit(
+            &b2,
+            "/api/account/password",
+            &[("csrf", &csrf), ("current_password", ""), ("new_password", "uma-own-password")],
+        )
+        .await;
     assert_eq!(to, "/account?done=password", "an account without a password sets its first one");
     let (_, to) = idp.submit(&b2, "/api/account/unlink", &[("csrf", &csrf), ("provider", "up")]).await;
     assert_eq!(to, "/account?done=unlinked");
     assert!(identities(&idp, "uma").await.is_empty());
-    oauth::token(&idp, &pw_app, &[("grant_type", "password"), ("username", "uma"), ("password", "uma-own-password")]).await.field("access_token");
+    oauth::token(&idp, &pw_app, &[("grant_type", "password"), ("username", "uma"), ("password", "uma-own-password")])
+        .await
+        .field("access_token");
 }
 
 /// The user a code was issued for (redeemed by the trusted client `shop`).
 async fn code_owner(idp: &TestServer, code: &str, secret: &str) -> i64 {
     let shop = App { id: "shop".into(), secret: Some(secret.into()) };
-    let (status, body) = idp.token(&shop.form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", URI)])).await;
+    let (status, body) =
+        idp.token(&shop.form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", URI)])).await;
     assert_eq!(status, 200, "{body}");
     let access = body["access_token"].as_str().expect("access_token");
     let info = idp.http.get(idp.url("/o/userinfo/")).bearer_auth(access).send().await.expect("userinfo");
@@ -213,7 +245,10 @@ async fn signed_in_users_link_and_unlink_providers(backend: Backend) {
     assert_eq!((status, to.as_str()), (303, "/account?done=linked"));
     assert_eq!(identities(&idp, "dave").await.len(), 1);
     let (_, html) = idp.page(&b, "/account?done=linked").await;
-    assert!(html.contains("The provider was linked to your account.") && html.contains("aria-label=\"Unlink Upstream Yaoshi\""));
+    assert!(
+        html.contains("The provider was linked to your account.")
+            && html.contains("aria-label=\"Unlink Upstream Yaoshi\"")
+    );
 
     // The same upstream account cannot be linked to erin as well.
     let e = browser();
@@ -256,7 +291,12 @@ async fn with_fake(backend: Backend) -> (TestServer, fake::Fake) {
     let idp = TestServer::start_with(backend, |s| {
         let mut linking = oidc_provider("fakelink", "Fake Linking", &issuer);
         linking.link_by_verified_email = true;
-        s.providers = vec![oidc_provider("fake", "Fake", &issuer), linking, oidc_provider("down", "Down", &down), oidc_provider("slow", "Slow", &slow)];
+        s.providers = vec![
+            oidc_provider("fake", "Fake", &issuer),
+            linking,
+            oidc_provider("down", "Down", &down),
+            oidc_provider("slow", "Slow", &slow),
+        ];
     })
     .await;
     (idp, f)
@@ -277,12 +317,32 @@ async fn wrong_answers_show_an_error_and_link_nothing(backend: Backend) {
     // Each case: how the provider answers, how the callback is tampered with, the error.
     let cases: Vec<(fake::Behaviour, Tamper, &str)> = vec![
         (fake::Behaviour::default(), Box::new(|cb| cb.replace("state=", "state=x")), "upstream_state"),
-        (fake::Behaviour { nonce: Some("another-nonce".into()), ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),
-        (fake::Behaviour { token_iss: Some("http://evil.example".into()), ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),
-        (fake::Behaviour { iss_param: Some("http://evil.example".into()), ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),
-        (fake::Behaviour { iss_param: Some(String::new()), ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),
+        (
+            fake::Behaviour { nonce: Some("another-nonce".into()), ..Default::default() },
+            Box::new(|cb| cb),
+            "upstream_rejected",
+        ),
+        (
+            fake::Behaviour { token_iss: Some("http://evil.example".into()), ..Default::default() },
+            Box::new(|cb| cb),
+            "upstream_rejected",
+        ),
+        (
+            fake::Behaviour { iss_param: Some("http://evil.example".into()), ..Default::default() },
+            Box::new(|cb| cb),
+            "upstream_rejected",
+        ),
+        (
+            fake::Behaviour { iss_param: Some(String::new()), ..Default::default() },
+            Box::new(|cb| cb),
+            "upstream_rejected",
+        ),
         (fake::Behaviour { alg_none: true, ..Default::default() }, Box::new(|cb| cb), "upstream_rejected"),
-        (fake::Behaviour { error: Some("access_denied".into()), ..Default::default() }, Box::new(|cb| cb), "upstream_denied"),
+        (
+            fake::Behaviour { error: Some("access_denied".into()), ..Default::default() },
+            Box::new(|cb| cb),
+            "upstream_denied",
+        ),
     ];
     for (behaviour, tamper, code) in cases {
         f.set(behaviour.clone());
@@ -353,7 +413,12 @@ async fn a_verified_email_links_to_the_existing_account_after_its_password(backe
     assert_eq!(to, "/o/login/?error=upstream_state", "the pending identity is gone");
 
     // Unverified: no offer, whatever the email.
-    f.set(fake::Behaviour { sub: "fake-user-2".into(), email: Some("erin@example.com".into()), email_verified: false, ..Default::default() });
+    f.set(fake::Behaviour {
+        sub: "fake-user-2".into(),
+        email: Some("erin@example.com".into()),
+        email_verified: false,
+        ..Default::default()
+    });
     let b = browser();
     let (_, to) = get(&b, &via_provider(&idp, &b, &up, "fakelink", "/account").await).await;
     assert_eq!(to, "/o/login/finish/");
@@ -370,7 +435,12 @@ async fn a_verified_email_links_to_the_existing_account_after_its_password(backe
 
     // An address the provider did not verify is not taken over even when nobody has it: an
     // email is also a sign-in name.
-    f.set(fake::Behaviour { sub: "fake-user-3".into(), email: Some("gus@example.com".into()), email_verified: false, ..Default::default() });
+    f.set(fake::Behaviour {
+        sub: "fake-user-3".into(),
+        email: Some("gus@example.com".into()),
+        email_verified: false,
+        ..Default::default()
+    });
     let b = browser();
     let (_, to) = get(&b, &via_provider(&idp, &b, &up, "fakelink", "/account").await).await;
     assert_eq!(to, "/o/login/finish/");

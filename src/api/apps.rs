@@ -21,7 +21,12 @@ fn flash_secret(s: &crate::service::Services, client_id: &str, secret: &str) {
 }
 
 #[cfg(feature = "ssr")]
-fn app_form(name: String, public: Option<String>, redirect_uris: String, grants: [(&str, Option<String>); 3]) -> crate::service::developer::AppForm {
+fn app_form(
+    name: String,
+    public: Option<String>,
+    redirect_uris: String,
+    grants: [(&str, Option<String>); 3],
+) -> crate::service::developer::AppForm {
     crate::service::developer::AppForm {
         name,
         public: public.as_deref() == Some("public"),
@@ -42,10 +47,9 @@ pub async fn load_apps() -> Result<AppsView, AppError> {
         ssr::set_cookie(&http_only_cookie(SECRET_COOKIE, "", APPS_PAGE, "Strict", 0, s.secure_cookies()));
         let (client_id, secret) = v.split_once(':')?;
         // Only for an app of this user, so a planted cookie cannot show anything odd.
-        apps.iter().any(|a| a.client_id == client_id).then(|| crate::view::OneTimeSecret {
-            client_id: client_id.to_owned(),
-            secret: secret.to_owned(),
-        })
+        apps.iter()
+            .any(|a| a.client_id == client_id)
+            .then(|| crate::view::OneTimeSecret { client_id: client_id.to_owned(), secret: secret.to_owned() })
     });
     Ok(AppsView { apps, new_secret, csrf })
 }
@@ -65,11 +69,16 @@ pub async fn register_app(
     use super::ssr;
     let _checked_by_guard = csrf;
     let (s, parts, session) = ssr::signed_in(APPS_PAGE).await?;
-    let form = app_form(name, client_type, redirect_uris, [
-        ("authorization_code", authorization_code),
-        ("refresh_token", refresh_token),
-        ("client_credentials", client_credentials),
-    ]);
+    let form = app_form(
+        name,
+        client_type,
+        redirect_uris,
+        [
+            ("authorization_code", authorization_code),
+            ("refresh_token", refresh_token),
+            ("client_credentials", client_credentials),
+        ],
+    );
     match s.register_app(session.user.id, &form).await {
         Ok(created) => {
             if let Some(secret) = &created.secret {
@@ -95,11 +104,16 @@ pub async fn edit_app(
 ) -> Result<String, AppError> {
     let _checked_by_guard = csrf;
     let (s, parts, session) = super::ssr::signed_in(APPS_PAGE).await?;
-    let form = app_form(name, None, redirect_uris, [
-        ("authorization_code", authorization_code),
-        ("refresh_token", refresh_token),
-        ("client_credentials", client_credentials),
-    ]);
+    let form = app_form(
+        name,
+        None,
+        redirect_uris,
+        [
+            ("authorization_code", authorization_code),
+            ("refresh_token", refresh_token),
+            ("client_credentials", client_credentials),
+        ],
+    );
     let result = s.edit_app(session.user.id, &client_id, &form).await;
     super::ssr::finish(&parts, APPS_PAGE, "saved", result)
 }

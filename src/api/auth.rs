@@ -30,8 +30,15 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let csrf = ssr::csrf_token(&parts)?;
     let user = ssr::session(&s, &parts).await.map(|sess| sess.user);
     let admin = user.as_ref().is_some_and(|u| u.admin);
-    let providers = s.providers().iter().map(|p| crate::view::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
-    Ok(LoginState { csrf, signed_in_as: user.map(|u| u.username), registration_open: s.settings.registration, admin, providers })
+    let providers =
+        s.providers().iter().map(|p| crate::view::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
+    Ok(LoginState {
+        csrf,
+        signed_in_as: user.map(|u| u.username),
+        registration_open: s.settings.registration,
+        admin,
+        providers,
+    })
 }
 
 /// Signs in with a username (or email) and password, then continues to `next` (same origin
@@ -82,7 +89,12 @@ pub struct LogoutParams {
 #[cfg(feature = "ssr")]
 impl From<LogoutParams> for crate::service::logout::LogoutRequest {
     fn from(p: LogoutParams) -> Self {
-        Self { id_token_hint: p.id_token_hint, post_logout_redirect_uri: p.post_logout_redirect_uri, state: p.state, client_id: p.client_id }
+        Self {
+            id_token_hint: p.id_token_hint,
+            post_logout_redirect_uri: p.post_logout_redirect_uri,
+            state: p.state,
+            client_id: p.client_id,
+        }
     }
 }
 

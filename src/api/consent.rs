@@ -11,14 +11,20 @@ use super::error::AppError;
 pub async fn decide(csrf: String, query: String, decision: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
-    use crate::{view::AuthorizePage, service::authorize::AuthorizeStep};
+    use crate::{service::authorize::AuthorizeStep, view::AuthorizePage};
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let session = ssr::session(&s, &parts).await;
     let approve = match decision.as_str() {
         "approve" => true,
         "deny" => false,
-        _ => return ssr::fail(&parts, AppError::Invalid("choose Approve or Deny".into()), &format!("/o/authorize/?{query}")),
+        _ => {
+            return ssr::fail(
+                &parts,
+                AppError::Invalid("choose Approve or Deny".into()),
+                &format!("/o/authorize/?{query}"),
+            )
+        }
     };
     match s.decide(&query, session.as_ref(), approve).await {
         AuthorizeStep::Redirect(url) => Ok(ssr::go_to(&parts, url)),

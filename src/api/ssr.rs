@@ -3,15 +3,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::{extract::ConnectInfo, http::{header, request::Parts, HeaderValue}};
+use axum::{
+    extract::ConnectInfo,
+    http::{header, request::Parts, HeaderValue},
+};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use super::error::AppError;
-use crate::service::{
-    session::Session,
-    Services,
-};
+use crate::service::{session::Session, Services};
 
 /// The services, provided as context by the router.
 pub fn services() -> Result<Services, AppError> {
@@ -62,7 +62,11 @@ pub fn set_cookie(value: &str) {
 
 /// `url` if it can be a `Location` header, else `/` (form input may hold control characters).
 fn location(url: String) -> String {
-    if HeaderValue::from_str(&url).is_ok() { url } else { "/".to_owned() }
+    if HeaderValue::from_str(&url).is_ok() {
+        url
+    } else {
+        "/".to_owned()
+    }
 }
 
 /// Sends a plain form post on to `url` (the page script does it for enhanced forms) and
@@ -132,7 +136,12 @@ pub fn done(parts: &Parts, page: &str, what: &str) -> Result<String, AppError> {
 }
 
 /// The result of a form's service call: on to `page?done=what`, or back with the error.
-pub fn finish(parts: &Parts, page: &str, what: &str, result: Result<(), crate::service::ServiceError>) -> Result<String, AppError> {
+pub fn finish(
+    parts: &Parts,
+    page: &str,
+    what: &str,
+    result: Result<(), crate::service::ServiceError>,
+) -> Result<String, AppError> {
     match result {
         Ok(()) => done(parts, page, what),
         Err(e) => fail(parts, e.into(), page),
@@ -184,7 +193,11 @@ impl From<crate::service::identities::UnlinkError> for AppError {
 
 /// The browser's side of the request, for a session that a sign-in opens.
 pub fn browser_info(parts: &Parts) -> crate::service::upstream::BrowserInfo {
-    crate::service::upstream::BrowserInfo { ip: client_ip(parts), user_agent: user_agent(parts), previous_session: session_token(parts) }
+    crate::service::upstream::BrowserInfo {
+        ip: client_ip(parts),
+        user_agent: user_agent(parts),
+        previous_session: session_token(parts),
+    }
 }
 
 /// The value of cookie `name`, if the request carries it.

@@ -41,7 +41,9 @@ pub async fn finish_signup(csrf: String, username: String) -> Result<String, App
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
-    let Some(token) = ssr::cookie(&parts, PENDING_COOKIE) else { return ssr::fail(&parts, AppError::UpstreamState, "/o/login/") };
+    let Some(token) = ssr::cookie(&parts, PENDING_COOKIE) else {
+        return ssr::fail(&parts, AppError::UpstreamState, "/o/login/");
+    };
     match s.finish_signup(&token, &username, &ssr::browser_info(&parts)).await {
         Ok((session, next)) => Ok(entered(&parts, &s, &session, &next)),
         Err(FinishError::Expired) => ssr::fail(&parts, AppError::UpstreamState, "/o/login/"),
@@ -58,7 +60,9 @@ pub async fn finish_link(csrf: String, password: String) -> Result<String, AppEr
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
-    let Some(token) = ssr::cookie(&parts, PENDING_COOKIE) else { return ssr::fail(&parts, AppError::UpstreamState, "/o/login/") };
+    let Some(token) = ssr::cookie(&parts, PENDING_COOKIE) else {
+        return ssr::fail(&parts, AppError::UpstreamState, "/o/login/");
+    };
     match s.finish_link(&token, &password, &ssr::browser_info(&parts)).await {
         Ok((session, next)) => Ok(entered(&parts, &s, &session, &next)),
         Err(FinishError::Expired) => ssr::fail(&parts, AppError::UpstreamState, "/o/login/"),

@@ -3,7 +3,10 @@
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 
-use crate::{api::error::AppError, i18n::{t, Locale}};
+use crate::{
+    api::error::AppError,
+    i18n::{t, Locale},
+};
 
 /// The frame around every page: brand line, language switch and a card.
 #[component]
@@ -35,7 +38,8 @@ pub fn LanguageSwitch() -> impl IntoView {
     let href = move || {
         // The router's `search` has no leading `?`.
         let search = location.search.get();
-        let here = if search.is_empty() { location.pathname.get() } else { format!("{}?{search}", location.pathname.get()) };
+        let here =
+            if search.is_empty() { location.pathname.get() } else { format!("{}?{search}", location.pathname.get()) };
         format!("/o/lang/?to={}&next={}", other.tag(), crate::web::query::urlencode(&here))
     };
     view! {

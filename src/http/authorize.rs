@@ -11,12 +11,12 @@ use leptos::prelude::*;
 
 use crate::web::csrf::CsrfToken;
 use crate::{
-    view::{AuthorizeData, AuthorizePage},
     app::shell,
     crypto::random_token,
     oauth::form_post,
-    state::AppState,
     service::authorize::AuthorizeStep,
+    state::AppState,
+    view::{AuthorizeData, AuthorizePage},
 };
 
 /// RFC 6749 §3.1: "The authorization server MUST support the use of the HTTP "GET" method".

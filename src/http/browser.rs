@@ -114,7 +114,8 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
         req = Request::from_parts(parts, Body::from(bytes));
     }
     // Only pages (and the forms on them) need the cookie; API clients never get one.
-    let is_page = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    let is_page =
+        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut resp = next.run(req).await;
     if is_form_post && resp.status() == StatusCode::FOUND {
@@ -148,8 +149,14 @@ mod tests {
         assert!(!same_site_fetch(&headers(&[(header::HeaderName::from_static("sec-fetch-site"), "cross-site")])));
         assert!(!same_site_fetch(&headers(&[(header::HeaderName::from_static("sec-fetch-site"), "same-site")])));
         let token = "a".repeat(43);
-        assert_eq!(cookie_token(&headers(&[(header::COOKIE, format!("yaoshi_csrf={token}").as_str())])), Some(token.clone()));
-        assert_eq!(cookie_token(&headers(&[(header::COOKIE, format!("yaoshi_csrf={token}; yaoshi_csrf={token}").as_str())])), None);
+        assert_eq!(
+            cookie_token(&headers(&[(header::COOKIE, format!("yaoshi_csrf={token}").as_str())])),
+            Some(token.clone())
+        );
+        assert_eq!(
+            cookie_token(&headers(&[(header::COOKIE, format!("yaoshi_csrf={token}; yaoshi_csrf={token}").as_str())])),
+            None
+        );
     }
 
     #[test]
@@ -158,6 +165,9 @@ mod tests {
         assert!(same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://localhost:9000")])));
         assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://evil.example")])));
         assert!(same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "null")])));
-        assert!(!same_origin(&headers(&[(header::HOST, "localhost:9000"), (header::ORIGIN, "http://localhost:9000.evil")])));
+        assert!(!same_origin(&headers(&[
+            (header::HOST, "localhost:9000"),
+            (header::ORIGIN, "http://localhost:9000.evil")
+        ])));
     }
 }

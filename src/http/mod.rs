@@ -6,8 +6,8 @@ mod error;
 mod extract;
 mod health;
 mod lang;
-mod token;
 mod oidc;
+mod token;
 mod upstream;
 
 use axum::{

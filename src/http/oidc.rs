@@ -12,7 +12,7 @@ use axum::{
 };
 
 use super::error::OAuthResponse;
-use crate::{oauth::error::OAuthError, state::AppState, service::Services};
+use crate::{oauth::error::OAuthError, service::Services, state::AppState};
 
 /// How long relying parties may cache the JWK Set. A new key is published
 /// `key_publish_delay` (default 300 s) before it signs, which covers this plus the server's
@@ -44,7 +44,8 @@ async fn jwks(State(s): State<Services>) -> Response {
         Ok(set) => public(Json(set).into_response(), JWKS_MAX_AGE),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the signing keys");
-            OAuthResponse::from(OAuthError::temporarily_unavailable("the service is temporarily unavailable")).into_response()
+            OAuthResponse::from(OAuthError::temporarily_unavailable("the service is temporarily unavailable"))
+                .into_response()
         }
     }
 }

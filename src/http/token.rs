@@ -90,13 +90,19 @@ pub(super) async fn userinfo(State(s): State<Services>, BearerToken(token): Bear
 }
 
 /// `POST /o/userinfo/`: the token in the header or in a form body (RFC 6750 §2.2), not both.
-pub(super) async fn userinfo_post(State(s): State<Services>, BearerToken(header): BearerToken, req: axum::extract::Request) -> Response {
+pub(super) async fn userinfo_post(
+    State(s): State<Services>,
+    BearerToken(header): BearerToken,
+    req: axum::extract::Request,
+) -> Response {
     let body_token = match OAuthForm::from_request(req, &()).await {
         Ok(form) => form.params.get("access_token").map(str::to_owned),
         Err(_) => None,
     };
     match (header, body_token) {
-        (Some(_), Some(_)) => bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "send the token in one place only"),
+        (Some(_), Some(_)) => {
+            bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "send the token in one place only")
+        }
         (h, b) => userinfo_for(&s, h.or(b)).await,
     }
 }
@@ -114,7 +120,8 @@ async fn userinfo_for(s: &Services, token: Option<String>) -> Response {
             bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is invalid, expired or revoked")
         }
         Err(BearerError::Unavailable) => {
-            OAuthResponse::from(OAuthError::temporarily_unavailable("the service is temporarily unavailable")).into_response()
+            OAuthResponse::from(OAuthError::temporarily_unavailable("the service is temporarily unavailable"))
+                .into_response()
         }
     }
 }

@@ -13,10 +13,12 @@ use axum::{
 
 use crate::{
     api::{error::AppError, upstream::FINISH_PAGE},
-    state::AppState,
     service::upstream::{BrowserInfo, Finished},
+    state::AppState,
     web::{
-        cookie::{clear_flow_cookie, flow_cookie, pending_cookie, request_cookie, session_cookie, session_token, FLOW_COOKIE},
+        cookie::{
+            clear_flow_cookie, flow_cookie, pending_cookie, request_cookie, session_cookie, session_token, FLOW_COOKIE,
+        },
         next::{login_page, safe_next},
     },
 };

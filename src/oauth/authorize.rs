@@ -65,7 +65,11 @@ impl ResponseMode {
 
     /// The mode a response type has when the request names none.
     pub fn default_for(t: ResponseType) -> ResponseMode {
-        if t.returns_tokens() { ResponseMode::Fragment } else { ResponseMode::Query }
+        if t.returns_tokens() {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
+        }
     }
 
     fn parse(raw: &str) -> Option<ResponseMode> {
@@ -248,7 +252,10 @@ pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Resu
     target.mode = response_mode;
     // OIDC Core §6.1, §6.2: signed request objects are not offered (discovery says so).
     if params.get("request").is_some() {
-        return Err(fail(&target, OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+        return Err(fail(
+            &target,
+            OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"),
+        ));
     }
     if params.get("request_uri").is_some() {
         return Err(fail(&target, OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
@@ -268,7 +275,10 @@ pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Resu
     // OIDC Core §3.2.2.1 (implicit) and §3.3.2.11 (hybrid): the nonce is REQUIRED.
     let oidc_front_channel = response_type.id_token || (openid && response_type.code && response_type.token);
     if oidc_front_channel && nonce.is_none() {
-        return Err(fail(&target, OAuthError::invalid_request(format!("response_type={response_type} requires a nonce"))));
+        return Err(fail(
+            &target,
+            OAuthError::invalid_request(format!("response_type={response_type} requires a nonce")),
+        ));
     }
 
     let challenge = params.get("code_challenge");
@@ -279,7 +289,10 @@ pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Resu
         }
         // RFC 9700 §2.1.1: public clients MUST use PKCE.
         (true, None) if !client.confidential => {
-            return Err(fail(&target, OAuthError::invalid_request("public clients must send a PKCE code_challenge (S256)")));
+            return Err(fail(
+                &target,
+                OAuthError::invalid_request("public clients must send a PKCE code_challenge (S256)"),
+            ));
         }
         _ => None,
     };
@@ -318,7 +331,8 @@ mod tests {
     }
 
     fn params(q: &str) -> Params {
-        Params::from_pairs(url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))).unwrap()
+        Params::from_pairs(url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())))
+            .unwrap()
     }
 
     fn known() -> Scope {
@@ -349,7 +363,10 @@ mod tests {
         ] {
             assert!(matches!(validate(&params(q), Some(&c), &known()), Err(AuthorizeError::Page(_))), "{q}");
         }
-        assert!(matches!(validate(&params("response_type=code&client_id=app"), None, &known()), Err(AuthorizeError::Page(_))));
+        assert!(matches!(
+            validate(&params("response_type=code&client_id=app"), None, &known()),
+            Err(AuthorizeError::Page(_))
+        ));
     }
 
     #[test]
@@ -361,7 +378,10 @@ mod tests {
             ("client_id=app&state=s&response_type=token", ErrorCode::UnauthorizedClient),
             ("client_id=app&state=s&response_type=code&scope=admin", ErrorCode::InvalidScope),
             ("client_id=app&state=s&response_type=code", ErrorCode::InvalidRequest),
-            ("client_id=app&state=s&response_type=code&code_challenge=abc&code_challenge_method=plain", ErrorCode::InvalidRequest),
+            (
+                "client_id=app&state=s&response_type=code&code_challenge=abc&code_challenge_method=plain",
+                ErrorCode::InvalidRequest,
+            ),
             ("client_id=app&state=s&response_type=code&prompt=none%20login", ErrorCode::InvalidRequest),
         ];
         for (q, code) in cases {
@@ -378,16 +398,27 @@ mod tests {
     #[test]
     fn public_clients_need_s256_and_implicit_answers_in_the_fragment() {
         let c = client(false, &[GrantType::AuthorizationCode, GrantType::Implicit]);
-        let q = format!("client_id=app&response_type=code&code_challenge={VERIFIER_CHALLENGE}&code_challenge_method=S256");
-        assert_eq!(validate(&params(&q), Some(&c), &known()).unwrap().code_challenge.as_deref(), Some(VERIFIER_CHALLENGE));
+        let q =
+            format!("client_id=app&response_type=code&code_challenge={VERIFIER_CHALLENGE}&code_challenge_method=S256");
+        assert_eq!(
+            validate(&params(&q), Some(&c), &known()).unwrap().code_challenge.as_deref(),
+            Some(VERIFIER_CHALLENGE)
+        );
         let v = validate(&params("client_id=app&response_type=token&state=x"), Some(&c), &known()).unwrap();
         let url = v.target().with(&[("access_token", "t")], "https://id.example");
-        assert_eq!(url, ClientAnswer::Redirect("https://app.example/cb#access_token=t&state=x&iss=https%3A%2F%2Fid.example".into()));
+        assert_eq!(
+            url,
+            ClientAnswer::Redirect("https://app.example/cb#access_token=t&state=x&iss=https%3A%2F%2Fid.example".into())
+        );
     }
 
     #[test]
     fn error_redirects_carry_code_description_state_and_issuer() {
-        let t = ClientRedirect { redirect_uri: "https://app.example/cb?x=1".into(), mode: ResponseMode::Query, state: Some("s t".into()) };
+        let t = ClientRedirect {
+            redirect_uri: "https://app.example/cb?x=1".into(),
+            mode: ResponseMode::Query,
+            state: Some("s t".into()),
+        };
         let url = t.error(&OAuthError::new(ErrorCode::AccessDenied, "the user said no"), "http://localhost:9000");
         assert_eq!(
             url,
@@ -437,12 +468,19 @@ mod tests {
     #[test]
     fn max_age_is_a_whole_number_of_seconds() {
         let c = oidc_client(&[GrantType::AuthorizationCode]);
-        let max_age = |v: &str| validate(&params(&format!("client_id=app&response_type=code&max_age={v}")), Some(&c), &known()).map(|v| v.max_age);
+        let max_age = |v: &str| {
+            validate(&params(&format!("client_id=app&response_type=code&max_age={v}")), Some(&c), &known())
+                .map(|v| v.max_age)
+        };
         assert_eq!(max_age("0"), Ok(Some(0)));
         assert_eq!(max_age("10000"), Ok(Some(10000)));
         assert_eq!(max_age("99999999999999999999999"), Ok(Some(i64::MAX)));
         for bad in ["abc", "-1", "1.5", "+5", "%205", "1e3", "0x10"] {
-            assert_eq!(refusal(&format!("client_id=app&response_type=code&max_age={bad}"), &c).0, ErrorCode::InvalidRequest, "{bad}");
+            assert_eq!(
+                refusal(&format!("client_id=app&response_type=code&max_age={bad}"), &c).0,
+                ErrorCode::InvalidRequest,
+                "{bad}"
+            );
         }
         let v = validate(&params("client_id=app&response_type=code&max_age=1"), Some(&c), &known()).unwrap();
         assert!(!v.session_too_old(1000, 1000) && !v.session_too_old(1000, 1001));
@@ -464,32 +502,59 @@ mod tests {
             ("code%20token", ResponseType::CODE_TOKEN),
             ("code%20id_token%20token", ResponseType::CODE_ID_TOKEN_TOKEN),
         ] {
-            let v = validate(&params(&format!("client_id=app&response_type={rt}&scope=openid&nonce=n")), Some(&both), &known()).unwrap();
+            let v = validate(
+                &params(&format!("client_id=app&response_type={rt}&scope=openid&nonce=n")),
+                Some(&both),
+                &known(),
+            )
+            .unwrap();
             assert_eq!((v.response_type, v.response_mode), (want, ResponseMode::Fragment), "{rt}");
             assert_eq!(v.nonce.as_deref(), Some("n"));
             let (code, mode) = refusal(&format!("client_id=app&response_type={rt}&scope=openid"), &both);
             assert_eq!((code, mode), (ErrorCode::InvalidRequest, ResponseMode::Fragment), "{rt} without a nonce");
         }
         // Plain OAuth flows need no nonce, with or without openid.
-        for q in ["response_type=code&scope=openid", "response_type=token&scope=openid", "response_type=code%20token&scope=read"] {
+        for q in [
+            "response_type=code&scope=openid",
+            "response_type=token&scope=openid",
+            "response_type=code%20token&scope=read",
+        ] {
             assert!(validate(&params(&format!("client_id=app&{q}")), Some(&both), &known()).is_ok(), "{q}");
         }
-        assert_eq!(refusal("client_id=app&response_type=id_token&scope=read&nonce=n", &both).0, ErrorCode::InvalidRequest, "id_token without openid");
+        assert_eq!(
+            refusal("client_id=app&response_type=id_token&scope=read&nonce=n", &both).0,
+            ErrorCode::InvalidRequest,
+            "id_token without openid"
+        );
         let code_only = oidc_client(&[GrantType::AuthorizationCode]);
         for rt in ["id_token", "code%20id_token", "id_token%20token"] {
             let q = format!("client_id=app&response_type={rt}&scope=openid&nonce=n");
             assert_eq!(refusal(&q, &code_only), (ErrorCode::UnauthorizedClient, ResponseMode::Fragment), "{rt}");
         }
         let implicit_only = oidc_client(&[GrantType::Implicit]);
-        assert_eq!(refusal("client_id=app&response_type=code%20id_token&scope=openid&nonce=n", &implicit_only).0, ErrorCode::UnauthorizedClient);
-        assert!(validate(&params("client_id=app&response_type=id_token&scope=openid&nonce=n"), Some(&implicit_only), &known()).is_ok());
-        assert_eq!(refusal("client_id=app&response_type=id_token%20none&nonce=n", &both).0, ErrorCode::UnsupportedResponseType);
+        assert_eq!(
+            refusal("client_id=app&response_type=code%20id_token&scope=openid&nonce=n", &implicit_only).0,
+            ErrorCode::UnauthorizedClient
+        );
+        assert!(validate(
+            &params("client_id=app&response_type=id_token&scope=openid&nonce=n"),
+            Some(&implicit_only),
+            &known()
+        )
+        .is_ok());
+        assert_eq!(
+            refusal("client_id=app&response_type=id_token%20none&nonce=n", &both).0,
+            ErrorCode::UnsupportedResponseType
+        );
     }
 
     #[test]
     fn response_modes() {
         let c = oidc_client(&[GrantType::AuthorizationCode, GrantType::Implicit]);
-        let mode = |q: &str| validate(&params(&format!("client_id=app&scope=openid&nonce=n&{q}")), Some(&c), &known()).map(|v| v.response_mode);
+        let mode = |q: &str| {
+            validate(&params(&format!("client_id=app&scope=openid&nonce=n&{q}")), Some(&c), &known())
+                .map(|v| v.response_mode)
+        };
         assert_eq!(mode("response_type=code"), Ok(ResponseMode::Query));
         assert_eq!(mode("response_type=token"), Ok(ResponseMode::Fragment));
         assert_eq!(mode("response_type=code&response_mode=query"), Ok(ResponseMode::Query));
@@ -503,24 +568,44 @@ mod tests {
             assert_eq!(refusal(&q, &c), (ErrorCode::InvalidRequest, ResponseMode::Fragment), "{rt}");
         }
         // An unknown mode is refused in the response type's default mode.
-        assert_eq!(refusal("client_id=app&response_type=code&response_mode=web_message", &c), (ErrorCode::InvalidRequest, ResponseMode::Query));
-        assert_eq!(refusal("client_id=app&response_type=token&response_mode=jwt", &c), (ErrorCode::InvalidRequest, ResponseMode::Fragment));
+        assert_eq!(
+            refusal("client_id=app&response_type=code&response_mode=web_message", &c),
+            (ErrorCode::InvalidRequest, ResponseMode::Query)
+        );
+        assert_eq!(
+            refusal("client_id=app&response_type=token&response_mode=jwt", &c),
+            (ErrorCode::InvalidRequest, ResponseMode::Fragment)
+        );
         // Later errors travel by the requested mode.
-        assert_eq!(refusal("client_id=app&response_type=code&response_mode=form_post&scope=admin", &c), (ErrorCode::InvalidScope, ResponseMode::FormPost));
-        assert_eq!(refusal("client_id=app&response_type=magic&response_mode=form_post", &c), (ErrorCode::UnsupportedResponseType, ResponseMode::FormPost));
+        assert_eq!(
+            refusal("client_id=app&response_type=code&response_mode=form_post&scope=admin", &c),
+            (ErrorCode::InvalidScope, ResponseMode::FormPost)
+        );
+        assert_eq!(
+            refusal("client_id=app&response_type=magic&response_mode=form_post", &c),
+            (ErrorCode::UnsupportedResponseType, ResponseMode::FormPost)
+        );
     }
 
     #[test]
     fn request_objects_are_refused_with_their_own_codes() {
         let c = oidc_client(&[GrantType::AuthorizationCode]);
         assert_eq!(refusal("client_id=app&response_type=code&request=eyJ.e30.", &c).0, ErrorCode::RequestNotSupported);
-        assert_eq!(refusal("client_id=app&response_type=code&request_uri=https%3A%2F%2Fapp.example%2Fr", &c).0, ErrorCode::RequestUriNotSupported);
+        assert_eq!(
+            refusal("client_id=app&response_type=code&request_uri=https%3A%2F%2Fapp.example%2Fr", &c).0,
+            ErrorCode::RequestUriNotSupported
+        );
     }
 
     #[test]
     fn hints_are_carried() {
         let c = oidc_client(&[GrantType::AuthorizationCode]);
-        let v = validate(&params("client_id=app&response_type=code&login_hint=alice%40example.com&id_token_hint=a.b.c"), Some(&c), &known()).unwrap();
+        let v = validate(
+            &params("client_id=app&response_type=code&login_hint=alice%40example.com&id_token_hint=a.b.c"),
+            Some(&c),
+            &known(),
+        )
+        .unwrap();
         assert_eq!((v.login_hint.as_deref(), v.id_token_hint.as_deref()), (Some("alice@example.com"), Some("a.b.c")));
     }
 }

@@ -32,9 +32,7 @@ pub fn parse_basic(header_value: &str) -> Result<(String, String), OAuthError> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(malformed());
     }
-    let decoded = STANDARD
-        .decode(token.trim_start())
-        .map_err(|_| malformed())?;
+    let decoded = STANDARD.decode(token.trim_start()).map_err(|_| malformed())?;
     let mut halves = decoded.splitn(2, |b| *b == b':');
     let (Some(id), Some(secret)) = (halves.next(), halves.next()) else {
         return Err(malformed());
@@ -68,9 +66,7 @@ fn form_decode(input: &[u8]) -> Option<String> {
 
 /// The value of one ASCII hex digit.
 fn hex_value(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// The credentials a token request presented.
@@ -104,9 +100,7 @@ impl ClientCredentials {
     /// The client the request claims to come from.
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. }
-            | Self::Post { client_id, .. }
-            | Self::None { client_id } => client_id,
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
         }
     }
 
@@ -114,9 +108,7 @@ impl ClientCredentials {
     /// "Parameters sent without a value MUST be treated as if they were omitted").
     pub fn secret(&self) -> Option<&str> {
         match self {
-            Self::Basic { secret, .. } | Self::Post { secret, .. } if !secret.is_empty() => {
-                Some(secret)
-            }
+            Self::Basic { secret, .. } | Self::Post { secret, .. } if !secret.is_empty() => Some(secret),
             _ => None,
         }
     }
@@ -134,38 +126,27 @@ impl ClientCredentials {
     /// `invalid_request`; Basic plus a different body `client_id` ->
     /// `invalid_request`. No `client_id` anywhere, or a `client_secret` without
     /// one -> `invalid_client`.
-    pub fn from_parts(
-        basic: Option<(String, String)>,
-        params: &Params,
-    ) -> Result<ClientCredentials, OAuthError> {
+    pub fn from_parts(basic: Option<(String, String)>, params: &Params) -> Result<ClientCredentials, OAuthError> {
         let body_id = params.get("client_id");
         let body_secret = params.get("client_secret");
         match (basic, body_id, body_secret) {
-            (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
-                "the client MUST NOT use more than one authentication method",
-            )),
-            (Some((id, _)), Some(body), _) if body != id => Err(OAuthError::invalid_request(
-                "client_id in the body differs from the Basic credentials",
-            )),
+            (Some(_), _, Some(_)) => {
+                Err(OAuthError::invalid_request("the client MUST NOT use more than one authentication method"))
+            }
+            (Some((id, _)), Some(body), _) if body != id => {
+                Err(OAuthError::invalid_request("client_id in the body differs from the Basic credentials"))
+            }
             (Some((id, _)), _, _) if id.is_empty() => Err(OAuthError::invalid_client(AUTH_FAILED)),
             (Some((client_id, secret)), _, _) => Ok(Self::Basic { client_id, secret }),
-            (None, Some(id), Some(secret)) => Ok(Self::Post {
-                client_id: id.to_owned(),
-                secret: secret.to_owned(),
-            }),
-            (None, Some(id), None) => Ok(Self::None {
-                client_id: id.to_owned(),
-            }),
+            (None, Some(id), Some(secret)) => Ok(Self::Post { client_id: id.to_owned(), secret: secret.to_owned() }),
+            (None, Some(id), None) => Ok(Self::None { client_id: id.to_owned() }),
             (None, None, _) => Err(OAuthError::invalid_client(AUTH_FAILED)),
         }
     }
 }
 
 /// [`ClientCredentials::from_parts`] as a free function.
-pub fn from_parts(
-    basic: Option<(String, String)>,
-    params: &Params,
-) -> Result<ClientCredentials, OAuthError> {
+pub fn from_parts(basic: Option<(String, String)>, params: &Params) -> Result<ClientCredentials, OAuthError> {
     ClientCredentials::from_parts(basic, params)
 }
 
@@ -193,15 +174,8 @@ impl fmt::Debug for ClientCredentials {
 /// confidential client without a secret is `invalid_client`. Public clients have
 /// no secret (§2.1: "incapable of maintaining the confidentiality of their
 /// credentials"), so one presenting a secret is `invalid_client` too.
-pub fn presented_secret<'a>(
-    creds: &'a ClientCredentials,
-    client: &Client,
-) -> Result<Option<&'a str>, OAuthError> {
-    debug_assert_eq!(
-        creds.client_id(),
-        client.client_id,
-        "credentials for another client"
-    );
+pub fn presented_secret<'a>(creds: &'a ClientCredentials, client: &Client) -> Result<Option<&'a str>, OAuthError> {
+    debug_assert_eq!(creds.client_id(), client.client_id, "credentials for another client");
     match (client.confidential, creds.secret()) {
         (true, Some(secret)) => Ok(Some(secret)),
         (false, None) => Ok(None),
@@ -241,10 +215,7 @@ mod tests {
         let cases = [
             (basic("app:s3cret"), ("app", "s3cret")),
             (format!("basic {}", STANDARD.encode("app:s")), ("app", "s")),
-            (
-                format!("BASIC   {}", STANDARD.encode("app:s")),
-                ("app", "s"),
-            ),
+            (format!("BASIC   {}", STANDARD.encode("app:s")), ("app", "s")),
             (basic("my+app%3Aid:p%40ss+word"), ("my app:id", "p@ss word")),
             (basic("app:a:b"), ("app", "a:b")),
             (basic("app:"), ("app", "")),
@@ -252,11 +223,7 @@ mod tests {
         ];
         for (header, (id, secret)) in cases {
             let parsed = parse_basic(&header).unwrap();
-            assert_eq!(
-                (parsed.0.as_str(), parsed.1.as_str()),
-                (id, secret),
-                "{header}"
-            );
+            assert_eq!((parsed.0.as_str(), parsed.1.as_str()), (id, secret), "{header}");
         }
     }
 
@@ -295,14 +262,8 @@ mod tests {
     #[test]
     fn from_parts_accepts() {
         let (id, secret) = ("app".to_owned(), "s".to_owned());
-        let basic = ClientCredentials::Basic {
-            client_id: id.clone(),
-            secret: secret.clone(),
-        };
-        let post = ClientCredentials::Post {
-            client_id: id.clone(),
-            secret,
-        };
+        let basic = ClientCredentials::Basic { client_id: id.clone(), secret: secret.clone() };
+        let post = ClientCredentials::Post { client_id: id.clone(), secret };
         let none = ClientCredentials::None { client_id: id };
         let cases = [
             (Some("app:s"), "", &basic),
@@ -313,11 +274,7 @@ mod tests {
             (None, "client_id=app&client_secret=", &none),
         ];
         for (basic, body, expected) in cases {
-            assert_eq!(
-                combine(basic, body).as_ref(),
-                Ok(expected),
-                "{basic:?} {body}"
-            );
+            assert_eq!(combine(basic, body).as_ref(), Ok(expected), "{basic:?} {body}");
         }
     }
 
@@ -325,11 +282,7 @@ mod tests {
     fn from_parts_rejects() {
         let cases = [
             (Some("app:s"), "client_secret=s", ErrorCode::InvalidRequest),
-            (
-                Some("app:s"),
-                "client_id=app&client_secret=t",
-                ErrorCode::InvalidRequest,
-            ),
+            (Some("app:s"), "client_id=app&client_secret=t", ErrorCode::InvalidRequest),
             (Some("app:s"), "client_id=other", ErrorCode::InvalidRequest),
             (Some("app:s"), "client_id=APP", ErrorCode::InvalidRequest),
             (Some(":s"), "", ErrorCode::InvalidClient),
@@ -362,20 +315,12 @@ mod tests {
         let [basic, empty, post, none] = kinds("TOPSECRET");
         let secrets = [basic.secret(), empty.secret(), post.secret(), none.secret()];
         assert_eq!(secrets, [Some("TOPSECRET"), None, Some("TOPSECRET"), None]);
-        let basics = [
-            basic.used_basic(),
-            empty.used_basic(),
-            post.used_basic(),
-            none.used_basic(),
-        ];
+        let basics = [basic.used_basic(), empty.used_basic(), post.used_basic(), none.used_basic()];
         assert_eq!(basics, [true, true, false, false]);
         for creds in [basic, empty, post, none] {
             assert_eq!(creds.client_id(), "app");
             let shown = format!("{creds:?}");
-            assert!(
-                shown.contains("app") && !shown.contains("TOPSECRET"),
-                "{shown}"
-            );
+            assert!(shown.contains("app") && !shown.contains("TOPSECRET"), "{shown}");
         }
     }
 

@@ -9,7 +9,8 @@
 use serde::Serialize;
 
 use crate::oauth::{
-    authorize::ResponseMode, id_token::supported_claims, jose::Alg, model::GrantType, request::ResponseType, scope::Scope,
+    authorize::ResponseMode, id_token::supported_claims, jose::Alg, model::GrantType, request::ResponseType,
+    scope::Scope,
 };
 
 /// The authorization endpoint's path (the seed's URL).
@@ -113,10 +114,8 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
     let at = |path: &str| format!("{}{path}", f.issuer);
     let has = |g: GrantType| f.grant_types.contains(&g);
     let openid = f.scopes.contains("openid");
-    let response_types: Vec<ResponseType> = ResponseType::ALL
-        .into_iter()
-        .filter(|t| t.grants().into_iter().all(has) && (openid || !t.id_token))
-        .collect();
+    let response_types: Vec<ResponseType> =
+        ResponseType::ALL.into_iter().filter(|t| t.grants().into_iter().all(has) && (openid || !t.id_token)).collect();
     // Query only for codes alone; tokens always travel in the fragment or a form post.
     let response_modes = ResponseMode::ALL
         .into_iter()
@@ -164,7 +163,13 @@ mod tests {
     use serde_json::json;
 
     fn facts<'a>(scopes: &'a Scope, grants: &'a [GrantType], algs: &'a [Alg]) -> ProviderFacts<'a> {
-        ProviderFacts { issuer: "https://id.example", scopes, grant_types: grants, id_token_algs: algs, ui_locales: &["en", "zh-CN"] }
+        ProviderFacts {
+            issuer: "https://id.example",
+            scopes,
+            grant_types: grants,
+            id_token_algs: algs,
+            ui_locales: &["en", "zh-CN"],
+        }
     }
 
     #[test]
@@ -181,7 +186,15 @@ mod tests {
         assert_eq!(m["scopes_supported"], json!(["email", "openid", "profile", "read"]));
         assert_eq!(
             m["response_types_supported"],
-            json!(["code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"])
+            json!([
+                "code",
+                "token",
+                "id_token",
+                "id_token token",
+                "code id_token",
+                "code token",
+                "code id_token token"
+            ])
         );
         assert_eq!(m["response_modes_supported"], json!(["query", "fragment", "form_post"]));
         assert_eq!(m["prompt_values_supported"], json!(["none", "login", "consent", "select_account"]));
@@ -193,15 +206,23 @@ mod tests {
         );
         assert_eq!(m["subject_types_supported"], json!(["public"]));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
-        assert_eq!(m["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
+        assert_eq!(
+            m["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post", "none"])
+        );
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["authorization_response_iss_parameter_supported"], json!(true));
         assert_eq!(m["request_uri_parameter_supported"], json!(false));
         assert!(m["claims_supported"].as_array().unwrap().contains(&json!("email_verified")));
         assert_eq!(m["end_session_endpoint"], json!("https://id.example/o/logout/"));
-        assert_eq!((&m["backchannel_logout_supported"], &m["backchannel_logout_session_supported"]), (&json!(true), &json!(true)));
+        assert_eq!(
+            (&m["backchannel_logout_supported"], &m["backchannel_logout_session_supported"]),
+            (&json!(true), &json!(true))
+        );
         // Nothing that is not built: no registration, no PAR, no signed requests, no front-channel logout.
-        for absent in ["registration_endpoint", "frontchannel_logout_supported", "pushed_authorization_request_endpoint"] {
+        for absent in
+            ["registration_endpoint", "frontchannel_logout_supported", "pushed_authorization_request_endpoint"]
+        {
             assert_eq!(m.get(absent), None, "{absent}");
         }
     }
@@ -212,7 +233,11 @@ mod tests {
         let grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
         let m = serde_json::to_value(provider_metadata(&facts(&scopes, &grants, &[Alg::ES256, Alg::RS256]))).unwrap();
         assert_eq!(m["response_types_supported"], json!(["code"]));
-        assert_eq!(m["response_modes_supported"], json!(["query", "fragment", "form_post"]), "a code can be posted or put in the fragment");
+        assert_eq!(
+            m["response_modes_supported"],
+            json!(["query", "fragment", "form_post"]),
+            "a code can be posted or put in the fragment"
+        );
         assert_eq!(m["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["ES256", "RS256"]));
         let claims = m["claims_supported"].as_array().unwrap();
@@ -223,7 +248,8 @@ mod tests {
         let m = serde_json::to_value(provider_metadata(&facts(&oauth, &[GrantType::Implicit], &[Alg::RS256]))).unwrap();
         assert_eq!(m["response_types_supported"], json!(["token"]));
         assert_eq!(m["response_modes_supported"], json!(["fragment", "form_post"]));
-        let m = serde_json::to_value(provider_metadata(&facts(&scopes, &[GrantType::Implicit], &[Alg::RS256]))).unwrap();
+        let m =
+            serde_json::to_value(provider_metadata(&facts(&scopes, &[GrantType::Implicit], &[Alg::RS256]))).unwrap();
         assert_eq!(m["response_types_supported"], json!(["token", "id_token", "id_token token"]));
     }
 }

@@ -133,10 +133,7 @@ pub struct OAuthError {
 impl OAuthError {
     /// An error with any code and description.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            description: description.into(),
-        }
+        Self { code, description: description.into() }
     }
 
     /// An `invalid_request` error.
@@ -189,24 +186,12 @@ mod tests {
         (ErrorCode::InvalidClient, "invalid_client", 401),
         (ErrorCode::InvalidGrant, "invalid_grant", 400),
         (ErrorCode::UnauthorizedClient, "unauthorized_client", 400),
-        (
-            ErrorCode::UnsupportedGrantType,
-            "unsupported_grant_type",
-            400,
-        ),
+        (ErrorCode::UnsupportedGrantType, "unsupported_grant_type", 400),
         (ErrorCode::InvalidScope, "invalid_scope", 400),
         (ErrorCode::AccessDenied, "access_denied", 400),
-        (
-            ErrorCode::UnsupportedResponseType,
-            "unsupported_response_type",
-            400,
-        ),
+        (ErrorCode::UnsupportedResponseType, "unsupported_response_type", 400),
         (ErrorCode::ServerError, "server_error", 500),
-        (
-            ErrorCode::TemporarilyUnavailable,
-            "temporarily_unavailable",
-            503,
-        ),
+        (ErrorCode::TemporarilyUnavailable, "temporarily_unavailable", 503),
         (ErrorCode::LoginRequired, "login_required", 400),
         (ErrorCode::ConsentRequired, "consent_required", 400),
         (ErrorCode::InteractionRequired, "interaction_required", 400),
@@ -230,20 +215,11 @@ mod tests {
             (OAuthError::invalid_request("d"), ErrorCode::InvalidRequest),
             (OAuthError::invalid_client("d"), ErrorCode::InvalidClient),
             (OAuthError::invalid_grant("d"), ErrorCode::InvalidGrant),
-            (
-                OAuthError::unauthorized_client("d"),
-                ErrorCode::UnauthorizedClient,
-            ),
-            (
-                OAuthError::unsupported_grant_type("d"),
-                ErrorCode::UnsupportedGrantType,
-            ),
+            (OAuthError::unauthorized_client("d"), ErrorCode::UnauthorizedClient),
+            (OAuthError::unsupported_grant_type("d"), ErrorCode::UnsupportedGrantType),
             (OAuthError::invalid_scope("d"), ErrorCode::InvalidScope),
             (OAuthError::server_error("d"), ErrorCode::ServerError),
-            (
-                OAuthError::temporarily_unavailable("d"),
-                ErrorCode::TemporarilyUnavailable,
-            ),
+            (OAuthError::temporarily_unavailable("d"), ErrorCode::TemporarilyUnavailable),
         ];
         for (err, code) in cases {
             assert_eq!(err.code, code);
@@ -256,10 +232,7 @@ mod tests {
         let err = OAuthError::new(ErrorCode::InvalidGrant, format!("code {}", "expired"));
         assert_eq!(err.to_string(), "invalid_grant: code expired");
         let json = serde_json::to_value(&err).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"error": "invalid_grant", "error_description": "code expired"})
-        );
+        assert_eq!(json, serde_json::json!({"error": "invalid_grant", "error_description": "code expired"}));
         let boxed: Box<dyn std::error::Error> = Box::new(err);
         assert_eq!(boxed.to_string(), "invalid_grant: code expired");
     }

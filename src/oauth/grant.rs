@@ -17,9 +17,7 @@ pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAu
     if client.allows_grant(grant) {
         Ok(())
     } else {
-        Err(OAuthError::unauthorized_client(format!(
-            "the client is not authorized to use the `{grant}` grant type"
-        )))
+        Err(OAuthError::unauthorized_client(format!("the client is not authorized to use the `{grant}` grant type")))
     }
 }
 
@@ -31,23 +29,15 @@ pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAu
 /// the client may use that the server knows. A requested token the server does
 /// not know, or the client may not use, is `invalid_scope` ("The requested scope
 /// is invalid, unknown, malformed, or exceeds the scope granted").
-pub fn resolve_scope(
-    requested: Option<&Scope>,
-    client: &Client,
-    known: &Scope,
-) -> Result<Scope, OAuthError> {
+pub fn resolve_scope(requested: Option<&Scope>, client: &Client, known: &Scope) -> Result<Scope, OAuthError> {
     let Some(requested) = requested else {
         return Ok(client.scopes.intersection(known));
     };
     if let Some(token) = requested.unknown_in(known) {
-        return Err(OAuthError::invalid_scope(format!(
-            "unknown scope `{token}`"
-        )));
+        return Err(OAuthError::invalid_scope(format!("unknown scope `{token}`")));
     }
     if let Some(token) = requested.unknown_in(&client.scopes) {
-        return Err(OAuthError::invalid_scope(format!(
-            "scope `{token}` is not allowed for this client"
-        )));
+        return Err(OAuthError::invalid_scope(format!("scope `{token}` is not allowed for this client")));
     }
     Ok(requested.clone())
 }
@@ -70,21 +60,14 @@ pub fn validate_code_exchange(
     now: i64,
 ) -> Result<Grant, OAuthError> {
     if code.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
     }
     if now >= code.expires_at {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code has expired",
-        ));
+        return Err(OAuthError::invalid_grant("the authorization code has expired"));
     }
     check_redirect_uri(code, redirect_uri)?;
     check_pkce(code.code_challenge.as_deref(), code_verifier)?;
-    Ok(Grant {
-        user_id: Some(code.user_id),
-        scope: code.scope.clone(),
-    })
+    Ok(Grant { user_id: Some(code.user_id), scope: code.scope.clone() })
 }
 
 /// The `redirect_uri` rule of RFC 6749 §4.1.3 quoted on
@@ -93,12 +76,12 @@ pub fn validate_code_exchange(
 fn check_redirect_uri(code: &AuthCode, sent: Option<&str>) -> Result<(), OAuthError> {
     match sent {
         Some(uri) if uri == code.redirect_uri => Ok(()),
-        Some(_) => Err(OAuthError::invalid_grant(
-            "redirect_uri differs from the one used in the authorization request",
-        )),
-        None if code.redirect_uri_explicit => Err(OAuthError::invalid_grant(
-            "redirect_uri is required because the authorization request included it",
-        )),
+        Some(_) => {
+            Err(OAuthError::invalid_grant("redirect_uri differs from the one used in the authorization request"))
+        }
+        None if code.redirect_uri_explicit => {
+            Err(OAuthError::invalid_grant("redirect_uri is required because the authorization request included it"))
+        }
         None => Ok(()),
     }
 }
@@ -114,17 +97,15 @@ fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAu
     match (challenge, verifier) {
         (None, None) => Ok(()),
         (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => Err(OAuthError::invalid_grant(
-            "code_verifier sent but the authorization request had no code_challenge",
-        )),
+        (None, Some(_)) => {
+            Err(OAuthError::invalid_grant("code_verifier sent but the authorization request had no code_challenge"))
+        }
         (Some(challenge), Some(verifier)) => {
             pkce::validate_verifier(verifier)?;
             if pkce::verify(verifier, challenge) {
                 Ok(())
             } else {
-                Err(OAuthError::invalid_grant(
-                    "code_verifier does not match the code_challenge",
-                ))
+                Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"))
             }
         }
     }
@@ -145,23 +126,16 @@ pub fn validate_refresh(
     now: i64,
 ) -> Result<Scope, OAuthError> {
     if stored.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
-    if stored
-        .expires_at
-        .is_some_and(|expires_at| now >= expires_at)
-    {
+    if stored.expires_at.is_some_and(|expires_at| now >= expires_at) {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
     let Some(requested) = requested else {
         return Ok(stored.scope.clone());
     };
     match requested.unknown_in(&stored.scope) {
-        Some(token) => Err(OAuthError::invalid_scope(format!(
-            "scope `{token}` was not originally granted"
-        ))),
+        Some(token) => Err(OAuthError::invalid_scope(format!("scope `{token}` was not originally granted"))),
         None => Ok(requested.clone()),
     }
 }
@@ -209,21 +183,17 @@ mod tests {
     #[test]
     fn grant_type_must_be_registered() {
         let c = client("app");
-        assert_eq!(
-            ensure_grant_allowed(&c, GrantType::AuthorizationCode),
-            Ok(())
-        );
-        for grant in [
-            GrantType::Password,
-            GrantType::ClientCredentials,
-            GrantType::Implicit,
-        ] {
+        assert_eq!(ensure_grant_allowed(&c, GrantType::AuthorizationCode), Ok(()));
+        for grant in [GrantType::Password, GrantType::ClientCredentials, GrantType::Implicit] {
             let err = ensure_grant_allowed(&c, grant).unwrap_err();
             assert_eq!(err.code, ErrorCode::UnauthorizedClient, "{grant}");
         }
         // A public client never gets client_credentials, even if registered for it.
         let public = Client { grant_types: vec![GrantType::ClientCredentials], ..client("app") };
-        assert_eq!(ensure_grant_allowed(&public, GrantType::ClientCredentials).unwrap_err().code, ErrorCode::UnauthorizedClient);
+        assert_eq!(
+            ensure_grant_allowed(&public, GrantType::ClientCredentials).unwrap_err().code,
+            ErrorCode::UnauthorizedClient
+        );
         let confidential = Client { confidential: true, ..public };
         assert_eq!(ensure_grant_allowed(&confidential, GrantType::ClientCredentials), Ok(()));
     }
@@ -238,10 +208,7 @@ mod tests {
             (Some("profile openid"), Ok("openid profile")),
             (Some("openid admin"), Err("unknown scope `admin`")),
             (Some("openid email"), Err("unknown scope `email`")),
-            (
-                Some("phone"),
-                Err("scope `phone` is not allowed for this client"),
-            ),
+            (Some("phone"), Err("scope `phone` is not allowed for this client")),
         ];
         for (requested, expected) in cases {
             let requested = requested.map(scope);
@@ -255,10 +222,7 @@ mod tests {
 
     #[test]
     fn code_exchange_succeeds() {
-        let expected = Grant {
-            user_id: Some(7),
-            scope: scope("openid profile"),
-        };
+        let expected = Grant { user_id: Some(7), scope: scope("openid profile") };
         let cases = [
             (code(true, None), Some(URI), None),
             (code(false, None), None, None),
@@ -280,41 +244,13 @@ mod tests {
             (&c, "other", None, None, 999, "issued to another client"),
             (&c, "app", None, None, 1_000, "expired"),
             (&c, "app", None, None, 5_000, "expired"),
-            (
-                &code(true, None),
-                "app",
-                None,
-                None,
-                999,
-                "redirect_uri is required",
-            ),
-            (
-                &code(true, None),
-                "app",
-                slash,
-                None,
-                999,
-                "redirect_uri differs",
-            ),
+            (&code(true, None), "app", None, None, 999, "redirect_uri is required"),
+            (&code(true, None), "app", slash, None, 999, "redirect_uri differs"),
             (&c, "app", slash, None, 999, "redirect_uri differs"),
-            (
-                &c,
-                "app",
-                Some("https://evil.example/cb"),
-                None,
-                999,
-                "redirect_uri differs",
-            ),
+            (&c, "app", Some("https://evil.example/cb"), None, 999, "redirect_uri differs"),
             (&pkce, "app", None, None, 999, "code_verifier is required"),
             (&c, "app", None, Some(VERIFIER), 999, "no code_challenge"),
-            (
-                &pkce,
-                "app",
-                None,
-                Some(wrong.as_str()),
-                999,
-                "does not match",
-            ),
+            (&pkce, "app", None, Some(wrong.as_str()), 999, "does not match"),
             (&pkce, "app", None, Some("short"), 999, "43 to 128"),
             (&pkce, "app", None, Some(CHALLENGE), 999, "does not match"),
         ];
@@ -327,12 +263,7 @@ mod tests {
     }
 
     fn refresh(expires_at: Option<i64>) -> RefreshGrant {
-        RefreshGrant {
-            client_id: "app".into(),
-            user_id: Some(7),
-            scope: scope("openid profile"),
-            expires_at,
-        }
+        RefreshGrant { client_id: "app".into(), user_id: Some(7), scope: scope("openid profile"), expires_at }
     }
 
     #[test]
@@ -368,11 +299,7 @@ mod tests {
             let got = validate_refresh(&stored, &client(client_id), None, now);
             match ok {
                 true => assert_eq!(got, Ok(scope("openid profile"))),
-                false => assert_eq!(
-                    got.unwrap_err().code,
-                    ErrorCode::InvalidGrant,
-                    "{client_id} {now}"
-                ),
+                false => assert_eq!(got.unwrap_err().code, ErrorCode::InvalidGrant, "{client_id} {now}"),
             }
         }
     }

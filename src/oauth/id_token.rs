@@ -152,7 +152,13 @@ mod tests {
     use super::*;
 
     fn alice() -> Person<'static> {
-        Person { id: 7, username: "alice", display_name: "Alice A.", email: Some("alice@example.com"), email_verified: false }
+        Person {
+            id: 7,
+            username: "alice",
+            display_name: "Alice A.",
+            email: Some("alice@example.com"),
+            email_verified: false,
+        }
     }
 
     fn facts<'a>(scope: &'a Scope) -> IdTokenFacts<'a> {
@@ -228,7 +234,9 @@ mod tests {
     #[test]
     fn supported_claims_follow_the_offered_scopes() {
         let all = supported_claims(&Scope::parse("openid profile email").unwrap());
-        for c in ["sub", "auth_time", "nonce", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"] {
+        for c in
+            ["sub", "auth_time", "nonce", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"]
+        {
             assert!(all.contains(&c), "{c}");
         }
         let bare = supported_claims(&Scope::parse("openid read").unwrap());

@@ -79,12 +79,7 @@ impl KeyState {
 /// active last (after a rotation, both the old and the new key may be in their window for as
 /// long as the old one's retirement and the new one's activation differ).
 pub fn signing_index(windows: &[KeyWindow], now: i64) -> Option<usize> {
-    windows
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.signs_at(now))
-        .max_by_key(|(i, w)| (w.active_from, *i))
-        .map(|(i, _)| i)
+    windows.iter().enumerate().filter(|(_, w)| w.signs_at(now)).max_by_key(|(i, w)| (w.active_from, *i)).map(|(i, _)| i)
 }
 
 /// How long tokens signed by a key live and how long instances may take to notice a rotation.
@@ -169,10 +164,17 @@ mod tests {
     fn a_rotation_publishes_first_and_keeps_the_old_key_for_its_tokens() {
         let t = RotationTimes { publish_delay: 300, token_lifetime: 3600, propagation: 90 };
         let p = plan_rotation(10_000, t);
-        assert_eq!(p, RotationPlan { new_active_from: 10_300, old_retired_at: 10_300, old_published_until: 10_300 + 90 + 3600 });
+        assert_eq!(
+            p,
+            RotationPlan { new_active_from: 10_300, old_retired_at: 10_300, old_published_until: 10_300 + 90 + 3600 }
+        );
         // Replayed over the windows: no instant without a signer, the new key is published
         // before it signs, and the old key outlives every token it signed.
-        let old = KeyWindow { active_from: 0, retired_at: Some(p.old_retired_at), published_until: Some(p.old_published_until) };
+        let old = KeyWindow {
+            active_from: 0,
+            retired_at: Some(p.old_retired_at),
+            published_until: Some(p.old_published_until),
+        };
         let new = current(p.new_active_from);
         for now in (10_000..20_000).step_by(7) {
             let keys = [old, new];

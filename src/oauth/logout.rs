@@ -59,7 +59,10 @@ pub fn read_hint(token: &str, keys: &JwkSet, issuer: &str) -> Result<Hint, Logou
 }
 
 /// The client a logout request speaks for: the hint's audience, or `client_id`; both must agree.
-pub fn requesting_client<'a>(hint: Option<&'a Hint>, client_id: Option<&'a str>) -> Result<Option<&'a str>, LogoutError> {
+pub fn requesting_client<'a>(
+    hint: Option<&'a Hint>,
+    client_id: Option<&'a str>,
+) -> Result<Option<&'a str>, LogoutError> {
     match (hint.map(|h| h.client_id.as_str()), client_id) {
         (Some(a), Some(b)) if a != b => Err(LogoutError::ClientMismatch),
         (Some(a), _) => Ok(Some(a)),
@@ -92,7 +95,14 @@ pub fn post_logout_target(
 /// The claims of a logout token (Back-Channel Logout §2.4): `iss`, `aud`, `iat`, `exp`, `jti`,
 /// `events`, and `sub` and `sid`; never a `nonce` (§2.4: "MUST NOT contain a nonce Claim", so
 /// it cannot pass for an ID Token).
-pub fn logout_token_claims(issuer: &str, client_id: &str, subject: &str, sid: Option<&str>, jti: &str, now: i64) -> Value {
+pub fn logout_token_claims(
+    issuer: &str,
+    client_id: &str,
+    subject: &str,
+    sid: Option<&str>,
+    jti: &str,
+    now: i64,
+) -> Value {
     let mut claims = Map::new();
     claims.insert("iss".into(), issuer.into());
     claims.insert("aud".into(), client_id.into());
@@ -124,7 +134,8 @@ mod tests {
     fn a_hint_must_be_ours_but_may_have_expired() {
         let k = key();
         let keys = JwkSet { keys: vec![k.public_jwk()] };
-        let expired = token(&k, json!({"iss": "https://id.example", "aud": "rp", "sub": "7", "sid": "s1", "exp": 1, "iat": 0}));
+        let expired =
+            token(&k, json!({"iss": "https://id.example", "aud": "rp", "sub": "7", "sid": "s1", "exp": 1, "iat": 0}));
         assert_eq!(
             read_hint(&expired, &keys, "https://id.example"),
             Ok(Hint { client_id: "rp".into(), subject: "7".into(), sid: Some("s1".into()) })
@@ -154,8 +165,14 @@ mod tests {
         let target = |uri, client, state| post_logout_target(uri, client, &registered, state);
         assert_eq!(target(None, Some("rp"), Some("s")), Ok(None));
         assert_eq!(target(Some("https://rp.example/bye"), Some("rp"), None), Ok(Some("https://rp.example/bye".into())));
-        assert_eq!(target(Some("https://rp.example/bye"), Some("rp"), Some("a b")), Ok(Some("https://rp.example/bye?state=a+b".into())));
-        assert_eq!(target(Some("https://rp.example/out?x=1"), Some("rp"), Some("z")), Ok(Some("https://rp.example/out?x=1&state=z".into())));
+        assert_eq!(
+            target(Some("https://rp.example/bye"), Some("rp"), Some("a b")),
+            Ok(Some("https://rp.example/bye?state=a+b".into()))
+        );
+        assert_eq!(
+            target(Some("https://rp.example/out?x=1"), Some("rp"), Some("z")),
+            Ok(Some("https://rp.example/out?x=1&state=z".into()))
+        );
         assert_eq!(target(Some("https://rp.example/bye/"), Some("rp"), None), Err(LogoutError::UnregisteredUri));
         assert_eq!(target(Some("https://evil.example/"), Some("rp"), None), Err(LogoutError::UnregisteredUri));
         assert_eq!(target(Some("https://rp.example/bye"), None, None), Err(LogoutError::NoClient));

@@ -171,12 +171,7 @@ mod tests {
 
     #[test]
     fn unknown_grant_type_is_unsupported() {
-        let unknown = [
-            "",
-            "Password",
-            "authorization-code",
-            "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        ];
+        let unknown = ["", "Password", "authorization-code", "urn:ietf:params:oauth:grant-type:jwt-bearer"];
         for name in unknown {
             let err = name.parse::<GrantType>().unwrap_err();
             assert_eq!(err.code, ErrorCode::UnsupportedGrantType, "{name:?}");

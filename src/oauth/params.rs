@@ -28,19 +28,13 @@ impl Params {
     /// RFC 6749 §3.1: "Request and response parameters MUST NOT be included more
     /// than once." A name seen twice where either occurrence has a value is an
     /// `invalid_request`; a name repeated only with empty values is simply omitted.
-    pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(
-        pairs: I,
-    ) -> Result<Params, OAuthError> {
+    pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Result<Params, OAuthError> {
         let mut seen = BTreeSet::new();
         let mut values = BTreeMap::new();
         for (name, value) in pairs {
-            let repeated =
-                seen.contains(&name) && (!value.is_empty() || values.contains_key(&name));
+            let repeated = seen.contains(&name) && (!value.is_empty() || values.contains_key(&name));
             if repeated {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{}` is repeated",
-                    printable(&name)
-                )));
+                return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
             }
             seen.insert(name.clone());
             if !value.is_empty() {
@@ -58,8 +52,7 @@ impl Params {
     /// The value of a REQUIRED parameter; absent -> `invalid_request`
     /// ("missing parameter `name`").
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{name}`")))
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{name}`")))
     }
 }
 
@@ -73,11 +66,7 @@ impl fmt::Debug for Params {
 /// limits `error_description` to `%x20-21 / %x23-5B / %x5D-7E`, and an attacker
 /// chooses the name.
 fn printable(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter(|c| matches!(*c, ' ' | '!' | '#'..='[' | ']'..='~'))
-        .take(64)
-        .collect();
+    let cleaned: String = name.chars().filter(|c| matches!(*c, ' ' | '!' | '#'..='[' | ']'..='~')).take(64).collect();
     if cleaned.is_empty() {
         "?".to_owned()
     } else {
@@ -91,9 +80,7 @@ mod tests {
     use crate::oauth::error::ErrorCode;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]

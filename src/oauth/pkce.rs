@@ -29,9 +29,7 @@ pub fn validate_verifier(v: &str) -> Result<(), OAuthError> {
     if (43..=128).contains(&v.len()) && v.bytes().all(unreserved) {
         Ok(())
     } else {
-        Err(OAuthError::invalid_grant(
-            "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]",
-        ))
+        Err(OAuthError::invalid_grant("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]"))
     }
 }
 
@@ -45,20 +43,14 @@ pub fn validate_verifier(v: &str) -> Result<(), OAuthError> {
 /// characters encoding 32 bytes (else `invalid_request`).
 pub fn validate_challenge(challenge: &str, method: Option<&str>) -> Result<(), OAuthError> {
     if method != Some(S256) {
-        return Err(OAuthError::invalid_request(
-            "only S256 is supported as code_challenge_method",
-        ));
+        return Err(OAuthError::invalid_request("only S256 is supported as code_challenge_method"));
     }
-    let well_formed = challenge.len() == CHALLENGE_LEN
-        && URL_SAFE_NO_PAD
-            .decode(challenge)
-            .is_ok_and(|digest| digest.len() == 32);
+    let well_formed =
+        challenge.len() == CHALLENGE_LEN && URL_SAFE_NO_PAD.decode(challenge).is_ok_and(|digest| digest.len() == 32);
     if well_formed {
         Ok(())
     } else {
-        Err(OAuthError::invalid_request(
-            "code_challenge must be 43 base64url characters (an S256 digest)",
-        ))
+        Err(OAuthError::invalid_request("code_challenge must be 43 base64url characters (an S256 digest)"))
     }
 }
 
@@ -122,11 +114,7 @@ mod tests {
             format!("{}\u{e9}", "a".repeat(42)),
         ];
         for v in bad {
-            assert_eq!(
-                validate_verifier(&v).unwrap_err().code,
-                ErrorCode::InvalidGrant,
-                "{v:?}"
-            );
+            assert_eq!(validate_verifier(&v).unwrap_err().code, ErrorCode::InvalidGrant, "{v:?}");
         }
     }
 
@@ -146,11 +134,7 @@ mod tests {
         ];
         for (challenge, method) in cases {
             let err = validate_challenge(challenge, method).unwrap_err();
-            assert_eq!(
-                err.code,
-                ErrorCode::InvalidRequest,
-                "{challenge} {method:?}"
-            );
+            assert_eq!(err.code, ErrorCode::InvalidRequest, "{challenge} {method:?}");
         }
         let plain = validate_challenge(CHALLENGE, None).unwrap_err();
         assert!(plain.description.contains("only S256 is supported"));

@@ -13,9 +13,7 @@ const FORBIDDEN_SCHEMES: [&str; 6] = ["javascript", "data", "file", "vbscript", 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RedirectError {
     /// No `redirect_uri` was sent and the client does not have exactly one.
-    #[error(
-        "redirect_uri is required: the client does not have exactly one registered redirect URI"
-    )]
+    #[error("redirect_uri is required: the client does not have exactly one registered redirect URI")]
     Ambiguous,
     /// The `redirect_uri` matches none of the registered ones.
     #[error("redirect_uri does not match any registered redirect URI")]
@@ -60,13 +58,9 @@ pub fn validate_registration(uri: &str) -> Result<(), String> {
         "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         "https" => Err("an https redirect URI needs a host".to_owned()),
         "http" if is_loopback(&url) => Ok(()),
-        "http" => {
-            Err("http is only allowed on a loopback host (127.0.0.1, [::1], localhost)".to_owned())
-        }
+        "http" => Err("http is only allowed on a loopback host (127.0.0.1, [::1], localhost)".to_owned()),
         s if s.contains('.') => Ok(()),
-        s => Err(format!(
-            "the `{s}:` scheme is not allowed; private-use schemes must be a reversed domain name"
-        )),
+        s => Err(format!("the `{s}:` scheme is not allowed; private-use schemes must be a reversed domain name")),
     }
 }
 
@@ -81,19 +75,14 @@ pub fn validate_registration(uri: &str) -> Result<(), String> {
 /// port numbers in localhost redirection URIs of native apps", and RFC 8252
 /// §7.3 "The authorization server MUST allow any port to be specified at the
 /// time of the request for loopback IP redirect URIs".
-pub fn resolve(
-    registered: &[String],
-    requested: Option<&str>,
-) -> Result<(String, bool), RedirectError> {
+pub fn resolve(registered: &[String], requested: Option<&str>) -> Result<(String, bool), RedirectError> {
     let Some(requested) = requested else {
         return match registered {
             [only] => Ok((only.clone(), false)),
             _ => Err(RedirectError::Ambiguous),
         };
     };
-    let matches = registered
-        .iter()
-        .any(|r| r == requested || loopback_port_variant(r, requested));
+    let matches = registered.iter().any(|r| r == requested || loopback_port_variant(r, requested));
     if matches {
         Ok((requested.to_owned(), true))
     } else {
@@ -161,9 +150,7 @@ fn join(base: &str, delimiter: char, pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
         return base.to_owned();
     }
-    let encoded = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
+    let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     let separator = match base.rfind(delimiter) {
         None => delimiter.to_string(),
         Some(i) if i + 1 == base.len() || base.ends_with('&') => String::new(),
@@ -218,12 +205,7 @@ mod tests {
             ("", false),
         ];
         for (uri, ok) in cases {
-            assert_eq!(
-                validate_registration(uri).is_ok(),
-                ok,
-                "{uri}: {:?}",
-                validate_registration(uri)
-            );
+            assert_eq!(validate_registration(uri).is_ok(), ok, "{uri}: {:?}", validate_registration(uri));
         }
     }
 
@@ -234,17 +216,11 @@ mod tests {
     #[test]
     fn resolve_without_requested_uri() {
         let one = reg(&["https://a.example/cb"]);
-        assert_eq!(
-            resolve(&one, None),
-            Ok(("https://a.example/cb".to_owned(), false))
-        );
+        assert_eq!(resolve(&one, None), Ok(("https://a.example/cb".to_owned(), false)));
         let two = reg(&["https://a.example/cb", "https://a.example/cb2"]);
         assert_eq!(resolve(&two, None), Err(RedirectError::Ambiguous));
         assert_eq!(resolve(&[], None), Err(RedirectError::Ambiguous));
-        assert_eq!(
-            resolve(&[], Some("https://a.example/cb")),
-            Err(RedirectError::Mismatch)
-        );
+        assert_eq!(resolve(&[], Some("https://a.example/cb")), Err(RedirectError::Mismatch));
     }
 
     #[test]
@@ -296,16 +272,8 @@ mod tests {
             ("http://[::1]:1234/dev?x=1", false),
         ];
         for (requested, ok) in cases {
-            let expected = if ok {
-                Ok((requested.to_owned(), true))
-            } else {
-                Err(RedirectError::Mismatch)
-            };
-            assert_eq!(
-                resolve(&registered, Some(requested)),
-                expected,
-                "{requested}"
-            );
+            let expected = if ok { Ok((requested.to_owned(), true)) } else { Err(RedirectError::Mismatch) };
+            assert_eq!(resolve(&registered, Some(requested)), expected, "{requested}");
         }
     }
 
@@ -313,11 +281,7 @@ mod tests {
     fn port_is_not_ignored_for_non_loopback() {
         let registered = reg(&["http://192.168.1.1/cb", "https://localhost/cb"]);
         for requested in ["http://192.168.1.1:81/cb", "https://localhost:8443/cb"] {
-            assert_eq!(
-                resolve(&registered, Some(requested)),
-                Err(RedirectError::Mismatch),
-                "{requested}"
-            );
+            assert_eq!(resolve(&registered, Some(requested)), Err(RedirectError::Mismatch), "{requested}");
         }
     }
 
@@ -326,42 +290,23 @@ mod tests {
         let pairs = [("code", "a b&c"), ("state", "x/y")];
         let cases = [
             ("https://a/cb", "https://a/cb?code=a+b%26c&state=x%2Fy"),
-            (
-                "https://a/cb?keep=1",
-                "https://a/cb?keep=1&code=a+b%26c&state=x%2Fy",
-            ),
+            ("https://a/cb?keep=1", "https://a/cb?keep=1&code=a+b%26c&state=x%2Fy"),
             ("https://a/cb?", "https://a/cb?code=a+b%26c&state=x%2Fy"),
-            (
-                "https://a/cb?keep=1&",
-                "https://a/cb?keep=1&code=a+b%26c&state=x%2Fy",
-            ),
+            ("https://a/cb?keep=1&", "https://a/cb?keep=1&code=a+b%26c&state=x%2Fy"),
             ("https://a/cb#f", "https://a/cb?code=a+b%26c&state=x%2Fy#f"),
         ];
         for (base, expected) in cases {
             assert_eq!(append_query(base, &pairs), expected, "{base}");
         }
         assert_eq!(append_query("https://a/cb?k=1", &[]), "https://a/cb?k=1");
-        assert_eq!(
-            append_fragment("https://a/cb?k=1", &pairs),
-            "https://a/cb?k=1#code=a+b%26c&state=x%2Fy"
-        );
-        assert_eq!(
-            append_fragment("https://a/cb#", &[("a", "1")]),
-            "https://a/cb#a=1"
-        );
-        assert_eq!(
-            append_fragment("https://a/cb#x=1", &[("a", "1")]),
-            "https://a/cb#x=1&a=1"
-        );
+        assert_eq!(append_fragment("https://a/cb?k=1", &pairs), "https://a/cb?k=1#code=a+b%26c&state=x%2Fy");
+        assert_eq!(append_fragment("https://a/cb#", &[("a", "1")]), "https://a/cb#a=1");
+        assert_eq!(append_fragment("https://a/cb#x=1", &[("a", "1")]), "https://a/cb#x=1&a=1");
     }
 
     #[test]
     fn error_messages_are_readable() {
-        assert!(RedirectError::Ambiguous
-            .to_string()
-            .contains("redirect_uri is required"));
-        assert!(RedirectError::Mismatch
-            .to_string()
-            .contains("does not match"));
+        assert!(RedirectError::Ambiguous.to_string().contains("redirect_uri is required"));
+        assert!(RedirectError::Mismatch.to_string().contains("does not match"));
     }
 }

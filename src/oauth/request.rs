@@ -72,17 +72,12 @@ impl TokenRequest {
                 password: owned("password")?,
                 scope: scope_param(p)?,
             },
-            GrantType::ClientCredentials => TokenRequest::ClientCredentials {
-                scope: scope_param(p)?,
-            },
-            GrantType::RefreshToken => TokenRequest::RefreshToken {
-                refresh_token: owned("refresh_token")?,
-                scope: scope_param(p)?,
-            },
+            GrantType::ClientCredentials => TokenRequest::ClientCredentials { scope: scope_param(p)? },
+            GrantType::RefreshToken => {
+                TokenRequest::RefreshToken { refresh_token: owned("refresh_token")?, scope: scope_param(p)? }
+            }
             GrantType::Implicit => {
-                return Err(OAuthError::unsupported_grant_type(
-                    "the implicit grant is not used at the token endpoint",
-                ))
+                return Err(OAuthError::unsupported_grant_type("the implicit grant is not used at the token endpoint"))
             }
         })
     }
@@ -108,33 +103,24 @@ const REDACTED: &str = "[redacted]";
 impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenRequest::AuthorizationCode {
-                redirect_uri,
-                code_verifier,
-                ..
-            } => f
+            TokenRequest::AuthorizationCode { redirect_uri, code_verifier, .. } => f
                 .debug_struct("AuthorizationCode")
                 .field("code", &REDACTED)
                 .field("redirect_uri", redirect_uri)
                 .field("code_verifier", &code_verifier.as_ref().map(|_| REDACTED))
                 .finish(),
-            TokenRequest::Password {
-                username, scope, ..
-            } => f
+            TokenRequest::Password { username, scope, .. } => f
                 .debug_struct("Password")
                 .field("username", username)
                 .field("password", &REDACTED)
                 .field("scope", scope)
                 .finish(),
-            TokenRequest::ClientCredentials { scope } => f
-                .debug_struct("ClientCredentials")
-                .field("scope", scope)
-                .finish(),
-            TokenRequest::RefreshToken { scope, .. } => f
-                .debug_struct("RefreshToken")
-                .field("refresh_token", &REDACTED)
-                .field("scope", scope)
-                .finish(),
+            TokenRequest::ClientCredentials { scope } => {
+                f.debug_struct("ClientCredentials").field("scope", scope).finish()
+            }
+            TokenRequest::RefreshToken { scope, .. } => {
+                f.debug_struct("RefreshToken").field("refresh_token", &REDACTED).field("scope", scope).finish()
+            }
         }
     }
 }
@@ -324,42 +310,21 @@ mod tests {
         let cases = [
             (
                 "grant_type=authorization_code&code=c1",
-                AuthorizationCode {
-                    code: s("c1"),
-                    redirect_uri: None,
-                    code_verifier: None,
-                },
+                AuthorizationCode { code: s("c1"), redirect_uri: None, code_verifier: None },
             ),
             (
                 "grant_type=authorization_code&code=c1&redirect_uri=https://a/cb&code_verifier=v",
-                AuthorizationCode {
-                    code: s("c1"),
-                    redirect_uri: Some(s("https://a/cb")),
-                    code_verifier: Some(s("v")),
-                },
+                AuthorizationCode { code: s("c1"), redirect_uri: Some(s("https://a/cb")), code_verifier: Some(s("v")) },
             ),
             (
                 "grant_type=password&username=u&password=p&scope=b+a",
-                Password {
-                    username: s("u"),
-                    password: s("p"),
-                    scope: scope("a b"),
-                },
+                Password { username: s("u"), password: s("p"), scope: scope("a b") },
             ),
-            (
-                "grant_type=client_credentials",
-                ClientCredentials { scope: None },
-            ),
-            (
-                "grant_type=client_credentials&scope=",
-                ClientCredentials { scope: None },
-            ),
+            ("grant_type=client_credentials", ClientCredentials { scope: None }),
+            ("grant_type=client_credentials&scope=", ClientCredentials { scope: None }),
             (
                 "grant_type=refresh_token&refresh_token=r&scope=a",
-                RefreshToken {
-                    refresh_token: s("r"),
-                    scope: scope("a"),
-                },
+                RefreshToken { refresh_token: s("r"), scope: scope("a") },
             ),
         ];
         for (query, expected) in cases {
@@ -394,14 +359,8 @@ mod tests {
             ("grant_type=magic", UnsupportedGrantType),
             ("grant_type=Password", UnsupportedGrantType),
             ("grant_type=client_credentials&scope=a%5Cb", InvalidScope),
-            (
-                "grant_type=password&username=u&password=p&scope=%22",
-                InvalidScope,
-            ),
-            (
-                "grant_type=refresh_token&refresh_token=r&scope=%7F",
-                InvalidScope,
-            ),
+            ("grant_type=password&username=u&password=p&scope=%22", InvalidScope),
+            ("grant_type=refresh_token&refresh_token=r&scope=%7F", InvalidScope),
         ];
         for (query, code) in cases {
             let err = TokenRequest::from_params(&params(query)).unwrap_err();
@@ -471,10 +430,7 @@ mod tests {
         let minimal = AuthorizeRequest::from_params(&params("response_type=token&client_id=x"));
         let minimal = minimal.unwrap();
         assert_eq!(minimal.response_type, ResponseType::TOKEN);
-        assert_eq!(
-            (minimal.redirect_uri, minimal.scope, minimal.state),
-            (None, None, None)
-        );
+        assert_eq!((minimal.redirect_uri, minimal.scope, minimal.state), (None, None, None));
     }
 
     #[test]
@@ -484,10 +440,7 @@ mod tests {
             ("response_type=code", InvalidRequest),
             ("client_id=app", InvalidRequest),
             ("client_id=app&response_type=", InvalidRequest),
-            (
-                "client_id=app&response_type=id_token%20none",
-                UnsupportedResponseType,
-            ),
+            ("client_id=app&response_type=id_token%20none", UnsupportedResponseType),
             ("client_id=app&response_type=code&scope=%5C", InvalidScope),
         ];
         for (query, code) in cases {

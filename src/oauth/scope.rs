@@ -26,9 +26,7 @@ impl Scope {
         let mut tokens = BTreeSet::new();
         for token in s.split(' ').filter(|t| !t.is_empty()) {
             if !token.bytes().all(is_scope_char) {
-                return Err(OAuthError::invalid_scope(
-                    "scope contains a character outside %x21 / %x23-5B / %x5D-7E",
-                ));
+                return Err(OAuthError::invalid_scope("scope contains a character outside %x21 / %x23-5B / %x5D-7E"));
             }
             tokens.insert(token.to_owned());
         }

@@ -131,10 +131,7 @@ mod tests {
         };
         let shown = format!("{response:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
-        assert!(
-            shown.contains("openid") && shown.contains("Bearer"),
-            "{shown}"
-        );
+        assert!(shown.contains("openid") && shown.contains("Bearer"), "{shown}");
         let bare = format!("{:?}", TokenResponse::bearer("SECRET-AT".into(), 60));
         assert!(bare.contains("refresh_token: None"), "{bare}");
     }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::{
         account::{load_account, ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
@@ -17,7 +18,6 @@ use crate::{
     i18n::{done_text, scope_text, t},
     view::{AccountView, IdentityItem},
 };
-use crate::api::error::{error_for_code, error_text};
 
 /// The account page.
 #[component]
@@ -70,9 +70,9 @@ fn Sections(v: AccountView) -> impl IntoView {
             link.value().get(),
             unlink.value().get(),
         ]
-            .into_iter()
-            .find_map(|r| r.and_then(|r| r.err()))
-            .map(|e| error_text(&e))
+        .into_iter()
+        .find_map(|r| r.and_then(|r| r.err()))
+        .map(|e| error_text(&e))
     };
     let apps = if v.apps.is_empty() {
         view! { <p class="muted">{t.no_authorized_apps}</p> }.into_any()
@@ -98,31 +98,38 @@ fn Sections(v: AccountView) -> impl IntoView {
         }).collect_view();
         view! { <ul class="rows" aria-labelledby="apps">{rows}</ul> }.into_any()
     };
-    let browsers = v.sessions.into_iter().map(|s| {
-        let csrf = v.csrf.clone();
-        let agent = if s.user_agent.is_empty() { t.unknown_browser.to_owned() } else { s.user_agent };
-        let details = format!("{}{}{}{}{}", s.ip, t.signed_in_at, s.started_at, t.last_seen, s.last_seen_at);
-        let sign_out = (!s.current).then(move || view! {
-            <ActionForm action=sessions>
-                <input type="hidden" name="csrf" value=csrf/>
-                <input type="hidden" name="session_id" value=s.id/>
-                <button type="submit" class="danger">{t.sign_out}</button>
-            </ActionForm>
-        });
-        view! {
-            <li class="row session">
-                <div>
-                    <strong>{agent}</strong>
-                    {s.current.then(|| view! { <span class="badge">{t.this_browser}</span> })}
-                    <div class="muted">{details}</div>
-                </div>
-                {sign_out}
-            </li>
-        }
-    }).collect_view();
+    let browsers = v
+        .sessions
+        .into_iter()
+        .map(|s| {
+            let csrf = v.csrf.clone();
+            let agent = if s.user_agent.is_empty() { t.unknown_browser.to_owned() } else { s.user_agent };
+            let details = format!("{}{}{}{}{}", s.ip, t.signed_in_at, s.started_at, t.last_seen, s.last_seen_at);
+            let sign_out = (!s.current).then(move || {
+                view! {
+                    <ActionForm action=sessions>
+                        <input type="hidden" name="csrf" value=csrf/>
+                        <input type="hidden" name="session_id" value=s.id/>
+                        <button type="submit" class="danger">{t.sign_out}</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <li class="row session">
+                    <div>
+                        <strong>{agent}</strong>
+                        {s.current.then(|| view! { <span class="badge">{t.this_browser}</span> })}
+                        <div class="muted">{details}</div>
+                    </div>
+                    {sign_out}
+                </li>
+            }
+        })
+        .collect_view();
     let [csrf_profile, csrf_password, csrf_sessions, csrf_delete] = std::array::from_fn(|_| v.csrf.clone());
     let identities = (!v.identities.is_empty()).then(|| {
-        let rows = v.identities.into_iter().map(|i| view! { <IdentityRow i csrf=v.csrf.clone() link unlink/> }).collect_view();
+        let rows =
+            v.identities.into_iter().map(|i| view! { <IdentityRow i csrf=v.csrf.clone() link unlink/> }).collect_view();
         view! {
             <h2 id="identities">{t.sign_in_methods}</h2>
             <ul class="rows" aria-labelledby="identities">{rows}</ul>
@@ -138,7 +145,8 @@ fn Sections(v: AccountView) -> impl IntoView {
         view! {
             <p class="muted">{t.no_password_yet}</p>
             <input type="hidden" name="current_password" value=""/>
-        }.into_any()
+        }
+        .into_any()
     };
     view! {
         {move || failed().map(|message| view! { <ErrorBanner message/> })}
@@ -190,7 +198,12 @@ fn Sections(v: AccountView) -> impl IntoView {
 
 /// One provider on the account page: linked (with Unlink) or not (with Link).
 #[component]
-fn IdentityRow(i: IdentityItem, csrf: String, link: ServerAction<LinkProvider>, unlink: ServerAction<UnlinkProvider>) -> impl IntoView {
+fn IdentityRow(
+    i: IdentityItem,
+    csrf: String,
+    link: ServerAction<LinkProvider>,
+    unlink: ServerAction<UnlinkProvider>,
+) -> impl IntoView {
     let t = t();
     let provider = i.provider.clone();
     let status = match (&i.linked_at, i.detail.is_empty()) {
@@ -206,7 +219,8 @@ fn IdentityRow(i: IdentityItem, csrf: String, link: ServerAction<LinkProvider>, 
                 <input type="hidden" name="provider" value=i.provider.clone()/>
                 <button type="submit" class="danger" aria-label=label>{t.unlink}</button>
             </ActionForm>
-        }.into_any()
+        }
+        .into_any()
     } else {
         let label = format!("{} {}", t.link, i.name);
         view! {
@@ -215,7 +229,8 @@ fn IdentityRow(i: IdentityItem, csrf: String, link: ServerAction<LinkProvider>, 
                 <input type="hidden" name="provider" value=i.provider.clone()/>
                 <button type="submit" aria-label=label>{t.link}</button>
             </ActionForm>
-        }.into_any()
+        }
+        .into_any()
     };
     view! {
         <li class="row identity" data-provider=provider>

@@ -5,15 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::{
-        admin::{load_admin_clients, load_admin_users, SetClientPolicy, SetUserEnabled},
-    },
+    api::admin::{load_admin_clients, load_admin_users, SetClientPolicy, SetUserEnabled},
     components::{follow, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, t},
     view::{AdminClientsView, AdminUsersView},
 };
-use crate::api::error::{error_for_code, error_text};
 
 /// The notices and errors a page shows after a form post (`?done=`, `?error=`).
 #[component]
@@ -64,33 +62,37 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
         return view! { <p class="muted">{t.no_users}</p> }.into_any();
     }
     let (me, csrf) = (v.me, v.csrf);
-    let rows = v.users.into_iter().map(|u| {
-        let csrf = csrf.clone();
-        let username = u.username.clone();
-        let toggle = (u.id != me).then(move || {
-            let (label, enabled) = if u.active { (t.disable, "false") } else { (t.enable, "true") };
+    let rows = v
+        .users
+        .into_iter()
+        .map(|u| {
+            let csrf = csrf.clone();
+            let username = u.username.clone();
+            let toggle = (u.id != me).then(move || {
+                let (label, enabled) = if u.active { (t.disable, "false") } else { (t.enable, "true") };
+                view! {
+                    <ActionForm action>
+                        <input type="hidden" name="csrf" value=csrf/>
+                        <input type="hidden" name="user_id" value=u.id.to_string()/>
+                        <input type="hidden" name="enabled" value=enabled/>
+                        <button type="submit" class=if u.active { "danger" } else { "primary" }
+                            aria-label=format!("{label} {username}")>{label}</button>
+                    </ActionForm>
+                }
+            });
             view! {
-                <ActionForm action>
-                    <input type="hidden" name="csrf" value=csrf/>
-                    <input type="hidden" name="user_id" value=u.id.to_string()/>
-                    <input type="hidden" name="enabled" value=enabled/>
-                    <button type="submit" class=if u.active { "danger" } else { "primary" }
-                        aria-label=format!("{label} {username}")>{label}</button>
-                </ActionForm>
+                <li class="row admin-user" data-username=u.username.clone()>
+                    <div>
+                        <strong>{u.username.clone()}</strong>
+                        {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
+                        {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
+                        <div class="muted">{u.display_name} " · " {u.email} " · " {u.created_at}</div>
+                    </div>
+                    {toggle}
+                </li>
             }
-        });
-        view! {
-            <li class="row admin-user" data-username=u.username.clone()>
-                <div>
-                    <strong>{u.username.clone()}</strong>
-                    {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
-                    {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
-                    <div class="muted">{u.display_name} " · " {u.email} " · " {u.created_at}</div>
-                </div>
-                {toggle}
-            </li>
-        }
-    }).collect_view();
+        })
+        .collect_view();
     view! {
         {move || failed().map(|message| view! { <ErrorBanner message/> })}
         <ul class="rows">{rows}</ul>
@@ -125,10 +127,17 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
     follow(action);
     let failed = move || action.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
     let csrf = v.csrf;
-    let rows = v.clients.into_iter().map(|c| {
-        let (csrf, client_id, row_id) = (csrf.clone(), c.client_id.clone(), c.client_id.clone());
-        let kind = if c.confidential { t.confidential } else { t.public };
-        let boxes = [("trusted", t.skip_consent, c.trusted), ("password", t.password_grant, c.password), ("implicit", t.implicit_grant, c.implicit)]
+    let rows = v
+        .clients
+        .into_iter()
+        .map(|c| {
+            let (csrf, client_id, row_id) = (csrf.clone(), c.client_id.clone(), c.client_id.clone());
+            let kind = if c.confidential { t.confidential } else { t.public };
+            let boxes = [
+                ("trusted", t.skip_consent, c.trusted),
+                ("password", t.password_grant, c.password),
+                ("implicit", t.implicit_grant, c.implicit),
+            ]
             .into_iter()
             .map(|(name, label, on)| {
                 let id = format!("{}-{name}", c.client_id);
@@ -138,22 +147,23 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! {
-            <li class="row admin-client" data-client-id=row_id>
-                <div>
-                    <strong>{c.name.clone()}</strong> " " <span class="badge">{kind}</span>
-                    <div class="muted"><code>{c.client_id.clone()}</code> " · " {c.grant_types.join(" · ")}</div>
-                    {c.owner.map(|o| view! { <div class="muted">{t.owner} {o}</div> })}
-                </div>
-                <ActionForm action attr:class="inline">
-                    <input type="hidden" name="csrf" value=csrf/>
-                    <input type="hidden" name="client_id" value=client_id/>
-                    {boxes}
-                    <button type="submit" aria-label=format!("{} {}", t.save, c.name)>{t.save}</button>
-                </ActionForm>
-            </li>
-        }
-    }).collect_view();
+            view! {
+                <li class="row admin-client" data-client-id=row_id>
+                    <div>
+                        <strong>{c.name.clone()}</strong> " " <span class="badge">{kind}</span>
+                        <div class="muted"><code>{c.client_id.clone()}</code> " · " {c.grant_types.join(" · ")}</div>
+                        {c.owner.map(|o| view! { <div class="muted">{t.owner} {o}</div> })}
+                    </div>
+                    <ActionForm action attr:class="inline">
+                        <input type="hidden" name="csrf" value=csrf/>
+                        <input type="hidden" name="client_id" value=client_id/>
+                        {boxes}
+                        <button type="submit" aria-label=format!("{} {}", t.save, c.name)>{t.save}</button>
+                    </ActionForm>
+                </li>
+            }
+        })
+        .collect_view();
     view! {
         {move || failed().map(|message| view! { <ErrorBanner message/> })}
         <ul class="rows">{rows}</ul>

@@ -5,15 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::{
-        apps::{load_apps, DeleteApp, EditApp, RegisterApp, RotateAppSecret},
-    },
+    api::apps::{load_apps, DeleteApp, EditApp, RegisterApp, RotateAppSecret},
     components::{follow, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, t},
     view::{AppsView, DevApp},
 };
-use crate::api::error::{error_for_code, error_text};
 
 /// The grant checkboxes a developer may tick, by field name.
 const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
@@ -78,14 +76,16 @@ fn Apps(v: AppsView) -> impl IntoView {
             .find_map(|r| r.and_then(|r| r.err()))
             .map(|e| error_text(&e))
     };
-    let secret = v.new_secret.map(|s| view! {
-        <div class="secret" role="status">
-            <p><strong>{t.secret_once}</strong></p>
-            <dl>
-                <dt>{t.client_id}</dt><dd><code class="client-id">{s.client_id}</code></dd>
-                <dt>{t.client_secret}</dt><dd><code class="client-secret">{s.secret}</code></dd>
-            </dl>
-        </div>
+    let secret = v.new_secret.map(|s| {
+        view! {
+            <div class="secret" role="status">
+                <p><strong>{t.secret_once}</strong></p>
+                <dl>
+                    <dt>{t.client_id}</dt><dd><code class="client-id">{s.client_id}</code></dd>
+                    <dt>{t.client_secret}</dt><dd><code class="client-secret">{s.secret}</code></dd>
+                </dl>
+            </div>
+        }
     });
     let csrf = v.csrf.clone();
     let list = if v.apps.is_empty() {

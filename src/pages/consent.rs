@@ -4,15 +4,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::error::error_text;
 use crate::{
-    api::{
-        consent::Decide,
-    },
+    api::consent::Decide,
     components::{follow, ErrorBanner, Layout},
     i18n::{scope_text, t},
     view::{AuthorizeData, AuthorizePage, ConsentView},
 };
-use crate::api::error::error_text;
 
 /// Id of the hidden field that carries the page's data to the browser for hydration.
 const DATA_ID: &str = "authorize-data";

@@ -3,12 +3,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::error::error_text;
 use crate::{
     api::auth::{login_context, Logout},
     components::{follow, ErrorBanner, Layout, Loading},
     i18n::t,
 };
-use crate::api::error::error_text;
 
 /// The landing page.
 #[component]

@@ -7,16 +7,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
+use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::{
-        auth::{login_context, Login},
-    },
+    api::auth::{login_context, Login},
     components::{follow, ErrorBanner, Layout, Loading, Notice},
-    web::query::{query_value, urlencode},
     i18n::{done_text, t},
     view::ProviderLink,
+    web::query::{query_value, urlencode},
 };
-use crate::api::error::{error_for_code, error_text};
 
 /// The sign-in page. `next` is where to continue after signing in; `login_hint` (from the app
 /// that sent the user here, OIDC Core §3.1.2.1) pre-fills the username.

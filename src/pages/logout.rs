@@ -6,12 +6,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::error::error_text;
 use crate::{
-    api::auth::{logout_context, LogoutParams, Logout},
+    api::auth::{logout_context, Logout, LogoutParams},
     components::{follow, ErrorBanner, Layout, Loading},
     i18n::t,
 };
-use crate::api::error::error_text;
 
 /// The sign-out page.
 #[component]

@@ -6,7 +6,7 @@ pub mod apps;
 pub mod consent;
 pub mod home;
 pub mod login;
-pub mod logout;
 pub mod login_finish;
+pub mod logout;
 pub mod not_found;
 pub mod register;

@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::{auth::login_context, error::AppError, register::Register},
     components::{follow, ErrorBanner, Layout, Loading},
     i18n::t,
 };
-use crate::api::error::{error_for_code, error_text};
 
 /// The sign-up page.
 #[component]
@@ -32,16 +32,17 @@ pub fn RegisterPage() -> impl IntoView {
         Some(Err(AppError::Field { .. })) | None | Some(Ok(_)) => url_error(),
         Some(Err(e)) => Some(error_text(&e)),
     };
-    let field = move |id: &'static str, label: &'static str, kind: &'static str, autocomplete: &'static str, required: bool| {
-        let error = field_error(id);
-        let error_id = format!("{id}-error");
-        view! {
-            <label for=id>{label}</label>
-            <input id=id name=id type=kind autocomplete=autocomplete required=required
-                aria-describedby=error_id.clone() aria-invalid=move || error().is_some().to_string()/>
-            <span id=error_id class="field-error" role="alert">{error}</span>
-        }
-    };
+    let field =
+        move |id: &'static str, label: &'static str, kind: &'static str, autocomplete: &'static str, required: bool| {
+            let error = field_error(id);
+            let error_id = format!("{id}-error");
+            view! {
+                <label for=id>{label}</label>
+                <input id=id name=id type=kind autocomplete=autocomplete required=required
+                    aria-describedby=error_id.clone() aria-invalid=move || error().is_some().to_string()/>
+                <span id=error_id class="field-error" role="alert">{error}</span>
+            }
+        };
     let t = t();
     view! {
         <Title text=format!("{} · {}", t.create_account, t.site_title)/>

@@ -3,9 +3,9 @@
 
 use super::{session::Session, users::validate_password, ServiceError, Services};
 use crate::{
-    view::{AccountView, AppGrant, BrowserSession},
     service::users::normalize_login,
     store::StoreError,
+    view::{AccountView, AppGrant, BrowserSession},
 };
 
 /// Why a change that needs the user's password (new password, account deletion) was refused.

@@ -3,9 +3,9 @@
 
 use super::{account::format_time, session::Session, ServiceError, Services};
 use crate::{
-    view::{AdminClient, AdminUser},
     oauth::model::GrantType,
     store::User,
+    view::{AdminClient, AdminUser},
 };
 
 /// The most users one search shows.
@@ -37,7 +37,11 @@ fn admin_user(u: User) -> AdminUser {
 impl Services {
     /// Refuses anyone but an admin.
     pub fn ensure_admin(&self, session: &Session) -> Result<(), ServiceError> {
-        if session.user.admin { Ok(()) } else { Err(ServiceError::Forbidden) }
+        if session.user.admin {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden)
+        }
     }
 
     /// Users matching `query` (all users, by id, for an empty one).
@@ -90,7 +94,12 @@ impl Services {
     }
 
     /// Sets a client's admin switches.
-    pub async fn set_client_policy(&self, session: &Session, client_id: &str, policy: ClientPolicy) -> Result<(), ServiceError> {
+    pub async fn set_client_policy(
+        &self,
+        session: &Session,
+        client_id: &str,
+        policy: ClientPolicy,
+    ) -> Result<(), ServiceError> {
         self.ensure_admin(session)?;
         let mut client = self.find_client(client_id).await?.client;
         if policy.implicit && client.redirect_uris.is_empty() {

@@ -3,7 +3,6 @@
 
 use super::{session::Session, Services};
 use crate::{
-    view::{AuthorizePage, ConsentView},
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
         authorize::{validate, AuthorizeError, ClientAnswer, ResponseMode, ValidAuthorize},
@@ -12,6 +11,7 @@ use crate::{
         params::Params,
         scope::Scope,
     },
+    view::{AuthorizePage, ConsentView},
 };
 
 /// What the endpoint does next.
@@ -75,7 +75,9 @@ fn without(query: &str, drop: &[&str], drop_params: &[&str]) -> String {
         if rest.len() == words.len() {
             return Some(raw.to_owned());
         }
-        (!rest.is_empty()).then(|| url::form_urlencoded::Serializer::new(String::new()).append_pair("prompt", &rest.join(" ")).finish())
+        (!rest.is_empty()).then(|| {
+            url::form_urlencoded::Serializer::new(String::new()).append_pair("prompt", &rest.join(" ")).finish()
+        })
     });
     kept.collect::<Vec<_>>().join("&")
 }
@@ -130,7 +132,12 @@ impl Services {
     /// The session, if it may answer `v`: not when the client asks for a new sign-in
     /// (`prompt=login`, `select_account`), when it is older than `max_age`, or when it is not
     /// the user `id_token_hint` names.
-    fn usable_session<'s>(&self, v: &ValidAuthorize, session: Option<&'s Session>, hinted: Option<&str>) -> Result<&'s Session, NoSession> {
+    fn usable_session<'s>(
+        &self,
+        v: &ValidAuthorize,
+        session: Option<&'s Session>,
+        hinted: Option<&str>,
+    ) -> Result<&'s Session, NoSession> {
         let session = session.ok_or(NoSession::SignedOut)?;
         if v.prompt.forces_login() {
             return Err(NoSession::LoginAsked);
@@ -256,7 +263,12 @@ impl Services {
         }
     }
 
-    async fn response_parameters(&self, v: &ValidAuthorize, client: &Client, session: &Session) -> Result<Vec<(&'static str, String)>, OAuthError> {
+    async fn response_parameters(
+        &self,
+        v: &ValidAuthorize,
+        client: &Client,
+        session: &Session,
+    ) -> Result<Vec<(&'static str, String)>, OAuthError> {
         let mut out = Vec::new();
         let code = if v.response_type.code { Some(self.issue_code(v, session).await?) } else { None };
         if let Some(code) = &code {
@@ -276,7 +288,14 @@ impl Services {
         if v.response_type.id_token {
             let access = tokens.as_ref().map(|t| t.access_token.as_str());
             let id_token = self
-                .front_channel_id_token(&client.client_id, session, &v.scope, v.nonce.as_deref(), access, code.as_deref())
+                .front_channel_id_token(
+                    &client.client_id,
+                    session,
+                    &v.scope,
+                    v.nonce.as_deref(),
+                    access,
+                    code.as_deref(),
+                )
                 .await?;
             out.push(("id_token", id_token));
         }
@@ -327,10 +346,16 @@ mod tests {
         assert_eq!(after_login(q), "response_type=code&client_id=app&prompt=consent&state=s");
         assert_eq!(after_login("client_id=app&prompt=select_account&max_age=10"), "client_id=app");
         // Nothing else changes: a plain request comes back as it was.
-        assert_eq!(after_login("response_type=code&client_id=app&ui_locales=zh"), "response_type=code&client_id=app&ui_locales=zh");
+        assert_eq!(
+            after_login("response_type=code&client_id=app&ui_locales=zh"),
+            "response_type=code&client_id=app&ui_locales=zh"
+        );
         assert_eq!(without("prompt=consent&scope=openid+profile", &["consent"], &[]), "scope=openid+profile");
         // Untouched parameters keep the client's encoding exactly.
-        assert_eq!(after_login("client_id=demo&scope=read%20profile&state=a%2Bb"), "client_id=demo&scope=read%20profile&state=a%2Bb");
+        assert_eq!(
+            after_login("client_id=demo&scope=read%20profile&state=a%2Bb"),
+            "client_id=demo&scope=read%20profile&state=a%2Bb"
+        );
         assert_eq!(after_login("scope=read%20profile&prompt=none%20login"), "scope=read%20profile&prompt=none");
     }
 }

@@ -3,7 +3,11 @@
 use super::{ServiceError, Services};
 use crate::{
     crypto::{client_secret_record, prefix, random_id, random_token},
-    oauth::{model::{Client, GrantType}, redirect, scope::Scope},
+    oauth::{
+        model::{Client, GrantType},
+        redirect,
+        scope::Scope,
+    },
     store::ClientRecord,
 };
 
@@ -69,7 +73,8 @@ impl std::fmt::Debug for NewClient {
 /// a back-channel URI is called by the server, so it must be http(s).
 fn validate_logout(l: &crate::store::LogoutSettings) -> Result<(), ServiceError> {
     for uri in l.post_logout_redirect_uris.iter().chain(&l.backchannel_logout_uri) {
-        redirect::validate_registration(uri).map_err(|why| ServiceError::Invalid(format!("logout URI {uri:?}: {why}")))?;
+        redirect::validate_registration(uri)
+            .map_err(|why| ServiceError::Invalid(format!("logout URI {uri:?}: {why}")))?;
     }
     if l.backchannel_logout_uri.as_deref().is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://")) {
         return Err(ServiceError::Invalid("the back-channel logout URI must be http(s)".into()));
@@ -113,7 +118,8 @@ impl Services {
             return Err(ServiceError::Invalid("a client needs a name of 1-100 characters".into()));
         }
         for uri in &spec.redirect_uris {
-            redirect::validate_registration(uri).map_err(|why| ServiceError::Invalid(format!("redirect URI {uri:?}: {why}")))?;
+            redirect::validate_registration(uri)
+                .map_err(|why| ServiceError::Invalid(format!("redirect URI {uri:?}: {why}")))?;
         }
         let mut grants = spec.grants.clone();
         if grants.is_empty() {
@@ -131,15 +137,22 @@ impl Services {
         let scopes = if spec.scopes.is_empty() {
             self.known_scopes.clone()
         } else {
-            let s = Scope::parse(&spec.scopes.join(" ")).map_err(|e| ServiceError::Invalid(e.description.to_string()))?;
+            let s =
+                Scope::parse(&spec.scopes.join(" ")).map_err(|e| ServiceError::Invalid(e.description.to_string()))?;
             if let Some(unknown) = s.unknown_in(&self.known_scopes) {
                 return Err(ServiceError::Invalid(format!("unknown scope {unknown:?}")));
             }
             s
         };
         let client_id = match &spec.client_id {
-            Some(id) if !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_graphic() && c != ':') => id.clone(),
-            Some(_) => return Err(ServiceError::Invalid("client_id must be 1-100 visible ASCII characters without ':'".into())),
+            Some(id) if !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_graphic() && c != ':') => {
+                id.clone()
+            }
+            Some(_) => {
+                return Err(ServiceError::Invalid(
+                    "client_id must be 1-100 visible ASCII characters without ':'".into(),
+                ))
+            }
             None => random_id(),
         };
         Ok(Client {

@@ -3,12 +3,12 @@
 //! The password and implicit grants are the operator's to switch on (admin pages), so a
 //! developer can pick only the code, refresh and client-credentials grants.
 
-use super::{account::format_time, clients::{ClientSpec, NewClient}, ServiceError, Services};
-use crate::{
-    view::DevApp,
-    oauth::model::GrantType,
-    store::ClientRecord,
+use super::{
+    account::format_time,
+    clients::{ClientSpec, NewClient},
+    ServiceError, Services,
 };
+use crate::{oauth::model::GrantType, store::ClientRecord, view::DevApp};
 
 /// The grants a developer may choose.
 pub const DEVELOPER_GRANTS: [GrantType; 3] =
@@ -36,10 +36,9 @@ impl AppForm {
         self.grants
             .iter()
             .map(|name| {
-                DEVELOPER_GRANTS
-                    .into_iter()
-                    .find(|g| g.as_str() == name)
-                    .ok_or_else(|| ServiceError::InvalidField("grants", format!("the grant {name:?} cannot be chosen here")))
+                DEVELOPER_GRANTS.into_iter().find(|g| g.as_str() == name).ok_or_else(|| {
+                    ServiceError::InvalidField("grants", format!("the grant {name:?} cannot be chosen here"))
+                })
             })
             .collect()
     }
@@ -101,7 +100,11 @@ impl Services {
             ..ClientSpec::default()
         };
         let client = self.client_from_spec(&spec)?;
-        if self.store.update_client(&client).await? { Ok(()) } else { Err(not_found()) }
+        if self.store.update_client(&client).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
     }
 
     /// Replaces the secret of the user's confidential client; the new one is returned once.

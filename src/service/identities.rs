@@ -8,10 +8,10 @@ use super::{
     ServiceError, Services,
 };
 use crate::{
-    view::{IdentityItem, PendingView},
     crypto::sha256_hex,
     service::account::format_time,
     store::{ExternalIdentity, NewUser, PendingIdentity, StoreError, Unlink, User},
+    view::{IdentityItem, PendingView},
 };
 
 /// Why finishing a pending identity failed.
@@ -78,7 +78,8 @@ impl Services {
     pub async fn pending_view(&self, token: &str, csrf: String) -> Result<PendingView, FinishError> {
         let pending = self.pending(token).await?;
         let link = self.link_candidate(&pending).await?;
-        let provider_name = self.provider(&pending.provider).map_or_else(|| pending.provider.clone(), |p| p.name.clone());
+        let provider_name =
+            self.provider(&pending.provider).map_or_else(|| pending.provider.clone(), |p| p.name.clone());
         Ok(PendingView {
             provider_name,
             username: pending.username,
@@ -92,7 +93,12 @@ impl Services {
 
     /// Creates an account named `username` (no password) for the pending identity and signs
     /// it in. Returns the session cookie value and where to continue.
-    pub async fn finish_signup(&self, token: &str, username: &str, browser: &BrowserInfo) -> Result<(String, String), FinishError> {
+    pub async fn finish_signup(
+        &self,
+        token: &str,
+        username: &str,
+        browser: &BrowserInfo,
+    ) -> Result<(String, String), FinishError> {
         let pending = self.pending(token).await?;
         if !self.settings.registration {
             return Err(FinishError::Closed);
@@ -107,7 +113,9 @@ impl Services {
         // a sign-in name here, so an unproven one would squat someone's address) and no other
         // account has it.
         let email = match pending.email.as_deref() {
-            Some(e) if pending.email_verified && self.store.user_by_login(&normalize_login(e)).await?.is_none() => Some(e.to_owned()),
+            Some(e) if pending.email_verified && self.store.user_by_login(&normalize_login(e)).await?.is_none() => {
+                Some(e.to_owned())
+            }
             _ => None,
         };
         let now = self.now();
@@ -116,12 +124,22 @@ impl Services {
             username_normalized: normalize_login(username),
             email_normalized: email.as_deref().map(normalize_login),
             email,
-            display_name: pending.display_name.clone().filter(|d| d.chars().count() <= 100).unwrap_or_else(|| username.to_owned()),
+            display_name: pending
+                .display_name
+                .clone()
+                .filter(|d| d.chars().count() <= 100)
+                .unwrap_or_else(|| username.to_owned()),
             password_hash: None,
             admin: false,
             now,
         };
-        let identity = ExternalIdentity { provider: pending.provider.clone(), subject: pending.subject.clone(), user_id: 0, email: pending.email.clone(), created_at: now };
+        let identity = ExternalIdentity {
+            provider: pending.provider.clone(),
+            subject: pending.subject.clone(),
+            user_id: 0,
+            email: pending.email.clone(),
+            created_at: now,
+        };
         let user = match self.store.create_user_with_identity(&new, &identity).await {
             Ok(u) => u,
             Err(StoreError::Conflict(_)) => {
@@ -137,7 +155,12 @@ impl Services {
 
     /// Links the pending identity to the account with its verified email after checking that
     /// account's password (with the sign-in throttle), and signs that account in.
-    pub async fn finish_link(&self, token: &str, password: &str, browser: &BrowserInfo) -> Result<(String, String), FinishError> {
+    pub async fn finish_link(
+        &self,
+        token: &str,
+        password: &str,
+        browser: &BrowserInfo,
+    ) -> Result<(String, String), FinishError> {
         let pending = self.pending(token).await?;
         let candidate = self.link_candidate(&pending).await?.ok_or(FinishError::Closed)?;
         let login = candidate.email.clone().unwrap_or_default();
@@ -163,7 +186,12 @@ impl Services {
     }
 
     /// Ends the pending identity and opens a session for `user`.
-    async fn enter(&self, pending: &PendingIdentity, user: &User, browser: &BrowserInfo) -> Result<(String, String), FinishError> {
+    async fn enter(
+        &self,
+        pending: &PendingIdentity,
+        user: &User,
+        browser: &BrowserInfo,
+    ) -> Result<(String, String), FinishError> {
         self.store.delete_pending_identity(&pending.pending_hash).await?;
         let session = self
             .start_session(user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
@@ -187,7 +215,12 @@ impl Services {
         };
         let mut items: Vec<IdentityItem> =
             self.providers().iter().map(|p| item(&p.id, &p.name, linked.iter().find(|i| i.provider == p.id))).collect();
-        items.extend(linked.iter().filter(|i| self.provider(&i.provider).is_none()).map(|i| item(&i.provider, &i.provider, Some(i))));
+        items.extend(
+            linked
+                .iter()
+                .filter(|i| self.provider(&i.provider).is_none())
+                .map(|i| item(&i.provider, &i.provider, Some(i))),
+        );
         Ok(items)
     }
 

@@ -58,7 +58,8 @@ impl KeyRing {
             .collect();
         let mut keys = Vec::with_capacity(records.len());
         for r in records {
-            let window = KeyWindow { active_from: r.active_from, retired_at: r.retired_at, published_until: r.published_until };
+            let window =
+                KeyWindow { active_from: r.active_from, retired_at: r.retired_at, published_until: r.published_until };
             let Ok(alg) = r.alg.parse::<Alg>() else {
                 tracing::error!(kid = %r.kid, alg = %r.alg, "signing key with an unknown algorithm, skipped");
                 continue;
@@ -147,7 +148,8 @@ pub struct KeyInfo {
 
 impl KeyInfo {
     fn of(r: &SigningKeyRecord, now: i64) -> Self {
-        let window = KeyWindow { active_from: r.active_from, retired_at: r.retired_at, published_until: r.published_until };
+        let window =
+            KeyWindow { active_from: r.active_from, retired_at: r.retired_at, published_until: r.published_until };
         KeyInfo {
             kid: r.kid.clone(),
             alg: r.alg.clone(),
@@ -275,7 +277,8 @@ impl Services {
         );
         let key = generate(alg).await?;
         let next = record(&key, now, plan.new_active_from);
-        let rotated = self.store.rotate_signing_key(current_kid, plan.old_retired_at, plan.old_published_until, &next).await?;
+        let rotated =
+            self.store.rotate_signing_key(current_kid, plan.old_retired_at, plan.old_published_until, &next).await?;
         self.key_ring(true).await?;
         if !rotated {
             return Err(ServiceError::Conflict("the signing key was rotated by someone else at the same time".into()));

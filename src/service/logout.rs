@@ -11,7 +11,9 @@ use crate::{
     crypto::{random_id, sha256_hex},
     oauth::{
         id_token::session_id,
-        logout::{logout_token_claims, post_logout_target, read_hint, requesting_client, LogoutError, LOGOUT_TOKEN_TYP},
+        logout::{
+            logout_token_claims, post_logout_target, read_hint, requesting_client, LogoutError, LOGOUT_TOKEN_TYP,
+        },
     },
     store::SessionClient,
 };
@@ -80,8 +82,9 @@ impl Services {
             }
             None => (None, Vec::new()),
         };
-        let target = post_logout_target(non_empty(&req.post_logout_redirect_uri), client_id, &registered, non_empty(&req.state))
-            .map_err(invalid)?;
+        let target =
+            post_logout_target(non_empty(&req.post_logout_redirect_uri), client_id, &registered, non_empty(&req.state))
+                .map_err(invalid)?;
         Ok(LogoutPlan { client_name, target })
     }
 
@@ -113,7 +116,9 @@ impl Services {
                 Ok(token) => {
                     tokio::spawn(deliver(client, token));
                 }
-                Err(e) => tracing::error!(error = %e.description, client_id = %client.client_id, "cannot sign a logout token"),
+                Err(e) => {
+                    tracing::error!(error = %e.description, client_id = %client.client_id, "cannot sign a logout token")
+                }
             }
         }
     }
@@ -131,7 +136,14 @@ impl Services {
 
     async fn logout_token(&self, client: &SessionClient, sid: &str) -> Result<String, crate::oauth::error::OAuthError> {
         let key = self.signer().await?;
-        let claims = logout_token_claims(&self.settings.issuer, &client.client_id, &client.user_id.to_string(), Some(sid), &random_id(), self.now());
+        let claims = logout_token_claims(
+            &self.settings.issuer,
+            &client.client_id,
+            &client.user_id.to_string(),
+            Some(sid),
+            &random_id(),
+            self.now(),
+        );
         Ok(key.sign(LOGOUT_TOKEN_TYP, &claims, &mut OsRng))
     }
 }
@@ -140,8 +152,12 @@ impl Services {
 async fn deliver(client: SessionClient, token: String) {
     let sent = http().post(&client.backchannel_logout_uri).form(&[("logout_token", token.as_str())]).send().await;
     match sent {
-        Ok(r) if r.status().is_success() => tracing::info!(client_id = %client.client_id, "back-channel logout delivered"),
-        Ok(r) => tracing::warn!(client_id = %client.client_id, status = r.status().as_u16(), "back-channel logout refused"),
+        Ok(r) if r.status().is_success() => {
+            tracing::info!(client_id = %client.client_id, "back-channel logout delivered")
+        }
+        Ok(r) => {
+            tracing::warn!(client_id = %client.client_id, status = r.status().as_u16(), "back-channel logout refused")
+        }
         Err(e) => tracing::warn!(client_id = %client.client_id, error = %e, "back-channel logout not delivered"),
     }
 }

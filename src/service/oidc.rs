@@ -129,7 +129,10 @@ impl Services {
         self.store.insert_oidc_grant(&grant, self.now()).await.map_err(unavailable)?;
         if let Some(session) = &code.session_hash {
             // This client is told (back-channel) when the session ends.
-            self.store.record_session_client(session, &client.client_id, user.id, self.now()).await.map_err(unavailable)?;
+            self.store
+                .record_session_client(session, &client.client_id, user.id, self.now())
+                .await
+                .map_err(unavailable)?;
         }
         let auth = Authentication {
             auth_time: Some(code.auth_time),
@@ -163,7 +166,9 @@ impl Services {
             tracing::error!(error = %e, "cannot read the signing keys");
             OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again")
         })?;
-        read_hint(hint, &keys, &self.settings.issuer).map(|h| h.subject).map_err(|e| OAuthError::invalid_request(e.to_string()))
+        read_hint(hint, &keys, &self.settings.issuer)
+            .map(|h| h.subject)
+            .map_err(|e| OAuthError::invalid_request(e.to_string()))
     }
 
     /// The ID Token of a refresh (OIDC Core §12.2): only when the access token keeps `openid`
@@ -186,7 +191,11 @@ impl Services {
             return Ok(None);
         }
         let user = self.active_user(grant.user_id).await?;
-        let auth = Authentication { auth_time: Some(grant.auth_time), session_hash: grant.session_hash.as_deref(), nonce: None };
+        let auth = Authentication {
+            auth_time: Some(grant.auth_time),
+            session_hash: grant.session_hash.as_deref(),
+            nonce: None,
+        };
         let with = IssuedWith { access_token: Some(access_token), code: None };
         self.sign_id_token(&client.client_id, &user, scope, &auth, with).await.map(Some)
     }

@@ -13,7 +13,13 @@ use sha2::Sha256;
 use super::{token::Minted, unavailable, Services};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
-    oauth::{error::OAuthError, grant, model::{Client, RefreshGrant}, scope::Scope, token::TokenResponse},
+    oauth::{
+        error::OAuthError,
+        grant,
+        model::{Client, RefreshGrant},
+        scope::Scope,
+        token::TokenResponse,
+    },
     store::{RefreshRecord, Rotation},
 };
 
@@ -54,7 +60,12 @@ impl Services {
     /// `grant_type=refresh_token`: the presented token is superseded by a new one; presenting a
     /// superseded token again revokes its whole family, unless it is retried within the grace
     /// window while its successor is still unused.
-    pub(super) async fn refresh(&self, client: &Client, token: &str, requested: Option<&Scope>) -> Result<TokenResponse, OAuthError> {
+    pub(super) async fn refresh(
+        &self,
+        client: &Client,
+        token: &str,
+        requested: Option<&Scope>,
+    ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let hash = sha256_hex(token);
         let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
@@ -81,7 +92,14 @@ impl Services {
         let scope = grant::validate_refresh(&held, client, requested, now)?;
         self.ensure_user_active(stored.user_id).await?;
         let minted = self.successors(token).await?;
-        let rows = minted.rows(self, client, stored.user_id, &scope, Some(stored.family_id.clone()), Some(stored.scope.clone()));
+        let rows = minted.rows(
+            self,
+            client,
+            stored.user_id,
+            &scope,
+            Some(stored.family_id.clone()),
+            Some(stored.scope.clone()),
+        );
         // Signed before the rotation, so that a failure here leaves the presented token usable.
         let id_token = self.refresh_id_token(&stored, client, &scope, &minted.access).await?;
         match self.store.rotate_refresh(&hash, &rows, now).await.map_err(unavailable)? {
@@ -102,14 +120,25 @@ impl Services {
     }
 
     /// A grace retry's answer with a new ID Token, as the lost answer had one.
-    async fn with_refresh_id_token(&self, again: TokenResponse, stored: &RefreshRecord, client: &Client) -> Result<TokenResponse, OAuthError> {
+    async fn with_refresh_id_token(
+        &self,
+        again: TokenResponse,
+        stored: &RefreshRecord,
+        client: &Client,
+    ) -> Result<TokenResponse, OAuthError> {
         let scope = Scope::parse(again.scope.as_deref().unwrap_or_default()).unwrap_or_default();
         let id_token = self.refresh_id_token(stored, client, &scope, &again.access_token).await?;
         Ok(TokenResponse { id_token, ..again })
     }
 
     /// Within the grace window, the pair that replaced `old` if it is still unused and live.
-    async fn grace_retry(&self, old: &str, stored: &RefreshRecord, rotated_at: i64, now: i64) -> Result<Option<TokenResponse>, OAuthError> {
+    async fn grace_retry(
+        &self,
+        old: &str,
+        stored: &RefreshRecord,
+        rotated_at: i64,
+        now: i64,
+    ) -> Result<Option<TokenResponse>, OAuthError> {
         if self.settings.refresh_grace == 0 || now - rotated_at > self.settings.refresh_grace {
             return Ok(None);
         }
@@ -121,7 +150,9 @@ impl Services {
         let next = self.store.refresh_token(&sha256_hex(refresh)).await.map_err(unavailable)?;
         let access = self.store.access_token(&sha256_hex(&minted.access)).await.map_err(unavailable)?;
         match (next, access) {
-            (Some(n), Some(a)) if n.rotated_at.is_none() && n.revoked_at.is_none() && a.revoked_at.is_none() && a.expires_at > now => {
+            (Some(n), Some(a))
+                if n.rotated_at.is_none() && n.revoked_at.is_none() && a.revoked_at.is_none() && a.expires_at > now =>
+            {
                 Ok(Some(TokenResponse {
                     access_token: minted.access,
                     token_type: "Bearer",

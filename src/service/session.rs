@@ -52,7 +52,13 @@ impl Services {
 
     /// Opens a session for `user` (ending `previous`, so a session id never survives a
     /// sign-in) and returns the cookie value.
-    pub async fn start_session(&self, user: &User, ip: Option<IpAddr>, user_agent: &str, previous: Option<&str>) -> Result<String, SignInError> {
+    pub async fn start_session(
+        &self,
+        user: &User,
+        ip: Option<IpAddr>,
+        user_agent: &str,
+        previous: Option<&str>,
+    ) -> Result<String, SignInError> {
         if let Some(old) = previous {
             let _ = self.store.delete_session(&sha256_hex(old)).await;
         }

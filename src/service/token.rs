@@ -29,7 +29,10 @@ pub(super) struct Minted {
 
 impl Minted {
     fn new(grant: GrantType) -> Self {
-        Self { access: random_token(prefix::ACCESS), refresh: issues_refresh_token(grant).then(|| random_token(prefix::REFRESH)) }
+        Self {
+            access: random_token(prefix::ACCESS),
+            refresh: issues_refresh_token(grant).then(|| random_token(prefix::REFRESH)),
+        }
     }
 
     /// What the store keeps: hashes, lifetimes, the family.
@@ -241,7 +244,9 @@ impl Services {
         let user = self.sign_in(username, password, ip).await.map_err(|e| match e {
             SignInError::BadCredentials => OAuthError::invalid_grant("invalid username or password"),
             SignInError::Throttled => OAuthError::invalid_grant("too many failed attempts; try again later"),
-            SignInError::Unavailable => OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again"),
+            SignInError::Unavailable => {
+                OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again")
+            }
         })?;
         self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await
     }

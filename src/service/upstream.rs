@@ -19,8 +19,8 @@ use crate::{
         jose::JoseError,
         pkce,
         upstream::{
-            authorization_url, profile_from_claims, profile_from_mapping, propose_username, validate_callback, validate_id_token,
-            CallbackExpect, ExternalProfile, ProviderConfig, Protocol, TokenAuth, UpstreamError,
+            authorization_url, profile_from_claims, profile_from_mapping, propose_username, validate_callback,
+            validate_id_token, CallbackExpect, ExternalProfile, Protocol, ProviderConfig, TokenAuth, UpstreamError,
         },
     },
     service::users::normalize_login,
@@ -180,7 +180,12 @@ impl Services {
 
     /// Starts a sign-in with provider `id` that continues to `next` (already checked by
     /// `safe_next`), or, with `link_user`, links the identity to that signed-in account.
-    pub async fn start_upstream(&self, id: &str, next: &str, link_user: Option<i64>) -> Result<Started, UpstreamFailure> {
+    pub async fn start_upstream(
+        &self,
+        id: &str,
+        next: &str,
+        link_user: Option<i64>,
+    ) -> Result<Started, UpstreamFailure> {
         let p = self.provider(id).ok_or(UpstreamFailure::UnknownProvider)?;
         let endpoints = self.endpoints(p).await.map_err(|e| {
             tracing::warn!(provider = %p.id, error = %e, "cannot start a sign-in with the provider");
@@ -190,7 +195,14 @@ impl Services {
         let nonce = p.issuer().map(|_| random_token(""));
         let challenge = p.quirks.pkce.then(|| pkce::s256(&verifier));
         let redirect_uri = self.upstream_redirect_uri(&p.id);
-        let url = authorization_url(p, &endpoints.authorization, &redirect_uri, &state, challenge.as_deref(), nonce.as_deref())?;
+        let url = authorization_url(
+            p,
+            &endpoints.authorization,
+            &redirect_uri,
+            &state,
+            challenge.as_deref(),
+            nonce.as_deref(),
+        )?;
         let now = self.now();
         let flow = UpstreamLogin {
             flow_hash: sha256_hex(&flow_token),
@@ -209,7 +221,14 @@ impl Services {
 
     /// The callback: checks it against the browser's flow, redeems the code, verifies who the
     /// provider says the user is, then signs in, links, or leaves a pending identity.
-    pub async fn finish_upstream(&self, id: &str, flow_token: Option<&str>, query: &str, session: Option<&Session>, browser: &BrowserInfo) -> CallbackOutcome {
+    pub async fn finish_upstream(
+        &self,
+        id: &str,
+        flow_token: Option<&str>,
+        query: &str,
+        session: Option<&Session>,
+        browser: &BrowserInfo,
+    ) -> CallbackOutcome {
         let flow = match flow_token {
             Some(t) => self.store.take_upstream_login(&sha256_hex(t), self.now()).await,
             None => Ok(None),
@@ -229,7 +248,13 @@ impl Services {
         CallbackOutcome { link: flow.link_user_id.is_some(), next: flow.next, result }
     }
 
-    async fn complete_flow(&self, flow: &UpstreamLogin, query: &str, session: Option<&Session>, browser: &BrowserInfo) -> Result<Finished, UpstreamFailure> {
+    async fn complete_flow(
+        &self,
+        flow: &UpstreamLogin,
+        query: &str,
+        session: Option<&Session>,
+        browser: &BrowserInfo,
+    ) -> Result<Finished, UpstreamFailure> {
         let p = self.provider(&flow.provider).ok_or(UpstreamFailure::UnknownProvider)?;
         let profile = self.verified_profile(p, flow, query).await.map_err(|e| {
             tracing::warn!(provider = %p.id, error = %e, "provider callback refused");
@@ -245,7 +270,12 @@ impl Services {
         }
         match existing {
             Some(identity) => {
-                let user = self.store.user_by_id(identity.user_id).await.map_err(store_failure)?.ok_or(UpstreamFailure::Store)?;
+                let user = self
+                    .store
+                    .user_by_id(identity.user_id)
+                    .await
+                    .map_err(store_failure)?
+                    .ok_or(UpstreamFailure::Store)?;
                 if !user.active {
                     return Err(UpstreamFailure::Disabled);
                 }
@@ -261,28 +291,45 @@ impl Services {
 
     /// Steps 2-4 of the callback: the authorization response, the code exchange, the ID Token
     /// or user info, and the profile they give.
-    async fn verified_profile(&self, p: &ProviderConfig, flow: &UpstreamLogin, query: &str) -> Result<ExternalProfile, UpstreamError> {
+    async fn verified_profile(
+        &self,
+        p: &ProviderConfig,
+        flow: &UpstreamLogin,
+        query: &str,
+    ) -> Result<ExternalProfile, UpstreamError> {
         let endpoints = self.endpoints(p).await?;
         let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-        let expect = CallbackExpect { state: &flow.state, issuer: endpoints.issuer.as_deref(), iss_required: endpoints.iss_required };
+        let expect = CallbackExpect {
+            state: &flow.state,
+            issuer: endpoints.issuer.as_deref(),
+            iss_required: endpoints.iss_required,
+        };
         let code = validate_callback(&params, &expect)?;
         let redirect_uri = self.upstream_redirect_uri(&p.id);
         let verifier = p.quirks.pkce.then_some(flow.pkce_verifier.as_str());
         let client = self.upstream_client();
-        let tokens = client.exchange_code(p, &endpoints.token, endpoints.token_auth, &code, &redirect_uri, verifier).await?;
+        let tokens =
+            client.exchange_code(p, &endpoints.token, endpoints.token_auth, &code, &redirect_uri, verifier).await?;
         match &p.protocol {
             Protocol::OAuth2 { mapping, .. } => {
                 let endpoint = endpoints.userinfo.as_deref().unwrap_or_default();
                 profile_from_mapping(&client.userinfo(p, endpoint, &tokens).await?, mapping)
             }
             Protocol::Oidc { issuer } => {
-                let id_token = tokens.id_token.as_deref().ok_or_else(|| UpstreamError::Rejected("no id_token in the token response".into()))?;
-                let claims = self.verified_claims(p, issuer, endpoints.jwks.as_deref().unwrap_or_default(), id_token, flow).await?;
+                let id_token = tokens
+                    .id_token
+                    .as_deref()
+                    .ok_or_else(|| UpstreamError::Rejected("no id_token in the token response".into()))?;
+                let claims = self
+                    .verified_claims(p, issuer, endpoints.jwks.as_deref().unwrap_or_default(), id_token, flow)
+                    .await?;
                 let mut profile = profile_from_claims(&claims)?;
                 if let (true, Some(endpoint)) = (profile.incomplete(), endpoints.userinfo.as_deref()) {
                     match client.userinfo(p, endpoint, &tokens).await {
                         Ok(info) => profile.merge_userinfo(&info)?,
-                        Err(e) => tracing::warn!(provider = %p.id, error = %e, "user info unavailable; using the ID Token alone"),
+                        Err(e) => {
+                            tracing::warn!(provider = %p.id, error = %e, "user info unavailable; using the ID Token alone")
+                        }
                     }
                 }
                 Ok(profile)
@@ -292,7 +339,14 @@ impl Services {
 
     /// The ID Token's claims once verified; the JWK Set is fetched again once when the token
     /// names a key the cached set lacks (the provider rotated its keys).
-    async fn verified_claims(&self, p: &ProviderConfig, issuer: &str, jwks_uri: &str, id_token: &str, flow: &UpstreamLogin) -> Result<Value, UpstreamError> {
+    async fn verified_claims(
+        &self,
+        p: &ProviderConfig,
+        issuer: &str,
+        jwks_uri: &str,
+        id_token: &str,
+        flow: &UpstreamLogin,
+    ) -> Result<Value, UpstreamError> {
         let nonce = flow.nonce.as_deref().unwrap_or_default();
         let client = self.upstream_client();
         let now = self.now();
@@ -308,7 +362,13 @@ impl Services {
         claims.map_err(|e| UpstreamError::Rejected(format!("ID Token: {e}")))
     }
 
-    async fn link_profile(&self, p: &ProviderConfig, profile: &ExternalProfile, user_id: i64, existing: Option<ExternalIdentity>) -> Result<Finished, UpstreamFailure> {
+    async fn link_profile(
+        &self,
+        p: &ProviderConfig,
+        profile: &ExternalProfile,
+        user_id: i64,
+        existing: Option<ExternalIdentity>,
+    ) -> Result<Finished, UpstreamFailure> {
         match existing {
             Some(i) if i.user_id == user_id => return Ok(Finished::Linked),
             Some(_) => return Err(UpstreamFailure::IdentityTaken),
@@ -331,7 +391,12 @@ impl Services {
     }
 
     /// Stores a new identity for the finish page; returns the pending cookie's value.
-    async fn hold_pending(&self, p: &ProviderConfig, profile: ExternalProfile, next: &str) -> Result<String, UpstreamFailure> {
+    async fn hold_pending(
+        &self,
+        p: &ProviderConfig,
+        profile: ExternalProfile,
+        next: &str,
+    ) -> Result<String, UpstreamFailure> {
         let username = self.free_username(&propose_username(&profile)).await.map_err(store_failure)?;
         let email = profile.email.filter(|e| super::users::validate_email(e).is_ok());
         let token = random_token("");
@@ -378,6 +443,10 @@ impl Services {
             return Ok(None);
         };
         let user = self.store.user_by_login(&normalize_login(email)).await?;
-        Ok(user.filter(|u| u.active && u.password_hash.is_some() && u.email.as_deref().map(normalize_login) == Some(normalize_login(email))))
+        Ok(user.filter(|u| {
+            u.active
+                && u.password_hash.is_some()
+                && u.email.as_deref().map(normalize_login) == Some(normalize_login(email))
+        }))
     }
 }

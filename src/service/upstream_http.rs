@@ -16,7 +16,10 @@ use serde_json::Value;
 
 use crate::oauth::{
     jose::JwkSet,
-    upstream::{discovery_url, parse_token_response, ProviderConfig, TokenAuth, TokenResponse, UpstreamError, UpstreamMetadata, UserinfoAuth},
+    upstream::{
+        discovery_url, parse_token_response, ProviderConfig, TokenAuth, TokenResponse, UpstreamError, UpstreamMetadata,
+        UserinfoAuth,
+    },
 };
 
 /// Time allowed to open a connection.
@@ -53,7 +56,13 @@ impl UpstreamClient {
     /// Sends `req` and returns the status and the JSON body (at most [`MAX_BODY`] bytes).
     async fn send_json(&self, req: RequestBuilder) -> Result<(u16, Value), UpstreamError> {
         let failed = |e: reqwest::Error| {
-            let what = if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" };
+            let what = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "connection failed"
+            } else {
+                "request failed"
+            };
             // Without the URL: a query may carry a token (WeChat's user info).
             UpstreamError::Unavailable(format!("{what}: {}", e.without_url()))
         };
@@ -69,7 +78,8 @@ impl UpstreamClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let json = serde_json::from_slice(&body).map_err(|_| UpstreamError::Unavailable(format!("HTTP {status}: not a JSON document")))?;
+        let json = serde_json::from_slice(&body)
+            .map_err(|_| UpstreamError::Unavailable(format!("HTTP {status}: not a JSON document")))?;
         Ok((status, json))
     }
 
@@ -98,8 +108,8 @@ impl UpstreamClient {
             return Ok(m);
         }
         let doc = self.get_document(&discovery_url(issuer)).await?;
-        let meta: UpstreamMetadata = serde_json::from_value(doc)
-            .map_err(|e| UpstreamError::Unavailable(format!("discovery document: {e}")))?;
+        let meta: UpstreamMetadata =
+            serde_json::from_value(doc).map_err(|e| UpstreamError::Unavailable(format!("discovery document: {e}")))?;
         meta.check(issuer).map_err(UpstreamError::Rejected)?;
         Ok(Self::remember(&self.metadata, issuer, now, meta))
     }
@@ -112,7 +122,8 @@ impl UpstreamClient {
             }
         }
         let doc = self.get_document(uri).await?;
-        let set: JwkSet = serde_json::from_value(doc).map_err(|e| UpstreamError::Unavailable(format!("JWK Set: {e}")))?;
+        let set: JwkSet =
+            serde_json::from_value(doc).map_err(|e| UpstreamError::Unavailable(format!("JWK Set: {e}")))?;
         Ok(Self::remember(&self.jwks, uri, now, set))
     }
 
@@ -128,7 +139,8 @@ impl UpstreamClient {
         redirect_uri: &str,
         verifier: Option<&str>,
     ) -> Result<TokenResponse, UpstreamError> {
-        let mut form: Vec<(&str, &str)> = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
+        let mut form: Vec<(&str, &str)> =
+            vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
         form.extend(verifier.map(|v| ("code_verifier", v)));
         let mut basic = None;
         match auth {
@@ -142,21 +154,32 @@ impl UpstreamClient {
                 basic = Some(format!("Basic {}", STANDARD.encode(pair)));
             }
         }
-        let mut req = if p.quirks.token_via_get { self.http.get(endpoint).query(&form) } else { self.http.post(endpoint).form(&form) };
+        let mut req = if p.quirks.token_via_get {
+            self.http.get(endpoint).query(&form)
+        } else {
+            self.http.post(endpoint).form(&form)
+        };
         if let Some(b) = basic {
             req = req.header(header::AUTHORIZATION, b);
         }
         let (status, json) = self.send_json(req).await?;
         let parsed = parse_token_response(&json);
         match parsed {
-            Ok(_) if !(200..=299).contains(&status) => Err(UpstreamError::Unavailable(format!("token endpoint answered HTTP {status}"))),
+            Ok(_) if !(200..=299).contains(&status) => {
+                Err(UpstreamError::Unavailable(format!("token endpoint answered HTTP {status}")))
+            }
             other => other,
         }
     }
 
     /// The user-info document for `token` (RFC 6750 §2.1 header, or the provider's query
     /// style with the token response members it wants).
-    pub async fn userinfo(&self, p: &ProviderConfig, endpoint: &str, token: &TokenResponse) -> Result<Value, UpstreamError> {
+    pub async fn userinfo(
+        &self,
+        p: &ProviderConfig,
+        endpoint: &str,
+        token: &TokenResponse,
+    ) -> Result<Value, UpstreamError> {
         let mut req = self.http.get(endpoint);
         req = match p.quirks.userinfo_auth {
             UserinfoAuth::Header => req.bearer_auth(&token.access_token),

@@ -86,7 +86,11 @@ pub(crate) fn validate_email(e: &str) -> Result<(), ServiceError> {
     let ok = e.len() <= 254
         && !e.chars().any(char::is_whitespace)
         && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
-    if ok { Ok(()) } else { Err(ServiceError::InvalidField("email", format!("{e:?} is not an email address"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::InvalidField("email", format!("{e:?} is not an email address")))
+    }
 }
 
 /// Checks the password rules (length only here; never truncated).
@@ -124,7 +128,11 @@ impl Services {
         let new = NewUser {
             username_normalized: normalize_login(&username),
             email_normalized: email.as_deref().map(normalize_login),
-            display_name: r.display_name.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()).unwrap_or_else(|| username.clone()),
+            display_name: r
+                .display_name
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| username.clone()),
             username,
             email,
             password_hash,
@@ -243,7 +251,8 @@ mod tests {
 
     #[test]
     fn debug_output_leaves_the_password_out() {
-        let r = Registration { username: "zp".into(), password: Some("penadmin-secret".into()), ..Registration::default() };
+        let r =
+            Registration { username: "zp".into(), password: Some("penadmin-secret".into()), ..Registration::default() };
         let shown = format!("{r:?}");
         assert!(shown.contains("zp") && !shown.contains("penadmin-secret"), "{shown}");
     }

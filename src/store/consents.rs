@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 
-use super::{sql::{PostgresStore, SqliteStore}, GrantRecord, StoreError, StoreResult};
+use super::{
+    sql::{PostgresStore, SqliteStore},
+    GrantRecord, StoreError, StoreResult,
+};
 use crate::oauth::scope::Scope;
 
 /// What each user has granted each client.

@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 
-use super::{sql::{PostgresStore, SqliteStore}, OidcGrant, SigningKeyRecord, StoreResult};
+use super::{
+    sql::{PostgresStore, SqliteStore},
+    OidcGrant, SigningKeyRecord, StoreResult,
+};
 
 /// ID Token signing keys and their rotation, and the ID Token grants of token families.
 #[async_trait]
@@ -19,7 +22,13 @@ pub trait OidcStore: Send + Sync {
     /// `published_until`) and stores `next` as the new current key of the same algorithm, in
     /// one transaction. False, with nothing changed, if `current_kid` is no longer current
     /// (another rotation came first).
-    async fn rotate_signing_key(&self, current_kid: &str, retired_at: i64, published_until: i64, next: &SigningKeyRecord) -> StoreResult<bool>;
+    async fn rotate_signing_key(
+        &self,
+        current_kid: &str,
+        retired_at: i64,
+        published_until: i64,
+        next: &SigningKeyRecord,
+    ) -> StoreResult<bool>;
     /// Records the authentication behind a token family that was issued an ID Token (a second
     /// record for the same family is ignored).
     async fn insert_oidc_grant(&self, grant: &OidcGrant, now: i64) -> StoreResult<()>;

@@ -15,7 +15,12 @@ pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session with this hash and its user, if it is within both lifetimes
     /// (`expires_at > now`, `last_seen_at >= idle_since`) and its user is active.
-    async fn session(&self, session_hash: &str, now: i64, idle_since: i64) -> StoreResult<Option<(SessionRecord, User)>>;
+    async fn session(
+        &self,
+        session_hash: &str,
+        now: i64,
+        idle_since: i64,
+    ) -> StoreResult<Option<(SessionRecord, User)>>;
     /// Records activity on a session.
     async fn touch_session(&self, session_hash: &str, now: i64) -> StoreResult<()>;
     /// Ends one session.
@@ -27,7 +32,13 @@ pub trait SessionStore: Send + Sync {
     /// Ends every session of the user except `keep`.
     async fn delete_other_sessions(&self, user_id: i64, keep: &str) -> StoreResult<()>;
     /// Notes that `client_id` was issued an ID Token within the session `session_hash`.
-    async fn record_session_client(&self, session_hash: &str, client_id: &str, user_id: i64, now: i64) -> StoreResult<()>;
+    async fn record_session_client(
+        &self,
+        session_hash: &str,
+        client_id: &str,
+        user_id: i64,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Ends the session `session_hash` and returns the clients that took part in it and want
     /// back-channel logout, in one transaction (so each is told once).
     async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>>;

@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::{sql::{PostgresStore, SqliteStore}, StoreResult};
+use super::{
+    sql::{PostgresStore, SqliteStore},
+    StoreResult,
+};
 
 /// Counts sign-in attempts per key (a username, an address) so that guessing is slowed down.
 #[async_trait]

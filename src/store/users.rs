@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 
-use super::{sql::{PostgresStore, SqliteStore}, NewUser, StoreError, StoreResult, User};
+use super::{
+    sql::{PostgresStore, SqliteStore},
+    NewUser, StoreError, StoreResult, User,
+};
 
 /// Accounts and the usernames they hold (including those held back after a deletion).
 #[async_trait]
@@ -25,7 +28,14 @@ pub trait UserStore: Send + Sync {
     /// id, at most `limit`.
     async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>>;
     /// Replaces display name and email; `Conflict` if the email belongs to someone else.
-    async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()>;
+    async fn update_profile(
+        &self,
+        user_id: i64,
+        display_name: &str,
+        email: Option<&str>,
+        email_normalized: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Ends every session of the user and revokes every token issued for them, in one
     /// transaction.
     async fn end_user_access(&self, user_id: i64, now: i64) -> StoreResult<()>;

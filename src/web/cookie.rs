@@ -18,7 +18,12 @@ pub const APP_SECRET_COOKIE: &str = "yaoshi_new_secret";
 
 /// The value of cookie `name`, from any of the request's `Cookie` headers.
 pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| cookie_value(h, name)).map(str::to_owned)
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| cookie_value(h, name))
+        .map(str::to_owned)
 }
 
 /// The session cookie's value, if the request carries one.
@@ -79,7 +84,12 @@ mod tests {
     #[test]
     fn cookies_are_http_only_and_lax() {
         let c = session_cookie("abc", true);
-        assert!(c.starts_with("yaoshi_session=abc;") && c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.ends_with("Secure"));
+        assert!(
+            c.starts_with("yaoshi_session=abc;")
+                && c.contains("HttpOnly")
+                && c.contains("SameSite=Lax")
+                && c.ends_with("Secure")
+        );
         assert!(!session_cookie("abc", false).contains("Secure"));
         assert_eq!(cookie_value("a=1; yaoshi_session=xyz; b=2", SESSION_COOKIE), Some("xyz"));
         assert_eq!(cookie_value("a=1", SESSION_COOKIE), None);

@@ -27,7 +27,8 @@ pub fn detect() -> Locale {
 #[cfg(feature = "ssr")]
 pub fn of_request(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Locale {
     use axum::http::header;
-    let chosen = crate::web::cookie::request_cookie(headers, crate::web::cookie::LANG_COOKIE).and_then(|l| Locale::from_tag(&l));
+    let chosen =
+        crate::web::cookie::request_cookie(headers, crate::web::cookie::LANG_COOKIE).and_then(|l| Locale::from_tag(&l));
     chosen.or_else(|| uri.query().and_then(requested_in)).unwrap_or_else(|| {
         Locale::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default())
     })

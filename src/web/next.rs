@@ -13,7 +13,11 @@ pub fn safe_next(next: &str) -> &str {
     let ok = bytes.first() == Some(&b'/')
         && !matches!(bytes.get(1), Some(b'/') | Some(b'\\'))
         && !next.chars().any(|c| c == '\\' || c.is_control());
-    if ok { next } else { "/" }
+    if ok {
+        next
+    } else {
+        "/"
+    }
 }
 
 /// Characters escaped in `next`: everything but unreserved characters and `/`, which gives the
@@ -27,7 +31,11 @@ pub fn login_url(path_and_query: &str) -> String {
 
 /// The login page for `next`, or the bare login page when `next` is `/`.
 pub fn login_page(next: &str) -> String {
-    if next == "/" { "/o/login/".to_owned() } else { login_url(next) }
+    if next == "/" {
+        "/o/login/".to_owned()
+    } else {
+        login_url(next)
+    }
 }
 
 /// The login page that returns to `path_and_query`, with the sign-in form pre-filled with
@@ -49,7 +57,17 @@ mod tests {
         for good in ["/o/authorize/?response_type=code&client_id=1", "/", "/account", "/%2F%2Fevil"] {
             assert_eq!(safe_next(good), good);
         }
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "https:evil", "evil", "", "/\t/evil", "/a\\b", "\\\\evil"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "https:evil",
+            "evil",
+            "",
+            "/\t/evil",
+            "/a\\b",
+            "\\\\evil",
+        ] {
             assert_eq!(safe_next(bad), "/", "{bad:?}");
         }
     }

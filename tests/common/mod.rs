@@ -78,7 +78,8 @@ pub async fn fresh_database(backend: Backend) -> TestDb {
                 "YAOSHI_TEST_POSTGRES is not set: run the tests with the README's test command, which starts PostgreSQL",
             );
             let name = format!("t_{}", yaoshi::crypto::random_id());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to test PostgreSQL");
+            let mut conn =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to test PostgreSQL");
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
             TestDb { url: format!("{base}/{name}"), _dir: None }
@@ -174,12 +175,24 @@ impl TestServer {
 
     /// Opens `login_page` in `b` as a browser without JavaScript does, posts its form for
     /// `username` with `next`, and returns the CSRF token and where the sign-in sends `b`.
-    pub async fn sign_in_to(&self, b: &reqwest::Client, login_page: &str, username: &str, password: &str, next: &str) -> (String, String) {
+    pub async fn sign_in_to(
+        &self,
+        b: &reqwest::Client,
+        login_page: &str,
+        username: &str,
+        password: &str,
+        next: &str,
+    ) -> (String, String) {
         use reqwest::header::{ACCEPT, ORIGIN};
         let page = b.get(self.url(login_page)).header(ACCEPT, "text/html").send().await.expect("login page");
         assert_eq!(page.status(), 200, "{login_page}");
         let html = page.text().await.expect("html");
-        let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrf field")
+            .to_owned();
         let resp = b
             .post(self.url("/api/login"))
             .header(ACCEPT, "text/html")
@@ -194,7 +207,13 @@ impl TestServer {
 
     /// Posts a form as a browser without JavaScript; returns status and `Location`.
     pub async fn submit(&self, b: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let resp = b.post(self.url(path)).header(reqwest::header::ACCEPT, "text/html").form(form).send().await.expect("form post");
+        let resp = b
+            .post(self.url(path))
+            .header(reqwest::header::ACCEPT, "text/html")
+            .form(form)
+            .send()
+            .await
+            .expect("form post");
         let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         (resp.status().as_u16(), location)
     }
@@ -212,7 +231,12 @@ impl TestServer {
     }
 
     /// POSTs a form to `path` with optional HTTP Basic credentials.
-    pub async fn post_form(&self, path: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let mut req = self.http.post(self.url(path)).form(form);
         if let Some((id, secret)) = basic {
             req = req.basic_auth(id, Some(secret));
@@ -221,7 +245,8 @@ impl TestServer {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, headers, json)
     }
 

@@ -6,7 +6,10 @@ use reqwest::{header::HeaderMap, RequestBuilder};
 use serde_json::Value;
 use yaoshi::{
     crypto::{prefix, random_id, random_token, sha256_hex},
-    oauth::{model::{AuthCode, GrantType}, scope::Scope},
+    oauth::{
+        model::{AuthCode, GrantType},
+        scope::Scope,
+    },
     service::clients::ClientSpec,
     store::{NewRefresh, NewTokens},
 };
@@ -24,7 +27,6 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// Every scope the server offers by default, as a token response prints them.
 pub const ALL_SCOPES: &str = "email openid profile read write";
-
 
 /// One HTTP answer.
 pub struct Reply {
@@ -116,7 +118,13 @@ pub async fn token(srv: &TestServer, app: &App, extra: &[(&str, &str)]) -> Reply
 
 /// Registers a client redirecting to [`URI`] with `grants`.
 pub async fn register(srv: &TestServer, public: bool, grants: &[GrantType]) -> App {
-    let spec = ClientSpec { name: "App".into(), public, redirect_uris: vec![URI.into()], grants: grants.to_vec(), ..Default::default() };
+    let spec = ClientSpec {
+        name: "App".into(),
+        public,
+        redirect_uris: vec![URI.into()],
+        grants: grants.to_vec(),
+        ..Default::default()
+    };
     let (id, secret) = srv.client(spec).await;
     App { id, secret }
 }
@@ -131,7 +139,8 @@ pub async fn setup(backend: Backend) -> (TestServer, App, i64) {
 
 /// A password grant for alice; returns (access_token, refresh_token).
 pub async fn password(srv: &TestServer, app: &App, scope: &str) -> (String, String) {
-    let r = token(srv, app, &[("grant_type", "password"), ("username", "alice"), ("password", PW), ("scope", scope)]).await;
+    let r =
+        token(srv, app, &[("grant_type", "password"), ("username", "alice"), ("password", PW), ("scope", scope)]).await;
     (r.field("access_token"), r.field("refresh_token"))
 }
 
@@ -199,4 +208,3 @@ pub async fn expired_tokens(srv: &TestServer, app: &App, user: i64) -> (String, 
     srv.store().insert_tokens(&tokens).await.expect("insert tokens");
     (access, refresh)
 }
-

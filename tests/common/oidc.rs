@@ -82,7 +82,8 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 /// Runs the code flow for the trusted client `rp` with `scope` and `extra` authorization
 /// parameters in browser `b`; returns the code.
 pub async fn code(t: &TestServer, b: &reqwest::Client, rp: &App, scope: &str, extra: &[(&str, &str)]) -> String {
-    let mut pairs = vec![("response_type", "code"), ("client_id", rp.id.as_str()), ("redirect_uri", RP_URI), ("scope", scope)];
+    let mut pairs =
+        vec![("response_type", "code"), ("client_id", rp.id.as_str()), ("redirect_uri", RP_URI), ("scope", scope)];
     pairs.extend_from_slice(extra);
     let location = authorize(t, b, &query(&pairs)).await;
     assert!(location.starts_with(RP_URI), "{location}");
@@ -122,7 +123,8 @@ pub async fn jwks(t: &TestServer) -> JwkSet {
 /// must: issuer, audience, expiry, issue time, nonce.
 #[track_caller]
 pub fn verified(t: &TestServer, keys: &JwkSet, id_token: &str, audience: &str, nonce: Option<&str>) -> (Header, Value) {
-    let (header, claims) = jose::verify(id_token, keys, &[Alg::RS256, Alg::ES256]).unwrap_or_else(|e| panic!("id_token does not verify: {e}"));
+    let (header, claims) = jose::verify(id_token, keys, &[Alg::RS256, Alg::ES256])
+        .unwrap_or_else(|e| panic!("id_token does not verify: {e}"));
     let expect = Expect { issuer: &t.base, audience, nonce, leeway: 5 };
     jose::check_claims(&claims, &expect, t.services.now()).unwrap_or_else(|e| panic!("id_token claims: {e}: {claims}"));
     (header, claims)

@@ -187,7 +187,8 @@ async fn token(State(s): State<Arc<Inner>>, Form(form): Form<HashMap<String, Str
     } else {
         s.key.sign("JWT", &c, &mut OsRng)
     };
-    Json(json!({"access_token": "fake-access", "token_type": "Bearer", "expires_in": 300, "id_token": id_token})).into_response()
+    Json(json!({"access_token": "fake-access", "token_type": "Bearer", "expires_in": 300, "id_token": id_token}))
+        .into_response()
 }
 
 async fn userinfo(State(s): State<Arc<Inner>>) -> Json<Value> {

@@ -70,17 +70,11 @@ mod tests {
         for alg in [Alg::RS256, Alg::ES256] {
             assert_eq!(alg.as_str().parse::<Alg>(), Ok(alg));
             assert_eq!(serde_json::to_value(alg).unwrap(), json!(alg.as_str()));
-            assert_eq!(
-                serde_json::from_value::<Alg>(json!(alg.as_str())).unwrap(),
-                alg
-            );
+            assert_eq!(serde_json::from_value::<Alg>(json!(alg.as_str())).unwrap(), alg);
         }
         assert_eq!("none".parse::<Alg>(), Err(JoseError::AlgNone));
         for bad in ["rs256", "HS256", "RS384", ""] {
-            assert_eq!(
-                bad.parse::<Alg>(),
-                Err(JoseError::UnsupportedAlg(bad.into()))
-            );
+            assert_eq!(bad.parse::<Alg>(), Err(JoseError::UnsupportedAlg(bad.into())));
         }
     }
 }

@@ -27,11 +27,8 @@ pub struct Expect<'a> {
 ///
 /// `now` is unix seconds. Checked in that order; the first failure wins.
 pub fn check_claims(claims: &Value, expect: &Expect, now: i64) -> Result<(), JoseError> {
-    let iss = claims
-        .get("iss")
-        .ok_or(JoseError::MissingClaim("iss"))?
-        .as_str()
-        .ok_or(JoseError::MissingClaim("iss"))?;
+    let iss =
+        claims.get("iss").ok_or(JoseError::MissingClaim("iss"))?.as_str().ok_or(JoseError::MissingClaim("iss"))?;
     if iss != expect.issuer {
         return Err(JoseError::WrongIssuer);
     }
@@ -46,10 +43,7 @@ pub fn check_claims(claims: &Value, expect: &Expect, now: i64) -> Result<(), Jos
             // OIDC Core §3.1.3.7 items 4 and 5: with several audiences the
             // party the token was issued to must be named in `azp`.
             if auds.len() > 1 {
-                let azp = claims
-                    .get("azp")
-                    .and_then(Value::as_str)
-                    .ok_or(JoseError::MissingClaim("azp"))?;
+                let azp = claims.get("azp").and_then(Value::as_str).ok_or(JoseError::MissingClaim("azp"))?;
                 if azp != expect.audience {
                     return Err(JoseError::WrongAudience);
                 }
@@ -68,10 +62,7 @@ pub fn check_claims(claims: &Value, expect: &Expect, now: i64) -> Result<(), Jos
     }
 
     if let Some(nonce) = expect.nonce {
-        let got = claims
-            .get("nonce")
-            .and_then(Value::as_str)
-            .ok_or(JoseError::MissingClaim("nonce"))?;
+        let got = claims.get("nonce").and_then(Value::as_str).ok_or(JoseError::MissingClaim("nonce"))?;
         if got != nonce {
             return Err(JoseError::NonceMismatch);
         }
@@ -112,36 +103,19 @@ mod tests {
     #[test]
     fn at_hash_vector() {
         // OIDC Core Appendix A.3/A.4 example.
-        assert_eq!(
-            left_half_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
-        assert_eq!(
-            left_half_hash(Alg::ES256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
+        assert_eq!(left_half_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(left_half_hash(Alg::ES256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
         // OIDC Core Appendix A.4 c_hash.
         assert_eq!(
-            left_half_hash(
-                Alg::RS256,
-                "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"
-            ),
+            left_half_hash(Alg::RS256, "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"),
             "LDktKdoQak3Pk0cnXxCltA"
         );
     }
 
     #[test]
     fn claim_checks() {
-        let expect = Expect {
-            issuer: "https://op.example",
-            audience: "c1",
-            nonce: None,
-            leeway: 30,
-        };
-        let with_nonce = Expect {
-            nonce: Some("n-0S6_WzA2Mj"),
-            ..expect
-        };
+        let expect = Expect { issuer: "https://op.example", audience: "c1", nonce: None, leeway: 30 };
+        let with_nonce = Expect { nonce: Some("n-0S6_WzA2Mj"), ..expect };
         let base = claims(); // iat 1000, exp 2000
         let set = |f: &dyn Fn(&mut Value)| {
             let mut c = base.clone();
@@ -155,25 +129,10 @@ mod tests {
             (base.clone(), &expect, 970, Ok(())),
             (base.clone(), &expect, 969, Err(JoseError::IssuedInFuture)),
             (set(&|c| c["exp"] = json!(1999.9)), &expect, 2028, Ok(())),
-            (
-                set(&|c| c["exp"] = json!(1e300)),
-                &expect,
-                i64::MAX,
-                Err(JoseError::Expired),
-            ),
+            (set(&|c| c["exp"] = json!(1e300)), &expect, i64::MAX, Err(JoseError::Expired)),
             (set(&|c| c["exp"] = json!(u64::MAX)), &expect, 1500, Ok(())),
-            (
-                set(&|c| c["exp"] = json!("2000")),
-                &expect,
-                1500,
-                Err(JoseError::MissingClaim("exp")),
-            ),
-            (
-                set(&|c| c["exp"] = Value::Null),
-                &expect,
-                1500,
-                Err(JoseError::MissingClaim("exp")),
-            ),
+            (set(&|c| c["exp"] = json!("2000")), &expect, 1500, Err(JoseError::MissingClaim("exp"))),
+            (set(&|c| c["exp"] = Value::Null), &expect, 1500, Err(JoseError::MissingClaim("exp"))),
             (
                 set(&|c| {
                     c.as_object_mut().unwrap().remove("exp");
@@ -190,18 +149,8 @@ mod tests {
                 1500,
                 Err(JoseError::MissingClaim("iat")),
             ),
-            (
-                set(&|c| c["iss"] = json!("https://op.example/")),
-                &expect,
-                1500,
-                Err(JoseError::WrongIssuer),
-            ),
-            (
-                set(&|c| c["iss"] = json!(1)),
-                &expect,
-                1500,
-                Err(JoseError::MissingClaim("iss")),
-            ),
+            (set(&|c| c["iss"] = json!("https://op.example/")), &expect, 1500, Err(JoseError::WrongIssuer)),
+            (set(&|c| c["iss"] = json!(1)), &expect, 1500, Err(JoseError::MissingClaim("iss"))),
             (
                 set(&|c| {
                     c.as_object_mut().unwrap().remove("iss");
@@ -210,31 +159,11 @@ mod tests {
                 1500,
                 Err(JoseError::MissingClaim("iss")),
             ),
-            (
-                set(&|c| c["aud"] = json!("c2")),
-                &expect,
-                1500,
-                Err(JoseError::WrongAudience),
-            ),
+            (set(&|c| c["aud"] = json!("c2")), &expect, 1500, Err(JoseError::WrongAudience)),
             (set(&|c| c["aud"] = json!(["c1"])), &expect, 1500, Ok(())),
-            (
-                set(&|c| c["aud"] = json!([])),
-                &expect,
-                1500,
-                Err(JoseError::WrongAudience),
-            ),
-            (
-                set(&|c| c["aud"] = json!(["c2", "c3"])),
-                &expect,
-                1500,
-                Err(JoseError::WrongAudience),
-            ),
-            (
-                set(&|c| c["aud"] = json!(["c1", "c2"])),
-                &expect,
-                1500,
-                Err(JoseError::MissingClaim("azp")),
-            ),
+            (set(&|c| c["aud"] = json!([])), &expect, 1500, Err(JoseError::WrongAudience)),
+            (set(&|c| c["aud"] = json!(["c2", "c3"])), &expect, 1500, Err(JoseError::WrongAudience)),
+            (set(&|c| c["aud"] = json!(["c1", "c2"])), &expect, 1500, Err(JoseError::MissingClaim("azp"))),
             (
                 set(&|c| {
                     c["aud"] = json!(["c1", "c2"]);
@@ -253,12 +182,7 @@ mod tests {
                 1500,
                 Ok(()),
             ),
-            (
-                set(&|c| c["aud"] = json!({"c1": true})),
-                &expect,
-                1500,
-                Err(JoseError::MissingClaim("aud")),
-            ),
+            (set(&|c| c["aud"] = json!({"c1": true})), &expect, 1500, Err(JoseError::MissingClaim("aud"))),
             (
                 set(&|c| {
                     c.as_object_mut().unwrap().remove("aud");
@@ -267,38 +191,13 @@ mod tests {
                 1500,
                 Err(JoseError::MissingClaim("aud")),
             ),
-            (
-                base.clone(),
-                &with_nonce,
-                1500,
-                Err(JoseError::MissingClaim("nonce")),
-            ),
-            (
-                set(&|c| c["nonce"] = json!("n-0S6_WzA2Mj")),
-                &with_nonce,
-                1500,
-                Ok(()),
-            ),
-            (
-                set(&|c| c["nonce"] = json!("n-0S6_WzA2Mk")),
-                &with_nonce,
-                1500,
-                Err(JoseError::NonceMismatch),
-            ),
-            (
-                set(&|c| c["nonce"] = json!(1)),
-                &with_nonce,
-                1500,
-                Err(JoseError::MissingClaim("nonce")),
-            ),
+            (base.clone(), &with_nonce, 1500, Err(JoseError::MissingClaim("nonce"))),
+            (set(&|c| c["nonce"] = json!("n-0S6_WzA2Mj")), &with_nonce, 1500, Ok(())),
+            (set(&|c| c["nonce"] = json!("n-0S6_WzA2Mk")), &with_nonce, 1500, Err(JoseError::NonceMismatch)),
+            (set(&|c| c["nonce"] = json!(1)), &with_nonce, 1500, Err(JoseError::MissingClaim("nonce"))),
             // A nonce not asked for is ignored.
             (set(&|c| c["nonce"] = json!("x")), &expect, 1500, Ok(())),
-            (
-                json!([1]),
-                &expect,
-                1500,
-                Err(JoseError::MissingClaim("iss")),
-            ),
+            (json!([1]), &expect, 1500, Err(JoseError::MissingClaim("iss"))),
         ];
         for (i, (c, e, now, want)) in cases.into_iter().enumerate() {
             assert_eq!(check_claims(&c, e, now), want, "case {i}: {c}");

@@ -29,9 +29,7 @@ pub(super) fn ec_key() -> &'static SigningKey {
 
 /// The public halves of [`rsa_key`] and [`ec_key`].
 pub(super) fn both() -> JwkSet {
-    JwkSet {
-        keys: vec![rsa_key().public_jwk(), ec_key().public_jwk()],
-    }
+    JwkSet { keys: vec![rsa_key().public_jwk(), ec_key().public_jwk()] }
 }
 
 /// Both algorithms, for verifiers that accept either.

@@ -108,9 +108,7 @@ pub(super) fn fits(jwk: &Jwk, alg: Alg) -> bool {
 /// A base64url key member (RFC 7518 §6: `n`, `e`, `x`, `y`), decoded;
 /// [`JoseError::BadKey`] if absent or not base64url.
 fn member(v: &Option<String>) -> Result<Vec<u8>, JoseError> {
-    v.as_deref()
-        .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-        .ok_or(JoseError::BadKey)
+    v.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok()).ok_or(JoseError::BadKey)
 }
 
 /// The RSA public key of `jwk` (RFC 7518 §6.3.1), refusing moduli below
@@ -153,12 +151,7 @@ mod tests {
     fn public_jwk_shape() {
         let rsa = rsa_key().public_jwk();
         assert_eq!(
-            (
-                rsa.kty.as_str(),
-                rsa.use_.as_deref(),
-                rsa.kid.as_deref(),
-                rsa.alg.as_deref()
-            ),
+            (rsa.kty.as_str(), rsa.use_.as_deref(), rsa.kid.as_deref(), rsa.alg.as_deref()),
             ("RSA", Some("sig"), Some("rsa-1"), Some("RS256"))
         );
         assert_eq!(rsa.e.as_deref(), Some("AQAB"));
@@ -169,19 +162,11 @@ mod tests {
 
         let ec = ec_key().public_jwk();
         assert_eq!(
-            (
-                ec.kty.as_str(),
-                ec.crv.as_deref(),
-                ec.alg.as_deref(),
-                ec.use_.as_deref()
-            ),
+            (ec.kty.as_str(), ec.crv.as_deref(), ec.alg.as_deref(), ec.use_.as_deref()),
             ("EC", Some("P-256"), Some("ES256"), Some("sig"))
         );
         for c in [&ec.x, &ec.y] {
-            assert_eq!(
-                URL_SAFE_NO_PAD.decode(c.as_deref().unwrap()).unwrap().len(),
-                32
-            );
+            assert_eq!(URL_SAFE_NO_PAD.decode(c.as_deref().unwrap()).unwrap().len(), 32);
         }
         assert!(ec.n.is_none());
 
@@ -196,14 +181,9 @@ mod tests {
     fn key_selection() {
         let token = rsa_key().sign("JWT", &claims(), &mut rng());
         // Unknown kid.
-        let ec_only = JwkSet {
-            keys: vec![ec_key().public_jwk()],
-        };
+        let ec_only = JwkSet { keys: vec![ec_key().public_jwk()] };
         assert_eq!(verify(&token, &ec_only, ALL), Err(JoseError::UnknownKey));
-        assert_eq!(
-            verify(&token, &JwkSet::default(), ALL),
-            Err(JoseError::UnknownKey)
-        );
+        assert_eq!(verify(&token, &JwkSet::default(), ALL), Err(JoseError::UnknownKey));
         // Without a kid, nothing fitting.
         let no_kid = token_with_header(rsa_key(), &json!({"alg": "RS256"}), &claims());
         assert_eq!(verify(&no_kid, &ec_only, ALL), Err(JoseError::UnknownKey));
@@ -252,11 +232,7 @@ mod tests {
             edit_ec(&|k| k.y = None),
         ];
         for set in unfit_ec {
-            assert_eq!(
-                verify(&ec_token, &set, ALL),
-                Err(JoseError::BadKey),
-                "{set:?}"
-            );
+            assert_eq!(verify(&ec_token, &set, ALL), Err(JoseError::BadKey), "{set:?}");
         }
     }
 

@@ -61,18 +61,10 @@ impl SigningKey {
     /// Never in practice: signing only fails for RSA keys too small for the
     /// padding or inconsistent ones, and keys are checked when made or read.
     pub fn sign(&self, typ: &str, claims: &Value, rng: &mut impl CryptoRngCore) -> String {
-        let header = OutHeader {
-            alg: self.alg.as_str(),
-            kid: &self.kid,
-            typ,
-        };
+        let header = OutHeader { alg: self.alg.as_str(), kid: &self.kid, typ };
         let header = serde_json::to_vec(&header).expect("a struct of strings serializes");
         let payload = serde_json::to_vec(claims).expect("a Value serializes");
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
+        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
         let sig = self.sign_input(input.as_bytes(), rng);
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
     }
@@ -102,9 +94,7 @@ impl SigningKey {
 /// fit. Claims are not checked here: see [`check_claims`](super::check_claims).
 pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Value), JoseError> {
     let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JoseError::Malformed);
     };
     // URL_SAFE_NO_PAD refuses '=' and non-canonical trailing bits.
@@ -131,11 +121,7 @@ pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Va
 
     let candidates: Vec<&Jwk> = match &raw.kid {
         Some(kid) => {
-            let named: Vec<&Jwk> = keys
-                .keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
-                .collect();
+            let named: Vec<&Jwk> = keys.keys.iter().filter(|k| k.kid.as_deref() == Some(kid.as_str())).collect();
             if named.is_empty() {
                 return Err(JoseError::UnknownKey);
             }
@@ -152,10 +138,7 @@ pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Va
     }
 
     let input_len = h64.len() + 1 + p64.len();
-    let input = token
-        .as_bytes()
-        .get(..input_len)
-        .ok_or(JoseError::Malformed)?;
+    let input = token.as_bytes().get(..input_len).ok_or(JoseError::Malformed)?;
     let mut any_good_key = false;
     let mut verified = false;
     for jwk in candidates {
@@ -169,25 +152,14 @@ pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Va
         }
     }
     if !verified {
-        return Err(if any_good_key {
-            JoseError::BadSignature
-        } else {
-            JoseError::BadKey
-        });
+        return Err(if any_good_key { JoseError::BadSignature } else { JoseError::BadKey });
     }
 
     let claims: Value = serde_json::from_slice(&payload).map_err(|_| JoseError::Malformed)?;
     if !claims.is_object() {
         return Err(JoseError::Malformed);
     }
-    Ok((
-        Header {
-            alg,
-            kid: raw.kid,
-            typ: raw.typ,
-        },
-        claims,
-    ))
+    Ok((Header { alg, kid: raw.kid, typ: raw.typ }, claims))
 }
 
 /// Checks one signature with one key: [`JoseError::BadKey`] if the key
@@ -196,14 +168,12 @@ fn verify_with(jwk: &Jwk, alg: Alg, input: &[u8], sig: &[u8]) -> Result<(), Jose
     match alg {
         Alg::RS256 => {
             let key = rsa_public_key(jwk)?;
-            key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input), sig)
-                .map_err(|_| JoseError::BadSignature)
+            key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input), sig).map_err(|_| JoseError::BadSignature)
         }
         Alg::ES256 => {
             let key = ec_public_key(jwk)?;
             // RFC 7518 §3.4: R || S, 64 bytes; a DER signature is refused.
-            let sig =
-                p256::ecdsa::Signature::from_slice(sig).map_err(|_| JoseError::BadSignature)?;
+            let sig = p256::ecdsa::Signature::from_slice(sig).map_err(|_| JoseError::BadSignature)?;
             key.verify(input, &sig).map_err(|_| JoseError::BadSignature)
         }
     }
@@ -219,29 +189,16 @@ mod tests {
     fn round_trip_both_algs() {
         for key in [rsa_key(), ec_key()] {
             let token = key.sign("JWT", &claims(), &mut rng());
-            let only_own = JwkSet {
-                keys: vec![key.public_jwk()],
-            };
+            let only_own = JwkSet { keys: vec![key.public_jwk()] };
             for set in [only_own, both()] {
                 let (header, got) = verify(&token, &set, ALL).unwrap();
-                assert_eq!(
-                    header,
-                    Header {
-                        alg: key.alg(),
-                        kid: Some(key.kid().into()),
-                        typ: Some("JWT".into())
-                    }
-                );
+                assert_eq!(header, Header { alg: key.alg(), kid: Some(key.kid().into()), typ: Some("JWT".into()) });
                 assert_eq!(got, claims());
             }
             let raw_header = URL_SAFE_NO_PAD.decode(&split(&token)[0]).unwrap();
             assert_eq!(
                 String::from_utf8(raw_header).unwrap(),
-                format!(
-                    r#"{{"alg":"{}","kid":"{}","typ":"JWT"}}"#,
-                    key.alg(),
-                    key.kid()
-                )
+                format!(r#"{{"alg":"{}","kid":"{}","typ":"JWT"}}"#, key.alg(), key.kid())
             );
         }
         let logout = rsa_key().sign("logout+jwt", &claims(), &mut rng());
@@ -258,10 +215,7 @@ mod tests {
         let der = p256::ecdsa::Signature::from_slice(&sig).unwrap().to_der();
         let parts = split(&token);
         let der_token = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(der));
-        assert_eq!(
-            verify(&der_token, &both(), ALL),
-            Err(JoseError::BadSignature)
-        );
+        assert_eq!(verify(&der_token, &both(), ALL), Err(JoseError::BadSignature));
     }
 
     #[test]
@@ -277,20 +231,11 @@ mod tests {
             let mut sig = URL_SAFE_NO_PAD.decode(&p[2]).unwrap();
             sig[10] ^= 1;
             let tampered_sig = format!("{}.{}.{}", p[0], p[1], URL_SAFE_NO_PAD.encode(&sig));
-            let truncated_sig = format!(
-                "{}.{}.{}",
-                p[0],
-                p[1],
-                URL_SAFE_NO_PAD.encode(&sig[..sig.len() - 1])
-            );
+            let truncated_sig = format!("{}.{}.{}", p[0], p[1], URL_SAFE_NO_PAD.encode(&sig[..sig.len() - 1]));
             let empty_sig = format!("{}.{}.", p[0], p[1]);
 
             for t in [tampered_payload, tampered_sig, truncated_sig, empty_sig] {
-                assert_eq!(
-                    verify(&t, &both(), ALL),
-                    Err(JoseError::BadSignature),
-                    "{t}"
-                );
+                assert_eq!(verify(&t, &both(), ALL), Err(JoseError::BadSignature), "{t}");
             }
         }
     }
@@ -302,10 +247,8 @@ mod tests {
         let rs_as_es = token_with_header(rsa_key(), &json!({"alg": "ES256", "kid": "rsa-1"}), &c);
         let es_as_rs = token_with_header(ec_key(), &json!({"alg": "RS256", "kid": "ec-1"}), &c);
         // Same, but the kid now names a key of the claimed type.
-        let rs_as_es_ec_kid =
-            token_with_header(rsa_key(), &json!({"alg": "ES256", "kid": "ec-1"}), &c);
-        let es_as_rs_rsa_kid =
-            token_with_header(ec_key(), &json!({"alg": "RS256", "kid": "rsa-1"}), &c);
+        let rs_as_es_ec_kid = token_with_header(rsa_key(), &json!({"alg": "ES256", "kid": "ec-1"}), &c);
+        let es_as_rs_rsa_kid = token_with_header(ec_key(), &json!({"alg": "RS256", "kid": "rsa-1"}), &c);
         // Without a kid every fitting key is tried.
         let rs_as_es_no_kid = token_with_header(rsa_key(), &json!({"alg": "ES256"}), &c);
         let es_as_rs_no_kid = token_with_header(ec_key(), &json!({"alg": "RS256"}), &c);
@@ -330,14 +273,8 @@ mod tests {
         }
         // Not allowed by the caller.
         let token = rsa_key().sign("JWT", &c, &mut rng());
-        assert_eq!(
-            verify(&token, &both(), &[Alg::ES256]),
-            Err(JoseError::UnsupportedAlg("RS256".into()))
-        );
-        assert_eq!(
-            verify(&token, &both(), &[]),
-            Err(JoseError::UnsupportedAlg("RS256".into()))
-        );
+        assert_eq!(verify(&token, &both(), &[Alg::ES256]), Err(JoseError::UnsupportedAlg("RS256".into())));
+        assert_eq!(verify(&token, &both(), &[]), Err(JoseError::UnsupportedAlg("RS256".into())));
     }
 
     #[test]
@@ -349,10 +286,7 @@ mod tests {
         assert_eq!(verify(&none_kid, &both(), ALL), Err(JoseError::AlgNone));
         for alg in ["HS256", "None", "NONE", "RS512", "EdDSA"] {
             let t = format!("{}.{c}.AAAA", b64(&json!({"alg": alg})));
-            assert_eq!(
-                verify(&t, &both(), ALL),
-                Err(JoseError::UnsupportedAlg(alg.into()))
-            );
+            assert_eq!(verify(&t, &both(), ALL), Err(JoseError::UnsupportedAlg(alg.into())));
         }
     }
 
@@ -360,8 +294,7 @@ mod tests {
     fn compact_form_is_strict() {
         let token = rsa_key().sign("JWT", &claims(), &mut rng());
         let p = split(&token);
-        let std_sig = base64::engine::general_purpose::STANDARD_NO_PAD
-            .encode(URL_SAFE_NO_PAD.decode(&p[2]).unwrap());
+        let std_sig = base64::engine::general_purpose::STANDARD_NO_PAD.encode(URL_SAFE_NO_PAD.decode(&p[2]).unwrap());
         assert_ne!(std_sig, p[2], "the signature should contain - or _");
         let cases = [
             format!("{}.{}", p[0], p[1]),

@@ -38,10 +38,7 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
     }
 }
 
@@ -59,11 +56,7 @@ impl SigningKey {
             )),
             Alg::ES256 => PrivateKey::Ec(p256::ecdsa::SigningKey::random(rng)),
         };
-        SigningKey {
-            kid: kid.into(),
-            alg,
-            key,
-        }
+        SigningKey { kid: kid.into(), alg, key }
     }
 
     /// The key id published in the JWK and put in every token's header.
@@ -96,11 +89,7 @@ impl SigningKey {
     /// The key must be of the type `alg` needs, and RSA keys must have at
     /// least 2048 bits; anything else is [`JoseError::BadKey`]. The rsa crate
     /// validates the key's consistency while decoding.
-    pub fn from_pkcs8_der_b64(
-        alg: Alg,
-        kid: impl Into<String>,
-        b64: &str,
-    ) -> Result<Self, JoseError> {
+    pub fn from_pkcs8_der_b64(alg: Alg, kid: impl Into<String>, b64: &str) -> Result<Self, JoseError> {
         let der = STANDARD.decode(b64.trim()).map_err(|_| JoseError::BadKey)?;
         let key = match alg {
             Alg::RS256 => {
@@ -110,15 +99,9 @@ impl SigningKey {
                 }
                 PrivateKey::Rsa(Box::new(k))
             }
-            Alg::ES256 => PrivateKey::Ec(
-                p256::ecdsa::SigningKey::from_pkcs8_der(&der).map_err(|_| JoseError::BadKey)?,
-            ),
+            Alg::ES256 => PrivateKey::Ec(p256::ecdsa::SigningKey::from_pkcs8_der(&der).map_err(|_| JoseError::BadKey)?),
         };
-        Ok(SigningKey {
-            kid: kid.into(),
-            alg,
-            key,
-        })
+        Ok(SigningKey { kid: kid.into(), alg, key })
     }
 }
 
@@ -132,10 +115,7 @@ mod tests {
     fn debug_hides_key_material() {
         for key in [rsa_key(), ec_key()] {
             let s = format!("{key:?}");
-            assert!(
-                s.contains(key.kid()) && s.contains(key.alg().as_str()),
-                "{s}"
-            );
+            assert!(s.contains(key.kid()) && s.contains(key.alg().as_str()), "{s}");
             assert!(s.len() < 60, "{s}");
         }
     }
@@ -148,9 +128,7 @@ mod tests {
             let back = SigningKey::from_pkcs8_der_b64(key.alg(), key.kid(), &stored).unwrap();
             assert_eq!(back.public_jwk(), key.public_jwk());
             let token = back.sign("JWT", &claims(), &mut rng());
-            let set = JwkSet {
-                keys: vec![key.public_jwk()],
-            };
+            let set = JwkSet { keys: vec![key.public_jwk()] };
             assert!(verify(&token, &set, ALL).is_ok());
         }
         let rsa = rsa_key().to_pkcs8_der_b64();
@@ -163,11 +141,7 @@ mod tests {
             (Alg::RS256, &rsa[..rsa.len() / 2]),
         ];
         for (alg, b64) in bad {
-            assert_eq!(
-                SigningKey::from_pkcs8_der_b64(alg, "k", b64).unwrap_err(),
-                JoseError::BadKey,
-                "{alg}"
-            );
+            assert_eq!(SigningKey::from_pkcs8_der_b64(alg, "k", b64).unwrap_err(), JoseError::BadKey, "{alg}");
         }
     }
 
@@ -176,20 +150,11 @@ mod tests {
         let small = RsaPrivateKey::new(&mut rng(), 1024).unwrap();
         let der = small.to_pkcs8_der().unwrap();
         let b64 = STANDARD.encode(der.as_bytes());
-        assert_eq!(
-            SigningKey::from_pkcs8_der_b64(Alg::RS256, "k", &b64).unwrap_err(),
-            JoseError::BadKey
-        );
+        assert_eq!(SigningKey::from_pkcs8_der_b64(Alg::RS256, "k", &b64).unwrap_err(), JoseError::BadKey);
         // A token signed by it does not verify against its (too small) JWK.
-        let key = SigningKey {
-            kid: "small".into(),
-            alg: Alg::RS256,
-            key: PrivateKey::Rsa(Box::new(small)),
-        };
+        let key = SigningKey { kid: "small".into(), alg: Alg::RS256, key: PrivateKey::Rsa(Box::new(small)) };
         let token = key.sign("JWT", &claims(), &mut rng());
-        let set = JwkSet {
-            keys: vec![key.public_jwk()],
-        };
+        let set = JwkSet { keys: vec![key.public_jwk()] };
         assert_eq!(verify(&token, &set, ALL), Err(JoseError::BadKey));
     }
 }

@@ -31,7 +31,8 @@ pub fn authorization_url(
     code_challenge: Option<&str>,
     nonce: Option<&str>,
 ) -> Result<String, UpstreamError> {
-    let mut url = Url::parse(endpoint).map_err(|e| UpstreamError::Unavailable(format!("authorization endpoint: {e}")))?;
+    let mut url =
+        Url::parse(endpoint).map_err(|e| UpstreamError::Unavailable(format!("authorization endpoint: {e}")))?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair(&p.quirks.client_id_param, &p.client_id)
@@ -147,7 +148,14 @@ pub fn parse_token_response(body: &Value) -> Result<TokenResponse, UpstreamError
 ///
 /// [`JoseError::UnknownKey`] means the token names a key the set lacks: the caller may fetch
 /// the provider's JWKS again once (keys rotate) and retry.
-pub fn validate_id_token(token: &str, keys: &JwkSet, issuer: &str, client_id: &str, nonce: &str, now: i64) -> Result<Value, JoseError> {
+pub fn validate_id_token(
+    token: &str,
+    keys: &JwkSet,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: i64,
+) -> Result<Value, JoseError> {
     let (_, claims) = jose::verify(token, keys, &[Alg::RS256, Alg::ES256])?;
     let expect = Expect { issuer, audience: client_id, nonce: Some(nonce), leeway: CLOCK_LEEWAY };
     jose::check_claims(&claims, &expect, now)?;
@@ -182,7 +190,15 @@ mod tests {
     fn the_authorization_url_carries_state_pkce_and_nonce() {
         let mut p = Preset::Google.config("google", "cid", Secret::new("s"));
         p.scopes = vec!["openid".into(), "email".into()];
-        let url = authorization_url(&p, "https://op.example/auth?hd=example.com", "https://id.example/o/login/callback/google", "st", Some("ch"), Some("n1")).unwrap();
+        let url = authorization_url(
+            &p,
+            "https://op.example/auth?hd=example.com",
+            "https://id.example/o/login/callback/google",
+            "st",
+            Some("ch"),
+            Some("n1"),
+        )
+        .unwrap();
         let parsed = Url::parse(&url).unwrap();
         let q: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -218,7 +234,11 @@ mod tests {
         assert!(matches!(validate_callback(&wrong, &expect(false)), Err(UpstreamError::Rejected(_))));
         let missing = pairs(&[("code", "c1"), ("state", "the-state")]);
         assert!(matches!(validate_callback(&missing, &expect(true)), Err(UpstreamError::Rejected(_))));
-        assert_eq!(validate_callback(&missing, &expect(false)), Ok("c1".into()), "iss is optional where not advertised");
+        assert_eq!(
+            validate_callback(&missing, &expect(false)),
+            Ok("c1".into()),
+            "iss is optional where not advertised"
+        );
         let oauth2 = CallbackExpect { state: "the-state", issuer: None, iss_required: false };
         assert_eq!(validate_callback(&wrong, &oauth2), Ok("c1".into()), "no issuer to compare with");
         let twice = pairs(&[("code", "c1"), ("state", "the-state"), ("code", "c2")]);
@@ -227,8 +247,12 @@ mod tests {
 
     #[test]
     fn errors_from_the_provider_are_refusals() {
-        let denied = pairs(&[("error", "access_denied"), ("error_description", "no"), ("state", "the-state"), ("iss", ISSUER)]);
-        assert_eq!(validate_callback(&denied, &expect(true)), Err(UpstreamError::Denied { error: "access_denied".into() }));
+        let denied =
+            pairs(&[("error", "access_denied"), ("error_description", "no"), ("state", "the-state"), ("iss", ISSUER)]);
+        assert_eq!(
+            validate_callback(&denied, &expect(true)),
+            Err(UpstreamError::Denied { error: "access_denied".into() })
+        );
         let forged = pairs(&[("error", "access_denied"), ("state", "nope")]);
         assert_eq!(validate_callback(&forged, &expect(true)), Err(UpstreamError::BadState), "state is checked first");
         let no_code = pairs(&[("state", "the-state"), ("iss", ISSUER)]);
@@ -237,14 +261,21 @@ mod tests {
 
     #[test]
     fn token_responses() {
-        let ok = parse_token_response(&json!({"access_token": "at", "token_type": "bearer", "id_token": "x.y.z"})).unwrap();
+        let ok =
+            parse_token_response(&json!({"access_token": "at", "token_type": "bearer", "id_token": "x.y.z"})).unwrap();
         assert_eq!((ok.access_token.as_str(), ok.id_token.as_deref()), ("at", Some("x.y.z")));
         assert!(!format!("{ok:?}").contains("at\""), "tokens stay out of Debug");
         let wechat = parse_token_response(&json!({"access_token": "at", "openid": "o1", "expires_in": 7200})).unwrap();
         assert_eq!(wechat.raw["openid"], "o1");
         assert!(matches!(parse_token_response(&json!({"error": "invalid_grant"})), Err(UpstreamError::Rejected(_))));
-        assert!(matches!(parse_token_response(&json!({"errcode": 40029, "errmsg": "invalid code"})), Err(UpstreamError::Rejected(_))));
-        assert!(matches!(parse_token_response(&json!({"access_token": "at", "token_type": "mac"})), Err(UpstreamError::Rejected(_))));
+        assert!(matches!(
+            parse_token_response(&json!({"errcode": 40029, "errmsg": "invalid code"})),
+            Err(UpstreamError::Rejected(_))
+        ));
+        assert!(matches!(
+            parse_token_response(&json!({"access_token": "at", "token_type": "mac"})),
+            Err(UpstreamError::Rejected(_))
+        ));
         assert!(matches!(parse_token_response(&json!({"token_type": "Bearer"})), Err(UpstreamError::Unavailable(_))));
         assert!(matches!(parse_token_response(&json!(["x"])), Err(UpstreamError::Unavailable(_))));
     }
@@ -266,7 +297,10 @@ mod tests {
             (signed(&key, claims(ISSUER, "other", "n1", now + 300)), JoseError::WrongAudience),
             (signed(&key, claims(ISSUER, "cid", "n2", now + 300)), JoseError::NonceMismatch),
             (signed(&key, claims(ISSUER, "cid", "n1", now - 61)), JoseError::Expired),
-            (signed(&key, json!({"iss": ISSUER, "aud": "cid", "nonce": "n1", "iat": now, "exp": now + 300})), JoseError::MissingClaim("sub")),
+            (
+                signed(&key, json!({"iss": ISSUER, "aud": "cid", "nonce": "n1", "iat": now, "exp": now + 300})),
+                JoseError::MissingClaim("sub"),
+            ),
         ];
         for (token, want) in cases {
             assert_eq!(validate_id_token(&token, &keys, ISSUER, "cid", "n1", now), Err(want.clone()), "{want:?}");

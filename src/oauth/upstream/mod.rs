@@ -184,7 +184,8 @@ impl ProviderConfig {
 
 /// True for a provider id: 1–32 of `a-z`, `0-9`, `-`, `_`.
 pub fn valid_id(id: &str) -> bool {
-    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    (1..=32).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Checks an endpoint or issuer URL: `https`, or `http` on a loopback address (development
@@ -244,7 +245,12 @@ impl UpstreamMetadata {
         if self.issuer != expected_issuer {
             return Err(format!("discovery names issuer {:?}, expected {expected_issuer:?}", self.issuer));
         }
-        let endpoints = [Some(&self.authorization_endpoint), Some(&self.token_endpoint), Some(&self.jwks_uri), self.userinfo_endpoint.as_ref()];
+        let endpoints = [
+            Some(&self.authorization_endpoint),
+            Some(&self.token_endpoint),
+            Some(&self.jwks_uri),
+            self.userinfo_endpoint.as_ref(),
+        ];
         for e in endpoints.into_iter().flatten() {
             check_endpoint(e)?;
         }

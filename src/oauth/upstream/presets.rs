@@ -10,7 +10,7 @@
 
 use std::str::FromStr;
 
-use super::{FieldMapping, ProviderConfig, Protocol, Quirks, Secret, TokenAuth, UserinfoAuth};
+use super::{FieldMapping, Protocol, ProviderConfig, Quirks, Secret, TokenAuth, UserinfoAuth};
 
 /// A known provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +143,8 @@ mod tests {
     #[test]
     fn github_is_oauth2_with_a_mapping_and_post_authentication() {
         let p = preset(Preset::Github);
-        let Protocol::OAuth2 { authorization_endpoint, token_endpoint, userinfo_endpoint, mapping } = &p.protocol else {
+        let Protocol::OAuth2 { authorization_endpoint, token_endpoint, userinfo_endpoint, mapping } = &p.protocol
+        else {
             panic!("github is plain OAuth 2.0")
         };
         assert_eq!(authorization_endpoint, "https://github.com/login/oauth/authorize");
@@ -175,7 +176,9 @@ mod tests {
         assert_eq!(mapping.subject, "openid");
         assert!(p.quirks.token_via_get && !p.quirks.pkce);
         assert_eq!(p.quirks.userinfo_auth, UserinfoAuth::Query);
-        let url = authorization_url(&p, authorization_endpoint, "https://id.example/o/login/callback/x", "st", None, None).unwrap();
+        let url =
+            authorization_url(&p, authorization_endpoint, "https://id.example/o/login/callback/x", "st", None, None)
+                .unwrap();
         assert!(url.starts_with("https://open.weixin.qq.com/connect/qrconnect?"), "{url}");
         assert!(url.contains("appid=our-client") && !url.contains("client_id="), "{url}");
         assert!(url.contains("scope=snsapi_login") && url.ends_with("#wechat_redirect"), "{url}");

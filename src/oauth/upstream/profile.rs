@@ -166,8 +166,14 @@ mod tests {
         assert!(p.incomplete());
         assert!(p.merge_userinfo(&json!({"sub": "s2", "email": "x@y.z"})).is_err(), "another user's info is not used");
         assert_eq!(p.email, None);
-        p.merge_userinfo(&json!({"sub": "s1", "preferred_username": "lilei", "email": "li@example.cn", "email_verified": true})).unwrap();
-        assert_eq!((p.username.as_deref(), p.email.as_deref(), p.email_verified), (Some("lilei"), Some("li@example.cn"), true));
+        p.merge_userinfo(
+            &json!({"sub": "s1", "preferred_username": "lilei", "email": "li@example.cn", "email_verified": true}),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.username.as_deref(), p.email.as_deref(), p.email_verified),
+            (Some("lilei"), Some("li@example.cn"), true)
+        );
         assert_eq!(p.display_name.as_deref(), Some("Li Lei"), "the ID Token's value stays");
         assert!(profile_from_claims(&json!({"sub": ""})).is_err());
         assert!(profile_from_claims(&json!({"sub": "x".repeat(256)})).is_err());
