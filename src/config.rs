@@ -511,7 +511,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_refused() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Settings)>)> = vec![
+        type Breaks = Box<dyn Fn(&mut Settings)>;
+        let cases: Vec<(&str, Breaks)> = vec![
             ("issuer", Box::new(|s| s.issuer = "ftp://x".into())),
             ("issuer", Box::new(|s| s.issuer = "http://x/".into())),
             ("database_url", Box::new(|s| s.database_url = "mysql://x".into())),

@@ -1,13 +1,22 @@
 //! Server functions: compiled into both builds; their bodies run only on the server, where
 //! each is a thin call into `service`.
 
+// `#[server]` turns each function's arguments into the fields of a generated struct, where a
+// doc comment cannot go: the functions' own docs say what the arguments are.
+#[allow(missing_docs)]
 pub mod account;
+#[allow(missing_docs)]
 pub mod admin;
+#[allow(missing_docs)]
 pub mod apps;
+#[allow(missing_docs)]
 pub mod auth;
+#[allow(missing_docs)]
 pub mod consent;
 pub mod error;
+#[allow(missing_docs)]
 pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[allow(missing_docs)]
 pub mod upstream;

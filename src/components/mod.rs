@@ -49,13 +49,19 @@ pub fn LanguageSwitch() -> impl IntoView {
 
 /// A readable error message, announced to screen readers.
 #[component]
-pub fn ErrorBanner(message: String) -> impl IntoView {
+pub fn ErrorBanner(
+    /// What went wrong, in the page's language.
+    message: String,
+) -> impl IntoView {
     view! { <p class="error" role="alert">{message}</p> }
 }
 
 /// A success notice, announced politely.
 #[component]
-pub fn Notice(message: &'static str) -> impl IntoView {
+pub fn Notice(
+    /// What was done, in the page's language.
+    message: &'static str,
+) -> impl IntoView {
     view! { <p class="notice" role="status">{message}</p> }
 }
 
