@@ -30,8 +30,7 @@ step "wasm-bindgen"
 # wasm-opt takes half a minute: skip it when the input is the one optimised last time.
 input_sum="$(sha256sum "$stage/bindgen/yaoshi_bg.wasm" | cut -d' ' -f1)"
 if [ "$(cat "$stage/opt.input" 2>/dev/null)" != "$input_sum" ] || ! [ -f "$stage/yaoshi.opt.wasm" ]; then
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-    "$stage/bindgen/yaoshi_bg.wasm" -o "$stage/yaoshi.opt.wasm"
+  wasm-opt -Oz --strip-debug --strip-producers "$stage/bindgen/yaoshi_bg.wasm" -o "$stage/yaoshi.opt.wasm"
   echo "$input_sum" >"$stage/opt.input"
   step "wasm-opt -Oz"
 else

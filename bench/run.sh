@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 rounds="${1:-3}"; seconds="${2:-10}"; conns="${3:-16}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yaoshi-target}"
-# The same flags as cargo-leptos, so the release build of `.ci/serve.sh` is reused.
-RUSTFLAGS="--cfg erase_components" cargo build --release --no-default-features --features ssr --bin yaoshi >&2
+# The build of the README's commands: the site, then the release binary that embeds it.
+bash .ci/tools.sh build
+export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
+bash .ci/site.sh
+cargo build --release --features ssr --bin yaoshi >&2
 bin="$CARGO_TARGET_DIR/release/yaoshi"
 
 work="$(mktemp -d /tmp/yaoshi-bench.XXXXXX)"

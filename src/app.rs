@@ -1,7 +1,7 @@
 //! The Leptos application: the HTML shell and the router of the pages Yaoshi renders.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -23,6 +23,7 @@ use crate::pages::{
 /// The document around every page, rendered on the server.
 #[cfg(feature = "ssr")]
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
     content_security_policy();
     // The browser reads the language back from here when it hydrates (`web::locale::detect`).
     let lang = crate::web::locale::detect().tag();
