@@ -20,7 +20,7 @@
 //! - `view` (the data the pages show, serialized for hydration), `i18n` (the languages and
 //!   their strings) and `site` (the embedded assets) are leaves that import nothing above them.
 //!
-//! Three searches keep the line: `crate::api` under `src/service/` and in `src/i18n.rs`,
+//! Three searches keep the line: `crate::api` under `src/service/` and `src/i18n/`,
 //! `crate::http` under `src/api/`, and `crate::server` under `src/http/` each find nothing.
 
 pub mod api;

@@ -52,6 +52,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
             std::time::Duration::from_secs(30),
         ))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(log_failures))
         .with_state(state)
 }
 
@@ -85,6 +86,18 @@ async fn retry_stalled_page(req: Request<axum::body::Body>, next: Next) -> Respo
             next.run(Request::from_parts(parts, axum::body::Body::empty())).await
         }
     }
+}
+
+/// The one place answers are logged: every response with a 5xx status, with its route. Causes
+/// are logged where they happen (with their details, never secrets); this line ties them to
+/// the request a user or client saw fail.
+async fn log_failures(req: Request<axum::body::Body>, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let resp = next.run(req).await;
+    if resp.status().is_server_error() {
+        tracing::warn!(%method, %path, status = resp.status().as_u16(), "answered with a server error");
+    }
+    resp
 }
 
 /// Headers that keep every page out of frames and keep URLs (which may carry codes) out of

@@ -40,11 +40,11 @@ pub enum FinishError {
     Unavailable,
 }
 
-impl From<StoreError> for FinishError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "storage failure while finishing a provider sign-in");
-        FinishError::Unavailable
-    }
+/// A storage failure while finishing: logged in full here, where it happens (a `From`
+/// conversion stays free of side effects), and answered as [`FinishError::Unavailable`].
+fn finish_failure(e: StoreError) -> FinishError {
+    tracing::error!(error = %e, "storage failure while finishing a provider sign-in");
+    FinishError::Unavailable
 }
 
 /// Why unlinking failed.
@@ -71,13 +71,17 @@ fn mask_email(email: &str) -> String {
 
 impl Services {
     async fn pending(&self, token: &str) -> Result<PendingIdentity, FinishError> {
-        self.store.pending_identity(&sha256_hex(token), self.now()).await?.ok_or(FinishError::Expired)
+        self.store
+            .pending_identity(&sha256_hex(token), self.now())
+            .await
+            .map_err(finish_failure)?
+            .ok_or(FinishError::Expired)
     }
 
     /// What the finish page shows for the browser's pending identity.
     pub async fn pending_view(&self, token: &str, csrf: String) -> Result<PendingView, FinishError> {
         let pending = self.pending(token).await?;
-        let link = self.link_candidate(&pending).await?;
+        let link = self.link_candidate(&pending).await.map_err(finish_failure)?;
         let provider_name =
             self.provider(&pending.provider).map_or_else(|| pending.provider.clone(), |p| p.name.clone());
         Ok(PendingView {
@@ -106,14 +110,17 @@ impl Services {
         let username = username.trim();
         validate_username(username).map_err(FinishError::Invalid)?;
         let taken = |m: &str| FinishError::Invalid(ServiceError::InvalidField("username", m.into()));
-        if self.store.user_by_login(&normalize_login(username)).await?.is_some() {
+        if self.store.user_by_login(&normalize_login(username)).await.map_err(finish_failure)?.is_some() {
             return Err(taken("that username is taken"));
         }
         // The provider's email comes along only if the provider verified it (an email is also
         // a sign-in name here, so an unproven one would squat someone's address) and no other
         // account has it.
         let email = match pending.email.as_deref() {
-            Some(e) if pending.email_verified && self.store.user_by_login(&normalize_login(e)).await?.is_none() => {
+            Some(e)
+                if pending.email_verified
+                    && self.store.user_by_login(&normalize_login(e)).await.map_err(finish_failure)?.is_none() =>
+            {
                 Some(e.to_owned())
             }
             _ => None,
@@ -143,12 +150,18 @@ impl Services {
         let user = match self.store.create_user_with_identity(&new, &identity).await {
             Ok(u) => u,
             Err(StoreError::Conflict(_)) => {
-                if self.store.external_identity(&identity.provider, &identity.subject).await?.is_some() {
+                if self
+                    .store
+                    .external_identity(&identity.provider, &identity.subject)
+                    .await
+                    .map_err(finish_failure)?
+                    .is_some()
+                {
                     return Err(FinishError::Taken);
                 }
                 return Err(taken("that username is not available"));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(finish_failure(e)),
         };
         self.enter(&pending, &user, browser).await
     }
@@ -162,7 +175,7 @@ impl Services {
         browser: &BrowserInfo,
     ) -> Result<(String, String), FinishError> {
         let pending = self.pending(token).await?;
-        let candidate = self.link_candidate(&pending).await?.ok_or(FinishError::Closed)?;
+        let candidate = self.link_candidate(&pending).await.map_err(finish_failure)?.ok_or(FinishError::Closed)?;
         let login = candidate.email.clone().unwrap_or_default();
         let user = match self.sign_in(&login, password, browser.ip).await {
             Ok(u) if u.id == candidate.id => u,
@@ -180,7 +193,7 @@ impl Services {
         match self.store.link_identity(&identity).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(FinishError::Taken),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(finish_failure(e)),
         }
         self.enter(&pending, &user, browser).await
     }
@@ -192,7 +205,7 @@ impl Services {
         user: &User,
         browser: &BrowserInfo,
     ) -> Result<(String, String), FinishError> {
-        self.store.delete_pending_identity(&pending.pending_hash).await?;
+        self.store.delete_pending_identity(&pending.pending_hash).await.map_err(finish_failure)?;
         let session = self
             .start_session(user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
             .await

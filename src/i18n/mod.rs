@@ -1,0 +1,328 @@
+//! The UI's languages: English and Simplified Chinese, the seed's users.
+//!
+//! The language is chosen per request on the server (a `yaoshi_lang` cookie set by the switcher
+//! on every page, else the `ui_locales` a relying party sent to the authorization endpoint, else
+//! `Accept-Language`) and written to `<html lang>`, from which the browser
+//! reads it back when hydrating, so both renders agree. Every string lives in one [`Text`] per
+//! language: a missing translation is a compile error, not an English leftover.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+mod en;
+mod zh;
+
+pub use en::EN;
+pub use zh::ZH;
+
+/// A UI language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Locale {
+    /// English.
+    #[default]
+    En,
+    /// Simplified Chinese.
+    ZhCn,
+}
+
+impl Locale {
+    /// The BCP 47 tag, as written to `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhCn => "zh-CN",
+        }
+    }
+
+    /// The language a tag names, if we have it: any `zh` except the traditional-script ones
+    /// (`zh-TW`, `zh-HK`, `zh-MO`, `zh-Hant`) is ours, as is any `en`.
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let tag = tag.trim().to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        match primary {
+            "en" => Some(Locale::En),
+            "zh" if ["hant", "tw", "hk", "mo"].iter().any(|t| tag.split(['-', '_']).skip(1).any(|s| s == *t)) => None,
+            "zh" => Some(Locale::ZhCn),
+            _ => None,
+        }
+    }
+
+    /// The best of our languages for an `Accept-Language` header (RFC 9110 §12.5.4): the
+    /// highest `q` among the tags we have, the earlier one on a tie; English if none.
+    pub fn negotiate(accept_language: &str) -> Locale {
+        let mut best: Option<(f32, Locale)> = None;
+        for item in accept_language.split(',') {
+            let mut parts = item.split(';');
+            let Some(locale) = parts.next().and_then(Locale::from_tag) else { continue };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, locale));
+            }
+        }
+        best.map_or(Locale::En, |(_, l)| l)
+    }
+
+    /// The other language, for the switcher.
+    pub fn other(self) -> Locale {
+        match self {
+            Locale::En => Locale::ZhCn,
+            Locale::ZhCn => Locale::En,
+        }
+    }
+
+    /// This language's strings.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Locale::En => &EN,
+            Locale::ZhCn => &ZH,
+        }
+    }
+}
+
+/// The current page's strings (the language is provided by the app root).
+pub fn t() -> &'static Text {
+    use_context::<Locale>().unwrap_or_default().text()
+}
+
+/// The built-in scopes and what the consent page says about them, in English.
+pub const BUILTIN_SCOPES: &[(&str, &str)] = &[
+    ("openid", "Sign you in with your Yaoshi account"),
+    ("profile", "See your username and display name"),
+    ("email", "See your email address"),
+    ("read", "Read your data"),
+    ("write", "Change your data"),
+];
+
+/// The same, in Simplified Chinese.
+const BUILTIN_SCOPES_ZH: &[(&str, &str)] = &[
+    ("openid", "使用你的钥匙账户登录"),
+    ("profile", "查看你的用户名和显示名称"),
+    ("email", "查看你的邮箱地址"),
+    ("read", "读取你的数据"),
+    ("write", "修改你的数据"),
+];
+
+/// What a scope lets an app do, in the page's language: a built-in scope whose description
+/// the operator left as it was is translated; an operator's own text is shown as written.
+pub fn scope_text(name: &str, description: &str) -> String {
+    let builtin = BUILTIN_SCOPES.iter().any(|(n, d)| *n == name && *d == description);
+    let translated = match use_context::<Locale>().unwrap_or_default() {
+        Locale::ZhCn if builtin => BUILTIN_SCOPES_ZH.iter().find(|(n, _)| *n == name).map(|(_, d)| *d),
+        _ => None,
+    };
+    translated.unwrap_or(description).to_owned()
+}
+
+/// The notice for `?done=<code>` after a form succeeded.
+pub fn done_text(code: &str) -> Option<&'static str> {
+    let t = t();
+    Some(match code {
+        "profile" => t.done_profile,
+        "password" => t.done_password,
+        "revoked" => t.done_revoked,
+        "sessions" => t.done_sessions,
+        "account_deleted" => t.done_account_deleted,
+        "signed_out" => t.done_signed_out,
+        "registered" => t.done_registered,
+        "saved" => t.done_saved,
+        "rotated" => t.done_rotated,
+        "app_deleted" => t.done_app_deleted,
+        "enabled" => t.done_enabled,
+        "disabled" => t.done_disabled,
+        "linked" => t.done_linked,
+        "unlinked" => t.done_unlinked,
+        _ => return None,
+    })
+}
+
+/// Every string of the UI in one language.
+#[allow(missing_docs)]
+pub struct Text {
+    /// The language's name in itself, for the switch.
+    pub own_name: &'static str,
+    pub loading: &'static str,
+    pub site_title: &'static str,
+    // errors
+    pub err_credentials: &'static str,
+    pub err_wrong_password: &'static str,
+    pub err_signed_out: &'static str,
+    pub err_throttled: &'static str,
+    pub err_forbidden: &'static str,
+    pub err_expired: &'static str,
+    pub err_unavailable: &'static str,
+    pub err_transport: &'static str,
+    pub err_check_form: &'static str,
+    // notices
+    pub done_profile: &'static str,
+    pub done_password: &'static str,
+    pub done_revoked: &'static str,
+    pub done_sessions: &'static str,
+    pub done_account_deleted: &'static str,
+    pub done_registered: &'static str,
+    pub done_saved: &'static str,
+    pub done_rotated: &'static str,
+    pub done_app_deleted: &'static str,
+    pub done_enabled: &'static str,
+    pub done_disabled: &'static str,
+    // login
+    pub sign_in: &'static str,
+    pub signed_in_switch: (&'static str, &'static str),
+    pub username_or_email: &'static str,
+    pub password: &'static str,
+    pub new_here: &'static str,
+    pub create_account: &'static str,
+    pub sign_up: &'static str,
+    // consent
+    pub authorize: &'static str,
+    pub wants_access: (&'static str, &'static str),
+    pub will_be_able: &'static str,
+    pub sent_to: (&'static str, &'static str),
+    pub deny: &'static str,
+    pub approve: &'static str,
+    pub request_failed: &'static str,
+    pub error_code: (&'static str, &'static str),
+    pub reload: &'static str,
+    /// The button that sends an answer on to an app when the page cannot do it by itself.
+    pub continue_to_app: &'static str,
+    pub authorization_error: &'static str,
+    // home
+    pub home_title: &'static str,
+    pub signed_in_as: (&'static str, &'static str),
+    pub manage_account: &'static str,
+    pub sign_out: &'static str,
+    pub logout_question: &'static str,
+    pub logout_asked_by: (&'static str, &'static str),
+    pub continue_: &'static str,
+    pub done_signed_out: &'static str,
+    pub not_signed_in: &'static str,
+    pub developer_apps: &'static str,
+    pub admin_users: &'static str,
+    pub admin_clients: &'static str,
+    pub not_found: &'static str,
+    pub not_found_text: &'static str,
+    // register
+    pub registration_closed: &'static str,
+    pub username: &'static str,
+    pub email: &'static str,
+    pub display_name: &'static str,
+    pub new_password_hint: &'static str,
+    pub have_account: &'static str,
+    // account
+    pub account_title: &'static str,
+    pub profile: &'static str,
+    pub save_profile: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub change_password: &'static str,
+    pub authorized_apps: &'static str,
+    pub no_authorized_apps: &'static str,
+    pub authorized_at: &'static str,
+    pub last_used: &'static str,
+    pub revoke: &'static str,
+    pub browsers: &'static str,
+    pub unknown_browser: &'static str,
+    pub this_browser: &'static str,
+    pub signed_in_at: &'static str,
+    pub last_seen: &'static str,
+    pub sign_out_others: &'static str,
+    pub delete_account: &'static str,
+    pub delete_warning: &'static str,
+    pub your_password: &'static str,
+    pub delete_my_account: &'static str,
+    // developer apps
+    pub apps_intro: &'static str,
+    pub no_dev_apps: &'static str,
+    pub register_app: &'static str,
+    pub app_name: &'static str,
+    pub client_type: &'static str,
+    pub confidential_choice: &'static str,
+    pub public_choice: &'static str,
+    pub confidential: &'static str,
+    pub public: &'static str,
+    pub redirect_uris: &'static str,
+    pub grant_types: &'static str,
+    pub register: &'static str,
+    pub secret_once: &'static str,
+    pub client_id: &'static str,
+    pub client_secret: &'static str,
+    pub edit: &'static str,
+    pub save: &'static str,
+    pub rotate_secret: &'static str,
+    pub delete: &'static str,
+    pub registered_at: &'static str,
+    // admin
+    pub search: &'static str,
+    pub search_label: &'static str,
+    pub no_users: &'static str,
+    pub disable: &'static str,
+    pub enable: &'static str,
+    pub disabled: &'static str,
+    pub admin: &'static str,
+    pub owner: &'static str,
+    pub skip_consent: &'static str,
+    pub password_grant: &'static str,
+    pub implicit_grant: &'static str,
+    // third-party sign-in
+    pub err_upstream_unavailable: &'static str,
+    pub err_upstream_denied: &'static str,
+    pub err_upstream_state: &'static str,
+    pub err_upstream_rejected: &'static str,
+    pub err_unknown_provider: &'static str,
+    pub err_identity_taken: &'static str,
+    pub err_already_linked: &'static str,
+    pub err_account_disabled: &'static str,
+    pub err_last_method: &'static str,
+    pub done_linked: &'static str,
+    pub done_unlinked: &'static str,
+    pub sign_in_with: (&'static str, &'static str),
+    pub or_use_password: &'static str,
+    pub finish_title: &'static str,
+    pub finish_intro: (&'static str, &'static str),
+    pub choose_username: &'static str,
+    pub create_my_account: &'static str,
+    pub link_existing: &'static str,
+    pub link_existing_text: (&'static str, &'static str),
+    pub link_my_account: &'static str,
+    pub back_to_sign_in: &'static str,
+    pub sign_in_methods: &'static str,
+    pub link: &'static str,
+    pub unlink: &'static str,
+    pub linked_at: &'static str,
+    pub not_linked: &'static str,
+    pub set_password: &'static str,
+    pub no_password_yet: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_language_we_have() {
+        for (header, want) in [
+            ("", Locale::En),
+            ("zh-CN,zh;q=0.9,en;q=0.8", Locale::ZhCn),
+            ("en-US,en;q=0.9,zh-CN;q=0.8", Locale::En),
+            ("fr-FR, zh;q=0.5", Locale::ZhCn),
+            ("zh-TW,zh-Hant;q=0.9", Locale::En),
+            ("en;q=0.2, zh-Hans;q=0.7", Locale::ZhCn),
+            ("zh-CN;q=0", Locale::En),
+            ("de, fr", Locale::En),
+            ("ZH_cn", Locale::ZhCn),
+        ] {
+            assert_eq!(Locale::negotiate(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        for l in [Locale::En, Locale::ZhCn] {
+            assert_eq!(Locale::from_tag(l.tag()), Some(l));
+            assert_eq!(l.other().other(), l);
+        }
+        assert_eq!(Locale::from_tag("zh-HK"), None);
+        assert_eq!(Locale::from_tag("ja"), None);
+    }
+}
