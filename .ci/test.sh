@@ -29,9 +29,17 @@ cleanup() {
 trap cleanup EXIT
 start_postgres
 
-# The site first: the server build embeds it.
+# Style first: it fails in seconds. Formatting, then clippy with warnings as errors (in the
+# release profile, which shares build scripts and proc macros with the build below).
+cargo fmt --check
+took "cargo fmt --check"
+
+# The site next: the server build embeds it.
 bash .ci/site.sh
 took "site built"
+
+cargo clippy --release --all-targets --features ssr --quiet -- -D warnings
+took "cargo clippy"
 
 echo "[test] cargo test --release (unit, integration on sqlite + postgres, CLI)" >&2
 cargo test --release --features ssr --no-fail-fast 2>&1
