@@ -3,11 +3,9 @@
 //! one set of statements on both, so a column missing on one back end fails only there, at run
 //! time; this catches it when the migration is written (see `migrations/README.md`).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{fresh_database, Backend};
+use crate::common::{fresh_database, Backend};
 use sqlx::Connection;
 
 /// Table name -> its column names.

@@ -1,8 +1,6 @@
 //! One story through the storage contract, on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{fresh_database, Backend};
+use crate::common::{fresh_database, Backend};
 use yaoshi::{
     oauth::{
         model::{AuthCode, Client, GrantType},

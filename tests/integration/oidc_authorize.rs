@@ -3,9 +3,7 @@
 //! types, and the response modes (`query`, `fragment`, `form_post`). The tests named
 //! `oidcc_*` mirror the OpenID conformance suite's modules of the same name.
 
-mod common;
-
-use common::{
+use crate::common::{
     browser,
     oauth::{send, PW},
     oidc::*,

@@ -3,12 +3,10 @@
 //! client). The `oidcc_*` names mirror the conformance suite's RP-initiated and back-channel
 //! logout modules.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{oauth::PW, oidc::*, Backend, TestServer};
 use axum::{extract::State, routing::post, Form, Router};
-use common::{oauth::PW, oidc::*, Backend, TestServer};
 use reqwest::header::ACCEPT;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -244,7 +242,7 @@ async fn sessions_ended_elsewhere_are_announced(backend: Backend) {
         ..Default::default()
     };
     t.services.create_user(root).await.expect("admin");
-    let admin = common::browser();
+    let admin = crate::common::browser();
     let csrf = t.sign_in(&admin, "root", PW).await;
     let form = [("csrf", csrf.as_str()), ("user_id", &alice.id.to_string()), ("enabled", "false")];
     assert_eq!(t.submit(&admin, "/api/admin/users/active", &form).await.1, "/admin/users?done=disabled");

@@ -1,9 +1,7 @@
 //! Issue 3 over real HTTP, on SQLite and PostgreSQL: `POST /o/revoke_token/` (RFC 7009),
 //! `POST /o/introspect/` (RFC 7662) and `/o/userinfo/` (RFC 6750).
 
-mod common;
-
-use common::{oauth::*, Backend, TestServer};
+use crate::common::{oauth::*, Backend, TestServer};
 use serde_json::{json, Value};
 use yaoshi::oauth::model::GrantType;
 

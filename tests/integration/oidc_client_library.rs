@@ -4,9 +4,7 @@
 //! server, on SQLite and PostgreSQL. Only the user's part (signing in; the trusted client skips
 //! consent) is done by the test over HTTP, as a browser would.
 
-mod common;
-
-use common::{
+use crate::common::{
     oauth::PW,
     oidc::{param, register_rp, register_spa, signed_in, RP_URI},
     Backend, TestServer,

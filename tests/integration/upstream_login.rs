@@ -5,13 +5,11 @@
 //! Our server and the upstream both live on 127.0.0.1, where browsers share cookies across
 //! ports; each side therefore gets its own cookie jar, as two host names would.
 
-mod common;
-#[path = "upstream/fake.rs"]
 mod fake;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     browser,
     oauth::{self, App, PW, URI},
     oidc::param,
@@ -88,7 +86,7 @@ fn enc(s: &str) -> String {
 /// `GET` in browser `b`; returns status and `Location`.
 async fn get(b: &reqwest::Client, url: &str) -> (u16, String) {
     let resp = b.get(url).header(ACCEPT, "text/html").send().await.expect("GET");
-    (resp.status().as_u16(), common::location(&resp).unwrap_or_default())
+    (resp.status().as_u16(), crate::common::location(&resp).unwrap_or_default())
 }
 
 /// Starts a sign-in with `provider` in `b` and lets the upstream answer in `b_up` (already

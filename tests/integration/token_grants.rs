@@ -2,12 +2,10 @@
 //! client authentication, RFC 6749 §5.2 errors, authorization codes and PKCE, refresh rotation,
 //! the password grant's throttle, and the races on codes and refresh tokens.
 
-mod common;
-
 use std::{collections::BTreeSet, net::IpAddr, sync::Arc};
 
+use crate::common::{oauth::*, Backend, TestServer};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use common::{oauth::*, Backend, TestServer};
 use yaoshi::{
     oauth::model::{AuthCode, GrantType},
     service::{clients::ClientSpec, demo},
@@ -475,7 +473,7 @@ async fn disabled_user_is_refused(backend: Backend) {
 async fn password_from(srv: &TestServer, app: &App, last: u8, user: &str, pw: &str) -> Reply {
     let http = reqwest::Client::builder()
         .local_address(IpAddr::from([127, 0, 0, last]))
-        .timeout(common::REQUEST_TIMEOUT)
+        .timeout(crate::common::REQUEST_TIMEOUT)
         .build()
         .expect("client");
     send(http.post(srv.url("/o/token/")).form(&app.form(&[

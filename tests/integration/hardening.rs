@@ -2,9 +2,7 @@
 //! throttle under a burst, consent that widens, forged and cross-site form posts, and form
 //! input that cannot become a header.
 
-mod common;
-
-use common::{browser, oauth::*, Backend, TestServer};
+use crate::common::{browser, oauth::*, Backend, TestServer};
 use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
 use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 

@@ -1,9 +1,7 @@
 //! Account deletion, developer apps, the admin pages and the UI language, driven over HTTP as
 //! a browser without JavaScript would, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{
+use crate::common::{
     browser,
     oauth::{self, active, App, PW},
     Backend, TestServer,

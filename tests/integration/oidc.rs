@@ -3,11 +3,9 @@
 //! modules of the same name (for what this server implements: the code flow, discovery, the
 //! ID Token, UserInfo, refresh). The `keys_*` tests cover signing-key storage and rotation.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     oauth::{send, PW},
     oidc::*,
     test_settings, Backend, TestServer,
@@ -48,7 +46,7 @@ async fn instance(t: &TestServer, adjust: impl FnOnce(&mut Settings)) -> Service
     Services::new(store, settings).expect("services")
 }
 
-async fn get(t: &TestServer, path: &str) -> common::oauth::Reply {
+async fn get(t: &TestServer, path: &str) -> crate::common::oauth::Reply {
     send(t.http.get(t.url(path))).await
 }
 
@@ -232,8 +230,11 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds(backend: Backend) {
     let (t, _, alice) = setup(backend).await;
     let spa = register_spa(&t).await;
     let b = signed_in(&t, "alice").await;
-    let pkce =
-        [("code_challenge", common::oauth::CHALLENGE), ("code_challenge_method", "S256"), ("nonce", "pkce-nonce")];
+    let pkce = [
+        ("code_challenge", crate::common::oauth::CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("nonce", "pkce-nonce"),
+    ];
     let redeem_with = |code: String, verifier: &'static str| {
         let t = &t;
         async move {
@@ -247,7 +248,7 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds(backend: Backend) {
             .await
         }
     };
-    let (status, body) = redeem_with(code(&t, &b, &spa, "openid", &pkce).await, common::oauth::VERIFIER).await;
+    let (status, body) = redeem_with(code(&t, &b, &spa, "openid", &pkce).await, crate::common::oauth::VERIFIER).await;
     assert_eq!(status, 200, "{body}");
     let (_, claims) = verified(&t, &jwks(&t).await, s(&body, "id_token"), "spa", Some("pkce-nonce"));
     assert_eq!(claims["sub"], json!(alice.to_string()));
@@ -320,7 +321,7 @@ async fn user_tokens(t: &TestServer, rp: &App) -> (String, String) {
 }
 
 #[track_caller]
-fn assert_userinfo(reply: &common::oauth::Reply, sub: &str) {
+fn assert_userinfo(reply: &crate::common::oauth::Reply, sub: &str) {
     assert_eq!(reply.status, 200, "{}", reply.raw);
     assert!(reply.header("content-type").is_some_and(|c| c.starts_with("application/json")));
     assert_eq!(reply.header("cache-control"), Some("no-store"));

@@ -1,9 +1,7 @@
 //! `GET /o/authorize/` over HTTP: the error matrix, the login redirect, prompt handling,
 //! remembered consent and the no-JavaScript form posts, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{browser, location, Backend, TestServer};
+use crate::common::{browser, location, Backend, TestServer};
 use reqwest::header::{ACCEPT, ORIGIN};
 use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 

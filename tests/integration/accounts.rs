@@ -1,8 +1,6 @@
 //! Sign-up over HTTP without JavaScript, open and closed, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{browser, Backend, TestServer};
+use crate::common::{browser, Backend, TestServer};
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
 
 async fn csrf(t: &TestServer, b: &reqwest::Client) -> String {

@@ -1,0 +1,23 @@
+//! The integration tests, as one test binary (one link instead of one per file): each module
+//! drives a real server over HTTP, on SQLite and on PostgreSQL (`on_both_backends!`), or the
+//! `yaoshi` command line (`cli`). Run one module with a filter, e.g.
+//! `cargo test --release --features ssr --test integration token_grants::sqlite`.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod authorize_endpoint;
+mod cli;
+mod hardening;
+mod oidc;
+mod oidc_authorize;
+mod oidc_client_library;
+mod oidc_logout;
+mod schema;
+mod self_service;
+mod store;
+mod token_grants;
+mod token_revoke_introspect;
+mod upstream_login;
