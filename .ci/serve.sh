@@ -7,9 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-bash .ci/tools.sh build
 export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
-echo "[serve] tools ready ($((SECONDS - started))s)" >&2
+# The site installs its own tools (`.ci/tools.sh base`, wasm-bindgen-cli while it compiles).
 bash .ci/site.sh
 mark=$SECONDS
 cargo build --release --features ssr --bin yaoshi

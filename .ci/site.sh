@@ -6,7 +6,7 @@
 #   pkg/yaoshi.js  pkg/yaoshi.wasm  pkg/yaoshi.css  favicon.svg …   (each also as .gz)
 # A file is only replaced when its content changed, so an unchanged site does not make the
 # server (which embeds the site, see build.rs) compile again. Used by serve.sh, test.sh and
-# the benchmark; expects the tools of `.ci/tools.sh build` on PATH.
+# the benchmark; installs what it needs (`.ci/tools.sh base` and `wasm-bindgen`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -18,10 +18,19 @@ mkdir -p "$stage/bindgen" "$site/pkg"
 step_start=$SECONDS
 step() { printf '[site] %s (%ss)\n' "$1" "$((SECONDS - step_start))" >&2; step_start=$SECONDS; }
 
+bash .ci/tools.sh base
+export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
+# On a fresh machine wasm-bindgen-cli compiles for minutes: alongside the WASM build, whose
+# whole-program optimisation at the end leaves a core idle.
+bash .ci/tools.sh wasm-bindgen &
+bindgen=$!
+
 # No RUSTFLAGS here: the host build's flags must not leak into the WASM build's fingerprint.
 env -u RUSTFLAGS cargo build --lib --target wasm32-unknown-unknown --profile wasm-release \
   --no-default-features --features hydrate --quiet
 step "cargo build (wasm32, hydrate)"
+wait "$bindgen"
+step "wasm-bindgen-cli ready"
 
 wasm-bindgen --target web --no-typescript --out-name yaoshi --out-dir "$stage/bindgen" \
   "$target/wasm32-unknown-unknown/wasm-release/yaoshi.wasm"

@@ -14,6 +14,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 bash .ci/tools.sh test
 export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
 target="$CARGO_TARGET_DIR"
+# Chromium and PostgreSQL download and unpack while the builds below use the CPU.
+bash .ci/tools.sh system >"${TMPDIR:-/tmp}/yaoshi-system-tools.log" 2>&1 &
+system_tools=$!
 took "tools ready"
 
 source .ci/postgres.sh
@@ -27,7 +30,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-start_postgres
 
 # Style first: it fails in seconds. Formatting, then clippy with warnings as errors (in the
 # release profile, which shares build scripts and proc macros with the build below).
@@ -40,6 +42,13 @@ took "site built"
 
 cargo clippy --release --all-targets --features ssr --quiet -- -D warnings
 took "cargo clippy"
+
+if ! wait "$system_tools"; then
+  cat "${TMPDIR:-/tmp}/yaoshi-system-tools.log" >&2
+  exit 1
+fi
+took "Chromium and PostgreSQL ready"
+start_postgres
 
 echo "[test] cargo test --release (unit, integration on sqlite + postgres, CLI)" >&2
 cargo test --release --features ssr --no-fail-fast 2>&1

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs, idempotently, every tool the build and the tests need on a fresh Debian machine
 # that has only rustup, Node/npm and apt. Each step is skipped when its tool is already there.
-# Usage: .ci/tools.sh [build|test|dev]
-#   build: what `.ci/site.sh` needs (the wasm32 target, wasm-bindgen-cli, binaryen's wasm-opt)
-#   test:  also Debian's Chromium and PostgreSQL
-#   dev:   also cargo-leptos, for `cargo leptos watch` (about 25 minutes to compile, once)
+# Usage: .ci/tools.sh [base|wasm-bindgen|build|system|test|dev]
+#   base:         the wasm32 target and binaryen's wasm-opt (seconds)
+#   wasm-bindgen: wasm-bindgen-cli at the pinned version (a few minutes to compile, once;
+#                 `.ci/site.sh` runs this while the WASM compiles)
+#   build:        base and wasm-bindgen: everything `.ci/site.sh` needs
+#   system:       Debian's Chromium and PostgreSQL (`.ci/test.sh` runs this while it compiles)
+#   test:         base, rustfmt and clippy
+#   dev:          build and cargo-leptos, for `cargo leptos watch` (about 25 minutes, once)
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
@@ -24,37 +28,44 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
-for component in rustfmt clippy; do
-  if ! rustup component list --installed | grep -q "^$component"; then
-    log "adding the $component component"
-    rustup component add "$component"
+has() { [ "$mode" = "$1" ] || { [ "$#" -gt 1 ] && shift && has "$@"; }; }
+
+if has base build test dev; then
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
   fi
-done
-
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  log "adding the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
+  if ! [ -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
+    log "installing binaryen@$BINARYEN_VERSION (wasm-opt) into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+  fi
 fi
 
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+if has test; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      log "adding the $component component"
+      rustup component add "$component"
+    fi
+  done
+fi
+
+if has wasm-bindgen build dev && ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  # A build tool, run for a second per build: compiled for compile speed, not its own speed.
+  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force --quiet
 fi
 
-if [ "$mode" = dev ] && ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+if has dev && ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes the first time)"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads
 fi
 
-if ! [ -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
-  log "installing binaryen@$BINARYEN_VERSION (wasm-opt) into $TOOLS_DIR"
-  mkdir -p "$TOOLS_DIR"
-  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
-fi
-
-if [ "$mode" = test ]; then
+if has system; then
   if ! [ -x /usr/bin/chromium ]; then
     log "installing Debian's chromium"
     apt_install chromium
