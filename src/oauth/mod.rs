@@ -12,7 +12,7 @@
 //! | RFC 6749 §3.1, §3.2 (parameter rules)         | `params.rs`      |
 //! | RFC 6749 §3.3 (access token scope)            | `scope.rs`       |
 //! | RFC 6749 §1.3, §2.1 (grant types, clients)    | `model.rs`       |
-//! | RFC 6749 §4.1.1, §4.1.3, §4.3.2, §4.4.2, §6 (request parameters) | `request.rs` |
+//! | RFC 6749 §3.1.1, §4.1.3, §4.3.2, §4.4.2, §6 (token requests, `response_type`) | `request.rs` |
 //! | RFC 6749 §2.3 (client authentication)         | `client_auth.rs` |
 //! | RFC 7636 §4 (PKCE)                            | `pkce.rs`        |
 //! | RFC 6749 §3.1.2; RFC 8252 §7, §8.3; RFC 9700 §2.1 (redirection URIs) | `redirect.rs` |
