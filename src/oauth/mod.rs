@@ -24,7 +24,6 @@
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
 //! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
 //! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers) | `authorize.rs` |
-//! | OAuth 2.0 Form Post Response Mode §2 (the auto-submitting form) | `form_post.rs` |
 //! | RFC 6749 §4.1 and RFC 7636 as a client, RFC 9207 §2.4, OIDC Core §3.1.3.7, §5.3.2 (signing in with an upstream provider) | `upstream/` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,7 +32,6 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
-pub mod form_post;
 pub mod grant;
 pub mod id_token;
 pub mod jose;
