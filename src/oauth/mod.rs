@@ -23,7 +23,7 @@
 //! | OIDC RP-Initiated Logout 1.0 §2-3, Back-Channel Logout 1.0 §2.4 (logout token) | `logout.rs` |
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
 //! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
-//! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers) | `authorize.rs` |
+//! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers; `prompt`, `max_age` and `id_token_hint` against the session) | `authorize/` |
 //! | RFC 6749 §4.1 and RFC 7636 as a client, RFC 9207 §2.4, OIDC Core §3.1.3.7, §5.3.2 (signing in with an upstream provider) | `upstream/` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
