@@ -1,8 +1,8 @@
-//! The authorization request's checks, in the order they run. The client and its redirect
-//! URI refuse with a page (they are not to be trusted); every later check sends its error back
-//! to the client.
+//! The authorization request's checks, one function per rule, in the order they run. The
+//! first two refuse with a page (the client or its redirect URI is not to be trusted); every
+//! later one sends its error back to the client.
 
-use super::{prompt::parse_prompt, AuthorizeError, ClientRedirect, ResponseMode, ValidAuthorize};
+use super::{prompt::parse_prompt, AuthorizeError, ClientRedirect, Prompt, ResponseMode, ValidAuthorize};
 use crate::oauth::{
     error::{ErrorCode, OAuthError},
     grant,
@@ -13,104 +13,23 @@ use crate::oauth::{
     scope::Scope,
 };
 
-/// `max_age` (OIDC Core §3.1.2.1): a number of seconds, written as a non-negative integer.
-fn parse_max_age(raw: Option<&str>) -> Result<Option<i64>, OAuthError> {
-    let Some(raw) = raw else { return Ok(None) };
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(OAuthError::invalid_request("max_age must be a whole number of seconds"));
-    }
-    // Longer than any session lives: the same as a very large number.
-    Ok(Some(raw.parse::<i64>().unwrap_or(i64::MAX)))
-}
-
 /// Validates an authorization request against its client (looked up by the caller from
 /// `params["client_id"]`; `None` when unknown) and the scopes the server offers.
 pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Result<ValidAuthorize, AuthorizeError> {
-    let page = AuthorizeError::Page;
-    let client_id = params.require("client_id").map_err(page)?;
-    let Some(client) = client.filter(|c| c.client_id == client_id) else {
-        return Err(page(OAuthError::new(ErrorCode::InvalidRequest, "unknown client_id")));
-    };
-    let (redirect_uri, explicit) = redirect::resolve(&client.redirect_uris, params.get("redirect_uri"))
-        .map_err(|e| page(OAuthError::invalid_request(e.to_string())))?;
+    let client = check_client(params, client)?;
+    let (redirect_uri, explicit) = check_redirect_uri(params, client)?;
 
-    // From here on, errors go back to the client: by the requested mode when it is one we
-    // have, else in the fragment when the request asked for tokens, else in the query.
-    let raw_type = params.get("response_type");
-    let asks_tokens = raw_type.is_some_and(|t| t.split(' ').any(|w| w == "token" || w == "id_token"));
+    // From here on, errors go back to the client.
     let requested_mode = params.get("response_mode").map(|m| (m, ResponseMode::parse(m)));
-    let mut target = ClientRedirect {
-        redirect_uri: redirect_uri.clone(),
-        mode: match requested_mode {
-            Some((_, Some(mode))) if !(mode == ResponseMode::Query && asks_tokens) => mode,
-            _ if asks_tokens => ResponseMode::Fragment,
-            _ => ResponseMode::Query,
-        },
-        state: params.get("state").map(str::to_owned),
-    };
-    let fail = |t: &ClientRedirect, e: OAuthError| AuthorizeError::Redirect(t.clone(), e);
-    if let Some((raw, None)) = requested_mode {
-        return Err(fail(&target, OAuthError::invalid_request(format!("unknown response_mode `{raw}`"))));
-    }
-    let response_type: ResponseType = match raw_type {
-        None => return Err(fail(&target, OAuthError::invalid_request("missing parameter `response_type`"))),
-        Some(raw) => raw.parse().map_err(|e| fail(&target, e))?,
-    };
-    let response_mode = match requested_mode {
-        // Multiple Response Type Encoding Practices §5: tokens never go in the query.
-        Some((_, Some(ResponseMode::Query))) if response_type.returns_tokens() => {
-            return Err(fail(&target, OAuthError::invalid_request("response_mode=query cannot carry tokens")));
-        }
-        Some((_, Some(mode))) => mode,
-        _ => ResponseMode::default_for(response_type),
-    };
+    let mut target = error_target(params, &redirect_uri, requested_mode);
+    let (response_type, response_mode) = check_response_type_and_mode(params, requested_mode, &target)?;
     target.mode = response_mode;
-    // OIDC Core §6.1, §6.2: signed request objects are not offered (discovery says so).
-    if params.get("request").is_some() {
-        return Err(fail(
-            &target,
-            OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"),
-        ));
-    }
-    if params.get("request_uri").is_some() {
-        return Err(fail(&target, OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
-    }
-    for g in response_type.grants() {
-        grant::ensure_grant_allowed(client, g).map_err(|e| fail(&target, e))?;
-    }
-    let requested = params.get("scope").map(Scope::parse).transpose().map_err(|e| fail(&target, e))?;
-    let scope = grant::resolve_scope(requested.as_ref(), client, known).map_err(|e| fail(&target, e))?;
-    let prompt = parse_prompt(params.get("prompt")).map_err(|e| fail(&target, e))?;
-    let max_age = parse_max_age(params.get("max_age")).map_err(|e| fail(&target, e))?;
-    let nonce = params.get("nonce").map(str::to_owned);
-    let openid = scope.contains("openid");
-    if response_type.id_token && !openid {
-        return Err(fail(&target, OAuthError::invalid_request("response_type id_token needs the openid scope")));
-    }
-    // OIDC Core §3.2.2.1 (implicit) and §3.3.2.11 (hybrid): the nonce is REQUIRED.
-    let oidc_front_channel = response_type.id_token || (openid && response_type.code && response_type.token);
-    if oidc_front_channel && nonce.is_none() {
-        return Err(fail(
-            &target,
-            OAuthError::invalid_request(format!("response_type={response_type} requires a nonce")),
-        ));
-    }
-
-    let challenge = params.get("code_challenge");
-    let code_challenge = match (response_type.code, challenge) {
-        (true, Some(c)) => {
-            pkce::validate_challenge(c, params.get("code_challenge_method")).map_err(|e| fail(&target, e))?;
-            Some(c.to_owned())
-        }
-        // RFC 9700 §2.1.1: public clients MUST use PKCE.
-        (true, None) if !client.confidential => {
-            return Err(fail(
-                &target,
-                OAuthError::invalid_request("public clients must send a PKCE code_challenge (S256)"),
-            ));
-        }
-        _ => None,
-    };
+    check_no_request_object(params, &target)?;
+    check_grants(client, response_type, &target)?;
+    let scope = check_scope(params, client, known, &target)?;
+    let (prompt, max_age) = check_prompt_and_max_age(params, &target)?;
+    let nonce = check_nonce(params, response_type, &scope, &target)?;
+    let code_challenge = check_pkce(params, client, response_type, &target)?;
     Ok(ValidAuthorize {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -127,6 +46,173 @@ pub fn validate(params: &Params, client: Option<&Client>, known: &Scope) -> Resu
         login_hint: params.get("login_hint").map(str::to_owned),
     })
 }
+
+/// The refusal of a request whose answer goes to `target`.
+fn fail(target: &ClientRedirect, e: OAuthError) -> AuthorizeError {
+    AuthorizeError::Redirect(target.clone(), e)
+}
+
+/// `client_id` is REQUIRED (RFC 6749 §4.1.1, §4.2.1) and must name a registered client; an
+/// unknown one is told to the user, never redirected (§4.1.2.1, §4.2.2.1).
+fn check_client<'c>(params: &Params, client: Option<&'c Client>) -> Result<&'c Client, AuthorizeError> {
+    let client_id = params.require("client_id").map_err(AuthorizeError::Page)?;
+    client
+        .filter(|c| c.client_id == client_id)
+        .ok_or_else(|| AuthorizeError::Page(OAuthError::new(ErrorCode::InvalidRequest, "unknown client_id")))
+}
+
+/// The redirect URI, and whether the request named it: it must be one the client registered
+/// (RFC 6749 §3.1.2.2, §3.1.2.3), and a mismatch is told to the user, never redirected to
+/// (§4.1.2.1, §4.2.2.1).
+fn check_redirect_uri(params: &Params, client: &Client) -> Result<(String, bool), AuthorizeError> {
+    redirect::resolve(&client.redirect_uris, params.get("redirect_uri"))
+        .map_err(|e| AuthorizeError::Page(OAuthError::invalid_request(e.to_string())))
+}
+
+/// Where errors go until the response type and mode are known: by the requested mode when it
+/// is one we have, else in the fragment when the request asked for tokens, else in the query
+/// (Multiple Response Type Encoding Practices §2.1, §5: tokens, and so their errors, never go
+/// in the query).
+fn error_target(
+    params: &Params,
+    redirect_uri: &str,
+    requested_mode: Option<(&str, Option<ResponseMode>)>,
+) -> ClientRedirect {
+    let asks_tokens =
+        params.get("response_type").is_some_and(|t| t.split(' ').any(|w| w == "token" || w == "id_token"));
+    ClientRedirect {
+        redirect_uri: redirect_uri.to_owned(),
+        mode: match requested_mode {
+            Some((_, Some(mode))) if !(mode == ResponseMode::Query && asks_tokens) => mode,
+            _ if asks_tokens => ResponseMode::Fragment,
+            _ => ResponseMode::Query,
+        },
+        state: params.get("state").map(str::to_owned),
+    }
+}
+
+/// `response_mode` must be one we offer (Multiple Response Type Encoding Practices §2.1, Form
+/// Post Response Mode §2); `response_type` is REQUIRED and must be understood (RFC 6749
+/// §3.1.1); and tokens never travel in the query (Multiple Response Type Encoding Practices
+/// §5). With no `response_mode`, the response type's default applies.
+fn check_response_type_and_mode(
+    params: &Params,
+    requested_mode: Option<(&str, Option<ResponseMode>)>,
+    target: &ClientRedirect,
+) -> Result<(ResponseType, ResponseMode), AuthorizeError> {
+    if let Some((raw, None)) = requested_mode {
+        return Err(fail(target, OAuthError::invalid_request(format!("unknown response_mode `{raw}`"))));
+    }
+    let response_type: ResponseType = match params.get("response_type") {
+        None => return Err(fail(target, OAuthError::invalid_request("missing parameter `response_type`"))),
+        Some(raw) => raw.parse().map_err(|e| fail(target, e))?,
+    };
+    let response_mode = match requested_mode {
+        Some((_, Some(ResponseMode::Query))) if response_type.returns_tokens() => {
+            return Err(fail(target, OAuthError::invalid_request("response_mode=query cannot carry tokens")));
+        }
+        Some((_, Some(mode))) => mode,
+        _ => ResponseMode::default_for(response_type),
+    };
+    Ok((response_type, response_mode))
+}
+
+/// Request objects, by value or by reference, are refused with their own codes (OIDC Core
+/// §6.1, §6.2, §3.1.2.6): they are not offered, and discovery says so.
+fn check_no_request_object(params: &Params, target: &ClientRedirect) -> Result<(), AuthorizeError> {
+    if params.get("request").is_some() {
+        return Err(fail(target, OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail(target, OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
+    }
+    Ok(())
+}
+
+/// The client must hold every grant the response type uses: the authorization code grant for
+/// `code`, the implicit grant for a token from this endpoint (RFC 6749 §4.1.2.1, §4.2.2.1
+/// `unauthorized_client`).
+fn check_grants(client: &Client, response_type: ResponseType, target: &ClientRedirect) -> Result<(), AuthorizeError> {
+    for g in response_type.grants() {
+        grant::ensure_grant_allowed(client, g).map_err(|e| fail(target, e))?;
+    }
+    Ok(())
+}
+
+/// The scope to grant: the requested one, well-formed and within what the client may ask and
+/// the server knows, or the client's default when none is requested (RFC 6749 §3.3).
+fn check_scope(
+    params: &Params,
+    client: &Client,
+    known: &Scope,
+    target: &ClientRedirect,
+) -> Result<Scope, AuthorizeError> {
+    let requested = params.get("scope").map(Scope::parse).transpose().map_err(|e| fail(target, e))?;
+    grant::resolve_scope(requested.as_ref(), client, known).map_err(|e| fail(target, e))
+}
+
+/// `prompt` and `max_age` (OIDC Core §3.1.2.1) must be well-formed.
+fn check_prompt_and_max_age(params: &Params, target: &ClientRedirect) -> Result<(Prompt, Option<i64>), AuthorizeError> {
+    let prompt = parse_prompt(params.get("prompt")).map_err(|e| fail(target, e))?;
+    let max_age = parse_max_age(params.get("max_age")).map_err(|e| fail(target, e))?;
+    Ok((prompt, max_age))
+}
+
+/// `max_age` (OIDC Core §3.1.2.1): a number of seconds, written as a non-negative integer.
+fn parse_max_age(raw: Option<&str>) -> Result<Option<i64>, OAuthError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(OAuthError::invalid_request("max_age must be a whole number of seconds"));
+    }
+    // Longer than any session lives: the same as a very large number.
+    Ok(Some(raw.parse::<i64>().unwrap_or(i64::MAX)))
+}
+
+/// The `nonce`: an ID Token from this endpoint needs the `openid` scope (OIDC Core §3.2.2.1,
+/// §3.3.2.1), and a front-channel OIDC answer needs a nonce (§3.2.2.1 implicit, §3.3.2.11
+/// hybrid: "REQUIRED").
+fn check_nonce(
+    params: &Params,
+    response_type: ResponseType,
+    scope: &Scope,
+    target: &ClientRedirect,
+) -> Result<Option<String>, AuthorizeError> {
+    let nonce = params.get("nonce").map(str::to_owned);
+    let openid = scope.contains("openid");
+    if response_type.id_token && !openid {
+        return Err(fail(target, OAuthError::invalid_request("response_type id_token needs the openid scope")));
+    }
+    let oidc_front_channel = response_type.id_token || (openid && response_type.code && response_type.token);
+    if oidc_front_channel && nonce.is_none() {
+        return Err(fail(
+            target,
+            OAuthError::invalid_request(format!("response_type={response_type} requires a nonce")),
+        ));
+    }
+    Ok(nonce)
+}
+
+/// The PKCE challenge of a code request: when sent, S256 and well-formed (RFC 7636 §4.2,
+/// §4.3, §4.4.1); when missing, refused for public clients, which MUST use PKCE (RFC 9700
+/// §2.1.1).
+fn check_pkce(
+    params: &Params,
+    client: &Client,
+    response_type: ResponseType,
+    target: &ClientRedirect,
+) -> Result<Option<String>, AuthorizeError> {
+    match (response_type.code, params.get("code_challenge")) {
+        (true, Some(c)) => {
+            pkce::validate_challenge(c, params.get("code_challenge_method")).map_err(|e| fail(target, e))?;
+            Ok(Some(c.to_owned()))
+        }
+        (true, None) if !client.confidential => {
+            Err(fail(target, OAuthError::invalid_request("public clients must send a PKCE code_challenge (S256)")))
+        }
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
