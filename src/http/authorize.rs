@@ -9,11 +9,11 @@ use axum::{
 };
 use leptos::prelude::*;
 
+use super::form_post;
 use crate::web::csrf::CsrfToken;
 use crate::{
     app::shell,
     crypto::random_token,
-    oauth::form_post,
     service::authorize::AuthorizeStep,
     state::AppState,
     view::{AuthorizeData, AuthorizePage},

@@ -4,6 +4,7 @@ mod authorize;
 mod browser;
 mod error;
 mod extract;
+mod form_post;
 mod health;
 mod lang;
 mod oidc;

@@ -12,7 +12,7 @@
 //! | RFC 6749 §3.1, §3.2 (parameter rules)         | `params.rs`      |
 //! | RFC 6749 §3.3 (access token scope)            | `scope.rs`       |
 //! | RFC 6749 §1.3, §2.1 (grant types, clients)    | `model.rs`       |
-//! | RFC 6749 §4.1.1, §4.1.3, §4.3.2, §4.4.2, §6 (request parameters) | `request.rs` |
+//! | RFC 6749 §3.1.1, §4.1.3, §4.3.2, §4.4.2, §6 (token requests, `response_type`) | `request.rs` |
 //! | RFC 6749 §2.3 (client authentication)         | `client_auth.rs` |
 //! | RFC 7636 §4 (PKCE)                            | `pkce.rs`        |
 //! | RFC 6749 §3.1.2; RFC 8252 §7, §8.3; RFC 9700 §2.1 (redirection URIs) | `redirect.rs` |
@@ -23,8 +23,7 @@
 //! | OIDC RP-Initiated Logout 1.0 §2-3, Back-Channel Logout 1.0 §2.4 (logout token) | `logout.rs` |
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
 //! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
-//! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers) | `authorize.rs` |
-//! | OAuth 2.0 Form Post Response Mode §2 (the auto-submitting form) | `form_post.rs` |
+//! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers; `prompt`, `max_age` and `id_token_hint` against the session) | `authorize/` |
 //! | RFC 6749 §4.1 and RFC 7636 as a client, RFC 9207 §2.4, OIDC Core §3.1.3.7, §5.3.2 (signing in with an upstream provider) | `upstream/` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,7 +32,6 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
-pub mod form_post;
 pub mod grant;
 pub mod id_token;
 pub mod jose;

@@ -1,7 +1,9 @@
-//! Typed token and authorization requests, parsed from [`Params`].
+//! Typed token requests, parsed from [`Params`], and the authorization request's
+//! `response_type`.
 //!
 //! Parsing checks presence and syntax only; whether the client may do what it
-//! asks is decided in `grant.rs` and by the authorization endpoint.
+//! asks is decided in `grant.rs` and by the authorization endpoint (`authorize.rs`,
+//! which reads the rest of an authorization request itself).
 
 use std::fmt;
 use std::str::FromStr;
@@ -241,52 +243,6 @@ impl FromStr for ResponseType {
     }
 }
 
-/// An authorization endpoint request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3;
-/// OIDC Core §3.1.2.1), parsed but not yet checked against the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorizeRequest {
-    /// REQUIRED `response_type`.
-    pub response_type: ResponseType,
-    /// REQUIRED `client_id`.
-    pub client_id: String,
-    /// OPTIONAL `redirect_uri`.
-    pub redirect_uri: Option<String>,
-    /// OPTIONAL `scope`.
-    pub scope: Option<Scope>,
-    /// RECOMMENDED `state`, echoed back to the client.
-    pub state: Option<String>,
-    /// RFC 7636 `code_challenge`.
-    pub code_challenge: Option<String>,
-    /// RFC 7636 `code_challenge_method`.
-    pub code_challenge_method: Option<String>,
-    /// OIDC `nonce`.
-    pub nonce: Option<String>,
-    /// OIDC `prompt`.
-    pub prompt: Option<String>,
-}
-
-impl AuthorizeRequest {
-    /// Parses an authorization request. `client_id` (RFC 6749 §4.1.1 "REQUIRED")
-    /// is checked first, then `response_type` (missing -> `invalid_request`,
-    /// unknown -> `unsupported_response_type`), then `scope`.
-    pub fn from_params(p: &Params) -> Result<AuthorizeRequest, OAuthError> {
-        let client_id = p.require("client_id")?.to_owned();
-        let response_type = p.require("response_type")?.parse()?;
-        let optional = |name: &str| p.get(name).map(str::to_owned);
-        Ok(AuthorizeRequest {
-            response_type,
-            client_id,
-            redirect_uri: optional("redirect_uri"),
-            scope: scope_param(p)?,
-            state: optional("state"),
-            code_challenge: optional("code_challenge"),
-            code_challenge_method: optional("code_challenge_method"),
-            nonce: optional("nonce"),
-            prompt: optional("prompt"),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,46 +362,6 @@ mod tests {
         for bad in ["Code", "none", "code none", "code code", "id_token id_token", "code,token", "idtoken", ""] {
             let err = bad.parse::<ResponseType>().unwrap_err();
             assert_eq!(err.code, ErrorCode::UnsupportedResponseType, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn authorize_request_parses() {
-        let full = params(
-            "response_type=code&client_id=app&redirect_uri=https://a/cb&scope=openid&state=xyz\
-             &code_challenge=ch&code_challenge_method=S256&nonce=n&prompt=none",
-        );
-        let expected = AuthorizeRequest {
-            response_type: ResponseType::CODE,
-            client_id: s("app"),
-            redirect_uri: Some(s("https://a/cb")),
-            scope: scope("openid"),
-            state: Some(s("xyz")),
-            code_challenge: Some(s("ch")),
-            code_challenge_method: Some(s("S256")),
-            nonce: Some(s("n")),
-            prompt: Some(s("none")),
-        };
-        assert_eq!(AuthorizeRequest::from_params(&full), Ok(expected));
-        let minimal = AuthorizeRequest::from_params(&params("response_type=token&client_id=x"));
-        let minimal = minimal.unwrap();
-        assert_eq!(minimal.response_type, ResponseType::TOKEN);
-        assert_eq!((minimal.redirect_uri, minimal.scope, minimal.state), (None, None, None));
-    }
-
-    #[test]
-    fn authorize_request_errors() {
-        use ErrorCode::{InvalidRequest, InvalidScope, UnsupportedResponseType};
-        let cases = [
-            ("response_type=code", InvalidRequest),
-            ("client_id=app", InvalidRequest),
-            ("client_id=app&response_type=", InvalidRequest),
-            ("client_id=app&response_type=id_token%20none", UnsupportedResponseType),
-            ("client_id=app&response_type=code&scope=%5C", InvalidScope),
-        ];
-        for (query, code) in cases {
-            let err = AuthorizeRequest::from_params(&params(query)).unwrap_err();
-            assert_eq!(err.code, code, "{query}");
         }
     }
 }

@@ -5,7 +5,10 @@ use super::{session::Session, Services};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
-        authorize::{validate, AuthorizeError, ClientAnswer, ResponseMode, ValidAuthorize},
+        authorize::{
+            after_consent, after_login, check_session, validate, AuthorizeError, ClientAnswer, NoSession, ResponseMode,
+            SignedIn, ValidAuthorize,
+        },
         error::{ErrorCode, OAuthError},
         model::{AuthCode, Client, GrantType},
         params::Params,
@@ -58,56 +61,6 @@ fn parse(query: &str) -> Result<Params, OAuthError> {
     Params::from_pairs(url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())))
 }
 
-/// `query` with the `prompt` words in `drop` removed and the parameters in `drop_params` left
-/// out. Untouched parameters keep their exact encoding, so a request that loses nothing comes
-/// back byte for byte (`next=/o/authorize/%3F…` as the client wrote it).
-fn without(query: &str, drop: &[&str], drop_params: &[&str]) -> String {
-    let kept = query.split('&').filter(|raw| !raw.is_empty()).filter_map(|raw| {
-        let (k, v) = url::form_urlencoded::parse(raw.as_bytes()).next()?;
-        if drop_params.contains(&k.as_ref()) {
-            return None;
-        }
-        if k != "prompt" {
-            return Some(raw.to_owned());
-        }
-        let words: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
-        let rest: Vec<&str> = words.iter().copied().filter(|w| !drop.contains(w)).collect();
-        if rest.len() == words.len() {
-            return Some(raw.to_owned());
-        }
-        (!rest.is_empty()).then(|| {
-            url::form_urlencoded::Serializer::new(String::new()).append_pair("prompt", &rest.join(" ")).finish()
-        })
-    });
-    kept.collect::<Vec<_>>().join("&")
-}
-
-/// The request to come back to after a sign-in. The sign-in itself satisfies what sent the user
-/// there (`prompt=login`, `prompt=select_account`, `max_age`, an `id_token_hint` naming someone
-/// else), so those are dropped: returning must not send the user to sign in again, in a loop.
-fn after_login(query: &str) -> String {
-    without(query, &["login", "select_account"], &["max_age", "id_token_hint"])
-}
-
-/// Why the signed-in session (if any) cannot answer this request as it is.
-enum NoSession {
-    SignedOut,
-    LoginAsked,
-    TooOld,
-    OtherUser,
-}
-
-impl NoSession {
-    fn describe(&self) -> &'static str {
-        match self {
-            NoSession::SignedOut => "the user is not signed in",
-            NoSession::LoginAsked => "the user must sign in again",
-            NoSession::TooOld => "the user signed in longer ago than max_age allows",
-            NoSession::OtherUser => "the signed-in user is not the one id_token_hint names",
-        }
-    }
-}
-
 impl Services {
     /// Validates the request; `Err` is the step to take instead (error page or error redirect).
     async fn validated(&self, query: &str) -> Result<(ValidAuthorize, Client), AuthorizeStep> {
@@ -129,26 +82,18 @@ impl Services {
         Ok((v, client))
     }
 
-    /// The session, if it may answer `v`: not when the client asks for a new sign-in
-    /// (`prompt=login`, `select_account`), when it is older than `max_age`, or when it is not
-    /// the user `id_token_hint` names.
+    /// The session, if it may answer `v` (see [`check_session`]) now.
     fn usable_session<'s>(
         &self,
         v: &ValidAuthorize,
         session: Option<&'s Session>,
         hinted: Option<&str>,
     ) -> Result<&'s Session, NoSession> {
-        let session = session.ok_or(NoSession::SignedOut)?;
-        if v.prompt.forces_login() {
-            return Err(NoSession::LoginAsked);
-        }
-        if v.session_too_old(session.auth_time, self.now()) {
-            return Err(NoSession::TooOld);
-        }
-        if hinted.is_some_and(|sub| sub != session.user.id.to_string()) {
-            return Err(NoSession::OtherUser);
-        }
-        Ok(session)
+        let subject = session.map(|s| s.user.id.to_string());
+        let signed_in =
+            session.zip(subject.as_deref()).map(|(s, subject)| SignedIn { auth_time: s.auth_time, subject });
+        check_session(v, signed_in, hinted, self.now())?;
+        session.ok_or(NoSession::SignedOut)
     }
 
     /// `GET /o/authorize/`: log in first, then skip consent when it was given before (or the
@@ -229,7 +174,7 @@ impl Services {
             return v.target().error(&e, &self.settings.issuer).into();
         }
         if form_post {
-            return AuthorizeStep::Redirect(format!("/o/authorize/?{}", without(query, &["consent"], &[])));
+            return AuthorizeStep::Redirect(format!("/o/authorize/?{}", after_consent(query)));
         }
         self.grant(&v, &client, session).await
     }
@@ -333,29 +278,5 @@ impl Services {
             username: session.user.username.clone(),
             query: query.to_owned(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn coming_back_from_a_sign_in_asks_for_none() {
-        let q = "response_type=code&client_id=app&prompt=login%20consent&max_age=0&id_token_hint=a.b.c&state=s";
-        assert_eq!(after_login(q), "response_type=code&client_id=app&prompt=consent&state=s");
-        assert_eq!(after_login("client_id=app&prompt=select_account&max_age=10"), "client_id=app");
-        // Nothing else changes: a plain request comes back as it was.
-        assert_eq!(
-            after_login("response_type=code&client_id=app&ui_locales=zh"),
-            "response_type=code&client_id=app&ui_locales=zh"
-        );
-        assert_eq!(without("prompt=consent&scope=openid+profile", &["consent"], &[]), "scope=openid+profile");
-        // Untouched parameters keep the client's encoding exactly.
-        assert_eq!(
-            after_login("client_id=demo&scope=read%20profile&state=a%2Bb"),
-            "client_id=demo&scope=read%20profile&state=a%2Bb"
-        );
-        assert_eq!(after_login("scope=read%20profile&prompt=none%20login"), "scope=read%20profile&prompt=none");
     }
 }

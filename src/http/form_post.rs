@@ -2,7 +2,9 @@
 //! browser POSTs to the client's redirect URI, submitted by a script (or, without JavaScript,
 //! by the user's click), and the Content-Security-Policy that lets exactly that happen.
 //!
-//! Pure: the caller passes the script nonce (fresh per response) and the button's words.
+//! This is the HTTP edge's rendering of an answer the core already made: the protocol data
+//! (the action and the fields) comes from `oauth::authorize::ClientAnswer::FormPost`. Pure:
+//! the caller passes the script nonce (fresh per response) and the button's words.
 
 use url::Url;
 
@@ -25,7 +27,7 @@ fn escape(s: &str) -> String {
 /// The page: a form of hidden fields POSTed to `action` by the inline script that carries
 /// `nonce`; without JavaScript, a button submits it (§2: "the User Agent ... SHOULD NOT
 /// require user interaction", which the script gives whenever it can run).
-pub fn page(action: &str, fields: &[(String, String)], nonce: &str, button: &str, lang: &str) -> String {
+pub(super) fn page(action: &str, fields: &[(String, String)], nonce: &str, button: &str, lang: &str) -> String {
     let inputs: String = fields
         .iter()
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
@@ -55,7 +57,7 @@ fn form_target(action: &str) -> String {
 
 /// The page's policy: nothing but the one inline script, which may only submit the form to the
 /// client's origin; never framed.
-pub fn content_security_policy(action: &str, nonce: &str) -> String {
+pub(super) fn content_security_policy(action: &str, nonce: &str) -> String {
     format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
         form_target(action)
