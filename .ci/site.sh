@@ -25,15 +25,16 @@ export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/nod
 bash .ci/tools.sh wasm-bindgen &
 bindgen=$!
 
-# No RUSTFLAGS here: the host build's flags must not leak into the WASM build's fingerprint.
+# Its own target directory: the server may compile at the same time (`serve.sh` does) without
+# waiting for this build's lock. No RUSTFLAGS: the host build's flags must not leak in.
 env -u RUSTFLAGS cargo build --lib --target wasm32-unknown-unknown --profile wasm-release \
-  --no-default-features --features hydrate --quiet
+  --no-default-features --features hydrate --quiet --target-dir "$target/wasm"
 step "cargo build (wasm32, hydrate)"
 wait "$bindgen"
 step "wasm-bindgen-cli ready"
 
 wasm-bindgen --target web --no-typescript --out-name yaoshi --out-dir "$stage/bindgen" \
-  "$target/wasm32-unknown-unknown/wasm-release/yaoshi.wasm"
+  "$target/wasm/wasm32-unknown-unknown/wasm-release/yaoshi.wasm"
 step "wasm-bindgen"
 
 # wasm-opt takes half a minute: skip it when the input is the one optimised last time.
