@@ -28,7 +28,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
-has() { [ "$mode" = "$1" ] || { [ "$#" -gt 1 ] && shift && has "$@"; }; }
+# Whether this run's mode is one of the arguments.
+has() { case " $* " in *" $mode "*) return 0 ;; esac; return 1; }
 
 if has base build test dev; then
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -126,7 +126,7 @@ impl Site {
 
 fn respond(file: &EmbeddedFile, head: bool, query: Option<&str>, headers: &HeaderMap) -> Response {
     let etag = format!("\"{}\"", file.hash);
-    let versioned = query.is_some_and(|q| q.split('&').any(|p| p == format!("v={}", file.hash)));
+    let versioned = query.is_some_and(|q| q.split('&').any(|p| p.strip_prefix("v=") == Some(file.hash)));
     let cache = if versioned { "public, max-age=31536000, immutable" } else { "public, no-cache" };
     let mut resp = if headers
         .get(header::IF_NONE_MATCH)

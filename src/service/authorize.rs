@@ -89,11 +89,10 @@ impl Services {
         session: Option<&'s Session>,
         hinted: Option<&str>,
     ) -> Result<&'s Session, NoSession> {
-        let subject = session.map(|s| s.user.id.to_string());
-        let signed_in =
-            session.zip(subject.as_deref()).map(|(s, subject)| SignedIn { auth_time: s.auth_time, subject });
-        check_session(v, signed_in, hinted, self.now())?;
-        session.ok_or(NoSession::SignedOut)
+        let session = session.ok_or(NoSession::SignedOut)?;
+        let subject = session.user.id.to_string();
+        check_session(v, Some(SignedIn { auth_time: session.auth_time, subject: &subject }), hinted, self.now())?;
+        Ok(session)
     }
 
     /// `GET /o/authorize/`: log in first, then skip consent when it was given before (or the

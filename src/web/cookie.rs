@@ -28,8 +28,7 @@ pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The session cookie's value, if the request carries one.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
-    cookie_value(raw, SESSION_COOKIE).map(str::to_owned)
+    request_cookie(headers, SESSION_COOKIE)
 }
 
 /// A `Set-Cookie` value for an HttpOnly cookie, Secure under https; `max_age` 0 removes it.
