@@ -64,6 +64,16 @@ struct GlobalArgs {
     /// Seconds a new signing key is published before it signs (default 300).
     #[arg(long, env = "YAOSHI_KEY_PUBLISH_DELAY", global = true)]
     key_publish_delay: Option<i64>,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose Forwarded or
+    /// X-Forwarded-For header names the client (default: none).
+    #[arg(long, env = "YAOSHI_TRUSTED_PROXIES", global = true)]
+    trusted_proxies: Option<String>,
+    /// The header trusted proxies name the client in: x-forwarded-for (default) or forwarded.
+    #[arg(long, env = "YAOSHI_FORWARDED_HEADER", global = true, value_enum)]
+    forwarded_header: Option<crate::config::ForwardedHeader>,
+    /// Address for GET /metrics, e.g. 127.0.0.1:9464 (default: off).
+    #[arg(long, env = "YAOSHI_METRICS_BIND", global = true)]
+    metrics_bind: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +293,16 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         key_rotation_days: g.key_rotation_days.or(file.key_rotation_days).unwrap_or(d.key_rotation_days),
         key_publish_delay: g.key_publish_delay.or(file.key_publish_delay).unwrap_or(d.key_publish_delay),
         providers: crate::config::resolve_providers(file.providers.unwrap_or_default(), &|k| std::env::var(k).ok())?,
+        implicit_token_ttl: file.implicit_token_ttl.unwrap_or(d.implicit_token_ttl),
+        trusted_proxies: match &g.trusted_proxies {
+            Some(list) => crate::config::proxies::parse_list(list)
+                .map_err(|e| crate::config::ConfigError::Invalid { key: "trusted_proxies", reason: e.to_string() })?,
+            None => file.trusted_proxies.unwrap_or(d.trusted_proxies),
+        },
+        forwarded_header: g.forwarded_header.or(file.forwarded_header).unwrap_or(d.forwarded_header),
+        throttle: file.throttle.unwrap_or(d.throttle),
+        event_retention_days: file.event_retention_days.unwrap_or(d.event_retention_days),
+        metrics_bind: g.metrics_bind.or(file.metrics_bind),
     };
     s.validate()?;
     Ok((s, guessed))

@@ -49,6 +49,17 @@ pub fn sha256_hex(value: &str) -> String {
     Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// HMAC-SHA256 of `message` under `key` for one `purpose` (so one key never signs the same
+/// bytes for two uses), base64url-encoded.
+pub fn mac(key: &[u8], purpose: &str, message: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(&[0]);
+    mac.update(message.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
 /// Compares two secrets in time that depends only on their lengths.
 pub fn ct_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
@@ -66,24 +77,55 @@ pub fn client_secret_record(secret: &str) -> String {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Password checks run so far (for the metrics, and for tests that count what reached
+    /// argon2).
+    checks: Arc<std::sync::atomic::AtomicU64>,
+    /// Hashes waiting for a worker right now.
+    waiting: Arc<std::sync::atomic::AtomicI64>,
     /// A hash of a random password, verified when an account does not exist so that unknown
     /// users cost the same as wrong passwords.
     dummy: Arc<str>,
 }
 
-/// A password could not be hashed (bad parameters or a failed worker): never the user's fault.
+/// A password could not be hashed or checked: never the user's fault, and never a verdict on
+/// the password.
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// Every worker stayed busy for [`POOL_WAIT`]: the caller answers "try again later".
+    #[error("the password hashing pool is busy")]
+    Busy,
+    /// Bad parameters or a failed worker.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// How long a hash waits for a worker before giving up with [`HashError::Busy`].
+pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl PasswordHasher {
     /// A hasher with the given parameters and as many concurrent hashes as there are cores.
     pub fn new(p: Argon2Params) -> Result<Self, HashError> {
-        let params =
-            Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError(e.to_string()))?;
+        let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hash_with(&params, &random_token(""))?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(workers)), dummy: dummy.into() })
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(workers)),
+            checks: Arc::default(),
+            waiting: Arc::default(),
+            dummy: dummy.into(),
+        })
+    }
+
+    /// How many passwords (and operator-chosen client secrets) have been checked.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many hashes are waiting for a worker.
+    pub fn queue_depth(&self) -> i64 {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hashes `password` with a fresh salt into a PHC string.
@@ -94,33 +136,32 @@ impl PasswordHasher {
     }
 
     /// Whether `password` matches `stored` (a PHC string). `None` (no such account, or no local
-    /// password) still spends one verification and answers `false`.
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+    /// password) still spends one verification and answers `false`. A busy pool is an error,
+    /// never a `false`: it says nothing about the password.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, HashError> {
         let (stored, real) = match stored {
             Some(s) => (s.to_owned(), true),
             None => (self.dummy.to_string(), false),
         };
         let password = password.to_owned();
-        let matched = self.run(move || verify_phc(&password, &stored)).await.unwrap_or(false);
-        matched && real
-    }
-
-    /// Checks a client secret against its stored record (`sha256:` or argon2id).
-    pub async fn verify_client_secret(&self, presented: &str, record: &str) -> bool {
-        match record.strip_prefix("sha256:") {
-            Some(hex) => ct_eq(&sha256_hex(presented), hex),
-            None => self.verify(presented, Some(record)).await,
-        }
+        let checks = self.checks.clone();
+        let matched = self
+            .run(move || {
+                checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                verify_phc(&password, &stored)
+            })
+            .await?;
+        Ok(matched && real)
     }
 
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         // A bounded wait: under a flood the caller answers "temporarily unavailable" instead of
         // queueing forever.
-        let permit = tokio::time::timeout(std::time::Duration::from_secs(10), self.permits.acquire()).await;
-        let _permit = permit
-            .map_err(|_| HashError("the password hashing pool is busy".into()))?
-            .map_err(|e| HashError(e.to_string()))?;
-        tokio::task::spawn_blocking(job).await.map_err(|e| HashError(e.to_string()))
+        self.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let permit = tokio::time::timeout(POOL_WAIT, self.permits.acquire()).await;
+        self.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let _permit = permit.map_err(|_| HashError::Busy)?.map_err(|e| HashError::Failed(e.to_string()))?;
+        tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()))
     }
 }
 
@@ -129,7 +170,7 @@ fn hash_with(params: &Params, password: &str) -> Result<String, HashError> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+        .map_err(|e| HashError::Failed(e.to_string()))
 }
 
 /// Verifies with the parameters recorded in the PHC string itself, so hashes made under older
@@ -167,20 +208,21 @@ mod tests {
         let h = cheap();
         let stored = h.hash("correct horse").await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(h.verify("correct horse", Some(&stored)).await);
-        assert!(!h.verify("wrong", Some(&stored)).await);
-        assert!(!h.verify("correct horse", None).await);
-        assert!(!h.verify("x", Some("not a phc string")).await);
+        assert!(h.verify("correct horse", Some(&stored)).await.unwrap());
+        assert!(!h.verify("wrong", Some(&stored)).await.unwrap());
+        assert!(!h.verify("correct horse", None).await.unwrap());
+        assert!(!h.verify("x", Some("not a phc string")).await.unwrap());
+        assert_eq!(h.checks(), 4);
     }
 
-    #[tokio::test]
-    async fn client_secrets_verify_in_both_record_forms() {
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_pool_is_an_error_not_a_wrong_password() {
         let h = cheap();
-        let generated = random_token(prefix::CLIENT_SECRET);
-        assert!(h.verify_client_secret(&generated, &client_secret_record(&generated)).await);
-        assert!(!h.verify_client_secret("other", &client_secret_record(&generated)).await);
-        let chosen = h.hash("operator-chosen").await.unwrap();
-        assert!(h.verify_client_secret("operator-chosen", &chosen).await);
-        assert!(!h.verify_client_secret("nope", &chosen).await);
+        let stored = h.hash("correct horse").await.unwrap();
+        // Every worker taken: the check waits out POOL_WAIT and says so.
+        let _all = h.permits.clone().acquire_many_owned(h.permits.available_permits() as u32).await.unwrap();
+        let busy = h.verify("correct horse", Some(&stored)).await;
+        assert!(matches!(busy, Err(HashError::Busy)), "{busy:?}");
+        assert_eq!(h.queue_depth(), 0);
     }
 }

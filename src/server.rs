@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{header, HeaderValue, Request},
     middleware::{self, Next},
     response::Response,
@@ -18,6 +18,7 @@ use crate::{
     service::Services,
     site::Site,
     state::AppState,
+    web::client_addr::{self, ClientAddr},
 };
 
 /// The Leptos options for serving on `addr` from the process's [`Site`].
@@ -53,6 +54,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_failures))
+        .layer(middleware::from_fn_with_state(state.clone(), attach_client_addr))
         .with_state(state)
 }
 
@@ -88,14 +90,26 @@ async fn retry_stalled_page(req: Request<axum::body::Body>, next: Next) -> Respo
     }
 }
 
+/// Works out who the client is, once, before anything else reads it ([`ClientAddr`]).
+async fn attach_client_addr(State(state): State<AppState>, mut req: Request<axum::body::Body>, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let settings = &state.services.settings;
+        let client = client_addr::resolve(peer, req.headers(), &settings.trusted_proxies, settings.forwarded_header);
+        req.extensions_mut().insert(client);
+    }
+    next.run(req).await
+}
+
 /// The one place answers are logged: every response with a 5xx status, with its route. Causes
 /// are logged where they happen (with their details, never secrets); this line ties them to
 /// the request a user or client saw fail.
 async fn log_failures(req: Request<axum::body::Body>, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let client = ClientAddr::of(req.extensions()).map(|ip| ip.to_string()).unwrap_or_default();
     let resp = next.run(req).await;
     if resp.status().is_server_error() {
-        tracing::warn!(%method, %path, status = resp.status().as_u16(), "answered with a server error");
+        tracing::warn!(%method, %path, %client, status = resp.status().as_u16(), "answered with a server error");
     }
     resp
 }
@@ -104,7 +118,13 @@ async fn log_failures(req: Request<axum::body::Body>, next: Next) -> Response {
 /// Referer headers.
 async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
     let mut resp = next.run(req).await;
+    // Every 503 (a busy password check, an unreachable database, the request timeout) says
+    // when to come back (RFC 9110 §10.2.3).
+    let unavailable = resp.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
     let h = resp.headers_mut();
+    if unavailable {
+        h.entry(header::RETRY_AFTER).or_insert(HeaderValue::from_static("5"));
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -13,6 +13,7 @@ fn confirm_error(e: crate::service::account::ConfirmError) -> AppError {
     use crate::service::account::ConfirmError as E;
     match e {
         E::WrongCurrent => AppError::WrongPassword,
+        E::Throttled { retry_after } => AppError::throttled(retry_after),
         E::Invalid(m) => AppError::Invalid(m),
         E::Unavailable => AppError::Unavailable,
     }
@@ -42,7 +43,7 @@ pub async fn change_password(csrf: String, current_password: String, new_passwor
     use super::ssr;
     let _checked_by_guard = csrf;
     let (s, parts, session) = ssr::signed_in(ACCOUNT_PAGE).await?;
-    match s.change_password(&session, &current_password, &new_password).await {
+    match s.change_password(&session, &current_password, &new_password, &ssr::origin(&parts)).await {
         Ok(()) => ssr::done(&parts, ACCOUNT_PAGE, "password"),
         Err(e) => ssr::fail(&parts, confirm_error(e), ACCOUNT_PAGE),
     }
@@ -55,7 +56,7 @@ pub async fn delete_account(csrf: String, password: String) -> Result<String, Ap
     use super::ssr;
     let _checked_by_guard = csrf;
     let (s, parts, session) = ssr::signed_in(ACCOUNT_PAGE).await?;
-    match s.delete_account(&session, &password).await {
+    match s.delete_account(&session, &password, &ssr::origin(&parts)).await {
         Ok(()) => {
             ssr::set_cookie(&crate::web::cookie::clear_session_cookie(s.secure_cookies()));
             Ok(ssr::go_to(&parts, "/o/login/?done=account_deleted".to_owned()))

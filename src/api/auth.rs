@@ -50,21 +50,29 @@ pub async fn login(csrf: String, username: String, password: String, next: Strin
     let _checked_by_guard = csrf;
     use crate::{
         service::users::SignInError,
-        web::{cookie::session_cookie, next::safe_next},
+        web::{
+            cookie::{device_cookie, session_cookie},
+            next::safe_next,
+        },
     };
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let next = safe_next(&next).to_owned();
     let previous = ssr::session_token(&parts);
-    match s.log_in(&username, &password, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref()).await {
-        Ok((token, _user)) => {
+    match s.log_in(&username, &password, &ssr::origin(&parts), previous.as_deref()).await {
+        Ok((token, user)) => {
             ssr::set_cookie(&session_cookie(&token, s.secure_cookies()));
+            // This browser is now known to the account: it keeps the right to try its
+            // password while strangers are locked out.
+            if let Some(device) = s.device_token(user.id).await {
+                ssr::set_cookie(&device_cookie(&device, s.secure_cookies()));
+            }
             Ok(ssr::go_to(&parts, next))
         }
         Err(e) => {
             let e = match e {
                 SignInError::BadCredentials => AppError::BadCredentials,
-                SignInError::Throttled => AppError::Throttled,
+                SignInError::Throttled { retry_after } => AppError::throttled(retry_after),
                 SignInError::Unavailable => AppError::Unavailable,
             };
             let back = crate::web::next::login_page(&next);

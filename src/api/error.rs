@@ -17,8 +17,8 @@ pub enum AppError {
     WrongPassword,
     /// The page needs a signed-in user.
     SignedOut,
-    /// Too many failed attempts.
-    Throttled,
+    /// Too many failed attempts: try again in this many minutes.
+    Throttled(u32),
     /// The signed-in user may not see this page.
     Forbidden,
     /// The form must be reloaded (expired session or CSRF token).
@@ -56,6 +56,9 @@ pub enum AppError {
     LastSignInMethod,
 }
 
+/// The code of [`AppError::Throttled`].
+const THROTTLED: &str = "throttled";
+
 /// The wire code, the HTTP status and the message of an error, each written once in
 /// [`AppError::meta`].
 struct Meta {
@@ -69,11 +72,10 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 16] = [
+    const WITHOUT_TEXT: [AppError; 15] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
-        AppError::Throttled,
         AppError::Forbidden,
         AppError::Expired,
         AppError::Unavailable,
@@ -95,7 +97,8 @@ impl AppError {
             E::BadCredentials => ("credentials", 401, |t| t.err_credentials),
             E::WrongPassword => ("password", 401, |t| t.err_wrong_password),
             E::SignedOut => ("signed_out", 401, |t| t.err_signed_out),
-            E::Throttled => ("throttled", 429, |t| t.err_throttled),
+            E::Throttled(1) => (THROTTLED, 429, |t| t.err_throttled_one),
+            E::Throttled(_) => (THROTTLED, 429, |t| t.err_throttled),
             E::Forbidden => ("forbidden", 403, |t| t.err_forbidden),
             E::Expired => ("expired", 403, |t| t.err_expired),
             E::Invalid(_) | E::Field { .. } => ("invalid", 400, |t| t.err_check_form),
@@ -120,9 +123,25 @@ impl AppError {
         self.meta().code
     }
 
-    /// The error a code from [`AppError::code`] stands for (those that carry no text).
+    /// The code with what the message needs: `throttled_<minutes>`, else [`AppError::code`].
+    pub fn url_code(&self) -> String {
+        match self {
+            AppError::Throttled(minutes) => format!("{THROTTLED}_{minutes}"),
+            other => other.code().to_owned(),
+        }
+    }
+
+    /// The error a code from [`AppError::url_code`] stands for (those that carry no text).
     pub fn from_code(code: &str) -> Option<AppError> {
+        if let Some(minutes) = code.strip_prefix(THROTTLED).and_then(|m| m.strip_prefix('_')) {
+            return minutes.parse().ok().filter(|m| (1..=1440).contains(m)).map(AppError::Throttled);
+        }
         Self::WITHOUT_TEXT.into_iter().find(|e| e.code() == code)
+    }
+
+    /// The throttle's answer for a wait of `retry_after` seconds, in whole minutes (at least 1).
+    pub fn throttled(retry_after: i64) -> AppError {
+        AppError::Throttled(((retry_after.max(1) + 59) / 60).min(1440) as u32)
     }
 
     /// The HTTP status this error is answered with.
@@ -136,6 +155,7 @@ impl AppError {
         match self {
             AppError::Invalid(m) | AppError::Field { message: m, .. } => m.clone(),
             AppError::Transport(m) => format!("{}{m}", t.err_transport),
+            AppError::Throttled(n) => (self.meta().text)(t).replace("{n}", &n.to_string()),
             _ => (self.meta().text)(t).to_owned(),
         }
     }

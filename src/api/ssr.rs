@@ -1,12 +1,9 @@
 //! Server-side plumbing shared by the server functions: the services, the request, the session,
 //! and answering plain (no-JavaScript) form posts with a redirect.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::{
-    extract::ConnectInfo,
-    http::{header, request::Parts, HeaderValue},
-};
+use axum::http::{header, request::Parts, HeaderValue};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -38,9 +35,9 @@ pub async fn session(s: &Services, parts: &Parts) -> Option<Session> {
     s.session(&session_token(parts)?).await
 }
 
-/// The peer address.
+/// The client's address (behind trusted proxies, the one they name).
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    crate::web::client_addr::ClientAddr::of(&parts.extensions)
 }
 
 /// The `User-Agent` header.
@@ -84,7 +81,7 @@ pub fn go_to(parts: &Parts, url: String) -> String {
 pub fn fail<T>(parts: &Parts, e: AppError, page: &str) -> Result<T, AppError> {
     if plain_form(parts) {
         let sep = if page.contains('?') { '&' } else { '?' };
-        leptos_axum::redirect(&location(format!("{page}{sep}error={}", e.code())));
+        leptos_axum::redirect(&location(format!("{page}{sep}error={}", e.url_code())));
     } else if let Some(res) = use_context::<ResponseOptions>() {
         res.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
     }
@@ -173,7 +170,7 @@ impl From<crate::service::identities::FinishError> for AppError {
             F::Closed => AppError::Invalid("sign-up is closed on this server".into()),
             F::Invalid(e) => e.into(),
             F::WrongPassword => AppError::WrongPassword,
-            F::Throttled => AppError::Throttled,
+            F::Throttled { retry_after } => AppError::throttled(retry_after),
             F::Taken => AppError::IdentityTaken,
             F::Unavailable => AppError::Unavailable,
         }
@@ -197,7 +194,13 @@ pub fn browser_info(parts: &Parts) -> crate::service::upstream::BrowserInfo {
         ip: client_ip(parts),
         user_agent: user_agent(parts),
         previous_session: session_token(parts),
+        device: cookie(parts, crate::web::cookie::DEVICE_COOKIE),
     }
+}
+
+/// Where the request comes from, for the throttle and the event trail.
+pub fn origin(parts: &Parts) -> crate::service::events::Origin {
+    browser_info(parts).origin()
 }
 
 /// The value of cookie `name`, if the request carries it.

@@ -5,8 +5,12 @@
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
 mod providers;
+pub mod proxies;
+mod throttle;
 
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
+pub use proxies::{Cidr, ForwardedHeader};
+pub use throttle::ThrottleSettings;
 
 use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
 
@@ -95,6 +99,21 @@ pub struct Settings {
     pub key_publish_delay: i64,
     /// Upstream identity providers people may sign in with (`[[providers]]`), in button order.
     pub providers: Vec<ProviderConfig>,
+    /// Lifetime in seconds of access tokens issued through the front channel (the implicit
+    /// flow), which a browser's history or a Referer can leak (RFC 6819 §4.4.2).
+    pub implicit_token_ttl: i64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name the client (empty:
+    /// the TCP peer is the client).
+    pub trusted_proxies: Vec<Cidr>,
+    /// The header those proxies write (only that one is read: a proxy passes the others on
+    /// from the client unchanged).
+    pub forwarded_header: ForwardedHeader,
+    /// The sign-in throttle's budgets.
+    pub throttle: ThrottleSettings,
+    /// Days security events are kept.
+    pub event_retention_days: i64,
+    /// Where `GET /metrics` is served (off when unset; never on the public address).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -136,6 +155,12 @@ impl Default for Settings {
             key_rotation_days: 90,
             key_publish_delay: 300,
             providers: Vec::new(),
+            implicit_token_ttl: 600,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
+            throttle: ThrottleSettings::default(),
+            event_retention_days: 90,
+            metrics_bind: None,
         }
     }
 }
@@ -159,6 +184,12 @@ impl fmt::Debug for Settings {
             .field("key_rotation_days", &self.key_rotation_days)
             .field("key_publish_delay", &self.key_publish_delay)
             .field("providers", &self.providers)
+            .field("implicit_token_ttl", &self.implicit_token_ttl)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
+            .field("throttle", &self.throttle)
+            .field("event_retention_days", &self.event_retention_days)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -231,6 +262,18 @@ pub struct FileSettings {
     pub key_publish_delay: Option<i64>,
     /// See [`Settings::providers`].
     pub providers: Option<Vec<ProviderFile>>,
+    /// See [`Settings::implicit_token_ttl`].
+    pub implicit_token_ttl: Option<i64>,
+    /// See [`Settings::trusted_proxies`].
+    pub trusted_proxies: Option<Vec<Cidr>>,
+    /// See [`Settings::forwarded_header`].
+    pub forwarded_header: Option<ForwardedHeader>,
+    /// See [`Settings::throttle`].
+    pub throttle: Option<ThrottleSettings>,
+    /// See [`Settings::event_retention_days`].
+    pub event_retention_days: Option<i64>,
+    /// See [`Settings::metrics_bind`].
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl FileSettings {
@@ -291,6 +334,18 @@ impl Settings {
         if self.providers.iter().any(|p| !valid_id(&p.id) || !ids.insert(p.id.as_str())) {
             return invalid("providers", "provider ids must be valid slugs and unique");
         }
+        if !(60..=self.access_token_ttl.max(60)).contains(&self.implicit_token_ttl) {
+            return invalid("implicit_token_ttl", "must be between 60 seconds and access_token_ttl");
+        }
+        if let Some(why) = self.throttle.problem() {
+            return invalid("throttle", why);
+        }
+        if !(1..=3650).contains(&self.event_retention_days) {
+            return invalid("event_retention_days", "must be between 1 and 3650 days");
+        }
+        if self.metrics_bind.is_some_and(|m| m == self.bind) {
+            return invalid("metrics_bind", "must differ from bind (metrics are never public)");
+        }
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(
@@ -331,6 +386,10 @@ mod tests {
             ("id_token_ttl", Box::new(|s| s.id_token_ttl = 86_401)),
             ("key_rotation_days", Box::new(|s| s.key_rotation_days = -1)),
             ("key_publish_delay", Box::new(|s| s.key_publish_delay = -1)),
+            ("implicit_token_ttl", Box::new(|s| s.implicit_token_ttl = 7200)),
+            ("throttle", Box::new(|s| s.throttle.window = 0)),
+            ("event_retention_days", Box::new(|s| s.event_retention_days = 0)),
+            ("metrics_bind", Box::new(|s| s.metrics_bind = Some(s.bind))),
             (
                 "key_publish_delay",
                 Box::new(|s| {

@@ -1,13 +1,11 @@
 //! `POST /o/token/`, `/o/revoke_token/`, `/o/introspect/` and `/o/userinfo/`: each extracts,
 //! makes one service call and answers.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{ConnectInfo, FromRequest, State},
+    extract::{FromRequest, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    Json,
+    Extension, Json,
 };
 
 use super::{
@@ -17,6 +15,7 @@ use super::{
 use crate::{
     oauth::{client_auth::ClientCredentials, error::OAuthError, request::TokenRequest},
     service::{token::BearerError, Services},
+    web::client_addr::ClientAddr,
 };
 
 fn json_no_store<T: serde::Serialize>(body: T) -> Response {
@@ -35,24 +34,28 @@ fn answer<T: serde::Serialize>(result: Result<T, OAuthError>, basic: bool) -> Re
 /// `POST /o/token/` (RFC 6749 §3.2).
 pub(super) async fn token(
     State(s): State<Services>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: Option<Extension<ClientAddr>>,
     OAuthForm { basic, params }: OAuthForm,
 ) -> Response {
     let used_basic = basic.is_some();
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
         let req = TokenRequest::from_params(&params)?;
-        s.exchange(&creds, req, Some(peer.ip())).await
+        s.exchange(&creds, req, client.map(|c| c.ip)).await
     };
     answer(result.await, used_basic)
 }
 
 /// `POST /o/revoke_token/` (RFC 7009 §2).
-pub(super) async fn revoke(State(s): State<Services>, OAuthForm { basic, params }: OAuthForm) -> Response {
+pub(super) async fn revoke(
+    State(s): State<Services>,
+    client: Option<Extension<ClientAddr>>,
+    OAuthForm { basic, params }: OAuthForm,
+) -> Response {
     let used_basic = basic.is_some();
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
-        s.revoke(&creds, params.require("token")?).await
+        s.revoke(&creds, params.require("token")?, client.map(|c| c.ip)).await
     };
     match result.await {
         // RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if the
@@ -67,11 +70,15 @@ pub(super) async fn revoke(State(s): State<Services>, OAuthForm { basic, params 
 }
 
 /// `POST /o/introspect/` (RFC 7662 §2).
-pub(super) async fn introspect(State(s): State<Services>, OAuthForm { basic, params }: OAuthForm) -> Response {
+pub(super) async fn introspect(
+    State(s): State<Services>,
+    client: Option<Extension<ClientAddr>>,
+    OAuthForm { basic, params }: OAuthForm,
+) -> Response {
     let used_basic = basic.is_some();
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
-        s.introspect(&creds, params.require("token")?).await
+        s.introspect(&creds, params.require("token")?, client.map(|c| c.ip)).await
     };
     answer(result.await, used_basic)
 }

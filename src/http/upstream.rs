@@ -3,10 +3,8 @@
 //! the finish page, or back to the login page (or the account page, for a link) with
 //! `?error=…`, so that a provider that is down, slow or wrong never shows as a 5xx here.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{ConnectInfo, Path, Request, State},
+    extract::{Path, Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -65,9 +63,10 @@ pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path
         None => None,
     };
     let browser = BrowserInfo {
-        ip: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+        ip: crate::web::client_addr::ClientAddr::of(req.extensions()),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
         previous_session,
+        device: request_cookie(headers, crate::web::cookie::DEVICE_COOKIE),
     };
     let flow = request_cookie(headers, FLOW_COOKIE);
     let query = req.uri().query().unwrap_or_default();

@@ -149,6 +149,8 @@ pub struct Text {
     pub err_wrong_password: &'static str,
     pub err_signed_out: &'static str,
     pub err_throttled: &'static str,
+    /// The same, for a wait of one minute.
+    pub err_throttled_one: &'static str,
     pub err_forbidden: &'static str,
     pub err_expired: &'static str,
     pub err_unavailable: &'static str,

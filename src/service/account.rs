@@ -1,7 +1,12 @@
 //! Self-service for a signed-in user: profile, password, the apps they authorized, and their
 //! signed-in browsers.
 
-use super::{session::Session, users::validate_password, ServiceError, Services};
+use super::{
+    events::{kind, Event, Origin},
+    session::Session,
+    users::{validate_password, SignInError},
+    ServiceError, Services,
+};
 use crate::{
     service::users::normalize_login,
     store::StoreError,
@@ -14,12 +19,26 @@ pub enum ConfirmError {
     /// The current password is wrong (or the account has none).
     #[error("the current password is not correct")]
     WrongCurrent,
+    /// Too many wrong current passwords: try again later.
+    #[error("too many failed attempts; try again in {retry_after} seconds")]
+    Throttled {
+        /// Seconds until the next attempt may start.
+        retry_after: i64,
+    },
     /// The new password breaks a rule.
     #[error("{0}")]
     Invalid(String),
     /// Storage or hashing failed.
     #[error("storage unavailable")]
     Unavailable,
+}
+
+fn confirm_failure(e: SignInError) -> ConfirmError {
+    match e {
+        SignInError::BadCredentials => ConfirmError::WrongCurrent,
+        SignInError::Throttled { retry_after } => ConfirmError::Throttled { retry_after },
+        SignInError::Unavailable => ConfirmError::Unavailable,
+    }
 }
 
 /// How long the username of a deleted account stays reserved.
@@ -98,11 +117,17 @@ impl Services {
     /// Changes the password after checking the current one (an account without a password
     /// sets its first one); every other session of the user ends and their refresh tokens are
     /// revoked, so a stolen session or token stops working.
-    pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<(), ConfirmError> {
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+        origin: &Origin,
+    ) -> Result<(), ConfirmError> {
         let user = &session.user;
         // An account made through a provider has no password yet: its first one needs none.
-        if user.password_hash.is_some() && !self.hasher.verify(current, user.password_hash.as_deref()).await {
-            return Err(ConfirmError::WrongCurrent);
+        if user.password_hash.is_some() {
+            self.confirm_password(user, current, origin).await.map_err(confirm_failure)?;
         }
         validate_password(new).map_err(|e| ConfirmError::Invalid(e.to_string()))?;
         let hash = self.hasher.hash(new).await.map_err(|_| ConfirmError::Unavailable)?;
@@ -114,30 +139,32 @@ impl Services {
             // catches a session opened meanwhile.
             self.end_user_sessions(user.id, Some(&session.hash)).await?;
             store.delete_other_sessions(user.id, &session.hash).await?;
-            store.revoke_user_refresh_tokens(user.id, now).await
+            store.revoke_user_tokens(user.id, now).await
         };
         done.await.map_err(|e| {
             tracing::error!(error = %e, "password change failed");
             ConfirmError::Unavailable
-        })
+        })?;
+        self.record(Event::new(kind::PASSWORD_CHANGED).user(user.id).detail("self_service"), origin).await;
+        Ok(())
     }
 
     /// Deletes the account after checking the password: sessions, tokens, consents and the
     /// user's developer apps go with it, and the username stays reserved for
     /// [`USERNAME_COOLDOWN`] so nobody can pose as the former owner.
-    pub async fn delete_account(&self, session: &Session, password: &str) -> Result<(), ConfirmError> {
+    pub async fn delete_account(&self, session: &Session, password: &str, origin: &Origin) -> Result<(), ConfirmError> {
         let user = &session.user;
-        if !self.hasher.verify(password, user.password_hash.as_deref()).await {
-            return Err(ConfirmError::WrongCurrent);
-        }
+        self.confirm_password(user, password, origin).await.map_err(confirm_failure)?;
         let released_at = self.now() + USERNAME_COOLDOWN;
         if self.end_user_sessions(user.id, None).await.is_err() {
             return Err(ConfirmError::Unavailable);
         }
-        self.store.delete_user(user.id, released_at).await.map(|_| ()).map_err(|e| {
+        self.store.delete_user(user.id, released_at).await.map_err(|e| {
             tracing::error!(error = %e, "account deletion failed");
             ConfirmError::Unavailable
-        })
+        })?;
+        self.record(Event::new(kind::ACCOUNT_DELETED).user(user.id), origin).await;
+        Ok(())
     }
 
     /// Withdraws the user's consent for a client and revokes every token it holds for them.

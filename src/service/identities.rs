@@ -31,7 +31,10 @@ pub enum FinishError {
     WrongPassword,
     /// Too many wrong passwords.
     #[error("throttled")]
-    Throttled,
+    Throttled {
+        /// Seconds until the next attempt may start.
+        retry_after: i64,
+    },
     /// The identity was linked meanwhile (another tab).
     #[error("identity already linked")]
     Taken,
@@ -177,10 +180,10 @@ impl Services {
         let pending = self.pending(token).await?;
         let candidate = self.link_candidate(&pending).await.map_err(finish_failure)?.ok_or(FinishError::Closed)?;
         let login = candidate.email.clone().unwrap_or_default();
-        let user = match self.sign_in(&login, password, browser.ip).await {
+        let user = match self.sign_in(&login, password, &browser.origin()).await {
             Ok(u) if u.id == candidate.id => u,
             Ok(_) | Err(SignInError::BadCredentials) => return Err(FinishError::WrongPassword),
-            Err(SignInError::Throttled) => return Err(FinishError::Throttled),
+            Err(SignInError::Throttled { retry_after }) => return Err(FinishError::Throttled { retry_after }),
             Err(SignInError::Unavailable) => return Err(FinishError::Unavailable),
         };
         let identity = ExternalIdentity {

@@ -7,12 +7,15 @@ pub mod authorize;
 pub mod clients;
 pub mod demo;
 pub mod developer;
+pub mod device;
+pub mod events;
 pub mod identities;
 pub mod keys;
 pub mod logout;
 mod oidc;
 mod refresh;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod upstream;
 mod upstream_http;
@@ -40,6 +43,8 @@ pub struct Services {
     pub known_scopes: Scope,
     /// The key that derives rotated refresh tokens' successors, loaded from the store once.
     rotation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The key that signs device cookies, loaded from the store once.
+    device_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// OpenID Connect: this instance's copy of the signing keys and the `sid` key.
     oidc: Arc<oidc::OidcState>,
     /// Outbound HTTP to upstream identity providers, with their cached metadata and keys.
@@ -99,6 +104,7 @@ impl Services {
             hasher,
             known_scopes,
             rotation_key: Arc::default(),
+            device_key: Arc::default(),
             oidc: Arc::default(),
             upstream,
             clock: Arc::new(SystemClock),

@@ -6,10 +6,6 @@
 //! response was lost can retry within the window and receive the pair it missed, while
 //! nobody without the server's key can compute them.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use super::{token::Minted, unavailable, Services};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
@@ -25,14 +21,6 @@ use crate::{
 
 /// Name of the shared key in the store.
 const ROTATION_KEY: &str = "refresh-rotation-v1";
-
-fn derive(key: &[u8], purpose: &str, old: &str) -> Option<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(purpose.as_bytes());
-    mac.update(&[0]);
-    mac.update(old.as_bytes());
-    Some(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
-}
 
 impl Services {
     async fn rotation_key(&self) -> Result<&[u8], OAuthError> {
@@ -50,11 +38,8 @@ impl Services {
     /// The successor pair of refresh token `old`.
     async fn successors(&self, old: &str) -> Result<Minted, OAuthError> {
         let key = self.rotation_key().await?;
-        let make = |purpose: &str, p: &str| derive(key, purpose, old).map(|v| format!("{p}{v}"));
-        match (make("access", prefix::ACCESS), make("refresh", prefix::REFRESH)) {
-            (Some(access), Some(refresh)) => Ok(Minted { access, refresh: Some(refresh) }),
-            _ => Err(OAuthError::server_error("cannot derive tokens")),
-        }
+        let make = |purpose: &str, p: &str| format!("{p}{}", crate::crypto::mac(key, purpose, old));
+        Ok(Minted { access: make("access", prefix::ACCESS), refresh: Some(make("refresh", prefix::REFRESH)) })
     }
 
     /// `grant_type=refresh_token`: the presented token is superseded by a new one; presenting a

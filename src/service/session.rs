@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{users::SignInError, Services};
+use super::{events::Origin, users::SignInError, Services};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
     store::{NewSession, User},
@@ -41,12 +41,11 @@ impl Services {
         &self,
         login: &str,
         password: &str,
-        ip: Option<IpAddr>,
-        user_agent: &str,
+        origin: &Origin,
         previous: Option<&str>,
     ) -> Result<(String, User), SignInError> {
-        let user = self.sign_in(login, password, ip).await?;
-        let token = self.start_session(&user, ip, user_agent, previous).await?;
+        let user = self.sign_in(login, password, origin).await?;
+        let token = self.start_session(&user, origin.ip, &origin.user_agent, previous).await?;
         Ok((token, user))
     }
 
@@ -99,8 +98,9 @@ impl Services {
     /// Deletes expired codes, tokens, sessions, throttle windows and provider sign-in flows.
     pub async fn purge_expired(&self) -> Result<u64, crate::store::StoreError> {
         let now = self.now();
-        let gone = self.store.purge_expired(now, now - IDLE_LIFETIME, now - super::users::FAILURE_WINDOW).await?;
-        Ok(gone + self.purge_upstream().await?)
+        let window = self.settings.throttle.window;
+        let gone = self.store.purge_expired(now, now - IDLE_LIFETIME, now - window).await?;
+        Ok(gone + self.purge_upstream().await? + self.purge_events().await?)
     }
 }
 

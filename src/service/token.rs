@@ -5,7 +5,13 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{unavailable, users::SignInError, Services};
+use super::{
+    events::{kind, Event, Origin},
+    throttle::{self, Refusal, Verdict},
+    unavailable,
+    users::SignInError,
+    Services,
+};
 use crate::{
     crypto::{prefix, random_id, random_token, sha256_hex},
     oauth::{
@@ -139,8 +145,15 @@ pub enum BearerError {
 
 impl Services {
     /// Authenticates the client of a token, revocation or introspection request (RFC 6749
-    /// §2.3). Unknown clients and wrong secrets get the same `invalid_client`.
-    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+    /// §2.3). Unknown clients and wrong secrets get the same `invalid_client`. A generated
+    /// secret (256 random bits, stored as SHA-256) is compared in constant time; an
+    /// operator-chosen one (argon2id) goes through the hashing pool and its own throttle per
+    /// client and address, so guessing it is slow and a flood cannot take the pool.
+    pub async fn authenticate_client(
+        &self,
+        creds: &ClientCredentials,
+        ip: Option<IpAddr>,
+    ) -> Result<Client, OAuthError> {
         let failed = || OAuthError::invalid_client("client authentication failed");
         let Some(record) = self.store.client(creds.client_id()).await.map_err(unavailable)? else {
             // Client ids are not secret (RFC 6749 §2.2); a cheap comparison keeps floods of
@@ -152,11 +165,41 @@ impl Services {
         };
         if let Some(secret) = presented_secret(creds, &record.client)? {
             let stored = record.secret_hash.as_deref().ok_or_else(failed)?;
-            if !self.hasher.verify_client_secret(secret, stored).await {
+            let matched = match stored.strip_prefix("sha256:") {
+                Some(hex) => crate::crypto::ct_eq(&sha256_hex(secret), hex),
+                None => self.check_chosen_secret(&record.client.client_id, secret, stored, ip).await?,
+            };
+            if !matched {
                 return Err(failed());
             }
         }
         Ok(record.client)
+    }
+
+    /// An operator-chosen client secret against its argon2id record, through the throttle. A
+    /// throttled attempt answers like a wrong secret; a saturated pool, 503.
+    async fn check_chosen_secret(
+        &self,
+        client_id: &str,
+        secret: &str,
+        stored: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<bool, OAuthError> {
+        let budgets = throttle::client_secret_budgets(&self.settings.throttle, client_id, ip);
+        let attempt = match self.begin_attempt(budgets).await {
+            Ok(a) => a,
+            Err(Refusal::Throttled { .. }) => return Ok(false),
+            Err(Refusal::Unavailable) => return Err(busy()),
+        };
+        let Ok(matched) = self.hasher.verify(secret, Some(stored)).await else {
+            let _ = self.settle(attempt, Verdict::Void).await;
+            return Err(busy());
+        };
+        let verdict = if matched { Verdict::Success } else { Verdict::Failure };
+        if let Some(budget) = self.settle(attempt, verdict).await {
+            self.record(Event::new(kind::LOCKOUT).client(client_id).detail(budget), &Origin::ip(ip)).await;
+        }
+        Ok(matched)
     }
 
     /// `POST /o/token/`: authenticates the client, validates the grant and issues tokens.
@@ -166,7 +209,7 @@ impl Services {
         req: TokenRequest,
         ip: Option<IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
-        let client = self.authenticate_client(creds).await?;
+        let client = self.authenticate_client(creds, ip).await?;
         grant::ensure_grant_allowed(&client, req.grant_type())?;
         match req {
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
@@ -241,12 +284,13 @@ impl Services {
         ip: Option<IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
         let scope = grant::resolve_scope(scope, client, &self.known_scopes)?;
-        let user = self.sign_in(username, password, ip).await.map_err(|e| match e {
-            SignInError::BadCredentials => OAuthError::invalid_grant("invalid username or password"),
-            SignInError::Throttled => OAuthError::invalid_grant("too many failed attempts; try again later"),
-            SignInError::Unavailable => {
-                OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again")
+        // A throttled attempt gets exactly the answer of a wrong password, so the throttle
+        // tells a guesser nothing about the account.
+        let user = self.sign_in(username, password, &Origin::ip(ip)).await.map_err(|e| match e {
+            SignInError::BadCredentials | SignInError::Throttled { .. } => {
+                OAuthError::invalid_grant("invalid username or password")
             }
+            SignInError::Unavailable => busy(),
         })?;
         self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await
     }
@@ -291,8 +335,8 @@ impl Services {
 
     /// RFC 7009 §2.1: revokes a token the client owns. Unknown tokens and other clients'
     /// tokens are left alone and still answered with success (§2.2).
-    pub async fn revoke(&self, creds: &ClientCredentials, token: &str) -> Result<(), OAuthError> {
-        let client = self.authenticate_client(creds).await?;
+    pub async fn revoke(&self, creds: &ClientCredentials, token: &str, ip: Option<IpAddr>) -> Result<(), OAuthError> {
+        let client = self.authenticate_client(creds, ip).await?;
         let now = self.now();
         let hash = sha256_hex(token);
         if let Some(r) = self.store.refresh_token(&hash).await.map_err(unavailable)? {
@@ -311,8 +355,13 @@ impl Services {
 
     /// RFC 7662: what an authenticated client may learn about a token. Only confidential
     /// clients (resource servers) may ask.
-    pub async fn introspect(&self, creds: &ClientCredentials, token: &str) -> Result<Introspection, OAuthError> {
-        let client = self.authenticate_client(creds).await?;
+    pub async fn introspect(
+        &self,
+        creds: &ClientCredentials,
+        token: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Introspection, OAuthError> {
+        let client = self.authenticate_client(creds, ip).await?;
         if !client.confidential {
             return Err(OAuthError::invalid_client("client authentication failed"));
         }
@@ -383,4 +432,10 @@ impl Services {
             claims: crate::oauth::id_token::scope_claims(&record.scope, &super::oidc::person(&user)),
         })
     }
+}
+
+/// The answer while the password check is saturated (RFC 6749 §5.2 `temporarily_unavailable`,
+/// 503 with `Retry-After`): never a verdict on the credentials.
+fn busy() -> OAuthError {
+    OAuthError::temporarily_unavailable("the service is busy; try again shortly")
 }

@@ -12,7 +12,9 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use super::{session::Session, upstream_http::UpstreamClient, Services};
+use super::{
+    events::{kind, Event, Origin},
+    session::Session, upstream_http::UpstreamClient, Services};
 use crate::{
     crypto::{random_token, sha256_hex},
     oauth::{
@@ -129,6 +131,15 @@ pub struct BrowserInfo {
     pub user_agent: String,
     /// The session cookie it sent, which a sign-in ends.
     pub previous_session: Option<String>,
+    /// The device cookie it sent (see `service::device`).
+    pub device: Option<String>,
+}
+
+impl BrowserInfo {
+    /// Where the request comes from, for the throttle and the event trail.
+    pub fn origin(&self) -> Origin {
+        Origin { ip: self.ip, user_agent: self.user_agent.clone(), device: self.device.clone() }
+    }
 }
 
 impl Services {
@@ -279,6 +290,8 @@ impl Services {
                 if !user.active {
                     return Err(UpstreamFailure::Disabled);
                 }
+                let event = Event::new(kind::SIGN_IN_SUCCESS).user(user.id).detail(format!("provider:{}", flow.provider));
+                self.record(event, &browser.origin()).await;
                 let token = self
                     .start_session(&user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
                     .await

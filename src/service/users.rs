@@ -1,25 +1,27 @@
 //! Accounts: creation, passwords, enabling and disabling, and the sign-in check shared by the
 //! password grant and the login page (argon2id, dummy hash for unknown users, throttle).
 
-use std::net::IpAddr;
-
-use super::{ServiceError, Services};
+use super::{
+    events::{kind, Event, Origin},
+    throttle::{self, Refusal, Verdict},
+    ServiceError, Services,
+};
 use crate::store::{NewUser, StoreError, User};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Longest password accepted (argon2 handles more, but nobody types more).
 pub const MAX_PASSWORD_LEN: usize = 1024;
-/// Failed attempts per account, and per IP, tolerated in one window.
-pub const MAX_FAILURES: i64 = 10;
 /// Longest username or email accepted at sign-in (longer ones cannot exist).
 const MAX_LOGIN_LEN: usize = 254;
-/// The throttle window in seconds.
-pub const FAILURE_WINDOW: i64 = 15 * 60;
 
-/// How usernames and emails compare: trimmed and lowercased, so `Alice` and `alice` are one.
+/// How usernames and emails compare: NFKC-normalised, trimmed and lowercased (Unicode's
+/// NFKC_Casefold, closely), so `Alice`, `alice` and the fullwidth `ａｌｉｃｅ` are one name.
+/// The stored username stays as typed.
 pub fn normalize_login(s: &str) -> String {
-    s.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization as _;
+    let folded = s.nfkc().collect::<String>().trim().to_lowercase();
+    folded.nfkc().collect()
 }
 
 /// What a user provides to open an account. `Debug` leaves the password out.
@@ -55,10 +57,13 @@ pub enum SignInError {
     #[error("invalid username or password")]
     BadCredentials,
     /// Too many recent failures for this account or this address.
-    #[error("too many failed attempts; try again later")]
-    Throttled,
-    /// The store failed.
-    #[error("storage unavailable")]
+    #[error("too many failed attempts; try again in {retry_after} seconds")]
+    Throttled {
+        /// Seconds until the next attempt may start.
+        retry_after: i64,
+    },
+    /// The store failed or the password check is saturated: no verdict, nothing counted.
+    #[error("temporarily unavailable")]
     Unavailable,
 }
 
@@ -193,39 +198,105 @@ impl Services {
         Ok(User { active, ..user })
     }
 
-    /// Checks a username-or-email and password, with the throttle. The same work is done for
-    /// unknown users, users without a local password and disabled users.
-    pub async fn sign_in(&self, login: &str, password: &str, ip: Option<IpAddr>) -> Result<User, SignInError> {
-        let now = self.now();
-        let since = now - FAILURE_WINDOW;
+    /// Checks a username-or-email and password through the throttle ([`super::throttle`]).
+    /// Unknown users, users without a local password and disabled users cost the same work and
+    /// get the same answer as a wrong password; a throttled attempt costs no hash.
+    pub async fn sign_in(&self, login: &str, password: &str, origin: &Origin) -> Result<User, SignInError> {
         let login = normalize_login(login);
-        if login.chars().count() > MAX_LOGIN_LEN {
-            let _ = self.hasher.verify(password, None).await;
+        if login.is_empty() || login.chars().count() > MAX_LOGIN_LEN {
+            // No account can have such a name: refused before any hashing or counting.
             return Err(SignInError::BadCredentials);
         }
-        let (user_key, ip_key) = (format!("user:{login}"), ip.map(|ip| format!("ip:{ip}")));
-        // Each attempt is counted before the password is checked, so a burst of concurrent
-        // guesses cannot all pass the limit while the first ones are still being hashed.
-        let mut throttled = false;
-        for key in std::iter::once(&user_key).chain(ip_key.as_ref()) {
-            let n = self.store.record_attempt(key, since, now).await.map_err(|_| SignInError::Unavailable)?;
-            throttled |= n > MAX_FAILURES;
-        }
-        if throttled {
-            return Err(SignInError::Throttled);
-        }
-        let user = self.store.user_by_login(&login).await.map_err(|_| SignInError::Unavailable)?;
+        let user = self.store.user_by_login(&login).await.map_err(|e| {
+            tracing::error!(error = %e, "user lookup failed at sign-in");
+            SignInError::Unavailable
+        })?;
+        // The canonical account: its id, or for a name no account has the name itself, so
+        // that every spelling of one account (username, email, case, NFKC) shares a counter.
+        let account = user.as_ref().map_or_else(|| format!("name:{login}"), |u| u.id.to_string());
+        // Asked for unknown names too, so both cost the same.
+        let known = self.known_origin(user.as_ref().map_or(-1, |u| u.id), origin).await;
+        let budgets = throttle::password_budgets(&self.settings.throttle, &account, origin.ip, known);
+        let attempt = match self.begin_attempt(budgets).await {
+            Ok(a) => a,
+            Err(Refusal::Throttled { retry_after }) => return Err(SignInError::Throttled { retry_after }),
+            Err(Refusal::Unavailable) => return Err(SignInError::Unavailable),
+        };
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let matched = self.hasher.verify(password, stored).await;
-        match user {
-            Some(u) if matched && u.active => {
-                let _ = self.store.clear_failures(&user_key).await;
-                if let Some(k) = &ip_key {
-                    let _ = self.store.forgive_attempt(k).await;
-                }
+        let Ok(matched) = self.hasher.verify(password, stored).await else {
+            // A saturated pool is no verdict on the password.
+            self.settle(attempt, Verdict::Void).await;
+            return Err(SignInError::Unavailable);
+        };
+        let (verdict, reason) = match &user {
+            Some(u) if matched && u.active => (Verdict::Success, "password"),
+            Some(u) if matched => (Verdict::Failure, if u.active { "wrong_password" } else { "disabled" }),
+            Some(u) if u.password_hash.is_none() => (Verdict::Failure, "no_password"),
+            Some(_) => (Verdict::Failure, "wrong_password"),
+            None => (Verdict::Failure, "unknown_user"),
+        };
+        let spent = self.settle(attempt, verdict).await;
+        let user_id = user.as_ref().map(|u| u.id);
+        let event = |kind| {
+            let e = Event::new(kind);
+            match user_id {
+                Some(id) => e.user(id),
+                None => e,
+            }
+        };
+        if let Some(budget) = spent {
+            self.record(event(kind::LOCKOUT).detail(budget), origin).await;
+        }
+        match (verdict, user) {
+            (Verdict::Success, Some(u)) => {
+                self.record(event(kind::SIGN_IN_SUCCESS).detail(reason), origin).await;
                 Ok(u)
             }
-            _ => Err(SignInError::BadCredentials),
+            _ => {
+                self.record(event(kind::SIGN_IN_FAILURE).detail(reason), origin).await;
+                Err(SignInError::BadCredentials)
+            }
+        }
+    }
+
+    /// Checks the signed-in user's current password (to confirm a change) through the
+    /// throttle, per account and address: a stolen session cannot guess it quickly either.
+    pub async fn confirm_password(&self, user: &User, password: &str, origin: &Origin) -> Result<(), SignInError> {
+        let budgets = throttle::password_budgets(&self.settings.throttle, &user.id.to_string(), origin.ip, true);
+        let attempt = match self.begin_attempt(budgets).await {
+            Ok(a) => a,
+            Err(Refusal::Throttled { retry_after }) => return Err(SignInError::Throttled { retry_after }),
+            Err(Refusal::Unavailable) => return Err(SignInError::Unavailable),
+        };
+        let Ok(matched) = self.hasher.verify(password, user.password_hash.as_deref()).await else {
+            self.settle(attempt, Verdict::Void).await;
+            return Err(SignInError::Unavailable);
+        };
+        let verdict = if matched { Verdict::Success } else { Verdict::Failure };
+        if let Some(budget) = self.settle(attempt, verdict).await {
+            self.record(Event::new(kind::LOCKOUT).user(user.id).detail(budget), origin).await;
+        }
+        if matched {
+            Ok(())
+        } else {
+            self.record(Event::new(kind::SIGN_IN_FAILURE).user(user.id).detail("wrong_current_password"), origin).await;
+            Err(SignInError::BadCredentials)
+        }
+    }
+
+    /// Whether `origin` is one the account signed in from before: its device cookie, or an
+    /// address with a successful sign-in on record.
+    async fn known_origin(&self, user_id: i64, origin: &Origin) -> bool {
+        let device = match &origin.device {
+            Some(cookie) => self.device_account(cookie).await,
+            None => None,
+        };
+        if device == Some(user_id) {
+            return true;
+        }
+        match origin.ip {
+            Some(ip) => self.store.signed_in_from(user_id, &ip.to_string()).await.unwrap_or(false),
+            None => false,
         }
     }
 }
@@ -247,6 +318,9 @@ mod tests {
         }
         assert!(validate_email("a@b.cn").is_ok());
         assert_eq!(normalize_login("  Alice "), "alice");
+        assert_eq!(normalize_login("ｈｅｌｄｏｕｔ"), "heldout", "fullwidth letters are the same name");
+        assert_eq!(normalize_login("\u{3000}ＡＬＩＣＥ\u{3000}"), "alice", "an ideographic space is trimmed");
+        assert_eq!(normalize_login("Ｍｕｌｌｅｒ@Ｅｘａｍｐｌｅ.ｃｏｍ"), "muller@example.com");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
-//! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`ServerStore`]), each declared with its
+//! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`ServerStore`]), each declared with its
 //! implementation in its own module, so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -26,6 +26,7 @@
 
 mod clients;
 mod consents;
+mod events;
 mod identities;
 mod oidc;
 mod records;
@@ -38,13 +39,14 @@ mod users;
 
 pub use clients::ClientStore;
 pub use consents::ConsentStore;
+pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
 pub use identities::IdentityStore;
 pub use oidc::OidcStore;
 pub use records::*;
 pub use server::ServerStore;
 pub use sessions::SessionStore;
 pub use sql::{connect, PostgresStore, SqliteStore};
-pub use throttle::ThrottleStore;
+pub use throttle::{Reservation, ThrottleRow, ThrottleStore};
 pub use tokens::{CodeCheck, Redemption, Rotation, TokenStore};
 pub use users::UserStore;
 
@@ -77,6 +79,7 @@ pub trait Store:
     + OidcStore
     + IdentityStore
     + ThrottleStore
+    + EventStore
     + ServerStore
     + Send
     + Sync
@@ -93,6 +96,7 @@ impl<T> Store for T where
         + OidcStore
         + IdentityStore
         + ThrottleStore
+        + EventStore
         + ServerStore
         + Send
         + Sync

@@ -59,8 +59,9 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()>;
     /// Revokes one access token.
     async fn revoke_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()>;
-    /// Revokes every refresh token (and its access tokens) issued for the user.
-    async fn revoke_user_refresh_tokens(&self, user_id: i64, now: i64) -> StoreResult<()>;
+    /// Revokes every access and refresh token issued for the user and drops their unredeemed
+    /// codes (after a password change: nothing obtained with the old password survives).
+    async fn revoke_user_tokens(&self, user_id: i64, now: i64) -> StoreResult<()>;
 }
 
 const CODE_COLUMNS: &str =
@@ -241,18 +242,14 @@ macro_rules! token_sql {
                 Ok(())
             }
 
-            async fn revoke_user_refresh_tokens(&self, user_id: i64, now: i64) -> StoreResult<()> {
+            async fn revoke_user_tokens(&self, user_id: i64, now: i64) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query(
-                    "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id IN
-                       (SELECT family_id FROM refresh_tokens WHERE user_id = $2)",
-                )
-                .bind(now)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
+                for table in ["access_tokens", "refresh_tokens"] {
+                    let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
+                    sqlx::query(&sql).bind(now).bind(user_id).execute(&mut *tx).await?;
+                }
+                // Unredeemed codes go; redeemed ones stay, so that a replay still revokes.
+                sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND consumed_at IS NULL")
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;

@@ -152,6 +152,10 @@ macro_rules! user_sql {
                     let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
                     sqlx::query(&sql).bind(now).bind(user_id).execute(&mut *tx).await?;
                 }
+                sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND consumed_at IS NULL")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -13,6 +13,9 @@ pub const LANG_COOKIE: &str = "yaoshi_lang";
 pub const FLOW_COOKIE: &str = "yaoshi_upstream";
 /// The cookie that binds a pending identity to the browser.
 pub const PENDING_COOKIE: &str = "yaoshi_pending";
+/// The cookie that marks a browser that signed in to an account before (see
+/// `service::device`).
+pub const DEVICE_COOKIE: &str = "yaoshi_device";
 /// The developer apps page's one-time secret (see `api::apps`).
 pub const APP_SECRET_COOKIE: &str = "yaoshi_new_secret";
 
@@ -40,6 +43,12 @@ pub fn http_only_cookie(name: &str, value: &str, path: &str, same_site: &str, ma
 /// The `Set-Cookie` value for a session (HttpOnly, SameSite=Lax, Secure under https).
 pub fn session_cookie(token: &str, secure: bool) -> String {
     http_only_cookie(SESSION_COOKIE, token, "/", "Lax", crate::service::session::ABSOLUTE_LIFETIME, secure)
+}
+
+/// The `Set-Cookie` value for a device cookie (HttpOnly, SameSite=Lax, Secure under https).
+/// It survives sign-out: it is no session, only the right to keep trying a password.
+pub fn device_cookie(token: &str, secure: bool) -> String {
+    http_only_cookie(DEVICE_COOKIE, token, "/", "Lax", crate::service::device::DEVICE_LIFETIME, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

@@ -9,10 +9,13 @@
 //! | `next.rs` | `safe_next` and the login page URLs that carry `next` |
 //! | `cookie.rs` | every cookie name, the `Cookie` reader and the `Set-Cookie` builders |
 //! | `csrf.rs` | the CSRF token attached to page requests |
+//! | `client_addr.rs` | the client's address behind trusted proxies |
 
 pub mod locale;
 pub mod query;
 
+#[cfg(feature = "ssr")]
+pub mod client_addr;
 #[cfg(feature = "ssr")]
 pub mod cookie;
 #[cfg(feature = "ssr")]
