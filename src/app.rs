@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::pages::{
     account::AccountPage,
-    admin::{AdminClientsPage, AdminUsersPage},
+    admin::{AdminClientsPage, AdminEventsPage, AdminUsersPage},
     apps::AppsPage,
     consent::ConsentPage,
     home::HomePage,
@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/apps") view=AppsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients") view=AdminClientsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/events") view=AdminEventsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

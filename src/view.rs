@@ -102,6 +102,51 @@ pub struct AccountView {
     pub identities: Vec<IdentityItem>,
     /// Whether the account has a local password.
     pub has_password: bool,
+    /// Recent sign-ins and failed attempts on the account.
+    pub activity: Vec<ActivityItem>,
+}
+
+/// One line of an account's recent activity (a security event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    /// When (UTC).
+    pub at: String,
+    /// The event kind, e.g. `sign_in.success`.
+    pub kind: String,
+    /// The client address.
+    pub ip: String,
+    /// The browser, if any.
+    pub user_agent: String,
+    /// A short reason or name.
+    pub detail: String,
+}
+
+/// A security event as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminEvent {
+    /// Increasing id.
+    pub id: i64,
+    /// When (UTC).
+    pub at: String,
+    /// The event kind.
+    pub kind: String,
+    /// The account it concerns, by username (or `#id` once deleted).
+    pub user: String,
+    /// The admin who acted, if one did.
+    pub actor: String,
+    /// The client it concerns.
+    pub client_id: String,
+    /// The client address.
+    pub ip: String,
+    /// A short reason or name.
+    pub detail: String,
+}
+
+/// The admin events page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminEventsView {
+    /// Newest first.
+    pub events: Vec<AdminEvent>,
 }
 
 /// A sign-in provider on the account page.

@@ -3,12 +3,22 @@
 use leptos::prelude::*;
 
 use super::error::AppError;
-use crate::view::{AdminClientsView, AdminUsersView};
+use crate::view::{AdminClientsView, AdminEventsView, AdminUsersView};
 
 /// Where the users page lives.
 pub const USERS_PAGE: &str = "/admin/users";
 /// Where the clients page lives.
 pub const CLIENTS_PAGE: &str = "/admin/clients";
+/// Where the security events page lives.
+pub const EVENTS_PAGE: &str = "/admin/events";
+
+/// Security events, newest first, filtered by kind (a prefix such as `sign_in`), user
+/// (username or email) and address.
+#[server(endpoint = "admin/events", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_events(kind: String, user: String, ip: String) -> Result<AdminEventsView, AppError> {
+    let (s, _parts, session) = super::ssr::signed_in_admin(EVENTS_PAGE).await?;
+    Ok(AdminEventsView { events: s.admin_events(&session, &kind, &user, &ip).await? })
+}
 
 /// Users matching `q` (username, email or display name).
 #[server(endpoint = "admin/users", input = leptos::server_fn::codec::GetUrl)]

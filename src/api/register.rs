@@ -34,7 +34,7 @@ pub async fn register(
         password: Some(password),
         admin: false,
     };
-    let user = match s.register(registration).await {
+    let user = match s.register(registration, &ssr::origin(&parts)).await {
         Ok(user) => user,
         Err(e) => return ssr::fail(&parts, e.into(), "/o/register/"),
     };

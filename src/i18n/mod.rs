@@ -202,6 +202,20 @@ pub struct Text {
     pub developer_apps: &'static str,
     pub admin_users: &'static str,
     pub admin_clients: &'static str,
+    /// The security events page's title.
+    pub admin_events: &'static str,
+    /// The events filter's fields.
+    pub event_kind: &'static str,
+    /// The events filter's user field.
+    pub event_user: &'static str,
+    /// The events filter's address field.
+    pub event_ip: &'static str,
+    /// No event matches.
+    pub no_events: &'static str,
+    /// The account page's activity heading.
+    pub recent_activity: &'static str,
+    /// A filter button.
+    pub filter: &'static str,
     pub not_found: &'static str,
     pub not_found_text: &'static str,
     // register

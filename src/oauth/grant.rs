@@ -6,13 +6,38 @@ use crate::oauth::model::{AuthCode, Client, Grant, GrantType, RefreshGrant};
 use crate::oauth::pkce;
 use crate::oauth::scope::Scope;
 
+/// Whether a client of this type may hold `grant` at all: the one rule that registration
+/// (CLI, developer apps, admin switches) and the token endpoint share.
+///
+/// - RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential
+///   clients."
+/// - The password grant hands a user's password to the client (RFC 6749 §4.3, §10.7) and
+///   RFC 9700 §2.4 says it "MUST NOT be used"; where an operator keeps it for a legacy
+///   backend, that backend must at least authenticate, or anyone could use the grant as an
+///   unthrottled password oracle in its name.
+pub fn grant_permitted(confidential: bool, grant: GrantType) -> Result<(), &'static str> {
+    match grant {
+        GrantType::ClientCredentials if !confidential => Err("client_credentials is only for confidential clients"),
+        GrantType::Password if !confidential => Err("the password grant is only for confidential clients"),
+        _ => Ok(()),
+    }
+}
+
+/// The lifetime of an access token issued by `grant`: `front_channel` for the implicit grant,
+/// whose token travels in a URL fragment that browser history and scripts on the page can
+/// read (RFC 6819 §4.4.2, RFC 9700 §2.1.2), `default` for every other.
+pub fn access_token_lifetime(grant: GrantType, default: i64, front_channel: i64) -> i64 {
+    match grant {
+        GrantType::Implicit => front_channel.min(default),
+        _ => default,
+    }
+}
+
 /// RFC 6749 §5.2 `unauthorized_client`: "The authenticated client is not
 /// authorized to use this authorization grant type."
 pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
-    // RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential
-    // clients."
-    if grant == GrantType::ClientCredentials && !client.confidential {
-        return Err(OAuthError::unauthorized_client("client_credentials needs a confidential client"));
+    if let Err(why) = grant_permitted(client.confidential, grant) {
+        return Err(OAuthError::unauthorized_client(why));
     }
     if client.allows_grant(grant) {
         Ok(())
@@ -233,6 +258,20 @@ mod tests {
             let got = validate_code_exchange(&stored, &client("app"), uri, verifier, 999);
             assert_eq!(got, Ok(expected.clone()), "{uri:?} {verifier:?}");
         }
+    }
+
+    #[test]
+    fn public_clients_cannot_hold_the_password_or_client_credentials_grant() {
+        for g in [GrantType::Password, GrantType::ClientCredentials] {
+            assert!(grant_permitted(false, g).is_err(), "{g}");
+            assert!(grant_permitted(true, g).is_ok(), "{g}");
+        }
+        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::Implicit] {
+            assert!(grant_permitted(false, g).is_ok(), "{g}");
+        }
+        assert_eq!(access_token_lifetime(GrantType::Implicit, 3600, 600), 600);
+        assert_eq!(access_token_lifetime(GrantType::Password, 3600, 600), 600 * 6);
+        assert_eq!(access_token_lifetime(GrantType::Implicit, 300, 600), 300, "never longer than the default");
     }
 
     #[test]

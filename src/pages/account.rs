@@ -126,6 +126,22 @@ fn Sections(v: AccountView) -> impl IntoView {
             }
         })
         .collect_view();
+    let activity = v
+        .activity
+        .into_iter()
+        .map(|a| {
+            let agent = if a.user_agent.is_empty() { String::new() } else { format!(" · {}", a.user_agent) };
+            let data_kind = a.kind.clone();
+            view! {
+                <li class="row activity" data-kind=data_kind>
+                    <div>
+                        <strong><code>{a.kind}</code></strong> " " <span class="muted">{a.detail}</span>
+                        <div class="muted"><time>{a.at}</time> " · " {a.ip} {agent}</div>
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
     let [csrf_profile, csrf_password, csrf_sessions, csrf_delete] = std::array::from_fn(|_| v.csrf.clone());
     let identities = (!v.identities.is_empty()).then(|| {
         let rows =
@@ -184,6 +200,9 @@ fn Sections(v: AccountView) -> impl IntoView {
             <input type="hidden" name="session_id" value=""/>
             <button type="submit">{t.sign_out_others}</button>
         </ActionForm>
+
+        <h2 id="activity">{t.recent_activity}</h2>
+        <ul class="rows" aria-labelledby="activity">{activity}</ul>
 
         <h2 id="delete">{t.delete_account}</h2>
         <p class="muted">{t.delete_warning}</p>

@@ -1,5 +1,6 @@
-//! The admin pages: `/admin/users` (search, disable, enable) and `/admin/clients` (the
-//! switches only an operator may flip). Anyone but an admin gets 403.
+//! The admin pages: `/admin/users` (search, disable, enable), `/admin/clients` (the
+//! switches only an operator may flip) and `/admin/events` (the security event trail). Anyone
+//! but an admin gets 403.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,10 +8,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::admin::{load_admin_clients, load_admin_users, SetClientPolicy, SetUserEnabled},
+    api::admin::{load_admin_clients, load_admin_events, load_admin_users, SetClientPolicy, SetUserEnabled},
     components::{follow, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, t},
-    view::{AdminClientsView, AdminUsersView},
+    view::{AdminClientsView, AdminEventsView, AdminUsersView},
 };
 
 /// The notices and errors a page shows after a form post (`?done=`, `?error=`).
@@ -168,4 +169,76 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
         {move || failed().map(|message| view! { <ErrorBanner message/> })}
         <ul class="rows">{rows}</ul>
     }
+}
+
+/// `/admin/events`: the security event trail, filtered by kind, user and address.
+#[component]
+pub fn AdminEventsPage() -> impl IntoView {
+    let query = use_query_map();
+    let field = move |name: &'static str| move || query.with(|q| q.get(name).unwrap_or_default());
+    let (kind, user, ip) = (field("kind"), field("user"), field("ip"));
+    let data = Resource::new_blocking(move || (kind(), user(), ip()), |(k, u, i)| load_admin_events(k, u, i));
+    let t = t();
+    view! {
+        <Title text=format!("{} · {}", t.admin_events, t.site_title)/>
+        <Layout labelled_by="admin-events-title" wide=true>
+            <h1 id="admin-events-title">{t.admin_events}</h1>
+            <form method="get" action="/admin/events" class="search" role="search">
+                <label for="kind">{t.event_kind}</label>
+                <input id="kind" name="kind" type="search" value=kind placeholder="sign_in"/>
+                <label for="user">{t.event_user}</label>
+                <input id="user" name="user" type="search" value=user/>
+                <label for="ip">{t.event_ip}</label>
+                <input id="ip" name="ip" type="search" value=ip/>
+                <button type="submit">{t.filter}</button>
+            </form>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move { match data.await {
+                    Ok(v) => view! { <EventRows v/> }.into_any(),
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
+                }})}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn EventRows(v: AdminEventsView) -> impl IntoView {
+    let t = t();
+    if v.events.is_empty() {
+        return view! { <p class="muted">{t.no_events}</p> }.into_any();
+    }
+    let rows = v
+        .events
+        .into_iter()
+        .map(|e| {
+            let data_kind = e.kind.clone();
+            view! {
+                <tr class="event" data-kind=data_kind>
+                    <td><time>{e.at}</time></td>
+                    <td><code>{e.kind}</code></td>
+                    <td>{e.user}</td>
+                    <td>{e.actor}</td>
+                    <td><code>{e.client_id}</code></td>
+                    <td>{e.ip}</td>
+                    <td>{e.detail}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="events">
+            <thead><tr>
+                <th scope="col">"UTC"</th>
+                <th scope="col">{t.event_kind}</th>
+                <th scope="col">{t.event_user}</th>
+                <th scope="col">{t.admin}</th>
+                <th scope="col">"client_id"</th>
+                <th scope="col">{t.event_ip}</th>
+                <th scope="col">"detail"</th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
 }

@@ -33,6 +33,7 @@ pub fn HomePage() -> impl IntoView {
                                 {ctx.admin.then(|| view! {
                                     <a href="/admin/users">{t.admin_users}</a>
                                     <a href="/admin/clients">{t.admin_clients}</a>
+                                    <a href="/admin/events">{t.admin_events}</a>
                                 })}
                             </nav>
                             <ActionForm action=logout>

@@ -10,7 +10,7 @@ use super::{
 use crate::{
     service::users::normalize_login,
     store::StoreError,
-    view::{AccountView, AppGrant, BrowserSession},
+    view::{AccountView, ActivityItem, AppGrant, BrowserSession},
 };
 
 /// Why a change that needs the user's password (new password, account deletion) was refused.
@@ -91,11 +91,24 @@ impl Services {
             csrf,
             identities: self.identity_items(user).await?,
             has_password: user.password_hash.is_some(),
+            activity: self
+                .recent_sign_ins(user.id)
+                .await?
+                .into_iter()
+                .map(|e| ActivityItem {
+                    at: format_time(e.at),
+                    kind: e.kind,
+                    ip: e.ip,
+                    user_agent: e.user_agent,
+                    detail: e.detail,
+                })
+                .collect(),
         })
     }
 
     /// Changes the display name and email.
     pub async fn update_profile(&self, user_id: i64, display_name: &str, email: &str) -> Result<(), ServiceError> {
+        let before = self.store.user_by_id(user_id).await?.and_then(|u| u.email);
         let display_name = display_name.trim();
         if display_name.is_empty() || display_name.chars().count() > 100 {
             return Err(ServiceError::Invalid("the display name must have 1-100 characters".into()));
@@ -111,7 +124,11 @@ impl Services {
             .map_err(|e| match e {
                 StoreError::Conflict(_) => ServiceError::Conflict("that email is already registered".into()),
                 other => other.into(),
-            })
+            })?;
+        if before.as_deref() != email {
+            self.record(Event::new(kind::EMAIL_CHANGED).user(user_id), &Origin::default()).await;
+        }
+        Ok(())
     }
 
     /// Changes the password after checking the current one (an account without a password
@@ -169,7 +186,9 @@ impl Services {
 
     /// Withdraws the user's consent for a client and revokes every token it holds for them.
     pub async fn revoke_app(&self, user_id: i64, client_id: &str) -> Result<(), ServiceError> {
-        Ok(self.store.revoke_grant(user_id, client_id, self.now()).await?)
+        self.store.revoke_grant(user_id, client_id, self.now()).await?;
+        self.record(Event::new(kind::CONSENT_REVOKED).user(user_id).client(client_id), &Origin::default()).await;
+        Ok(())
     }
 
     /// Ends one of the user's sessions (by its id as listed), or all but the current one.

@@ -1,11 +1,17 @@
 //! The operator's pages: find and disable users, and set the per-client switches that only an
 //! admin may flip (skip consent, the password grant, the implicit grant).
 
-use super::{account::format_time, session::Session, ServiceError, Services};
+use super::{
+    account::format_time,
+    events::{kind, Event, Origin},
+    session::Session,
+    ServiceError, Services,
+};
 use crate::{
-    oauth::model::GrantType,
-    store::User,
-    view::{AdminClient, AdminUser},
+    oauth::{grant, model::GrantType},
+    service::users::normalize_login,
+    store::{EventFilter, User},
+    view::{AdminClient, AdminEvent, AdminUser},
 };
 
 /// The most users one search shows.
@@ -66,7 +72,52 @@ impl Services {
             self.end_user_sessions(user_id, None).await?;
             self.store.end_user_access(user_id, now).await?;
         }
+        let what = if enabled { "enable_user" } else { "disable_user" };
+        let event = Event::new(kind::ADMIN_ACTION).user(user_id).actor(Some(session.user.id)).detail(what);
+        self.record(event, &Origin::default()).await;
         Ok(())
+    }
+
+    /// Security events matching the filter (`user` is a username or email), newest first.
+    pub async fn admin_events(
+        &self,
+        session: &Session,
+        kind: &str,
+        user: &str,
+        ip: &str,
+    ) -> Result<Vec<AdminEvent>, ServiceError> {
+        self.ensure_admin(session)?;
+        let user_id = match user.trim() {
+            "" => None,
+            login => match self.store.user_by_login(&normalize_login(login)).await? {
+                Some(u) => Some(u.id),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let filter = EventFilter { kind: some(kind), user_id, ip: some(ip), before_id: None, limit: 200 };
+        let rows = self.events(&filter).await?;
+        let ids: std::collections::BTreeSet<i64> = rows.iter().flat_map(|e| [e.user_id, e.actor_id]).flatten().collect();
+        let mut names = std::collections::HashMap::new();
+        for id in ids {
+            let name = self.store.user_by_id(id).await?.map_or_else(|| format!("#{id}"), |u| u.username);
+            names.insert(id, name);
+        }
+        let name = |id: Option<i64>| id.and_then(|i| names.get(&i).cloned()).unwrap_or_default();
+        let out = rows
+            .into_iter()
+            .map(|e| AdminEvent {
+                id: e.id,
+                at: format_time(e.at),
+                user: name(e.user_id),
+                actor: name(e.actor_id),
+                kind: e.kind,
+                client_id: e.client_id.unwrap_or_default(),
+                ip: e.ip,
+                detail: e.detail,
+            })
+            .collect();
+        Ok(out)
     }
 
     /// Every client with its switches.
@@ -105,6 +156,10 @@ impl Services {
         if policy.implicit && client.redirect_uris.is_empty() {
             return Err(ServiceError::Invalid("the implicit grant needs a registered redirect URI".into()));
         }
+        if policy.password {
+            grant::grant_permitted(client.confidential, GrantType::Password)
+                .map_err(|why| ServiceError::Invalid(why.into()))?;
+        }
         client.trusted = policy.trusted;
         for (grant, on) in [(GrantType::Password, policy.password), (GrantType::Implicit, policy.implicit)] {
             client.grant_types.retain(|g| *g != grant);
@@ -114,6 +169,12 @@ impl Services {
         }
         client.grant_types.sort_by_key(|g| g.as_str());
         if self.store.update_client(&client).await? {
+            let what = format!(
+                "client_policy trusted={} password={} implicit={}",
+                policy.trusted, policy.password, policy.implicit
+            );
+            let event = Event::new(kind::ADMIN_ACTION).client(client_id).actor(Some(session.user.id)).detail(what);
+            self.record(event, &Origin::default()).await;
             Ok(())
         } else {
             Err(ServiceError::NotFound(format!("no client {client_id:?}")))

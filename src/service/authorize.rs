@@ -1,7 +1,11 @@
 //! The authorization endpoint's use cases (RFC 6749 §4.1, §4.2): shared by `GET /o/authorize/`
 //! and the consent page's server function, so every rule is checked in one place.
 
-use super::{session::Session, Services};
+use super::{
+    events::{kind, Event, Origin},
+    session::Session,
+    Services,
+};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
@@ -172,6 +176,8 @@ impl Services {
             }
             return v.target().error(&e, &self.settings.issuer).into();
         }
+        let given = Event::new(kind::CONSENT_GIVEN).user(session.user.id).client(&client.client_id);
+        self.record(given.detail(v.scope.to_string()), &Origin::default()).await;
         if form_post {
             return AuthorizeStep::Redirect(format!("/o/authorize/?{}", after_consent(query)));
         }

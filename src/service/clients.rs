@@ -1,9 +1,13 @@
 //! Client registration and secrets. Password and implicit grants are off unless named.
 
-use super::{ServiceError, Services};
+use super::{
+    events::{kind, Event, Origin},
+    ServiceError, Services,
+};
 use crate::{
     crypto::{client_secret_record, prefix, random_id, random_token},
     oauth::{
+        grant,
         model::{Client, GrantType},
         redirect,
         scope::Scope,
@@ -131,8 +135,8 @@ impl Services {
         if browser && spec.redirect_uris.is_empty() {
             return Err(ServiceError::Invalid("authorization_code and implicit need at least one redirect URI".into()));
         }
-        if spec.public && grants.contains(&GrantType::ClientCredentials) {
-            return Err(ServiceError::Invalid("client_credentials is only for confidential clients".into()));
+        for grant in &grants {
+            grant::grant_permitted(!spec.public, *grant).map_err(|why| ServiceError::Invalid(why.into()))?;
         }
         let scopes = if spec.scopes.is_empty() {
             self.known_scopes.clone()
@@ -179,6 +183,7 @@ impl Services {
         }
         let secret = random_token(prefix::CLIENT_SECRET);
         self.store.set_client_secret(client_id, &client_secret_record(&secret)).await?;
+        self.record(Event::new(kind::CLIENT_SECRET_ROTATED).client(client_id), &Origin::default()).await;
         Ok(secret)
     }
 

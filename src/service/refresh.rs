@@ -6,7 +6,11 @@
 //! response was lost can retry within the window and receive the pair it missed, while
 //! nobody without the server's key can compute them.
 
-use super::{token::Minted, unavailable, Services};
+use super::{
+    events::{kind, Event, Origin},
+    token::Minted,
+    unavailable, Services,
+};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
@@ -39,7 +43,11 @@ impl Services {
     async fn successors(&self, old: &str) -> Result<Minted, OAuthError> {
         let key = self.rotation_key().await?;
         let make = |purpose: &str, p: &str| format!("{p}{}", crate::crypto::mac(key, purpose, old));
-        Ok(Minted { access: make("access", prefix::ACCESS), refresh: Some(make("refresh", prefix::REFRESH)) })
+        Ok(Minted {
+            access: make("access", prefix::ACCESS),
+            refresh: Some(make("refresh", prefix::REFRESH)),
+            ttl: self.settings.access_token_ttl,
+        })
     }
 
     /// `grant_type=refresh_token`: the presented token is superseded by a new one; presenting a
@@ -66,6 +74,7 @@ impl Services {
                 return self.with_refresh_id_token(again, &stored, client).await;
             }
             self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+            self.reuse_event(kind::REFRESH_REUSE, &stored.client_id, stored.user_id).await;
             return Err(reused());
         }
         let held = RefreshGrant {
@@ -88,7 +97,7 @@ impl Services {
         // Signed before the rotation, so that a failure here leaves the presented token usable.
         let id_token = self.refresh_id_token(&stored, client, &scope, &minted.access).await?;
         match self.store.rotate_refresh(&hash, &rows, now).await.map_err(unavailable)? {
-            Rotation::Rotated => Ok(TokenResponse { id_token, ..minted.response(self, &scope) }),
+            Rotation::Rotated => Ok(TokenResponse { id_token, ..minted.response(&scope) }),
             Rotation::Lost => {
                 // Another request rotated it first: within the grace window this one gets the
                 // same pair; the record is read again to learn its successor.
@@ -99,6 +108,7 @@ impl Services {
                     }
                 }
                 self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
+                self.reuse_event(kind::REFRESH_REUSE, &stored.client_id, stored.user_id).await;
                 Err(reused())
             }
         }
@@ -164,5 +174,18 @@ mod tests {
         assert_ne!(a, derive(b"key-one", "access", "yrt_old").unwrap());
         assert_ne!(a, derive(b"key-one", "refresh", "yrt_other").unwrap());
         assert_eq!(a.len(), 43);
+    }
+}
+
+impl Services {
+    /// Records that a used-up credential (a rotated refresh token, a redeemed code) came back
+    /// and its family was revoked.
+    pub(super) async fn reuse_event(&self, what: &'static str, client_id: &str, user_id: Option<i64>) {
+        let event = Event::new(what).client(client_id);
+        let event = match user_id {
+            Some(id) => event.user(id),
+            None => event,
+        };
+        self.record(event, &Origin::default()).await;
     }
 }

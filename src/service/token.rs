@@ -31,13 +31,16 @@ use crate::{
 pub(super) struct Minted {
     pub(super) access: String,
     pub(super) refresh: Option<String>,
+    /// The access token's lifetime in seconds.
+    pub(super) ttl: i64,
 }
 
 impl Minted {
-    fn new(grant: GrantType) -> Self {
+    fn new(grant: GrantType, s: &Services) -> Self {
         Self {
             access: random_token(prefix::ACCESS),
             refresh: issues_refresh_token(grant).then(|| random_token(prefix::REFRESH)),
+            ttl: crate::oauth::grant::access_token_lifetime(grant, s.settings.access_token_ttl, s.settings.implicit_token_ttl),
         }
     }
 
@@ -63,7 +66,7 @@ impl Minted {
             user_id,
             scope: scope.clone(),
             access_hash: sha256_hex(&self.access),
-            access_expires_at: now + s.settings.access_token_ttl,
+            access_expires_at: now + self.ttl,
             refresh: self.refresh.as_ref().map(|r| NewRefresh {
                 hash: sha256_hex(r),
                 expires_at: now + s.settings.refresh_token_ttl,
@@ -74,11 +77,11 @@ impl Minted {
     }
 
     /// What the client receives (RFC 6749 §5.1).
-    pub(super) fn response(self, s: &Services, scope: &Scope) -> TokenResponse {
+    pub(super) fn response(self, scope: &Scope) -> TokenResponse {
         TokenResponse {
             access_token: self.access,
             token_type: "Bearer",
-            expires_in: s.settings.access_token_ttl,
+            expires_in: self.ttl,
             scope: Some(scope.to_string()),
             refresh_token: self.refresh,
             id_token: None,
@@ -240,7 +243,7 @@ impl Services {
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let code_hash = sha256_hex(code);
-        let minted = Minted::new(GrantType::AuthorizationCode);
+        let minted = Minted::new(GrantType::AuthorizationCode, self);
         // Validation runs inside the store's transaction, so the tokens exist before any
         // concurrent second redemption can revoke the family (whose id is the code's hash).
         let validate = |stored: &AuthCode| {
@@ -252,6 +255,7 @@ impl Services {
             Redemption::Refused(e) => return Err(e),
             Redemption::Reused => {
                 self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
+                self.reuse_event(kind::CODE_REPLAY, &client.client_id, None).await;
                 return Err(OAuthError::invalid_grant("the authorization code was already used"));
             }
             Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
@@ -260,7 +264,7 @@ impl Services {
             self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
             return Err(e);
         }
-        let mut response = minted.response(self, &issued.scope);
+        let mut response = minted.response(&issued.scope);
         // OIDC Core §3.1.3.3: an authentication request (scope `openid`) gets an ID Token.
         if issued.scope.contains("openid") {
             match self.code_id_token(client, &issued, &code_hash, &response.access_token).await {
@@ -328,9 +332,9 @@ impl Services {
         family: Option<String>,
         refresh_scope: Option<Scope>,
     ) -> (TokenResponse, NewTokens) {
-        let minted = Minted::new(grant);
+        let minted = Minted::new(grant, self);
         let rows = minted.rows(self, client, user_id, &scope, family, refresh_scope);
-        (minted.response(self, &scope), rows)
+        (minted.response(&scope), rows)
     }
 
     /// RFC 7009 §2.1: revokes a token the client owns. Unknown tokens and other clients'

@@ -150,26 +150,55 @@ impl Services {
         })
     }
 
-    /// Self-service sign-up (when the operator allows it): like [`Services::create_user`], but
-    /// a taken username or email is reported on its field, and never as an admin.
-    pub async fn register(&self, r: Registration) -> Result<User, ServiceError> {
+    /// Self-service sign-up (when the operator allows it): like [`Services::create_user`], never
+    /// as an admin, and throttled per address. A taken username and a taken email get the same
+    /// answer, which names neither, so sign-up cannot be used to learn who has an account.
+    pub async fn register(&self, r: Registration, origin: &Origin) -> Result<User, ServiceError> {
         if !self.settings.registration {
             return Err(ServiceError::Invalid("sign-up is closed on this server".into()));
         }
         validate_username(r.username.trim())?;
-        if self.store.user_by_login(&normalize_login(&r.username)).await?.is_some() {
-            return Err(ServiceError::InvalidField("username", "that username is taken".into()));
+        let email = r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
+        if let Some(e) = &email {
+            validate_email(e)?;
         }
-        if let Some(email) = r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-            validate_email(email)?;
+        if let Some(p) = &r.password {
+            validate_password(p)?;
+        }
+        let attempt = match self.begin_attempt(throttle::signup_budgets(&self.settings.throttle, origin.ip)).await {
+            Ok(a) => a,
+            Err(Refusal::Throttled { .. }) => {
+                return Err(ServiceError::Invalid("too many sign-ups from this network; try again later".into()))
+            }
+            Err(Refusal::Unavailable) => return Err(ServiceError::Store(StoreError::Unavailable("throttle".into()))),
+        };
+        // Every completed sign-up counts against the address's budget, taken names included.
+        let created = self.open_account(r, email).await;
+        let verdict = if matches!(created, Err(ServiceError::Store(_) | ServiceError::Hash(_))) {
+            Verdict::Void
+        } else {
+            Verdict::Failure
+        };
+        let _ = self.settle(attempt, verdict).await;
+        let user = created?;
+        self.record(Event::new(kind::ACCOUNT_CREATED).user(user.id).detail("sign_up"), origin).await;
+        Ok(user)
+    }
+
+    async fn open_account(&self, r: Registration, email: Option<String>) -> Result<User, ServiceError> {
+        let not_available = || ServiceError::Invalid("that username or email is not available".into());
+        if self.store.user_by_login(&normalize_login(&r.username)).await?.is_some() {
+            return Err(not_available());
+        }
+        if let Some(email) = &email {
             if self.store.user_by_login(&normalize_login(email)).await?.is_some() {
-                return Err(ServiceError::InvalidField("email", "that email is already registered".into()));
+                return Err(not_available());
             }
         }
-        // A conflict now is a username held back after an account deletion (or a race with
-        // another sign-up): either way the name is not available.
-        self.create_user(Registration { admin: false, ..r }).await.map_err(|e| match e {
-            ServiceError::Conflict(_) => ServiceError::InvalidField("username", "that username is taken".into()),
+        // A conflict now is a username held back after an account deletion, a name that
+        // equals another's email, or a race with another sign-up: not available either way.
+        self.create_user(Registration { admin: false, email, ..r }).await.map_err(|e| match e {
+            ServiceError::Conflict(_) => not_available(),
             other => other,
         })
     }
@@ -187,14 +216,26 @@ impl Services {
         validate_password(password)?;
         let user = self.find_user(login).await?;
         let hash = self.hasher.hash(password).await?;
-        self.store.set_password_hash(user.id, Some(&hash), self.now()).await?;
+        let now = self.now();
+        self.store.set_password_hash(user.id, Some(&hash), now).await?;
+        // As after a change on the account page: nothing obtained with the old password stays.
+        self.end_user_sessions(user.id, None).await?;
+        self.store.end_user_access(user.id, now).await?;
+        self.record(Event::new(kind::PASSWORD_CHANGED).user(user.id).detail("operator"), &Origin::default()).await;
         Ok(())
     }
 
-    /// Enables or disables an account.
+    /// Enables or disables an account; disabling ends its sessions and revokes its tokens.
     pub async fn set_active(&self, login: &str, active: bool) -> Result<User, ServiceError> {
         let user = self.find_user(login).await?;
-        self.store.set_user_active(user.id, active, self.now()).await?;
+        let now = self.now();
+        self.store.set_user_active(user.id, active, now).await?;
+        if !active {
+            self.end_user_sessions(user.id, None).await?;
+            self.store.end_user_access(user.id, now).await?;
+        }
+        let what = if active { "enable_user" } else { "disable_user" };
+        self.record(Event::new(kind::ADMIN_ACTION).user(user.id).detail(what), &Origin::default()).await;
         Ok(User { active, ..user })
     }
 
