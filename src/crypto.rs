@@ -199,6 +199,16 @@ mod tests {
     }
 
     #[test]
+    fn macs_are_stable_keyed_and_purpose_bound() {
+        let a = mac(b"key-one", "refresh", "yrt_old");
+        assert_eq!(a, mac(b"key-one", "refresh", "yrt_old"));
+        assert_ne!(a, mac(b"key-two", "refresh", "yrt_old"));
+        assert_ne!(a, mac(b"key-one", "access", "yrt_old"));
+        assert_ne!(a, mac(b"key-one", "refresh", "yrt_other"));
+        assert_eq!(a.len(), 43);
+    }
+
+    #[test]
     fn sha256_matches_a_known_vector() {
         assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }

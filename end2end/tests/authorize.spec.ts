@@ -71,7 +71,7 @@ test("implicit: the token arrives in the fragment", async ({ page, request }) =>
   const cb = await callbackUrl(page);
   const fragment = new URLSearchParams(cb.hash.slice(1));
   expect(fragment.get("token_type")).toBe("Bearer");
-  expect(fragment.get("expires_in")).toBe("3600");
+  expect(fragment.get("expires_in")).toBe("600");
   expect(fragment.get("scope")).toBe("read");
   expect(fragment.get("state")).toBe("imp");
   expect(fragment.has("refresh_token")).toBe(false);

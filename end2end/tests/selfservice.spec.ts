@@ -60,7 +60,7 @@ test("deleting the account needs the password, signs out and holds the username"
   await page.getByLabel("Username").fill("Peggy");
   await page.getByLabel("Password (at least 8 characters)").fill("someone-elses-passphrase");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.locator("#username-error")).toHaveText("that username is taken");
+  await expect(page.getByRole("alert")).toHaveText("that username or email is not available");
 });
 
 async function secretOnPage(page: Page) {

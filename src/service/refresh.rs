@@ -162,21 +162,6 @@ impl Services {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn derivation_is_stable_keyed_and_purpose_bound() {
-        let a = derive(b"key-one", "refresh", "yrt_old").unwrap();
-        assert_eq!(a, derive(b"key-one", "refresh", "yrt_old").unwrap());
-        assert_ne!(a, derive(b"key-two", "refresh", "yrt_old").unwrap());
-        assert_ne!(a, derive(b"key-one", "access", "yrt_old").unwrap());
-        assert_ne!(a, derive(b"key-one", "refresh", "yrt_other").unwrap());
-        assert_eq!(a.len(), 43);
-    }
-}
-
 impl Services {
     /// Records that a used-up credential (a rotated refresh token, a redeemed code) came back
     /// and its family was revoked.

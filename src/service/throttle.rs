@@ -190,7 +190,7 @@ impl Services {
         for b in attempt.budgets {
             let failed = verdict == Verdict::Failure;
             let reset = verdict == Verdict::Success && b.forgiven;
-            match self.store.settle_attempt(&b.key, failed, reset).await {
+            match self.store.settle_attempt(&b.key, failed, reset, b.free).await {
                 Ok(Some(row)) if failed && row.failures >= b.free => {
                     if row.failures == b.free {
                         spent = spent.or(Some(b.label));

@@ -38,12 +38,14 @@ pub struct ThrottleRow {
 pub trait ThrottleStore: Send + Sync {
     /// Starts one attempt under `key` if its budget allows: fewer than `free` failures and
     /// pending attempts together in the window that started at or after `since`, or, past the
-    /// budget, no attempt pending and `next_allowed` reached. A window older than `since`
-    /// starts again at `now`.
+    /// budget, no attempt pending and `next_allowed` set and reached (0 past the budget means
+    /// a delay is being set: wait). A window older than `since` starts again at `now`.
     async fn reserve_attempt(&self, key: &str, since: i64, now: i64, free: i64) -> StoreResult<Reservation>;
-    /// Ends a granted attempt. A failure is counted and the counters after it returned; a
-    /// success with `reset` forgets the key's failures; anything else just ends the attempt.
-    async fn settle_attempt(&self, key: &str, failed: bool, reset: bool) -> StoreResult<Option<ThrottleRow>>;
+    /// Ends a granted attempt. A failure is counted and the counters after it returned (one
+    /// that reaches `free` clears `next_allowed`, so nothing starts until
+    /// [`ThrottleStore::block_attempts`] sets the next delay); a success with `reset` forgets
+    /// the key's failures; anything else just ends the attempt.
+    async fn settle_attempt(&self, key: &str, failed: bool, reset: bool, free: i64) -> StoreResult<Option<ThrottleRow>>;
     /// No attempt under `key` may start before `until`.
     async fn block_attempts(&self, key: &str, until: i64) -> StoreResult<()>;
 }
@@ -66,7 +68,7 @@ macro_rules! throttle_sql {
                        window_start = CASE WHEN throttle.window_start < $2 THEN $3 ELSE throttle.window_start END
                      WHERE throttle.window_start < $2
                         OR throttle.failures + throttle.pending < $4
-                        OR (throttle.pending = 0 AND throttle.next_allowed <= $3)
+                        OR (throttle.pending = 0 AND throttle.next_allowed > 0 AND throttle.next_allowed <= $3)
                      RETURNING failures",
                 )
                 .bind(key)
@@ -91,11 +93,12 @@ macro_rules! throttle_sql {
                 })
             }
 
-            async fn settle_attempt(&self, key: &str, failed: bool, reset: bool) -> StoreResult<Option<ThrottleRow>> {
+            async fn settle_attempt(&self, key: &str, failed: bool, reset: bool, free: i64) -> StoreResult<Option<ThrottleRow>> {
                 let sql = match (failed, reset) {
                     (true, _) => {
                         "UPDATE throttle SET failures = failures + 1,
-                           pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END
+                           pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END,
+                           next_allowed = CASE WHEN failures + 1 >= $2 THEN 0 ELSE next_allowed END
                          WHERE key = $1 RETURNING failures, window_start"
                     }
                     (false, true) => {
@@ -108,12 +111,16 @@ macro_rules! throttle_sql {
                          WHERE key = $1 RETURNING failures, window_start"
                     }
                 };
-                let row: Option<(i64, i64)> = sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await?;
+                let mut q = sqlx::query_as(sql).bind(key);
+                if failed {
+                    q = q.bind(free);
+                }
+                let row: Option<(i64, i64)> = q.fetch_optional(&self.pool).await?;
                 Ok(row.map(|(failures, window_start)| ThrottleRow { failures, window_start }))
             }
 
             async fn block_attempts(&self, key: &str, until: i64) -> StoreResult<()> {
-                sqlx::query("UPDATE throttle SET next_allowed = $2 WHERE key = $1 AND next_allowed < $2")
+                sqlx::query("UPDATE throttle SET next_allowed = $2 WHERE key = $1")
                     .bind(key)
                     .bind(until)
                     .execute(&self.pool)

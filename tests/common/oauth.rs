@@ -79,6 +79,7 @@ pub fn basic(id: &str, secret: &str) -> String {
 }
 
 /// A registered client and the credentials it sends in the body.
+#[derive(Clone)]
 pub struct App {
     /// `client_id`.
     pub id: String,

@@ -204,7 +204,7 @@ async fn implicit_tokens_travel_in_the_fragment(backend: Backend) {
         .expect("approve");
     let to = location(&resp).expect("redirect");
     assert!(to.starts_with(&format!("{REDIRECT}#access_token=yat_")), "{to}");
-    assert!(to.contains("&token_type=Bearer&expires_in=3600&scope=read&state=i&iss="), "{to}");
+    assert!(to.contains("&token_type=Bearer&expires_in=600&scope=read&state=i&iss="), "{to}");
     assert!(!to.contains("refresh_token"));
 }
 

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod abuse;
 mod accounts;
 mod authorize_endpoint;
 mod cli;

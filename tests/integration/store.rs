@@ -134,16 +134,33 @@ async fn story(backend: Backend) {
     }
     assert_eq!(store.refresh_token("r2").await.expect("r2").and_then(|r| r.revoked_at), Some(1_600));
 
-    // The throttle counts per key inside a window and restarts after it.
-    for (now, expected) in [(10_000, 1), (10_001, 2), (10_002, 3)] {
-        assert_eq!(store.record_attempt("user:alice", now - 900, now).await.expect("record"), expected);
+    // The throttle: attempts are counted while pending, so a budget of 3 lets 3 start at once
+    // and no fourth; failures keep their place, a forgiven success gives it back.
+    use yaoshi::store::Reservation::{Blocked, Busy, Granted};
+    let (key, since) = ("pw:7|10.0.0.1", 10_000 - 900);
+    for _ in 0..3 {
+        assert_eq!(store.reserve_attempt(key, since, 10_000, 3).await.expect("reserve"), Granted);
     }
-    store.forgive_attempt("user:alice").await.expect("forgive");
-    assert_eq!(store.failures("user:alice", 10_002 - 900).await.expect("count"), 2);
-    assert_eq!(store.record_attempt("user:alice", 20_000 - 900, 20_000).await.expect("new window"), 1);
-    assert_eq!(store.failures("user:alice", 20_000 - 900).await.expect("count"), 1);
-    store.clear_failures("user:alice").await.expect("clear");
-    assert_eq!(store.failures("user:alice", 0).await.expect("count"), 0);
+    assert_eq!(store.reserve_attempt(key, since, 10_000, 3).await.expect("reserve"), Busy, "three are pending");
+    let row = store.settle_attempt(key, true, false, 3).await.expect("settle").expect("row");
+    assert_eq!(row.failures, 1);
+    store.settle_attempt(key, false, true, 3).await.expect("a success forgives");
+    store.settle_attempt(key, true, false, 3).await.expect("settle");
+    assert_eq!(store.reserve_attempt(key, since, 10_001, 3).await.expect("reserve"), Granted);
+    assert_eq!(store.reserve_attempt(key, since, 10_001, 3).await.expect("reserve"), Granted);
+    store.settle_attempt(key, true, false, 3).await.expect("settle");
+    let spent = store.settle_attempt(key, true, false, 3).await.expect("settle").expect("row");
+    assert_eq!(spent.failures, 3);
+    // The budget is spent and no delay is set yet: wait, never go ahead.
+    assert_eq!(store.reserve_attempt(key, since, 10_002, 3).await.expect("reserve"), Busy);
+    store.block_attempts(key, 10_010).await.expect("block");
+    assert_eq!(store.reserve_attempt(key, since, 10_005, 3).await.expect("reserve"), Blocked { until: 10_010 });
+    // After the delay one attempt at a time; a new window starts afresh.
+    assert_eq!(store.reserve_attempt(key, since, 10_010, 3).await.expect("reserve"), Granted);
+    assert_eq!(store.reserve_attempt(key, since, 10_010, 3).await.expect("reserve"), Busy);
+    assert_eq!(store.reserve_attempt(key, 20_000 - 900, 20_000, 3).await.expect("reserve"), Granted);
+    let fresh = store.settle_attempt(key, true, false, 3).await.expect("settle").expect("row");
+    assert_eq!((fresh.failures, fresh.window_start), (1, 20_000));
 
     // Housekeeping removes expired rows and keeps live ones.
     store

@@ -484,25 +484,6 @@ async fn password_from(srv: &TestServer, app: &App, last: u8, user: &str, pw: &s
     .await
 }
 
-async fn password_failures_are_throttled(backend: Backend) {
-    let (srv, app, _) = setup(backend).await;
-    srv.user("bob", PW).await;
-    assert_eq!(password_from(&srv, &app, 10, "alice", PW).await.status, 200);
-    // Ten failures for alice, each from its own address: the account is throttled...
-    for last in 11..21 {
-        password_from(&srv, &app, last, "alice", "not the password").await.error(400, "invalid_grant");
-    }
-    password_from(&srv, &app, 30, "alice", PW).await.error(400, "invalid_grant");
-    // ...but none of those addresses is.
-    assert_eq!(password_from(&srv, &app, 11, "bob", PW).await.status, 200);
-    // Ten failures from one address, each for another name: the address is throttled.
-    for i in 0..10 {
-        password_from(&srv, &app, 40, &format!("ghost{i}"), "not the password").await.error(400, "invalid_grant");
-    }
-    password_from(&srv, &app, 40, "bob", PW).await.error(400, "invalid_grant");
-    assert_eq!(password_from(&srv, &app, 41, "bob", PW).await.status, 200);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Races
 // ---------------------------------------------------------------------------------------------
@@ -572,7 +553,6 @@ on_both_backends!(
     refresh_token_of_another_client_or_expired,
     password_failures_look_alike,
     disabled_user_is_refused,
-    password_failures_are_throttled,
     fifty_concurrent_code_redemptions,
     fifty_concurrent_refreshes,
 );
