@@ -6,7 +6,7 @@
 #   wasm-bindgen: wasm-bindgen-cli at the pinned version (a few minutes to compile, once;
 #                 `.ci/site.sh` runs this while the WASM compiles)
 #   build:        base and wasm-bindgen: everything `.ci/site.sh` needs
-#   system:       Debian's Chromium and PostgreSQL (`.ci/test.sh` runs this while it compiles)
+#   system:       Debian's Chromium, PostgreSQL and nginx (`.ci/test.sh` runs this while it compiles)
 #   test:         base, rustfmt and clippy
 #   dev:          build and cargo-leptos, for `cargo leptos watch` (about 25 minutes, once)
 set -euo pipefail
@@ -74,5 +74,18 @@ if has system; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     log "installing Debian's postgresql"
     apt_install postgresql
+  fi
+  # The reverse proxy of the trusted-proxies test, which starts its own on loopback: the
+  # package's service is kept from starting (it would listen on every address).
+  if ! [ -x /usr/sbin/nginx ]; then
+    log "installing Debian's nginx (its service not started)"
+    policy=""
+    if ! [ -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+      as_root chmod +x /usr/sbin/policy-rc.d
+      policy=1
+    fi
+    apt_install nginx-light 2>/dev/null || apt_install nginx
+    if [ -n "$policy" ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
   fi
 fi

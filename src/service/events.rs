@@ -14,9 +14,9 @@ pub mod kind {
     pub const SIGN_IN_SUCCESS: &str = crate::store::SIGN_IN_SUCCESS;
     /// A password check failed (detail: the reason class).
     pub const SIGN_IN_FAILURE: &str = "sign_in.failure";
-    /// An attempt was refused by the throttle without being checked.
-    pub const THROTTLED: &str = "sign_in.throttled";
-    /// A budget was spent: further attempts wait or are refused (detail: which budget).
+    /// A budget was spent: further attempts wait or are refused (detail: which budget). The
+    /// refused attempts themselves are not recorded one by one, so a flood cannot fill the
+    /// table.
     pub const LOCKOUT: &str = "sign_in.lockout";
     /// The user approved a client's request.
     pub const CONSENT_GIVEN: &str = "consent.given";
