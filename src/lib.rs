@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! main → cli → server → {http, app} → state → pages → components → api
-//!      → web → service → {crypto, store} → config → {oauth, i18n, view, site}
+//!      → web → service → {crypto, store, metrics} → config → {oauth, i18n, view, site}
 //! ```
 //!
 //! - `oauth` is the pure protocol core: no axum, Leptos, SQL or clock.
@@ -39,6 +39,8 @@ pub mod config;
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod http;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod oauth;
 #[cfg(feature = "ssr")]

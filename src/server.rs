@@ -18,6 +18,7 @@ use crate::{
     service::Services,
     site::Site,
     state::AppState,
+    metrics::{metrics, PoolLabels, RequestLabels, RouteLabels},
     web::client_addr::{self, ClientAddr},
 };
 
@@ -44,6 +45,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
             move || provide_context(services.clone()),
             move || shell(leptos_options.clone()),
         )
+        .route_layer(middleware::from_fn(note_route))
         .fallback(site_file)
         .layer(middleware::from_fn(crate::http::browser_guard))
         .layer(middleware::from_fn(retry_stalled_page))
@@ -54,6 +56,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_failures))
+        .layer(middleware::from_fn(count_requests))
         .layer(middleware::from_fn_with_state(state.clone(), attach_client_addr))
         .with_state(state)
 }
@@ -88,6 +91,54 @@ async fn retry_stalled_page(req: Request<axum::body::Body>, next: Next) -> Respo
             next.run(Request::from_parts(parts, axum::body::Body::empty())).await
         }
     }
+}
+
+/// Counts every answer and its latency by route pattern (see [`crate::metrics`]).
+async fn count_requests(req: Request<axum::body::Body>, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let resp = next.run(req).await;
+    // The route is known only after routing, which records it on the response's request:
+    // the inner router puts `MatchedPath` in the request, so it is read back from there.
+    let route = resp.extensions().get::<MatchedRoute>().map_or("other", |r| r.0.as_str()).to_owned();
+    let m = metrics();
+    m.latency.get_or_create(&RouteLabels { route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    m.requests.get_or_create(&RequestLabels { route, method, status: resp.status().as_u16().to_string() }).inc();
+    resp
+}
+
+/// The route pattern a request matched, carried out on its response for [`count_requests`].
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+/// Copies the matched route pattern onto the response (innermost, where it is known).
+async fn note_route(req: Request<axum::body::Body>, next: Next) -> Response {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let mut resp = next.run(req).await;
+    if let Some(route) = route {
+        resp.extensions_mut().insert(MatchedRoute(route));
+    }
+    resp
+}
+
+/// `GET /metrics`, for the separate `metrics_bind` listener only.
+pub fn metrics_app(services: Services) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let s = services.clone();
+            async move {
+                let m = metrics();
+                m.password_checks.set(s.hasher.checks() as i64);
+                m.hash_queue.set(s.hasher.queue_depth());
+                let (open, idle) = s.store.pool_usage();
+                m.db_pool.get_or_create(&PoolLabels { state: "idle".into() }).set(idle as i64);
+                m.db_pool.get_or_create(&PoolLabels { state: "in_use".into() }).set(i64::from(open) - idle as i64);
+                let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+                ([(header::CONTENT_TYPE, kind)], m.render())
+            }
+        }),
+    )
 }
 
 /// Works out who the client is, once, before anything else reads it ([`ClientAddr`]).
@@ -150,6 +201,16 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
         tracing::warn!(error = %e, "cannot create the signing key yet");
     }
     tokio::spawn(housekeeping(services.clone()));
+    if let Some(at) = services.settings.metrics_bind {
+        let metrics = tokio::net::TcpListener::bind(at).await?;
+        tracing::info!(%at, "metrics at /metrics");
+        let app = metrics_app(services.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).await {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let local = listener.local_addr()?;
     let router = app(services.clone(), leptos_options(local));
     tracing::info!(%local, issuer = %services.settings.issuer, site = %Site::current().describe(), "listening");

@@ -6,7 +6,10 @@ use axum::{
     Json,
 };
 
-use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::{
+    metrics::{metrics, ErrorLabels},
+    oauth::error::{ErrorCode, OAuthError},
+};
 
 /// An OAuth error as the token, revocation and introspection endpoints send it.
 #[derive(Debug)]
@@ -33,6 +36,8 @@ pub(super) fn no_store(resp: &mut Response) {
 impl IntoResponse for OAuthResponse {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let code = ErrorLabels { error: self.error.code.as_str().to_owned() };
+        metrics().oauth_errors.get_or_create(&code).inc();
         let mut resp = (status, Json(&self.error)).into_response();
         no_store(&mut resp);
         // RFC 6749 §5.2: "If the client attempted to authenticate via the "Authorization"

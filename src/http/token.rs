@@ -15,6 +15,7 @@ use super::{
 use crate::{
     oauth::{client_auth::ClientCredentials, error::OAuthError, request::TokenRequest},
     service::{token::BearerError, Services},
+    metrics::{metrics, GrantLabels},
     web::client_addr::ClientAddr,
 };
 
@@ -41,7 +42,10 @@ pub(super) async fn token(
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
         let req = TokenRequest::from_params(&params)?;
-        s.exchange(&creds, req, client.map(|c| c.ip)).await
+        let grant = req.grant_type();
+        let issued = s.exchange(&creds, req, client.map(|c| c.ip)).await?;
+        metrics().tokens.get_or_create(&GrantLabels { grant: grant.as_str().to_owned() }).inc();
+        Ok(issued)
     };
     answer(result.await, used_basic)
 }

@@ -155,6 +155,8 @@ impl Services {
                         break;
                     }
                     Ok(Reservation::Blocked { until }) => {
+                        let budget = crate::metrics::BudgetLabels { budget: b.label.to_owned() };
+                        crate::metrics::metrics().throttled.get_or_create(&budget).inc();
                         outcome = Err(Some(Refusal::Throttled { retry_after: (until - now).max(1) }));
                         break;
                     }

@@ -15,6 +15,8 @@ pub trait ServerStore: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
+    /// The connection pool: (open connections, idle ones).
+    fn pool_usage(&self) -> (u32, usize);
     /// The secret stored under `name`; the first caller's `candidate` becomes it, so every
     /// instance sharing the database agrees.
     async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String>;
@@ -31,6 +33,10 @@ macro_rules! server_sql {
         impl ServerStore for $store {
             fn backend(&self) -> &'static str {
                 <$store as StoreDb>::BACKEND
+            }
+
+            fn pool_usage(&self) -> (u32, usize) {
+                (self.pool.size(), self.pool.num_idle())
             }
 
             async fn ping(&self) -> StoreResult<()> {

@@ -13,6 +13,7 @@ mod authorize_endpoint;
 mod cli;
 mod events;
 mod hardening;
+mod metrics;
 mod oidc;
 mod oidc_authorize;
 mod oidc_client_library;
