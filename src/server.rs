@@ -15,10 +15,10 @@ use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 
 use crate::{
     app::{shell, App},
+    metrics::{metrics, PoolLabels, RequestLabels, RouteLabels},
     service::Services,
     site::Site,
     state::AppState,
-    metrics::{metrics, PoolLabels, RequestLabels, RouteLabels},
     web::client_addr::{self, ClientAddr},
 };
 

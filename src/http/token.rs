@@ -13,9 +13,9 @@ use super::{
     extract::{BearerToken, OAuthForm},
 };
 use crate::{
+    metrics::{metrics, GrantLabels},
     oauth::{client_auth::ClientCredentials, error::OAuthError, request::TokenRequest},
     service::{token::BearerError, Services},
-    metrics::{metrics, GrantLabels},
     web::client_addr::ClientAddr,
 };
 

@@ -97,7 +97,8 @@ impl Services {
         let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         let filter = EventFilter { kind: some(kind), user_id, ip: some(ip), before_id: None, limit: 200 };
         let rows = self.events(&filter).await?;
-        let ids: std::collections::BTreeSet<i64> = rows.iter().flat_map(|e| [e.user_id, e.actor_id]).flatten().collect();
+        let ids: std::collections::BTreeSet<i64> =
+            rows.iter().flat_map(|e| [e.user_id, e.actor_id]).flatten().collect();
         let mut names = std::collections::HashMap::new();
         for id in ids {
             let name = self.store.user_by_id(id).await?.map_or_else(|| format!("#{id}"), |u| u.username);

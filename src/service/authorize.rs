@@ -225,7 +225,8 @@ impl Services {
             out.push(("code", code.clone()));
         }
         let tokens = if v.response_type.token {
-            let issued = self.issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), None).await?;
+            let issued =
+                self.issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), None).await?;
             let grant = crate::metrics::GrantLabels { grant: GrantType::Implicit.as_str().to_owned() };
             crate::metrics::metrics().tokens.get_or_create(&grant).inc();
             Some(issued)

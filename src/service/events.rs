@@ -140,7 +140,8 @@ impl Services {
 
     /// The user's own recent sign-ins, for the account page.
     pub async fn recent_sign_ins(&self, user_id: i64) -> Result<Vec<EventRow>, StoreError> {
-        let filter = EventFilter { kind: Some("sign_in".into()), user_id: Some(user_id), limit: 20, ..Default::default() };
+        let filter =
+            EventFilter { kind: Some("sign_in".into()), user_id: Some(user_id), limit: 20, ..Default::default() };
         self.store.events(&filter).await
     }
 

@@ -285,7 +285,8 @@ impl Services {
         }
         tracing::info!(old = current_kid, new = key.kid(), %alg, active_from = plan.new_active_from,
             old_published_until = plan.old_published_until, "rotated the signing key");
-        let event = super::events::Event::new(super::events::kind::KEY_ROTATED).detail(format!("{current_kid} -> {}", key.kid()));
+        let event = super::events::Event::new(super::events::kind::KEY_ROTATED)
+            .detail(format!("{current_kid} -> {}", key.kid()));
         self.record(event, &super::events::Origin::default()).await;
         let records = self.store.signing_keys().await?;
         let info = |kid: &str| records.iter().find(|r| r.kid == kid).map(|r| KeyInfo::of(r, now));

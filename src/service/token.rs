@@ -40,7 +40,11 @@ impl Minted {
         Self {
             access: random_token(prefix::ACCESS),
             refresh: issues_refresh_token(grant).then(|| random_token(prefix::REFRESH)),
-            ttl: crate::oauth::grant::access_token_lifetime(grant, s.settings.access_token_ttl, s.settings.implicit_token_ttl),
+            ttl: crate::oauth::grant::access_token_lifetime(
+                grant,
+                s.settings.access_token_ttl,
+                s.settings.implicit_token_ttl,
+            ),
         }
     }
 

@@ -14,7 +14,10 @@ use serde_json::Value;
 
 use super::{
     events::{kind, Event, Origin},
-    session::Session, upstream_http::UpstreamClient, Services};
+    session::Session,
+    upstream_http::UpstreamClient,
+    Services,
+};
 use crate::{
     crypto::{random_token, sha256_hex},
     oauth::{
@@ -290,7 +293,8 @@ impl Services {
                 if !user.active {
                     return Err(UpstreamFailure::Disabled);
                 }
-                let event = Event::new(kind::SIGN_IN_SUCCESS).user(user.id).detail(format!("provider:{}", flow.provider));
+                let event =
+                    Event::new(kind::SIGN_IN_SUCCESS).user(user.id).detail(format!("provider:{}", flow.provider));
                 self.record(event, &browser.origin()).await;
                 let token = self
                     .start_session(&user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())

@@ -137,7 +137,11 @@ macro_rules! event_sql {
             }
 
             async fn purge_events(&self, before: i64) -> StoreResult<u64> {
-                Ok(sqlx::query("DELETE FROM events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
+                Ok(sqlx::query("DELETE FROM events WHERE at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
             }
         }
     };

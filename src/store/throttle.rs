@@ -45,7 +45,8 @@ pub trait ThrottleStore: Send + Sync {
     /// that reaches `free` clears `next_allowed`, so nothing starts until
     /// [`ThrottleStore::block_attempts`] sets the next delay); a success with `reset` forgets
     /// the key's failures; anything else just ends the attempt.
-    async fn settle_attempt(&self, key: &str, failed: bool, reset: bool, free: i64) -> StoreResult<Option<ThrottleRow>>;
+    async fn settle_attempt(&self, key: &str, failed: bool, reset: bool, free: i64)
+        -> StoreResult<Option<ThrottleRow>>;
     /// No attempt under `key` may start before `until`.
     async fn block_attempts(&self, key: &str, until: i64) -> StoreResult<()>;
 }

@@ -38,7 +38,9 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr], header: Forw
         return ClientAddr { ip: peer, https: None };
     }
     let hops = match header {
-        ForwardedHeader::XForwardedFor => list(headers, "x-forwarded-for").into_iter().map(|h| parse_node(&h)).collect(),
+        ForwardedHeader::XForwardedFor => {
+            list(headers, "x-forwarded-for").into_iter().map(|h| parse_node(&h)).collect()
+        }
         ForwardedHeader::Forwarded => forwarded_for(headers),
     };
     let mut client = peer;
@@ -86,9 +88,11 @@ fn forwarded_elements(headers: &HeaderMap) -> Vec<String> {
 
 /// One parameter of a `Forwarded` element (`for=…;proto=…`), unquoted.
 fn param(element: &str, name: &str) -> Option<String> {
-    element.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(
-        |(_, v)| v.trim().trim_matches('"').to_owned(),
-    )
+    element
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().trim_matches('"').to_owned())
 }
 
 /// An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `[2001:db8::1]:80` or a bare
@@ -147,7 +151,10 @@ mod tests {
         let h = headers(&[("x-forwarded-for", "nonsense")]);
         assert_eq!(resolve(ip("127.0.0.1"), &h, &proxies, XFF).ip, ip("127.0.0.1"));
         let h = headers(&[("x-forwarded-for", "[2001:db8::1]:443"), ("x-forwarded-proto", "http, https")]);
-        assert_eq!(resolve(ip("127.0.0.1"), &h, &proxies, XFF), ClientAddr { ip: ip("2001:db8::1"), https: Some(true) });
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &h, &proxies, XFF),
+            ClientAddr { ip: ip("2001:db8::1"), https: Some(true) }
+        );
     }
 
     #[test]

@@ -75,7 +75,4 @@ async fn redirect_uris_with_spaces_are_refused(backend: Backend) {
     assert!(srv.services.create_client(spec).await.is_err());
 }
 
-on_both_backends!(
-    consent_widens_and_forms_resist_forgery,
-    redirect_uris_with_spaces_are_refused,
-);
+on_both_backends!(consent_widens_and_forms_resist_forgery, redirect_uris_with_spaces_are_refused,);

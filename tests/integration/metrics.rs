@@ -19,7 +19,9 @@ fn value(s: &prometheus_parse::Scrape, metric: &str, key: &str, wanted: &str) ->
         .iter()
         .filter(|x| x.metric == metric && x.labels.get(key) == Some(wanted))
         .map(|x| match x.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
             _ => 0.0,
         })
         .sum()
@@ -30,7 +32,9 @@ fn plain(s: &prometheus_parse::Scrape, metric: &str) -> f64 {
         .iter()
         .filter(|x| x.metric == metric)
         .map(|x| match x.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
             _ => 0.0,
         })
         .sum()

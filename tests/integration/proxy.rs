@@ -105,8 +105,7 @@ async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies(backend: B
     // The owner at .78, through the same proxy, is not slowed.
     assert_eq!(through(&nginx, &app, 78, PW, "").await.status, 200);
     let events = sign_in_events(&srv).await;
-    let failure_ips: Vec<&str> =
-        events.iter().filter(|e| e.kind == "sign_in.failure").map(|e| e.ip.as_str()).collect();
+    let failure_ips: Vec<&str> = events.iter().filter(|e| e.kind == "sign_in.failure").map(|e| e.ip.as_str()).collect();
     assert!(!failure_ips.is_empty() && failure_ips.iter().all(|ip| *ip == "127.0.0.77"), "{failure_ips:?}");
     assert!(events.iter().any(|e| e.kind == "sign_in.success" && e.ip == "127.0.0.78"));
 
