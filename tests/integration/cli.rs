@@ -134,6 +134,10 @@ fn clients_get_a_secret_once_and_can_rotate_it() {
     assert!(!bad.status.success());
     let bad_grant = cli.run(&["client", "create", "--name", "X", "--grant", "magic"], "");
     assert!(stderr(&bad_grant).contains("unknown grant"), "{}", stderr(&bad_grant));
+    // A public client may not hold the password grant: anyone could use it unauthenticated.
+    let public_password = cli.run(&["client", "create", "--name", "P", "--public", "--grant", "password"], "");
+    assert!(!public_password.status.success());
+    assert!(stderr(&public_password).contains("only for confidential clients"), "{}", stderr(&public_password));
 
     let list = cli.json(&["client", "list", "--json"], "");
     assert_eq!(list["clients"].as_array().map(Vec::len), Some(2));
