@@ -283,6 +283,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         key_rotation_days: g.key_rotation_days.or(file.key_rotation_days).unwrap_or(d.key_rotation_days),
         key_publish_delay: g.key_publish_delay.or(file.key_publish_delay).unwrap_or(d.key_publish_delay),
         providers: crate::config::resolve_providers(file.providers.unwrap_or_default(), &|k| std::env::var(k).ok())?,
+        limits: file.limits.unwrap_or(d.limits),
     };
     s.validate()?;
     Ok((s, guessed))

@@ -4,8 +4,10 @@
 //! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`]. The
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
+mod limits;
 mod providers;
 
+pub use limits::RequestLimits;
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 
 use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
@@ -95,6 +97,8 @@ pub struct Settings {
     pub key_publish_delay: i64,
     /// Upstream identity providers people may sign in with (`[[providers]]`), in button order.
     pub providers: Vec<ProviderConfig>,
+    /// What a request may ask of the HTTP edge (`[limits]`).
+    pub limits: RequestLimits,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -136,6 +140,7 @@ impl Default for Settings {
             key_rotation_days: 90,
             key_publish_delay: 300,
             providers: Vec::new(),
+            limits: RequestLimits::default(),
         }
     }
 }
@@ -159,6 +164,7 @@ impl fmt::Debug for Settings {
             .field("key_rotation_days", &self.key_rotation_days)
             .field("key_publish_delay", &self.key_publish_delay)
             .field("providers", &self.providers)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -231,6 +237,8 @@ pub struct FileSettings {
     pub key_publish_delay: Option<i64>,
     /// See [`Settings::providers`].
     pub providers: Option<Vec<ProviderFile>>,
+    /// See [`Settings::limits`].
+    pub limits: Option<RequestLimits>,
 }
 
 impl FileSettings {
@@ -291,6 +299,7 @@ impl Settings {
         if self.providers.iter().any(|p| !valid_id(&p.id) || !ids.insert(p.id.as_str())) {
             return invalid("providers", "provider ids must be valid slugs and unique");
         }
+        self.limits.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(
