@@ -11,6 +11,7 @@ mod accounts;
 mod authorize_endpoint;
 mod cli;
 mod hardening;
+mod limits;
 mod oidc;
 mod oidc_authorize;
 mod oidc_client_library;
