@@ -50,6 +50,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(site_file)
+        .layer(middleware::from_fn(crate::api::ssr::error_status))
         .layer(middleware::from_fn(crate::http::browser_guard))
         .layer(middleware::from_fn(retry_stalled_page))
         // No request may hold a connection forever (a stuck dependency answers 503 instead).
