@@ -10,6 +10,7 @@ mod common;
 mod accounts;
 mod authorize_endpoint;
 mod cli;
+mod fuzz;
 mod hardening;
 mod limits;
 mod oidc;
