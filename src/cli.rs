@@ -303,6 +303,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         throttle: file.throttle.unwrap_or(d.throttle),
         event_retention_days: file.event_retention_days.unwrap_or(d.event_retention_days),
         metrics_bind: g.metrics_bind.or(file.metrics_bind),
+        limits: file.limits.unwrap_or(d.limits),
     };
     s.validate()?;
     Ok((s, guessed))

@@ -1,10 +1,15 @@
 //! `yaoshi serve`: wires the store, the services, the OAuth routes and the Leptos pages, and
-//! serves them until SIGTERM or Ctrl-C.
+//! serves them until SIGTERM or Ctrl-C: `listen` owns the connections and the limits on
+//! request heads, `body_limit` the limits on bodies, `panics` the count of panics.
+
+mod body_limit;
+pub mod listen;
+pub mod panics;
 
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, DefaultBodyLimit, State},
     http::{header, HeaderValue, Request},
     middleware::{self, Next},
     response::Response,
@@ -34,6 +39,7 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 
 /// The whole application: OAuth routes, Leptos pages and server functions, static files.
 pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
+    let limits = services.settings.limits;
     let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
     // `/o/authorize/` is rendered by its own handler, which decides first whether to redirect.
     let routes = generate_route_list_with_exclusions(App, Some(vec!["/o/authorize/".to_owned()]));
@@ -47,6 +53,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
         )
         .route_layer(middleware::from_fn(note_route))
         .fallback(site_file)
+        .layer(middleware::from_fn(crate::api::ssr::error_status))
         .layer(middleware::from_fn(crate::http::browser_guard))
         .layer(middleware::from_fn(retry_stalled_page))
         // No request may hold a connection forever (a stuck dependency answers 503 instead).
@@ -54,6 +61,10 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_secs(30),
         ))
+        // Bodies are read whole and bounded here, before the request timeout starts; axum's
+        // extractors get the same bound instead of their own default.
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(limits, body_limit::limit_body))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_failures))
         .layer(middleware::from_fn(count_requests))
@@ -214,9 +225,7 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
     let local = listener.local_addr()?;
     let router = app(services.clone(), leptos_options(local));
     tracing::info!(%local, issuer = %services.settings.issuer, site = %Site::current().describe(), "listening");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    listen::serve(listener, router, services.settings.limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,7 +3,13 @@
 
 use std::net::IpAddr;
 
-use axum::http::{header, request::Parts, HeaderValue};
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{header, request::Parts, HeaderValue, StatusCode},
+    middleware::Next,
+    response::Response,
+};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -206,4 +212,25 @@ pub fn origin(parts: &Parts) -> crate::service::events::Origin {
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     crate::web::cookie::request_cookie(&parts.headers, name)
+}
+
+/// Middleware: a server function's error answer carries the status of its error
+/// ([`AppError::status`]). The server-function layer answers 500 to every error whose function
+/// did not set a status: a request whose arguments do not decode (a field missing or repeated,
+/// bytes that are not UTF-8) never reaches its function, and is the client's fault.
+pub async fn error_status(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let from_server_fn = resp.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
+    if resp.status() != StatusCode::INTERNAL_SERVER_ERROR || !from_server_fn {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // An error is a short JSON object; anything else stays a 500.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(e.status()).unwrap_or(parts.status);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

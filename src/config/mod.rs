@@ -4,10 +4,12 @@
 //! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`]. The
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
+mod limits;
 mod providers;
 pub mod proxies;
 mod throttle;
 
+pub use limits::RequestLimits;
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 pub use proxies::{Cidr, ForwardedHeader};
 pub use throttle::ThrottleSettings;
@@ -114,6 +116,8 @@ pub struct Settings {
     pub event_retention_days: i64,
     /// Where `GET /metrics` is served (off when unset; never on the public address).
     pub metrics_bind: Option<SocketAddr>,
+    /// What a request may ask of the HTTP edge (`[limits]`).
+    pub limits: RequestLimits,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -161,6 +165,7 @@ impl Default for Settings {
             throttle: ThrottleSettings::default(),
             event_retention_days: 90,
             metrics_bind: None,
+            limits: RequestLimits::default(),
         }
     }
 }
@@ -190,6 +195,7 @@ impl fmt::Debug for Settings {
             .field("throttle", &self.throttle)
             .field("event_retention_days", &self.event_retention_days)
             .field("metrics_bind", &self.metrics_bind)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -274,6 +280,8 @@ pub struct FileSettings {
     pub event_retention_days: Option<i64>,
     /// See [`Settings::metrics_bind`].
     pub metrics_bind: Option<SocketAddr>,
+    /// See [`Settings::limits`].
+    pub limits: Option<RequestLimits>,
 }
 
 impl FileSettings {
@@ -346,6 +354,7 @@ impl Settings {
         if self.metrics_bind.is_some_and(|m| m == self.bind) {
             return invalid("metrics_bind", "must differ from bind (metrics are never public)");
         }
+        self.limits.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

@@ -5,8 +5,9 @@
 
 pub mod oauth;
 pub mod oidc;
+pub mod raw;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use serde_json::Value;
 use yaoshi::{
@@ -124,9 +125,8 @@ impl TestServer {
         let store = yaoshi::store::connect(&db.url).await.expect("open store");
         let services = Services::new(store, settings).expect("services");
         let app = yaoshi::server::app(services.clone(), yaoshi::server::leptos_options(addr));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
-        });
+        // The server's own accept loop, so every test goes through the request limits.
+        tokio::spawn(yaoshi::server::listen::serve(listener, app, services.settings.limits, std::future::pending()));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
