@@ -44,6 +44,13 @@ impl Params {
         Ok(Params { values })
     }
 
+    /// Decodes an `application/x-www-form-urlencoded` form body or query string (RFC 6749
+    /// Appendix B), then applies [`Params::from_pairs`]. Bytes that are not UTF-8 become
+    /// U+FFFD, as `url` decodes them.
+    pub fn from_form(encoded: &[u8]) -> Result<Params, OAuthError> {
+        Params::from_pairs(url::form_urlencoded::parse(encoded).map(|(k, v)| (k.into_owned(), v.into_owned())))
+    }
+
     /// The value of `name`, if it was sent with a value.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
