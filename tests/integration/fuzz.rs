@@ -16,13 +16,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gen::{Req, Rng};
+use gen::{Fields, Req, Rng};
 use reqwest::header::{ACCEPT, COOKIE};
 use serde_json::Value;
 use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 
 use crate::common::{
-    oauth::{insert_code, code_for, password, PW, URI},
+    oauth::{code_for, insert_code, password, PW, URI},
     raw::{RawConn, RawReply},
     Backend, TestServer,
 };
@@ -35,8 +35,14 @@ const WORKERS: usize = 12;
 const CSRF: &str = "fuzz-csrf-token-0123456789abcdefghijklmnopq";
 
 /// RFC 6749 §5.2, the token endpoint's error codes.
-const TOKEN_ERRORS: &[&str] =
-    &["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"];
+const TOKEN_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
 
 /// What the fuzzer knows about the server, so that some requests get past the first checks.
 struct Known {
@@ -58,7 +64,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 async fn setup() -> (TestServer, Known) {
     let srv = TestServer::start(Backend::Sqlite).await;
     let alice = srv.user("alice", PW).await;
-    let all = vec![GrantType::AuthorizationCode, GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken];
+    let all =
+        vec![GrantType::AuthorizationCode, GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken];
     let (client_id, secret) = srv
         .client(ClientSpec {
             name: "Fuzzed".into(),
@@ -144,12 +151,19 @@ async fn run(group: &str, stream: u64, make: fn(&mut Rng, &Known) -> Req, check:
                     let verdict = outcome.and_then(|reply| {
                         *statuses.lock().unwrap().entry(reply.status).or_default() += 1;
                         if reply.status >= 500 {
-                            return Err(format!("server error {}: {}", reply.status, String::from_utf8_lossy(&reply.body)));
+                            return Err(format!(
+                                "server error {}: {}",
+                                reply.status,
+                                String::from_utf8_lossy(&reply.body)
+                            ));
                         }
                         check(&req, &reply)
                     });
                     if let Err(why) = verdict {
-                        failures.lock().unwrap().push(format!("request {i} (worker {w}): {why}\n  sent {}", req.describe()));
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("request {i} (worker {w}): {why}\n  sent {}", req.describe()));
                     }
                 }
             })
@@ -164,7 +178,7 @@ async fn run(group: &str, stream: u64, make: fn(&mut Rng, &Known) -> Req, check:
         took.as_secs_f64(),
         statuses.lock().unwrap()
     );
-    let failures = failures.lock().unwrap();
+    let failures = std::mem::take(&mut *failures.lock().unwrap());
     assert!(
         failures.is_empty(),
         "fuzz {group}, seed {seed:#x}: {} of {count} requests failed; by kind:\n{}\nthe first:\n{}",
@@ -185,7 +199,7 @@ fn kinds(failures: &[String]) -> String {
         *kinds.entry(why.chars().take(90).collect()).or_default() += 1;
     }
     let mut kinds: Vec<_> = kinds.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     kinds.iter().take(12).map(|(why, n)| format!("  {n} x {why}")).collect::<Vec<_>>().join("\n")
 }
 
@@ -223,7 +237,11 @@ async fn still_works(srv: &TestServer, known: &Known) {
     let health = srv.http.get(srv.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), 200);
     let (status, json) = srv
-        .token(&[("grant_type", "client_credentials"), ("client_id", &known.client_id), ("client_secret", &known.secret)])
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &known.client_id),
+            ("client_secret", &known.secret),
+        ])
         .await;
     assert_eq!(status, 200, "{json}");
     assert!(json["access_token"].is_string(), "{json}");
@@ -327,8 +345,9 @@ fn token_request(rng: &mut Rng, k: &Known) -> Req {
     let path = *rng.pick(&["/o/token/", "/o/token"]);
     let mut req = Req::new("POST", path);
     let codes: Vec<&str> = k.codes.iter().map(String::as_str).collect();
-    let grant: &[&str] = &["authorization_code", "password", "client_credentials", "refresh_token", "implicit", "urn:x"];
-    let fields: &[(&str, &[&str])] = &[
+    let grant: &[&str] =
+        &["authorization_code", "password", "client_credentials", "refresh_token", "implicit", "urn:x"];
+    let fields: Fields = &[
         ("grant_type", grant),
         ("client_id", &[&k.client_id, &k.public_id]),
         ("client_secret", &[&k.secret]),
@@ -349,7 +368,7 @@ fn token_request(rng: &mut Rng, k: &Known) -> Req {
 fn revoke_request(rng: &mut Rng, k: &Known) -> Req {
     let path = *rng.pick(&["/o/revoke_token/", "/o/introspect/", "/o/revoke_token", "/o/introspect"]);
     let mut req = Req::new("POST", path);
-    let fields: &[(&str, &[&str])] = &[
+    let fields: Fields = &[
         ("token", &[&k.access_token, &k.refresh_token, "yat_unknown"]),
         ("token_type_hint", &["access_token", "refresh_token", "id_token", "bogus"]),
         ("client_id", &[&k.client_id, &k.public_id]),
@@ -387,7 +406,7 @@ fn userinfo_request(rng: &mut Rng, k: &Known) -> Req {
 }
 
 fn authorize_request(rng: &mut Rng, k: &Known) -> Req {
-    let fields: &[(&str, &[&str])] = &[
+    let fields: Fields = &[
         ("response_type", &["code", "token", "id_token", "code id_token", "id_token token", "code token", "none"]),
         ("client_id", &[&k.client_id, &k.public_id]),
         ("redirect_uri", &[URI, "http://127.0.0.1/cb", "http://127.0.0.1:4000/cb", "https://evil.example/cb"]),
@@ -422,9 +441,19 @@ fn authorize_request(rng: &mut Rng, k: &Known) -> Req {
 
 fn form_request(rng: &mut Rng, k: &Known) -> Req {
     let text: &[&str] = &["alice", "Alice A", "alice@example.com", "/", "/account", "https://evil.example/"];
-    let forms: &[(&str, &[(&str, &[&str])])] = &[
-        ("/api/login", &[("csrf", &[CSRF]), ("username", &["alice", "nobody"]), ("password", &[PW, "x"]), ("next", text)]),
-        ("/api/consent", &[("csrf", &[CSRF]), ("query", &["response_type=code&client_id=fuzz-app"]), ("decision", &["approve", "deny"])]),
+    let forms: &[(&str, Fields)] = &[
+        (
+            "/api/login",
+            &[("csrf", &[CSRF]), ("username", &["alice", "nobody"]), ("password", &[PW, "x"]), ("next", text)],
+        ),
+        (
+            "/api/consent",
+            &[
+                ("csrf", &[CSRF]),
+                ("query", &["response_type=code&client_id=fuzz-app"]),
+                ("decision", &["approve", "deny"]),
+            ],
+        ),
         ("/api/account/profile", &[("csrf", &[CSRF]), ("display_name", text), ("email", text)]),
         ("/api/account/password", &[("csrf", &[CSRF]), ("current_password", &["wrong"]), ("new_password", text)]),
         ("/api/account/delete", &[("csrf", &[CSRF]), ("password", &["wrong"])]),
@@ -433,9 +462,19 @@ fn form_request(rng: &mut Rng, k: &Known) -> Req {
         ("/api/account/unlink", &[("csrf", &[CSRF]), ("provider", &["github", "none"])]),
         (
             "/api/register",
-            &[("csrf", &[CSRF]), ("username", text), ("email", text), ("display_name", text), ("password", &[PW]), ("next", text)],
+            &[
+                ("csrf", &[CSRF]),
+                ("username", text),
+                ("email", text),
+                ("display_name", text),
+                ("password", &[PW]),
+                ("next", text),
+            ],
         ),
-        ("/o/logout/", &[("csrf", &[CSRF]), ("post_logout_redirect_uri", &[URI]), ("state", &["s"]), ("client_id", &["fuzz-app"])]),
+        (
+            "/o/logout/",
+            &[("csrf", &[CSRF]), ("post_logout_redirect_uri", &[URI]), ("state", &["s"]), ("client_id", &["fuzz-app"])],
+        ),
     ];
     let (path, fields) = *rng.pick(forms);
     let mut req = Req::new("POST", path);

@@ -37,7 +37,8 @@ async fn raw(srv: &TestServer, request: &[u8]) -> RawReply {
 
 /// The form posts whose bodies the limit must cover: the token, revocation and introspection
 /// endpoints, and server functions (the login form's and another's).
-const FORM_TARGETS: [&str; 5] = ["/o/token/", "/o/revoke_token/", "/o/introspect/", "/api/login", "/api/account/profile"];
+const FORM_TARGETS: [&str; 5] =
+    ["/o/token/", "/o/revoke_token/", "/o/introspect/", "/api/login", "/api/account/profile"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bodies_over_the_limit_get_413_on_every_endpoint() {

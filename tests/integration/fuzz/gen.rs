@@ -48,12 +48,52 @@ impl Rng {
 /// Values with a meaning somewhere: numbers at the edges, URLs, scopes, code points that
 /// trouble parsers and templates.
 const ODD_VALUES: &[&str] = &[
-    "null", "-1", "0", "99999999999999999999999", "true", " ", "+", "%", "%%", "=", "&", "\\", "\"", "'", "..",
-    "../../etc/passwd", "openid", "openid profile email read write", "openid\u{0}profile", "https://evil.example/cb",
-    "javascript:alert(1)", "http://127.0.0.1:1/cb", "<script>alert(1)</script>", "' OR 1=1 --", "ключ🔑钥匙",
-    "\u{202e}gnp.exe", "\r\nSet-Cookie: x=1", "none", "login consent", "S256", "plain", "code id_token token",
-    "form_post", "fragment", "yat_", "yrt_", "yac_",
+    "null",
+    "-1",
+    "0",
+    "99999999999999999999999",
+    "true",
+    " ",
+    "+",
+    "%",
+    "%%",
+    "=",
+    "&",
+    "\\",
+    "\"",
+    "'",
+    "..",
+    "../../etc/passwd",
+    "openid",
+    "openid profile email read write",
+    "openid\u{0}profile",
+    "https://evil.example/cb",
+    "javascript:alert(1)",
+    "http://127.0.0.1:1/cb",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "ключ🔑钥匙",
+    "\u{202e}gnp.exe",
+    "\r\nSet-Cookie: x=1",
+    "none",
+    "login consent",
+    "S256",
+    "plain",
+    "code id_token token",
+    "form_post",
+    "fragment",
+    "yat_",
+    "yrt_",
+    "yac_",
 ];
+
+/// Escapes that do not decode, or decode to bytes that are not UTF-8.
+const BROKEN_ESCAPES: &[&[u8]] = &[b"%zz", b"%", b"%4", b"%FF%FE", b"%C3%28", b"%00", b"%E2%82", b"+%2"];
+/// Pairs and separators a form should not have.
+const JUNK_PAIRS: &[&[u8]] = &[b"", b"=", b"==", b"novalue", b"=orphan", b"a=b=c", b";", b"%", b"\xff=\xfe"];
+
+/// Form fields: each name with values the server knows, most important first.
+pub type Fields<'a> = &'a [(&'a str, &'a [&'a str])];
 
 /// A raw value (before any encoding): often one the server knows, else a mutation.
 pub fn value(rng: &mut Rng, known: &[&str]) -> Vec<u8> {
@@ -107,7 +147,7 @@ pub fn encode(rng: &mut Rng, v: &[u8]) -> Vec<u8> {
         1 => {
             let mut out = percent(v);
             let at = rng.below(out.len() + 1);
-            let broken: &[u8] = *rng.pick(&[&b"%zz"[..], b"%", b"%4", b"%FF%FE", b"%C3%28", b"%00", b"%E2%82", b"+%2"]);
+            let broken = rng.pick(BROKEN_ESCAPES);
             out.splice(at..at, broken.iter().copied());
             out
         }
@@ -133,7 +173,7 @@ pub fn percent(v: &[u8]) -> Vec<u8> {
 /// with a value the server knows, so the request gets past the first checks; in a wild one
 /// fields are missing, repeated, renamed, with random values and broken escapes, among pairs
 /// nobody asked for and malformed separators.
-pub fn pairs(rng: &mut Rng, fields: &[(&str, &[&str])]) -> Vec<u8> {
+pub fn pairs(rng: &mut Rng, fields: Fields<'_>) -> Vec<u8> {
     let wild = *rng.pick(&[5, 20, 60]);
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for (i, (name, known)) in fields.iter().enumerate() {
@@ -160,7 +200,7 @@ pub fn pairs(rng: &mut Rng, fields: &[(&str, &[&str])]) -> Vec<u8> {
     }
     if rng.chance(wild) {
         for _ in 0..1 + rng.below(3) {
-            let junk: &[u8] = *rng.pick(&[&b""[..], b"=", b"==", b"novalue", b"=orphan", b"a=b=c", b";", b"%", b"\xff=\xfe"]);
+            let junk = rng.pick(JUNK_PAIRS);
             parts.push(junk.to_vec());
         }
     }
@@ -253,7 +293,8 @@ impl Req {
 /// missing framing headers, extra and oversized header fields.
 pub fn mangle(rng: &mut Rng, req: &mut Req, host: &str) {
     if rng.chance(6) {
-        req.method = rng.pick(&["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FOO", "post"]).as_bytes().to_vec();
+        req.method =
+            rng.pick(&["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FOO", "post"]).as_bytes().to_vec();
     }
     match rng.below(30) {
         0 => {
@@ -368,14 +409,17 @@ pub fn content_type(rng: &mut Rng) -> Option<&'static str> {
 
 /// A `Cookie` header: the real session and CSRF cookies, or bogus, doubled, huge ones.
 pub fn cookie(rng: &mut Rng, session: Option<&str>, csrf: &str) -> Option<Vec<u8>> {
-    let real = |s: Option<&str>| format!("yaoshi_csrf={csrf}{}", s.map(|s| format!("; yaoshi_session={s}")).unwrap_or_default());
+    let real = |s: Option<&str>| {
+        format!("yaoshi_csrf={csrf}{}", s.map(|s| format!("; yaoshi_session={s}")).unwrap_or_default())
+    };
     let v = match rng.below(20) {
         0 => return None,
         1 => format!("yaoshi_session={}", String::from_utf8_lossy(&rng.printable(40)).replace(';', "")).into_bytes(),
         2 => format!("yaoshi_csrf={csrf}; yaoshi_csrf={csrf}").into_bytes(),
         3 => [&b"yaoshi_session="[..], &rng.bytes(30)].concat(),
         4 => format!("yaoshi_csrf=short; yaoshi_session=; =; ;;; {}", "c=v; ".repeat(200)).into_bytes(),
-        5 => format!("yaoshi_lang={}; {}", String::from_utf8_lossy(&rng.printable(10)).replace(';', ""), real(None)).into_bytes(),
+        5 => format!("yaoshi_lang={}; {}", String::from_utf8_lossy(&rng.printable(10)).replace(';', ""), real(None))
+            .into_bytes(),
         _ => real(session).into_bytes(),
     };
     Some(v)
