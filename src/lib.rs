@@ -13,7 +13,8 @@
 //!      → web → service → {crypto, store, metrics} → config → {oauth, i18n, view, site}
 //! ```
 //!
-//! - `oauth` is the pure protocol core: no axum, Leptos, SQL or clock.
+//! - `oauth` is the pure protocol core: no axum, Leptos, SQL or clock. It also builds alone
+//!   (feature `oauth`, which `ssr` includes), for the fuzz targets in `fuzz/`.
 //! - `service` holds the use cases; `http` (axum routes) and `api` (server functions) are thin
 //!   adapters into it, and share the browser conventions of `web` (cookies, CSRF, `next`,
 //!   query decoding, the request's language) instead of reaching into each other.
@@ -41,7 +42,7 @@ pub mod crypto;
 pub mod http;
 #[cfg(feature = "ssr")]
 pub mod metrics;
-#[cfg(feature = "ssr")]
+#[cfg(feature = "oauth")]
 pub mod oauth;
 #[cfg(feature = "ssr")]
 pub mod server;

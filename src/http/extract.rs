@@ -60,8 +60,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|_| reject(OAuthError::invalid_request("the request body could not be read")))?;
-        let pairs = url::form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned()));
-        let params = Params::from_pairs(pairs).map_err(reject)?;
+        let params = Params::from_form(&body).map_err(reject)?;
         Ok(Self { basic, params })
     }
 }

@@ -177,9 +177,29 @@ impl OAuthError {
     }
 }
 
+/// Text the client chose, made fit to quote in an `error_description`: RFC 6749 §5.2 limits
+/// it to `%x20-21 / %x23-5B / %x5D-7E`, so other characters are dropped, and at most 64 are
+/// kept; `?` if none is left.
+pub fn quoted(input: &str) -> String {
+    let kept: String = input.chars().filter(|c| matches!(*c, ' ' | '!' | '#'..='[' | ']'..='~')).take(64).collect();
+    if kept.is_empty() {
+        "?".to_owned()
+    } else {
+        kept
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_text_stays_in_the_description_character_set() {
+        assert_eq!(quoted("login"), "login");
+        assert_eq!(quoted("x\"\n\\\u{0}é"), "x");
+        assert_eq!(quoted("\u{0}\u{b}"), "?");
+        assert_eq!(quoted(&"a".repeat(100)).len(), 64);
+    }
 
     const TABLE: [(ErrorCode, &str, u16); 16] = [
         (ErrorCode::InvalidRequest, "invalid_request", 400),

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::oauth::error::OAuthError;
+use crate::oauth::error::{quoted, OAuthError};
 
 /// Decoded form or query parameters, each name present at most once and never
 /// with an empty value.
@@ -34,7 +34,7 @@ impl Params {
         for (name, value) in pairs {
             let repeated = seen.contains(&name) && (!value.is_empty() || values.contains_key(&name));
             if repeated {
-                return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
+                return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", quoted(&name))));
             }
             seen.insert(name.clone());
             if !value.is_empty() {
@@ -42,6 +42,13 @@ impl Params {
             }
         }
         Ok(Params { values })
+    }
+
+    /// Decodes an `application/x-www-form-urlencoded` form body or query string (RFC 6749
+    /// Appendix B), then applies [`Params::from_pairs`]. Bytes that are not UTF-8 become
+    /// U+FFFD, as `url` decodes them.
+    pub fn from_form(encoded: &[u8]) -> Result<Params, OAuthError> {
+        Params::from_pairs(url::form_urlencoded::parse(encoded).map(|(k, v)| (k.into_owned(), v.into_owned())))
     }
 
     /// The value of `name`, if it was sent with a value.
@@ -59,18 +66,6 @@ impl Params {
 impl fmt::Debug for Params {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.values.keys()).finish()
-    }
-}
-
-/// A parameter name made safe to echo in an error description: RFC 6749 §5.2
-/// limits `error_description` to `%x20-21 / %x23-5B / %x5D-7E`, and an attacker
-/// chooses the name.
-fn printable(name: &str) -> String {
-    let cleaned: String = name.chars().filter(|c| matches!(*c, ' ' | '!' | '#'..='[' | ']'..='~')).take(64).collect();
-    if cleaned.is_empty() {
-        "?".to_owned()
-    } else {
-        cleaned
     }
 }
 

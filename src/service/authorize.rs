@@ -61,14 +61,10 @@ fn error_page(e: &OAuthError) -> AuthorizeStep {
     AuthorizeStep::Page(AuthorizePage::Error { code: e.code.as_str().into(), description: e.description.to_string() })
 }
 
-fn parse(query: &str) -> Result<Params, OAuthError> {
-    Params::from_pairs(url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())))
-}
-
 impl Services {
     /// Validates the request; `Err` is the step to take instead (error page or error redirect).
     async fn validated(&self, query: &str) -> Result<(ValidAuthorize, Client), AuthorizeStep> {
-        let params = parse(query).map_err(|e| error_page(&e))?;
+        let params = Params::from_form(query.as_bytes()).map_err(|e| error_page(&e))?;
         let client = match params.get("client_id") {
             Some(id) => self.store.client(id).await.map_err(|e| {
                 tracing::error!(error = %e, "client lookup failed");

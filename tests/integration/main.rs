@@ -1,6 +1,7 @@
 //! The integration tests, as one test binary (one link instead of one per file): each module
 //! drives a real server over HTTP, on SQLite and on PostgreSQL (`on_both_backends!`), or the
-//! `yaoshi` command line (`cli`). Run one module with a filter, e.g.
+//! `yaoshi` command line (`cli`); `limits` and `fuzz` test the HTTP edge and run on SQLite
+//! only. Run one module with a filter, e.g.
 //! `cargo test --release --features ssr --test integration token_grants::sqlite`.
 
 #[macro_use]

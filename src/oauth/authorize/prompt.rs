@@ -6,7 +6,7 @@
 //! the keys) and hands in what they said.
 
 use super::ValidAuthorize;
-use crate::oauth::error::OAuthError;
+use crate::oauth::error::{quoted, OAuthError};
 
 /// `prompt` (OIDC Core §3.1.2.1): what the user must be asked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub(super) fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
             "login" => p.login = true,
             "consent" => p.consent = true,
             "select_account" => p.select_account = true,
-            other => return Err(OAuthError::invalid_request(format!("unknown prompt value `{other}`"))),
+            other => return Err(OAuthError::invalid_request(format!("unknown prompt value `{}`", quoted(other)))),
         }
     }
     // OIDC Core §3.1.2.1: "If this parameter contains none with any other value, an error is returned."

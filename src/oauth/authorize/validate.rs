@@ -4,7 +4,7 @@
 
 use super::{prompt::parse_prompt, AuthorizeError, ClientRedirect, Prompt, ResponseMode, ValidAuthorize};
 use crate::oauth::{
-    error::{ErrorCode, OAuthError},
+    error::{quoted, ErrorCode, OAuthError},
     grant,
     model::Client,
     params::Params,
@@ -101,7 +101,7 @@ fn check_response_type_and_mode(
     target: &ClientRedirect,
 ) -> Result<(ResponseType, ResponseMode), AuthorizeError> {
     if let Some((raw, None)) = requested_mode {
-        return Err(fail(target, OAuthError::invalid_request(format!("unknown response_mode `{raw}`"))));
+        return Err(fail(target, OAuthError::invalid_request(format!("unknown response_mode `{}`", quoted(raw)))));
     }
     let response_type: ResponseType = match params.get("response_type") {
         None => return Err(fail(target, OAuthError::invalid_request("missing parameter `response_type`"))),
@@ -321,6 +321,24 @@ mod tests {
         match validate(&params(q), Some(c), &known()) {
             Err(AuthorizeError::Redirect(t, e)) => (e.code, t.mode),
             other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    /// Found by fuzzing: the unknown `response_mode` or `prompt` was quoted as sent, control
+    /// characters and all, in a description that RFC 6749 §5.2 limits to printable ASCII.
+    #[test]
+    fn unknown_values_are_quoted_within_the_description_character_set() {
+        let c = client(true, &[GrantType::AuthorizationCode]);
+        let allowed = |b: u8| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E);
+        for extra in ["response_mode=%00q%22%5C%E9%0A", "prompt=login%0B%00%22x%E9"] {
+            let q = format!("client_id=app&response_type=code&{extra}");
+            match validate(&params(&q), Some(&c), &known()) {
+                Err(AuthorizeError::Redirect(_, e)) => {
+                    assert_eq!(e.code, ErrorCode::InvalidRequest);
+                    assert!(e.description.bytes().all(allowed), "{q}: {:?}", e.description);
+                }
+                other => panic!("{q}: {other:?}"),
+            }
         }
     }
 

@@ -87,6 +87,14 @@ const ODD_VALUES: &[&str] = &[
     "yac_",
 ];
 
+/// Escapes that do not decode, or decode to bytes that are not UTF-8.
+const BROKEN_ESCAPES: &[&[u8]] = &[b"%zz", b"%", b"%4", b"%FF%FE", b"%C3%28", b"%00", b"%E2%82", b"+%2"];
+/// Pairs and separators a form should not have.
+const JUNK_PAIRS: &[&[u8]] = &[b"", b"=", b"==", b"novalue", b"=orphan", b"a=b=c", b";", b"%", b"\xff=\xfe"];
+
+/// Form fields: each name with values the server knows, most important first.
+pub type Fields<'a> = &'a [(&'a str, &'a [&'a str])];
+
 /// A raw value (before any encoding): often one the server knows, else a mutation.
 pub fn value(rng: &mut Rng, known: &[&str]) -> Vec<u8> {
     match rng.below(12) {
@@ -139,7 +147,7 @@ pub fn encode(rng: &mut Rng, v: &[u8]) -> Vec<u8> {
         1 => {
             let mut out = percent(v);
             let at = rng.below(out.len() + 1);
-            let broken: &[u8] = *rng.pick(&[&b"%zz"[..], b"%", b"%4", b"%FF%FE", b"%C3%28", b"%00", b"%E2%82", b"+%2"]);
+            let broken = rng.pick(BROKEN_ESCAPES);
             out.splice(at..at, broken.iter().copied());
             out
         }
@@ -165,7 +173,7 @@ pub fn percent(v: &[u8]) -> Vec<u8> {
 /// with a value the server knows, so the request gets past the first checks; in a wild one
 /// fields are missing, repeated, renamed, with random values and broken escapes, among pairs
 /// nobody asked for and malformed separators.
-pub fn pairs(rng: &mut Rng, fields: &[(&str, &[&str])]) -> Vec<u8> {
+pub fn pairs(rng: &mut Rng, fields: Fields<'_>) -> Vec<u8> {
     let wild = *rng.pick(&[5, 20, 60]);
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for (i, (name, known)) in fields.iter().enumerate() {
@@ -192,8 +200,7 @@ pub fn pairs(rng: &mut Rng, fields: &[(&str, &[&str])]) -> Vec<u8> {
     }
     if rng.chance(wild) {
         for _ in 0..1 + rng.below(3) {
-            let junk: &[u8] =
-                *rng.pick(&[&b""[..], b"=", b"==", b"novalue", b"=orphan", b"a=b=c", b";", b"%", b"\xff=\xfe"]);
+            let junk = rng.pick(JUNK_PAIRS);
             parts.push(junk.to_vec());
         }
     }
