@@ -47,7 +47,7 @@ if ! wait "$system_tools"; then
   cat "${TMPDIR:-/tmp}/yaoshi-system-tools.log" >&2
   exit 1
 fi
-took "Chromium and PostgreSQL ready"
+took "Chromium, PostgreSQL and nginx ready"
 start_postgres
 
 echo "[test] cargo test --release (unit, integration on sqlite + postgres, CLI)" >&2

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Measures requests/s of client_credentials issuance, introspection and the JWK Set on SQLite, each as a
-# ratio to GET /healthz of the same server in the same run. Loopback only, bounded in time.
+# ratio to GET /healthz of the same server in the same run, then the password grant for one user
+# (argon2-bound) at 16 and 64 connections with its count of non-2xx answers, which must be 0: the
+# sign-in throttle lets concurrent correct passwords through. Loopback only, bounded in time.
 # Usage: bench/run.sh [rounds=3] [seconds=10] [connections=16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,8 @@ export DATABASE_URL="sqlite://$work/bench.db"
 port=$(( 30000 + RANDOM % 10000 ))
 base="http://127.0.0.1:$port"
 
-created="$("$bin" client create --name bench --grant client_credentials --json)"
+created="$("$bin" client create --name bench --grant client_credentials --grant password --json)"
+echo "bench user passphrase" | "$bin" user create benchuser --password-stdin >/dev/null
 id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")"
 secret="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")"
 YAOSHI_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
@@ -34,6 +37,11 @@ cat >"$work/cc.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "grant_type=client_credentials&client_id=$id&client_secret=$secret"
+LUA
+cat >"$work/password.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "grant_type=password&username=benchuser&password=bench+user+passphrase&client_id=$id&client_secret=$secret"
 LUA
 cat >"$work/introspect.lua" <<LUA
 wrk.method = "POST"
@@ -49,6 +57,12 @@ for r in $(seq 1 "$rounds"); do
   results[introspect]+="$(rps -s "$work/introspect.lua" "$base/o/introspect/") "
   results[jwks]+="$(rps "$base/o/.well-known/jwks.json") "
   echo "round $r done" >&2
+done
+# The password grant, once per connection count: requests/s and non-2xx answers.
+for c in 16 64; do
+  wrk -t2 -c"$c" -d"${seconds}s" --timeout 30s --latency -s "$work/password.lua" "$base/o/token/" \
+    | awk -v c="$c" '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} /Socket errors/ {s=$0} / 50% / {p=$2} / 99% / {q=$2}
+      END {printf "password grant, %d connections: %.0f req/s, p50 %s, p99 %s, %d non-2xx %s\n", c, r, p, q, e, s}'
 done
 # Every answer must have been a success: wrk counts non-2xx separately; check a last one by hand.
 curl -sf "$base/o/introspect/" -d "token=$token&client_id=$id&client_secret=$secret" | grep -q '"active":true'

@@ -399,6 +399,8 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
             let user = s
                 .create_user(Registration { username, email, display_name: name, password: Some(password), admin })
                 .await?;
+            let event = crate::service::events::Event::new(crate::service::events::kind::ACCOUNT_CREATED);
+            s.record(event.user(user.id).detail("operator"), &Default::default()).await;
             emit(json, user_json(&user), || format!("created user {} (id {})", user.username, user.id));
         }
         UserCommand::SetPassword { username, password_stdin } => {

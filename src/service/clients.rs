@@ -113,6 +113,8 @@ impl Services {
         if spec.logout != crate::store::LogoutSettings::default() {
             self.store.set_client_logout(&record.client.client_id, &spec.logout).await?;
         }
+        let event = Event::new(kind::CLIENT_CREATED).client(&record.client.client_id).actor(spec.owner_id);
+        self.record(event.detail(record.client.name.clone()), &Origin::default()).await;
         Ok(NewClient { record, secret })
     }
 
@@ -190,6 +192,7 @@ impl Services {
     /// Deletes a client with all its codes, tokens and consents.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), ServiceError> {
         if self.store.delete_client(client_id).await? {
+            self.record(Event::new(kind::CLIENT_DELETED).client(client_id), &Origin::default()).await;
             Ok(())
         } else {
             Err(ServiceError::NotFound(format!("no client {client_id:?}")))

@@ -34,6 +34,10 @@ pub mod kind {
     pub const ACCOUNT_DELETED: &str = "account.deleted";
     /// A new account was opened.
     pub const ACCOUNT_CREATED: &str = "account.created";
+    /// A client was registered (detail: its name; the owner, for a developer's app).
+    pub const CLIENT_CREATED: &str = "client.created";
+    /// A client was deleted.
+    pub const CLIENT_DELETED: &str = "client.deleted";
     /// A client's secret was replaced.
     pub const CLIENT_SECRET_ROTATED: &str = "client.secret_rotated";
     /// The signing key was rotated.

@@ -99,6 +99,7 @@ async fn every_event_reaches_the_admin_page(backend: Backend) {
         "account.password_changed",
         "account.created",
         "account.deleted",
+        "client.created",
         "client.secret_rotated",
         "key.rotated",
         "admin.action",
