@@ -4,11 +4,13 @@
 //! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`]. The
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
+mod database;
 mod limits;
 mod providers;
 pub mod proxies;
 mod throttle;
 
+pub use database::DatabaseSettings;
 pub use limits::RequestLimits;
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 pub use proxies::{Cidr, ForwardedHeader};
@@ -118,6 +120,8 @@ pub struct Settings {
     pub metrics_bind: Option<SocketAddr>,
     /// What a request may ask of the HTTP edge (`[limits]`).
     pub limits: RequestLimits,
+    /// How long requests and startup wait for the database (`[database]`).
+    pub database: DatabaseSettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -166,6 +170,7 @@ impl Default for Settings {
             event_retention_days: 90,
             metrics_bind: None,
             limits: RequestLimits::default(),
+            database: DatabaseSettings::default(),
         }
     }
 }
@@ -196,6 +201,7 @@ impl fmt::Debug for Settings {
             .field("event_retention_days", &self.event_retention_days)
             .field("metrics_bind", &self.metrics_bind)
             .field("limits", &self.limits)
+            .field("database", &self.database)
             .finish()
     }
 }
@@ -282,6 +288,8 @@ pub struct FileSettings {
     pub metrics_bind: Option<SocketAddr>,
     /// See [`Settings::limits`].
     pub limits: Option<RequestLimits>,
+    /// See [`Settings::database`].
+    pub database: Option<DatabaseSettings>,
 }
 
 impl FileSettings {
@@ -355,6 +363,7 @@ impl Settings {
             return invalid("metrics_bind", "must differ from bind (metrics are never public)");
         }
         self.limits.validate()?;
+        self.database.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

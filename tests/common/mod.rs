@@ -3,8 +3,10 @@
 //! which the README's test command starts).
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod oauth;
 pub mod oidc;
+pub mod process;
 pub mod raw;
 
 use std::sync::Arc;
@@ -66,6 +68,13 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestDb {
+    /// A database that lives elsewhere (another server's, or a private cluster's).
+    pub fn at(url: &str) -> Self {
+        Self { url: url.to_owned(), _dir: None }
+    }
+}
+
 /// Creates an empty database on `backend`.
 pub async fn fresh_database(backend: Backend) -> TestDb {
     match backend {
@@ -116,13 +125,17 @@ impl TestServer {
 
     /// Starts a server on `backend`, letting the test adjust the settings first.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
-        let db = fresh_database(backend).await;
+        Self::start_on(fresh_database(backend).await, adjust).await
+    }
+
+    /// Starts a server on the database `db` (e.g. one that another server uses too).
+    pub async fn start_on(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = test_settings(&db.url);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         settings.issuer = format!("http://{addr}");
         adjust(&mut settings);
-        let store = yaoshi::store::connect(&db.url).await.expect("open store");
+        let store = yaoshi::store::connect(&db.url, &settings.database).await.expect("open store");
         let services = Services::new(store, settings).expect("services");
         let app = yaoshi::server::app(services.clone(), yaoshi::server::leptos_options(addr));
         // The server's own accept loop, so every test goes through the request limits.
@@ -183,26 +196,7 @@ impl TestServer {
         password: &str,
         next: &str,
     ) -> (String, String) {
-        use reqwest::header::{ACCEPT, ORIGIN};
-        let page = b.get(self.url(login_page)).header(ACCEPT, "text/html").send().await.expect("login page");
-        assert_eq!(page.status(), 200, "{login_page}");
-        let html = page.text().await.expect("html");
-        let csrf = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf field")
-            .to_owned();
-        let resp = b
-            .post(self.url("/api/login"))
-            .header(ACCEPT, "text/html")
-            .header(ORIGIN, &self.base)
-            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", next)])
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(resp.status(), 303);
-        (csrf, location(&resp).unwrap_or_default())
+        sign_in_at(&self.base, b, login_page, username, password, next).await
     }
 
     /// Posts a form as a browser without JavaScript; returns status and `Location`.
@@ -255,4 +249,31 @@ impl TestServer {
         let (status, _, json) = self.post_form("/o/token/", None, form).await;
         (status, json)
     }
+}
+
+/// [`TestServer::sign_in_to`] for any server at `base` (e.g. a separate process).
+pub async fn sign_in_at(
+    base: &str,
+    b: &reqwest::Client,
+    login_page: &str,
+    username: &str,
+    password: &str,
+    next: &str,
+) -> (String, String) {
+    use reqwest::header::{ACCEPT, ORIGIN};
+    let page = b.get(format!("{base}{login_page}")).header(ACCEPT, "text/html").send().await.expect("login page");
+    assert_eq!(page.status(), 200, "{login_page}");
+    let html = page.text().await.expect("html");
+    let csrf =
+        html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
+    let resp = b
+        .post(format!("{base}/api/login"))
+        .header(ACCEPT, "text/html")
+        .header(ORIGIN, base)
+        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", next)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303);
+    (csrf, location(&resp).unwrap_or_default())
 }
