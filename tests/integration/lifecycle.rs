@@ -37,7 +37,7 @@ async fn serve_waits_for_a_database_that_is_not_up_yet() {
 async fn serve_gives_up_when_the_database_never_comes() {
     let pg = tokio::task::block_in_place(Cluster::start);
     tokio::task::block_in_place(|| pg.down());
-    let mut server = ServerProcess::spawn(&pg.url(), free_port(), &["--database-wait", "3"]);
+    let mut server = ServerProcess::spawn(&pg.url(), free_port(), &["--database-wait", "5"]);
     let status = server.exited(Duration::from_secs(20)).await.expect("gave up within the wait and its last attempt");
     assert!(!status.success());
     let log = server.log();
