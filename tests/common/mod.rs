@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod nginx;
 pub mod oauth;
 pub mod oidc;
 pub mod process;
@@ -106,7 +107,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     }
 }
 
-/// A running server.
+/// A running server (or, from [`TestServer::through`], the same server reached through a proxy).
+#[derive(Clone)]
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -114,7 +116,7 @@ pub struct TestServer {
     pub services: Services,
     /// An HTTP client that follows no redirects.
     pub http: reqwest::Client,
-    _db: TestDb,
+    _db: Arc<TestDb>,
 }
 
 impl TestServer {
@@ -125,11 +127,23 @@ impl TestServer {
 
     /// Starts a server on `backend`, letting the test adjust the settings first.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
-        Self::start_on(fresh_database(backend).await, adjust).await
+        Self::start_on(Arc::new(fresh_database(backend).await), adjust).await
     }
 
-    /// Starts a server on the database `db` (e.g. one that another server uses too).
-    pub async fn start_on(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> Self {
+    /// Starts another server on this one's database, as a second instance of one deployment
+    /// (PostgreSQL: SQLite is one machine's), letting the test adjust its settings.
+    pub async fn beside(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_on(self._db.clone(), adjust).await
+    }
+
+    /// This server as reached through a proxy at `base` (e.g. [`nginx::Nginx::base`]): the
+    /// helpers that take a `TestServer` then send their requests there.
+    pub fn through(&self, base: &str) -> Self {
+        Self { base: base.to_owned(), ..self.clone() }
+    }
+
+    /// Starts a server on the database `db` (another server's, or a private cluster's).
+    pub async fn start_on(db: Arc<TestDb>, adjust: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = test_settings(&db.url);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

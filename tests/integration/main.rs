@@ -1,8 +1,8 @@
 //! The integration tests, as one test binary (one link instead of one per file): each module
 //! drives a real server over HTTP, on SQLite and on PostgreSQL (`on_both_backends!`), or the
 //! `yaoshi` command line (`cli`); `limits` and `fuzz` test the HTTP edge and run on SQLite
-//! only. Run one module with a filter, e.g.
-//! `cargo test --release --features ssr --test integration token_grants::sqlite`.
+//! only; `balance` puts two instances behind nginx, on PostgreSQL only. Run one module with a
+//! filter, e.g. `cargo test --release --features ssr --test integration token_grants::sqlite`.
 
 #[macro_use]
 #[path = "../common/mod.rs"]
@@ -11,6 +11,7 @@ mod common;
 mod abuse;
 mod accounts;
 mod authorize_endpoint;
+mod balance;
 mod cli;
 mod crash;
 mod events;

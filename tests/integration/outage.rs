@@ -82,7 +82,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postgres_outage_answers_fast_503s_and_recovers_by_itself() {
     let pg = blocking(Cluster::start);
-    let srv = Arc::new(TestServer::start_on(TestDb::at(&pg.url()), |_| {}).await);
+    let srv = Arc::new(TestServer::start_on(Arc::new(TestDb::at(&pg.url())), |_| {}).await);
     let app = Arc::new(register(&srv, false, &[GrantType::ClientCredentials, GrantType::AuthorizationCode]).await);
     srv.user("alice", "alice-password-1").await;
     let b = browser();
