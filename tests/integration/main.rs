@@ -21,6 +21,7 @@ mod oidc;
 mod oidc_authorize;
 mod oidc_client_library;
 mod oidc_logout;
+mod page_stall;
 mod proxy;
 mod schema;
 mod self_service;
