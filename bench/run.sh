@@ -67,12 +67,12 @@ for c in 16 64; do
     | awk -v c="$c" '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} /Socket errors/ {s=$0} / 50% / {p=$2} / 99% / {q=$2}
       END {printf "password grant, %d connections: %.0f req/s, p50 %s, p99 %s, %d non-2xx %s\n", c, r, p, q, e, s}'
 done
-# Pages, as a browser asks for them: requests/s, latency and non-2xx (the signed-out account page
-# answers with a redirect), then the renders that stalled over these runs.
+# Pages, as a browser asks for them (the account page signed out): requests/s, latency and non-2xx,
+# then the renders that stalled over these runs.
 echo 'wrk.headers["Accept"] = "text/html"' >"$work/page.lua"
 for path in /o/login/ /account; do
   wrk -t2 -c64 -d"${seconds}s" --timeout 30s --latency -s "$work/page.lua" "$base$path" \
-    | awk -v p="$path" '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} /^ +Latency/ {m=$4} / 99% / {q=$2}
+    | awk -v p="$path" '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} /^ +Latency +[0-9]/ {m=$4} / 99% / {q=$2}
       END {printf "page %s, 64 connections: %.0f req/s, p99 %s, max %s, %d non-2xx\n", p, r, q, m, e}'
 done
 stalls="$(curl -sf "$metrics" | awk '/^yaoshi_page_render_stalls_total/ {print $2}')"

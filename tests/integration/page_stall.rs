@@ -61,6 +61,6 @@ async fn pages_render_while_other_servers_start() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let generated = builder.join().unwrap();
-    eprintln!("{ok} pages, {stalled} stalled, {generated} route lists generated, {:?}", started.elapsed());
+    eprintln!("{ok} pages, {stalled} stalled, {generated} routers built, {:?}", started.elapsed());
     assert_eq!(stalled, 0, "{stalled} of {} pages stalled", ok + stalled);
 }
