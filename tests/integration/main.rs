@@ -25,6 +25,7 @@ mod oidc_authorize;
 mod oidc_client_library;
 mod oidc_logout;
 mod outage;
+mod page_stall;
 mod proxy;
 mod schema;
 mod self_service;
