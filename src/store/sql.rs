@@ -5,8 +5,9 @@
 use std::{str::FromStr, sync::Arc};
 
 use sqlx::{
-    postgres::{PgPool, PgPoolOptions},
+    postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    Connection as _,
 };
 
 use sqlx::migrate::Migrator;
@@ -30,8 +31,11 @@ pub struct PostgresStore {
 /// does not know (a newer instance applied them during a rolling upgrade) are allowed: every
 /// migration keeps the schema usable by the release before it (see `migrations/README.md`).
 pub(super) fn migrator(backend: &str) -> Migrator {
-    let mut m =
-        if backend == "sqlite" { sqlx::migrate!("./migrations/sqlite") } else { sqlx::migrate!("./migrations/postgres") };
+    let mut m = if backend == "sqlite" {
+        sqlx::migrate!("./migrations/sqlite")
+    } else {
+        sqlx::migrate!("./migrations/postgres")
+    };
     m.set_ignore_missing(true);
     m
 }
@@ -62,10 +66,18 @@ impl PostgresStore {
     /// the database timeout for a connection; while the server is down every acquire tries
     /// to connect anew, so service resumes with the first connection that succeeds.
     pub async fn connect(url: &str, db: &DatabaseSettings) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        // One connection first, for its own error: the pool's is only "timed out", which tells
+        // an operator nothing about a refused connection, a wrong password or a missing database.
+        let probe = tokio::time::timeout(db.timeout(), PgConnection::connect_with(&options)).await;
+        match probe {
+            Ok(conn) => conn?.close().await?,
+            Err(_) => return Err(StoreError::Unavailable(format!("no answer within {} s", db.timeout_secs))),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(db.max_connections.unwrap_or(16))
             .acquire_timeout(db.timeout())
-            .connect(url)
+            .connect_with(options)
             .await?;
         migrator(Self::BACKEND).run(&pool).await?;
         Ok(Self { pool })

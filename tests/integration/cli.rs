@@ -163,7 +163,7 @@ fn bad_configuration_fails_with_one_line() {
     std::fs::write(&typo, "acces_token_ttl = 5\n").expect("write config");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--database-url", "mysql://x/y", "migrate"], "database_url"),
-        (vec!["--database-url", "postgres://127.0.0.1:1/nothing", "migrate"], "cannot open the database"),
+        (vec!["--database-url", "postgres://127.0.0.1:1/nothing", "--database-wait", "0", "migrate"], "refused"),
         (vec!["--database-url", "sqlite:///nonexistent-dir/x/y.db", "migrate"], "cannot open the database"),
         (vec!["--config", cfg.to_str().unwrap_or_default(), "migrate"], "auth_code_ttl"),
         (vec!["--config", typo.to_str().unwrap_or_default(), "migrate"], "config file"),

@@ -24,7 +24,8 @@ use yaoshi::{
 };
 
 use crate::common::{
-    browser, fresh_database, location, oidc::param,
+    browser, fresh_database, location,
+    oidc::param,
     process::{free_port, ServerProcess},
     sign_in_at, test_settings, Backend,
 };
@@ -192,9 +193,11 @@ async fn crash_ledger(backend: Backend) {
     let (rounds, load_ms) = (setting("YAOSHI_CRASH_ROUNDS", 5), setting("YAOSHI_CRASH_LOAD_MS", 1500));
     let db = fresh_database(backend).await;
     // The fixtures, written to the database before any server runs.
-    let services =
-        Services::new(yaoshi::store::connect(&db.url, &Default::default()).await.expect("store"), test_settings(&db.url))
-            .expect("services");
+    let services = Services::new(
+        yaoshi::store::connect(&db.url, &Default::default()).await.expect("store"),
+        test_settings(&db.url),
+    )
+    .expect("services");
     services
         .create_user(Registration {
             username: "ledger".into(),

@@ -113,6 +113,20 @@ async fn a_postgres_outage_answers_fast_503s_and_recovers_by_itself() {
         assert!(took < SLOWEST, "{path} took {took:?}");
         assert!(html.contains("<html") && html.to_lowercase().contains("unavailable"), "{path}: {html}");
     }
+    // The other JSON endpoints answer the same way.
+    let held = answers.lock().unwrap().iter().find_map(|a| a.token.clone()).expect("a token from before the outage");
+    for (path, form) in [("/o/introspect/", vec![("token", held.as_str())]), ("/o/revoke_token/", vec![("token", "x")])]
+    {
+        let started = Instant::now();
+        let r = post(&srv, path, &app.form(&form)).await;
+        assert!(started.elapsed() < SLOWEST, "{path} took {:?}", started.elapsed());
+        r.error(503, "temporarily_unavailable");
+        assert!(r.header(RETRY_AFTER.as_str()).is_some(), "{path} without Retry-After");
+    }
+    let started = Instant::now();
+    let info = srv.http.get(srv.url("/o/userinfo/")).bearer_auth(&held).send().await.expect("userinfo");
+    assert_eq!(info.status(), 503, "userinfo during the outage");
+    assert!(info.headers().contains_key(RETRY_AFTER) && started.elapsed() < SLOWEST);
     let remaining = outage_length().saturating_sub(down_at.elapsed());
     tokio::time::sleep(remaining).await;
 
