@@ -337,11 +337,13 @@ fn init_logging(format: LogFormat) {
 const STARTUP_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Opens the database. With `wait` (the server and `migrate`, which an orchestrator may start
-/// before the database is up), a database that does not answer is tried again every two
+/// before the database is up), a PostgreSQL database that does not answer is tried again every two
 /// seconds for up to `database.startup_wait_secs`, with one log line per attempt; a schema
 /// that cannot be migrated is not retried. Other commands fail at once.
 async fn open(s: Settings, wait: bool) -> Result<Services, CliError> {
     let url = crate::config::redact_url(&s.database_url);
+    // An SQLite file that cannot be opened will not appear by waiting: only a server is waited for.
+    let wait = wait && !s.database_url.starts_with("sqlite:");
     let deadline = tokio::time::Instant::now() + if wait { s.database.startup_wait() } else { Default::default() };
     let mut attempt = 1u32;
     let store = loop {

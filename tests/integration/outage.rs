@@ -130,6 +130,8 @@ async fn a_postgres_outage_answers_fast_503s_and_recovers_by_itself() {
     let remaining = outage_length().saturating_sub(down_at.elapsed());
     tokio::time::sleep(remaining).await;
 
+    // The database answers before `pg_ctl start` returns: the outage ends when it is asked to.
+    let restart_at = Instant::now();
     blocking(|| pg.up());
     let up_at = Instant::now();
     // Service resumes by itself: the first success comes within the recovery bound.
@@ -150,7 +152,7 @@ async fn a_postgres_outage_answers_fast_503s_and_recovers_by_itself() {
     assert_eq!(page(&srv, &b, "/account").await.0, 200, "the session survived the outage");
 
     let answers = std::mem::take(&mut *answers.lock().unwrap());
-    let during: Vec<&Answer> = answers.iter().filter(|a| a.at > down_at && a.at + a.took < up_at).collect();
+    let during: Vec<&Answer> = answers.iter().filter(|a| a.at > down_at && a.at + a.took < restart_at).collect();
     assert!(during.len() >= 8, "the load kept asking during the outage: {} answers", during.len());
     for a in &answers {
         assert!(a.took < SLOWEST, "an answer took {:?}: {a:?}", a.took);
@@ -163,7 +165,8 @@ async fn a_postgres_outage_answers_fast_503s_and_recovers_by_itself() {
             _ => panic!("an answer that is neither a token nor a clean 503: {a:?}"),
         }
     }
-    assert!(during.iter().all(|a| a.status == 503), "no token is issued without the database");
+    let issued_during: Vec<_> = during.iter().filter(|a| a.status != 503).collect();
+    assert!(issued_during.is_empty(), "tokens issued without the database: {issued_during:?} (down {down_at:?})");
     // Nothing issued was lost: every token received is active after the outage.
     let issued: Vec<&String> = answers.iter().filter_map(|a| a.token.as_ref()).collect();
     assert!(!issued.is_empty());
