@@ -97,7 +97,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     }
 }
 
-/// A running server.
+/// A running server: its accept loop and its back-channel logout delivery, as `serve` runs them.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -105,7 +105,18 @@ pub struct TestServer {
     pub services: Services,
     /// An HTTP client that follows no redirects.
     pub http: reqwest::Client,
-    _db: TestDb,
+    _db: Arc<TestDb>,
+    accept: tokio::task::JoinHandle<()>,
+    delivery: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+        if let Some((_, worker)) = &self.delivery {
+            worker.abort();
+        }
+    }
 }
 
 impl TestServer {
@@ -116,7 +127,11 @@ impl TestServer {
 
     /// Starts a server on `backend`, letting the test adjust the settings first.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
-        let db = fresh_database(backend).await;
+        Self::start_on(Arc::new(fresh_database(backend).await), adjust).await
+    }
+
+    /// Starts a server on an existing database (another instance, or a restart).
+    pub async fn start_on(db: Arc<TestDb>, adjust: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = test_settings(&db.url);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -126,13 +141,38 @@ impl TestServer {
         let services = Services::new(store, settings).expect("services");
         let app = yaoshi::server::app(services.clone(), yaoshi::server::leptos_options(addr));
         // The server's own accept loop, so every test goes through the request limits.
-        tokio::spawn(yaoshi::server::listen::serve(listener, app, services.settings.limits, std::future::pending()));
+        let accept = tokio::spawn(yaoshi::server::listen::serve(
+            listener,
+            app,
+            services.settings.limits,
+            std::future::pending(),
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(services.clone().deliver_logout_notices(async move {
+            let _ = stopped.await;
+        }));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), services, http, _db: db }
+        Self { base: format!("http://{addr}"), services, http, _db: db, accept, delivery: Some((stop, worker)) }
+    }
+
+    /// Stops the server as a shutdown does (the delivery worker finishes its round first) and
+    /// hands back its database, for a restart.
+    pub async fn stop(mut self) -> Arc<TestDb> {
+        self.accept.abort();
+        if let Some((stop, worker)) = self.delivery.take() {
+            let _ = stop.send(());
+            let _ = worker.await;
+        }
+        self._db.clone()
+    }
+
+    /// The database, shared, for starting another instance on it.
+    pub fn database(&self) -> Arc<TestDb> {
+        self._db.clone()
     }
 
     /// The store, for assertions on what was persisted.
