@@ -158,7 +158,8 @@ async fn two_servers_deliver_every_notice(backend: Backend) {
     }
     assert_eq!(sids.len(), 4);
     let (ea, eb) = tokio::join!(a.services.end_user_sessions(alice, None), b.services.end_user_sessions(alice, None));
-    (ea.expect("end on a"), eb.expect("end on b"));
+    ea.expect("end on a");
+    eb.expect("end on b");
 
     let mut jti_sid = BTreeMap::new();
     let mut delivered = BTreeSet::new();
