@@ -26,6 +26,7 @@ work="$(mktemp -d /tmp/yaoshi-test.XXXXXX)"
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null || true
+  kill ${balance_pids[*]:-} 2>/dev/null || true
   stop_postgres
   rm -rf "$work"
 }
@@ -127,3 +128,61 @@ if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" npx playwright test
   exit 1
 fi
 took "Playwright"
+
+# --- Several instances: two on one PostgreSQL database behind nginx, round robin ------------
+# end2end/tests/balance.spec.ts runs the browser flow through the balancer and checks that each
+# step was answered by the other instance. A fresh database; fixtures made with the CLI.
+"$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres yaoshi_balance
+balance_db="postgres://postgres@127.0.0.1:$PG_PORT/yaoshi_balance"
+echo "e2e-password-nina" | "$yaoshi" --database-url "$balance_db" user create nina --email nina@example.com \
+  --password-stdin >/dev/null
+"$yaoshi" --database-url "$balance_db" client create --name "Balanced App" --public --client-id lb-spa \
+  --redirect-uri http://127.0.0.1:8000/lb --grant authorization_code --grant refresh_token >/dev/null
+lb="http://127.0.0.1:$(( port + 2 ))"
+instances=""
+balance_pids=()
+for p in $(( port + 3 )) $(( port + 4 )); do
+  "$yaoshi" --database-url "$balance_db" --issuer "$lb" --trusted-proxies 127.0.0.1 \
+    serve --bind "127.0.0.1:$p" >"$work/instance-$p.log" 2>&1 &
+  balance_pids+=($!)
+  instances="$instances 127.0.0.1:$p"
+done
+# One worker, so requests alternate strictly; max_fails=0 keeps an instance that is still
+# starting in the rotation. The site's files have a balancer of their own: only the flow's
+# requests take turns on `yaoshi`. `Host` keeps the port for the forms' same-origin check.
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+$([ "$(id -u)" = 0 ] && echo "user root;")
+worker_processes 1;
+error_log $work/nginx/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  upstream yaoshi {$(for i in $instances; do printf ' server %s max_fails=0;' "$i"; done) }
+  upstream site {$(for i in $instances; do printf ' server %s max_fails=0;' "$i"; done) }
+  proxy_set_header Host \$http_host;
+  proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+  proxy_set_header X-Forwarded-Proto \$scheme;
+  server {
+    listen ${lb#http://};
+    add_header X-Upstream \$upstream_addr always;
+    location / { proxy_pass http://yaoshi; }
+    location /pkg/ { proxy_pass http://site; }
+    location = /favicon.svg { proxy_pass http://site; }
+  }
+}
+NGINX
+/usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>"$work/nginx/stderr.log" &
+balance_pids+=($!)
+echo "[test] Playwright through nginx at $lb to$instances" >&2
+if ! YAOSHI_BASE_URL="$lb" YAOSHI_INSTANCES="${instances# }" npx playwright test tests/balance.spec.ts; then
+  for f in "$work"/instance-*.log "$work/nginx/error.log"; do echo "[test] $f:" >&2; tail -n 30 "$f" >&2; done
+  exit 1
+fi
+took "Playwright through nginx to two instances"

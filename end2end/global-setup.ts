@@ -12,8 +12,10 @@ export default async function globalSetup() {
     callbacks.listen(8000, "127.0.0.1", () => resolve());
   });
 
-  // The server under test and, when the test command starts one, the upstream provider.
-  const servers = [process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000", process.env.YAOSHI_UPSTREAM_URL].filter(
+  // The server under test and, when the test command starts them, the upstream provider and
+  // the instances behind the balancer (those first: nginx answers as soon as one is up).
+  const instances = (process.env.YAOSHI_INSTANCES ?? "").split(" ").filter(Boolean).map((a) => `http://${a}`);
+  const servers = [...instances, process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000", process.env.YAOSHI_UPSTREAM_URL].filter(
     (u): u is string => !!u,
   );
   for (const base of servers) {

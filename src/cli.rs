@@ -74,6 +74,12 @@ struct GlobalArgs {
     /// Address for GET /metrics, e.g. 127.0.0.1:9464 (default: off).
     #[arg(long, env = "YAOSHI_METRICS_BIND", global = true)]
     metrics_bind: Option<SocketAddr>,
+    /// Seconds a request waits for the database before it answers 503 (default 2).
+    #[arg(long, env = "YAOSHI_DATABASE_TIMEOUT", global = true)]
+    database_timeout: Option<u64>,
+    /// Seconds `serve` and `migrate` keep retrying a database that is not up yet (default 60).
+    #[arg(long, env = "YAOSHI_DATABASE_WAIT", global = true)]
+    database_wait: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +318,12 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         metrics_bind: g.metrics_bind.or(file.metrics_bind),
         limits: file.limits.unwrap_or(d.limits),
         logout_retry_base: file.logout_retry_base.unwrap_or(d.logout_retry_base),
+        database: {
+            let mut db = file.database.unwrap_or(d.database);
+            db.timeout_secs = g.database_timeout.unwrap_or(db.timeout_secs);
+            db.startup_wait_secs = g.database_wait.unwrap_or(db.startup_wait_secs);
+            db
+        },
     };
     s.validate()?;
     Ok((s, guessed))
@@ -329,10 +341,33 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-async fn open(s: Settings) -> Result<Services, CliError> {
-    let store = crate::store::connect(&s.database_url)
-        .await
-        .map_err(|e| CliError::Database { url: crate::config::redact_url(&s.database_url), reason: e.to_string() })?;
+/// Pause between two attempts to reach the database at startup.
+const STARTUP_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the database. With `wait` (the server and `migrate`, which an orchestrator may start
+/// before the database is up), a database that does not answer is tried again every two
+/// seconds for up to `database.startup_wait_secs`, with one log line per attempt; a schema
+/// that cannot be migrated is not retried. Other commands fail at once.
+async fn open(s: Settings, wait: bool) -> Result<Services, CliError> {
+    let url = crate::config::redact_url(&s.database_url);
+    let deadline = tokio::time::Instant::now() + if wait { s.database.startup_wait() } else { Default::default() };
+    let mut attempt = 1u32;
+    let store = loop {
+        match crate::store::connect(&s.database_url, &s.database).await {
+            Ok(store) => break store,
+            Err(crate::store::StoreError::Unavailable(reason))
+                if tokio::time::Instant::now() + STARTUP_RETRY < deadline =>
+            {
+                tracing::warn!(attempt, %url, %reason, "the database is not reachable yet; trying again in 2 s");
+                tokio::time::sleep(STARTUP_RETRY).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(CliError::Database { url, reason: e.to_string() }),
+        }
+    };
+    if attempt > 1 {
+        tracing::info!(attempt, "the database is reachable");
+    }
     Ok(Services::new(store, s)?)
 }
 
@@ -347,7 +382,8 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         tracing::warn!(issuer = %s.issuer, "listening on every interface: set --issuer (YAOSHI_ISSUER) to the URL clients use");
     }
     let addr = s.bind;
-    let services = open(s).await?;
+    let wait = matches!(cli.command, Command::Serve { .. } | Command::Migrate);
+    let services = open(s, wait).await?;
     match cli.command {
         Command::Serve { demo, .. } => {
             if demo {

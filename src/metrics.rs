@@ -78,6 +78,8 @@ pub struct Metrics {
     pub db_pool: Family<PoolLabels, Gauge>,
     /// Panics caught in request handlers.
     pub panics: Counter,
+    /// Page renders abandoned after `server::pages::PAGE_STALL` and done again.
+    pub page_render_stalls: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -97,6 +99,7 @@ impl Metrics {
             hash_queue: Gauge::default(),
             db_pool: Family::default(),
             panics: Counter::default(),
+            page_render_stalls: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", m.requests.clone());
@@ -108,6 +111,11 @@ impl Metrics {
         registry.register("password_hash_queue_depth", "Hashes waiting for a worker", m.hash_queue.clone());
         registry.register("db_pool_connections", "Database pool connections", m.db_pool.clone());
         registry.register("panics", "Panics caught while answering", m.panics.clone());
+        registry.register(
+            "page_render_stalls",
+            "Page renders that did not finish in time and were done again",
+            m.page_render_stalls.clone(),
+        );
         Metrics { registry, ..m }
     }
 

@@ -4,6 +4,7 @@
 
 mod body_limit;
 pub mod listen;
+mod pages;
 pub mod panics;
 
 use std::net::SocketAddr;
@@ -16,10 +17,9 @@ use axum::{
     Router,
 };
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 
 use crate::{
-    app::{shell, App},
+    app::shell,
     metrics::{metrics, PoolLabels, RequestLabels, RouteLabels},
     service::Services,
     site::Site,
@@ -41,21 +41,14 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
     let limits = services.settings.limits;
     let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
-    // `/o/authorize/` is rendered by its own handler, which decides first whether to redirect.
-    let routes = generate_route_list_with_exclusions(App, Some(vec!["/o/authorize/".to_owned()]));
     Router::new()
         .merge(crate::http::router())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(services.clone()),
-            move || shell(leptos_options.clone()),
-        )
+        // Only the Leptos pages are guarded against render stalls (see `pages`).
+        .merge(pages::router(&state, services, leptos_options))
         .route_layer(middleware::from_fn(note_route))
         .fallback(site_file)
         .layer(middleware::from_fn(crate::api::ssr::error_status))
         .layer(middleware::from_fn(crate::http::browser_guard))
-        .layer(middleware::from_fn(retry_stalled_page))
         // No request may hold a connection forever (a stuck dependency answers 503 instead).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -78,30 +71,6 @@ async fn site_file(State(state): State<AppState>, req: Request<axum::body::Body>
         return resp;
     }
     leptos_axum::file_and_error_handler::<AppState, _>(shell)(req.uri().clone(), State(state), req).await
-}
-
-/// How long a page render may take before it is abandoned and started again.
-const PAGE_STALL: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// Leptos 0.8 very occasionally never finishes a server render (about one page in a few
-/// thousand here; the `Suspend` pattern in the pages made it rarer, not impossible). A GET of a
-/// page changes nothing, so a render that stalls is dropped and done again: the user waits a
-/// few seconds instead of getting the 503 of the 30 s timeout.
-async fn retry_stalled_page(req: Request<axum::body::Body>, next: Next) -> Response {
-    let is_page = req.method() == axum::http::Method::GET
-        && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-    if !is_page {
-        return next.run(req).await;
-    }
-    let (parts, _) = req.into_parts();
-    let first = next.clone().run(Request::from_parts(parts.clone(), axum::body::Body::empty()));
-    match tokio::time::timeout(PAGE_STALL, first).await {
-        Ok(resp) => resp,
-        Err(_) => {
-            tracing::warn!(path = %parts.uri.path(), "a page render stalled; rendering it again");
-            next.run(Request::from_parts(parts, axum::body::Body::empty())).await
-        }
-    }
 }
 
 /// Counts every answer and its latency by route pattern (see [`crate::metrics`]).
@@ -266,48 +235,4 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    };
-
-    use axum::{body::Body, routing::get};
-    use tower::ServiceExt as _;
-
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_stalled_page_render_is_done_again() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let seen = calls.clone();
-        let app = Router::new()
-            .route(
-                "/page",
-                get(move || {
-                    let n = seen.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        if n == 0 {
-                            std::future::pending::<()>().await;
-                        }
-                        "rendered"
-                    }
-                }),
-            )
-            .layer(middleware::from_fn(retry_stalled_page));
-        let page = Request::get("/page").header(header::ACCEPT, "text/html").body(Body::empty()).unwrap();
-        let resp = tokio::time::timeout(std::time::Duration::from_secs(60), app.clone().oneshot(page))
-            .await
-            .expect("answered, not stalled")
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "the stalled render was abandoned and redone");
-        // Anything but a page GET goes through once, untouched.
-        let api = Request::get("/page").body(Body::empty()).unwrap();
-        assert_eq!(app.oneshot(api).await.unwrap().status(), 200);
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-    }
 }

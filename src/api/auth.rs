@@ -28,7 +28,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let csrf = ssr::csrf_token(&parts)?;
-    let user = ssr::session(&s, &parts).await.map(|sess| sess.user);
+    let user = ssr::session(&s, &parts).await?.map(|sess| sess.user);
     let admin = user.as_ref().is_some_and(|u| u.admin);
     let providers =
         s.providers().iter().map(|p| crate::view::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
@@ -129,7 +129,7 @@ pub async fn logout_context(params: LogoutParams) -> Result<LogoutView, AppError
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let csrf = ssr::csrf_token(&parts)?;
-    let signed_in_as = ssr::session(&s, &parts).await.map(|sess| sess.user.username);
+    let signed_in_as = ssr::session(&s, &parts).await?.map(|sess| sess.user.username);
     let (client_name, target, problem) = match s.plan_logout(&params.into()).await {
         Ok(plan) => (plan.client_name, plan.target, None),
         Err(crate::service::ServiceError::Invalid(why)) => (None, None, Some(why)),

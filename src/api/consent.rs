@@ -14,7 +14,7 @@ pub async fn decide(csrf: String, query: String, decision: String) -> Result<Str
     use crate::{service::authorize::AuthorizeStep, view::AuthorizePage};
     let s = ssr::services()?;
     let parts = ssr::parts()?;
-    let session = ssr::session(&s, &parts).await;
+    let session = ssr::session(&s, &parts).await?;
     let approve = match decision.as_str() {
         "approve" => true,
         "deny" => false,

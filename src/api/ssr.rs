@@ -36,9 +36,17 @@ pub fn csrf_token(parts: &Parts) -> Result<String, AppError> {
     crate::web::csrf::CsrfToken::of(&parts.extensions).ok_or(AppError::Expired)
 }
 
-/// The signed-in session, if any.
-pub async fn session(s: &Services, parts: &Parts) -> Option<Session> {
-    s.session(&session_token(parts)?).await
+/// The signed-in session, if any; unavailable while the database is. Nearly every page reads
+/// the session first, so this is where a page rendered during an outage gets its 503 (with
+/// the error shown in the reader's language) instead of a 200.
+pub async fn session(s: &Services, parts: &Parts) -> Result<Option<Session>, AppError> {
+    let Some(token) = session_token(parts) else { return Ok(None) };
+    s.session(&token).await.map_err(|_| {
+        if let Some(res) = use_context::<ResponseOptions>() {
+            res.set_status(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        AppError::Unavailable
+    })
 }
 
 /// The client's address (behind trusted proxies, the one they name).
@@ -111,7 +119,7 @@ impl From<crate::service::ServiceError> for AppError {
 pub async fn signed_in(page: &str) -> Result<(Services, Parts, Session), AppError> {
     let s = services()?;
     let parts = parts()?;
-    match session(&s, &parts).await {
+    match session(&s, &parts).await? {
         Some(session) => Ok((s, parts, session)),
         None => fail(&parts, AppError::SignedOut, &crate::web::next::login_url(page)),
     }

@@ -35,6 +35,10 @@ pub struct RequestLimits {
     /// queue until one closes; the header timeout bounds how long an idle or slow one holds
     /// its place. Keep it below the process's open-file limit, with room for the database.
     pub max_connections: usize,
+    /// Seconds requests in flight get to finish once the server is told to stop (SIGTERM or
+    /// Ctrl-C), default 20; it stops accepting at once. Keep it below the orchestrator's
+    /// kill timeout (Kubernetes: 30 s).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for RequestLimits {
@@ -46,6 +50,7 @@ impl Default for RequestLimits {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 1024,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -61,15 +66,21 @@ impl RequestLimits {
         Duration::from_secs(self.body_read_timeout_secs)
     }
 
+    /// [`RequestLimits::shutdown_grace_secs`] as a duration.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
     /// Checks the ranges: each limit must leave the endpoints usable and still be a limit.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(&'static str, u64, u64, u64); 6] = [
+        let checks: [(&'static str, u64, u64, u64); 7] = [
             ("limits.max_body_bytes", self.max_body_bytes as u64, 1024, 16 << 20),
             ("limits.max_header_bytes", self.max_header_bytes as u64, 4096, 1 << 20),
             ("limits.max_headers", self.max_headers as u64, 16, 1000),
             ("limits.header_read_timeout_secs", self.header_read_timeout_secs, 1, 300),
             ("limits.body_read_timeout_secs", self.body_read_timeout_secs, 1, 300),
             ("limits.max_connections", self.max_connections as u64, 1, 1 << 20),
+            ("limits.shutdown_grace_secs", self.shutdown_grace_secs, 0, 300),
         ];
         for (key, value, low, high) in checks {
             if !(low..=high).contains(&value) {

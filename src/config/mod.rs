@@ -4,11 +4,13 @@
 //! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`]. The
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
+mod database;
 mod limits;
 mod providers;
 pub mod proxies;
 mod throttle;
 
+pub use database::DatabaseSettings;
 pub use limits::RequestLimits;
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 pub use proxies::{Cidr, ForwardedHeader};
@@ -121,6 +123,8 @@ pub struct Settings {
     /// Seconds before the first retry of a back-channel logout notice; each further retry
     /// waits twice as long, up to an hour.
     pub logout_retry_base: i64,
+    /// How long requests and startup wait for the database (`[database]`).
+    pub database: DatabaseSettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -170,6 +174,7 @@ impl Default for Settings {
             metrics_bind: None,
             limits: RequestLimits::default(),
             logout_retry_base: 5,
+            database: DatabaseSettings::default(),
         }
     }
 }
@@ -201,6 +206,7 @@ impl fmt::Debug for Settings {
             .field("metrics_bind", &self.metrics_bind)
             .field("limits", &self.limits)
             .field("logout_retry_base", &self.logout_retry_base)
+            .field("database", &self.database)
             .finish()
     }
 }
@@ -289,6 +295,8 @@ pub struct FileSettings {
     pub limits: Option<RequestLimits>,
     /// See [`Settings::logout_retry_base`].
     pub logout_retry_base: Option<i64>,
+    /// See [`Settings::database`].
+    pub database: Option<DatabaseSettings>,
 }
 
 impl FileSettings {
@@ -365,6 +373,7 @@ impl Settings {
             return invalid("logout_retry_base", "must be between 1 and 3600 seconds");
         }
         self.limits.validate()?;
+        self.database.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

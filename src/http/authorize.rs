@@ -14,7 +14,7 @@ use crate::web::csrf::CsrfToken;
 use crate::{
     app::shell,
     crypto::random_token,
-    service::authorize::AuthorizeStep,
+    service::{authorize::AuthorizeStep, session::Session, Services},
     state::AppState,
     view::{AuthorizeData, AuthorizePage},
 };
@@ -23,11 +23,10 @@ use crate::{
 pub(super) async fn authorize(State(state): State<AppState>, req: Request) -> Response {
     let s = &state.services;
     let query = req.uri().query().unwrap_or_default().to_owned();
-    let session = match crate::web::cookie::session_token(req.headers()) {
-        Some(t) => s.session(&t).await,
-        None => None,
+    let step = match browser_session(s, req.headers()).await {
+        Ok(session) => s.authorize(&query, session.as_ref()).await,
+        Err(step) => step,
     };
-    let step = s.authorize(&query, session.as_ref()).await;
     respond(state, req, step).await
 }
 
@@ -36,17 +35,23 @@ pub(super) async fn authorize(State(state): State<AppState>, req: Request) -> Re
 pub(super) async fn denied(State(state): State<AppState>, req: Request) -> Response {
     let s = &state.services;
     let query = req.uri().query().unwrap_or_default().to_owned();
-    let session = match crate::web::cookie::session_token(req.headers()) {
-        Some(t) => s.session(&t).await,
-        None => None,
+    let step = match browser_session(s, req.headers()).await {
+        Ok(session) => s.denied(&query, session.as_ref()).await,
+        Err(step) => step,
     };
-    let step = s.denied(&query, session.as_ref()).await;
     // An error page is the authorization endpoint's page.
     let mut req = req;
     if let Ok(uri) = format!("/o/authorize/?{query}").parse() {
         *req.uri_mut() = uri;
     }
     respond(state, req, step).await
+}
+
+/// The browser's session, if any; while the database is unreachable, the outage page (not the
+/// login page: the request would be lost, and signing in cannot work either).
+async fn browser_session(s: &Services, headers: &header::HeaderMap) -> Result<Option<Session>, AuthorizeStep> {
+    let Some(token) = crate::web::cookie::session_token(headers) else { return Ok(None) };
+    s.session(&token).await.map_err(|_| AuthorizeStep::unavailable())
 }
 
 /// The page that makes the browser POST `fields` to the client (Form Post Response Mode §2).
@@ -85,7 +90,15 @@ async fn respond(state: AppState, req: Request, step: AuthorizeStep) -> Response
         AuthorizeStep::FormPost { action, fields } => form_post_response(&req, &action, &fields),
         AuthorizeStep::Page(page) => {
             let csrf = CsrfToken::of(req.extensions()).unwrap_or_default();
-            let is_error = matches!(page, AuthorizePage::Error { .. });
+            // An error page says what failed: 503 while the service is unavailable (RFC 6749
+            // §4.1.2.1 `temporarily_unavailable`), 400 for a bad request.
+            let error_status = match &page {
+                AuthorizePage::Error { code, .. } if code == "temporarily_unavailable" => {
+                    Some(StatusCode::SERVICE_UNAVAILABLE)
+                }
+                AuthorizePage::Error { .. } => Some(StatusCode::BAD_REQUEST),
+                _ => None,
+            };
             let data = AuthorizeData { page, csrf };
             let options = state.leptos_options.clone();
             let services = s.clone();
@@ -97,8 +110,8 @@ async fn respond(state: AppState, req: Request, step: AuthorizeStep) -> Response
                 move || shell(options.clone()),
             );
             let mut resp = render(req).await.into_response();
-            if is_error {
-                *resp.status_mut() = StatusCode::BAD_REQUEST;
+            if let Some(status) = error_status {
+                *resp.status_mut() = status;
             }
             resp
         }

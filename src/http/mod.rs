@@ -27,6 +27,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     let mut r = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/o/authorize/", get(authorize::authorize))
         .route("/o/authorize", get(authorize::authorize))
         .route("/o/authorize/denied/", get(authorize::denied))

@@ -59,7 +59,11 @@ pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path
     let headers = req.headers();
     let previous_session = session_token(headers);
     let session = match &previous_session {
-        Some(t) => s.session(t).await,
+        Some(t) => match s.session(t).await {
+            Ok(session) => session,
+            // Whether this links or signs in is unknown while the database is unreachable.
+            Err(_) => return see_other(&with_error("/o/login/", &AppError::Unavailable), &[]),
+        },
         None => None,
     };
     let browser = BrowserInfo {

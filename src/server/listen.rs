@@ -11,8 +11,10 @@
 //!   burst of clients is served late rather than refused, and the server's open files stay
 //!   bounded. The header timeout bounds how long a silent connection keeps its slot.
 //! - Each request carries `ConnectInfo<SocketAddr>`, as with `axum::serve`.
-//! - When `shutdown` completes, the loop stops accepting; open connections finish the
-//!   request they are serving and close.
+//! - When `shutdown` completes, the loop stops accepting (the listening socket closes, so a
+//!   load balancer moves on at once); open connections finish the request they are serving
+//!   and close, idle kept-alive ones close now. Whatever is still running after
+//!   `shutdown_grace_secs` is dropped, so a stuck request cannot keep the process alive.
 //!
 //! HTTP/1.1 only: HTTP/2 and TLS are a reverse proxy's side of a deployment.
 
@@ -81,7 +83,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: RequestLimits, sh
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let grace = limits.shutdown_grace();
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the shutdown grace; dropping them");
+    }
 }
 
 /// Errors of one connection that does not exist any more, after which accepting goes on.

@@ -57,6 +57,15 @@ impl From<ClientAnswer> for AuthorizeStep {
 /// Where the consent page sends the denial of a `form_post` request (see [`Services::decide`]).
 pub const DENIED_PATH: &str = "/o/authorize/denied/";
 
+impl AuthorizeStep {
+    /// The error page while the service cannot answer (RFC 6749 §4.1.2.1
+    /// `temporarily_unavailable`): the request is not answered to the client, since its
+    /// redirect URI could not be checked.
+    pub fn unavailable() -> Self {
+        error_page(&OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again"))
+    }
+}
+
 fn error_page(e: &OAuthError) -> AuthorizeStep {
     AuthorizeStep::Page(AuthorizePage::Error { code: e.code.as_str().into(), description: e.description.to_string() })
 }
@@ -68,7 +77,7 @@ impl Services {
         let client = match params.get("client_id") {
             Some(id) => self.store.client(id).await.map_err(|e| {
                 tracing::error!(error = %e, "client lookup failed");
-                error_page(&OAuthError::temporarily_unavailable("the service is temporarily unavailable; try again"))
+                AuthorizeStep::unavailable()
             })?,
             None => None,
         };

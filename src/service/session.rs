@@ -78,21 +78,20 @@ impl Services {
         Ok(token)
     }
 
-    /// The live session behind a cookie value, if any. Storage errors count as signed out.
-    pub async fn session(&self, token: &str) -> Option<Session> {
+    /// The live session behind a cookie value, if any. A storage error is an error, not
+    /// "signed out": a browser with a session must see the outage page, not the login page
+    /// (which would lose the request it was on, e.g. an authorization request).
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, crate::store::StoreError> {
         let now = self.now();
         let hash = sha256_hex(token);
-        let (record, user) = match self.store.session(&hash, now, now - IDLE_LIFETIME).await {
-            Ok(found) => found?,
-            Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                return None;
-            }
-        };
+        let found = self.store.session(&hash, now, now - IDLE_LIFETIME).await.inspect_err(|e| {
+            tracing::error!(error = %e, "session lookup failed");
+        })?;
+        let Some((record, user)) = found else { return Ok(None) };
         if now - record.last_seen_at >= TOUCH_EVERY {
             let _ = self.store.touch_session(&hash, now).await;
         }
-        Some(Session { hash, user, auth_time: record.auth_time })
+        Ok(Some(Session { hash, user, auth_time: record.auth_time }))
     }
 }
 
@@ -106,7 +105,7 @@ mod tests {
     /// Services over a fresh SQLite file, reading time from `clock`.
     async fn services(dir: &std::path::Path, clock: Arc<FixedClock>) -> Services {
         let url = format!("sqlite://{}", dir.join("t.db").display());
-        let store = crate::store::connect(&url).await.expect("store");
+        let store = crate::store::connect(&url, &Default::default()).await.expect("store");
         let settings = crate::config::Settings {
             argon2: crate::config::Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 },
             ..Default::default()
@@ -130,10 +129,10 @@ mod tests {
             .await
             .expect("user");
         let token = s.start_session(&user, None, "test", None).await.expect("session");
-        assert_eq!(s.session(&token).await.map(|x| x.auth_time), Some(1_700_000_000));
+        assert_eq!(s.session(&token).await.unwrap().map(|x| x.auth_time), Some(1_700_000_000));
         clock.advance(IDLE_LIFETIME - 1);
-        assert!(s.session(&token).await.is_some(), "still within the idle lifetime");
+        assert!(s.session(&token).await.unwrap().is_some(), "still within the idle lifetime");
         clock.advance(IDLE_LIFETIME + 1);
-        assert!(s.session(&token).await.is_none(), "idle for longer than the lifetime");
+        assert!(s.session(&token).await.unwrap().is_none(), "idle for longer than the lifetime");
     }
 }

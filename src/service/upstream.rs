@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{
     events::{kind, Event, Origin},
     session::Session,
-    upstream_http::UpstreamClient,
+    upstream_http::{UpstreamClient, CALLBACK_BUDGET},
     Services,
 };
 use crate::{
@@ -270,7 +270,11 @@ impl Services {
         browser: &BrowserInfo,
     ) -> Result<Finished, UpstreamFailure> {
         let p = self.provider(&flow.provider).ok_or(UpstreamFailure::UnknownProvider)?;
-        let profile = self.verified_profile(p, flow, query).await.map_err(|e| {
+        let verified = tokio::time::timeout(CALLBACK_BUDGET, self.verified_profile(p, flow, query)).await;
+        let verified = verified.unwrap_or_else(|_| {
+            Err(UpstreamError::Unavailable(format!("no answer within {} s", CALLBACK_BUDGET.as_secs())))
+        });
+        let profile = verified.map_err(|e| {
             tracing::warn!(provider = %p.id, error = %e, "provider callback refused");
             UpstreamFailure::from(e)
         })?;

@@ -2,7 +2,8 @@
 //! redirects, and a cache of each issuer's discovery document and JWK Set.
 //!
 //! Whatever the provider does (refuse the connection, never answer, answer slowly, send HTML
-//! or a gigabyte), the caller gets an [`UpstreamError`] within the timeout.
+//! or a gigabyte), the caller gets an [`UpstreamError`] within the timeout; a callback's
+//! calls together stay within [`CALLBACK_BUDGET`].
 
 use std::{
     collections::HashMap,
@@ -22,10 +23,18 @@ use crate::oauth::{
     },
 };
 
-/// Time allowed to open a connection.
+/// Time allowed to open a connection: a provider that is down fails fast.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Time allowed for a whole request, body included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for one whole request, connection and body included. Healthy providers have
+/// been seen answering a token request in 9 s under load, so each call gets 12 s.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(12);
+/// Time allowed for all the calls of one callback together: discovery (when not cached), the
+/// code exchange, the JWK Set (again after a key rotation) and the user info, up to five
+/// calls of [`REQUEST_TIMEOUT`] each. 20 s lets two slow calls (a 9 s token endpoint and a 9 s
+/// user info) through, and leaves 10 s of the server's 30 s request timeout
+/// (`server::app`) for our own database work, so a slow provider gives "provider
+/// unavailable", never the 503 of the request timeout.
+pub const CALLBACK_BUDGET: Duration = Duration::from_secs(20);
 /// Largest response body read.
 const MAX_BODY: usize = 512 * 1024;
 /// How long a discovery document or JWK Set is reused.

@@ -67,6 +67,10 @@ pub enum StoreError {
     /// A stored value does not parse (a bug or a hand-edited row).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The schema cannot be migrated: an applied migration differs from this binary's, or
+    /// one failed half-way. Retrying does not help.
+    #[error("schema: {0}")]
+    Schema(String),
 }
 
 /// Result alias for storage calls.

@@ -15,6 +15,9 @@ pub trait ServerStore: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
+    /// How many of this binary's migrations the database has not applied (another instance
+    /// may be half-way through an upgrade, or the database was restored from an old copy).
+    async fn pending_migrations(&self) -> StoreResult<usize>;
     /// The connection pool: (open connections, idle ones).
     fn pool_usage(&self) -> (u32, usize);
     /// The secret stored under `name`; the first caller's `candidate` becomes it, so every
@@ -38,6 +41,15 @@ macro_rules! server_sql {
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn pending_migrations(&self) -> StoreResult<usize> {
+                let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let applied: std::collections::HashSet<i64> = applied.into_iter().map(|(v,)| v).collect();
+                let ours = super::sql::migrator(<$store as StoreDb>::BACKEND);
+                Ok(ours.iter().filter(|m| !applied.contains(&m.version)).count())
             }
 
             async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String> {

@@ -2,14 +2,17 @@
 //! of sqlx errors. The role modules implement their traits for both stores with one macro
 //! body each, so every statement exists once.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{str::FromStr, sync::Arc};
 
 use sqlx::{
     postgres::{PgPool, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
 };
 
+use sqlx::migrate::Migrator;
+
 use super::{Store, StoreError, StoreResult};
+use crate::config::DatabaseSettings;
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone, Debug)]
@@ -23,38 +26,62 @@ pub struct PostgresStore {
     pub(super) pool: PgPool,
 }
 
+/// The schema each back end is migrated to, embedded in the binary. Migrations this binary
+/// does not know (a newer instance applied them during a rolling upgrade) are allowed: every
+/// migration keeps the schema usable by the release before it (see `migrations/README.md`).
+pub(super) fn migrator(backend: &str) -> Migrator {
+    let mut m = if backend == "sqlite" {
+        sqlx::migrate!("./migrations/sqlite")
+    } else {
+        sqlx::migrate!("./migrations/postgres")
+    };
+    m.set_ignore_missing(true);
+    m
+}
+
 impl SqliteStore {
-    /// Opens (creating if missing) the SQLite database at `url` and migrates it.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    /// Opens (creating if missing) the SQLite database at `url` and migrates it. The busy
+    /// timeout is a request's wait for the write lock: past it the write fails (and the
+    /// request answers 503) rather than holding its client.
+    pub async fn connect(url: &str, db: &DatabaseSettings) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            .busy_timeout(db.timeout());
+        let pool = SqlitePoolOptions::new()
+            .max_connections(db.max_connections.unwrap_or(8))
+            .acquire_timeout(db.timeout())
+            .connect_with(options)
+            .await?;
+        migrator(Self::BACKEND).run(&pool).await?;
         Ok(Self { pool })
     }
 }
 
 impl PostgresStore {
-    /// Connects to the PostgreSQL database at `url` and migrates it.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool =
-            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    /// Connects to the PostgreSQL database at `url` and migrates it. A request waits at most
+    /// the database timeout for a connection; while the server is down every acquire tries
+    /// to connect anew, so service resumes with the first connection that succeeds.
+    pub async fn connect(url: &str, db: &DatabaseSettings) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(db.max_connections.unwrap_or(16))
+            .acquire_timeout(db.timeout())
+            .connect(url)
+            .await?;
+        migrator(Self::BACKEND).run(&pool).await?;
         Ok(Self { pool })
     }
 }
 
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), creating an SQLite file if
 /// needed, and applies the pending migrations.
-pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+pub async fn connect(url: &str, db: &DatabaseSettings) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect(url, db).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        Ok(Arc::new(PostgresStore::connect(url, db).await?))
     } else {
         Err(StoreError::Unavailable("DATABASE_URL must start with sqlite: or postgres:".into()))
     }
@@ -88,6 +115,12 @@ impl From<sqlx::Error> for StoreError {
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Unavailable(format!("migration failed: {e}"))
+        match e {
+            // The database went away while migrating: worth trying again.
+            sqlx::migrate::MigrateError::Execute(e) => StoreError::Unavailable(format!("migration failed: {e}")),
+            // An applied migration differs from this binary's, or one failed half-way: an
+            // operator must look.
+            e => StoreError::Schema(e.to_string()),
+        }
     }
 }

@@ -3,8 +3,11 @@
 //! which the README's test command starts).
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod nginx;
 pub mod oauth;
 pub mod oidc;
+pub mod process;
 pub mod raw;
 
 use std::sync::Arc;
@@ -66,6 +69,13 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestDb {
+    /// A database that lives elsewhere (another server's, or a private cluster's).
+    pub fn at(url: &str) -> Self {
+        Self { url: url.to_owned(), _dir: None }
+    }
+}
+
 /// Creates an empty database on `backend`.
 pub async fn fresh_database(backend: Backend) -> TestDb {
     match backend {
@@ -97,7 +107,9 @@ pub fn test_settings(database_url: &str) -> Settings {
     }
 }
 
-/// A running server: its accept loop and its back-channel logout delivery, as `serve` runs them.
+/// A running server (or, from [`TestServer::through`], the same server reached through a proxy):
+/// its accept loop and its back-channel logout delivery, as `serve` runs them.
+#[derive(Clone)]
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -106,14 +118,20 @@ pub struct TestServer {
     /// An HTTP client that follows no redirects.
     pub http: reqwest::Client,
     _db: Arc<TestDb>,
-    accept: tokio::task::JoinHandle<()>,
-    delivery: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    tasks: Arc<Tasks>,
 }
 
-impl Drop for TestServer {
+/// A server's background tasks, shared by its clones: they end with the last clone, or at
+/// [`TestServer::stop`].
+struct Tasks {
+    accept: tokio::task::JoinHandle<()>,
+    delivery: std::sync::Mutex<Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>,
+}
+
+impl Drop for Tasks {
     fn drop(&mut self) {
         self.accept.abort();
-        if let Some((_, worker)) = &self.delivery {
+        if let Some((_, worker)) = self.delivery.get_mut().ok().and_then(|d| d.take()) {
             worker.abort();
         }
     }
@@ -130,14 +148,26 @@ impl TestServer {
         Self::start_on(Arc::new(fresh_database(backend).await), adjust).await
     }
 
-    /// Starts a server on an existing database (another instance, or a restart).
+    /// Starts another server on this one's database, as a second instance of one deployment
+    /// (PostgreSQL: SQLite is one machine's), letting the test adjust its settings.
+    pub async fn beside(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_on(self._db.clone(), adjust).await
+    }
+
+    /// This server as reached through a proxy at `base` (e.g. [`nginx::Nginx::base`]): the
+    /// helpers that take a `TestServer` then send their requests there.
+    pub fn through(&self, base: &str) -> Self {
+        Self { base: base.to_owned(), ..self.clone() }
+    }
+
+    /// Starts a server on the database `db` (another server's, or a private cluster's).
     pub async fn start_on(db: Arc<TestDb>, adjust: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = test_settings(&db.url);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         settings.issuer = format!("http://{addr}");
         adjust(&mut settings);
-        let store = yaoshi::store::connect(&db.url).await.expect("open store");
+        let store = yaoshi::store::connect(&db.url, &settings.database).await.expect("open store");
         let services = Services::new(store, settings).expect("services");
         let app = yaoshi::server::app(services.clone(), yaoshi::server::leptos_options(addr));
         // The server's own accept loop, so every test goes through the request limits.
@@ -156,22 +186,19 @@ impl TestServer {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), services, http, _db: db, accept, delivery: Some((stop, worker)) }
+        let tasks = Arc::new(Tasks { accept, delivery: std::sync::Mutex::new(Some((stop, worker))) });
+        Self { base: format!("http://{addr}"), services, http, _db: db, tasks }
     }
 
     /// Stops the server as a shutdown does (the delivery worker finishes its round first) and
     /// hands back its database, for a restart.
-    pub async fn stop(mut self) -> Arc<TestDb> {
-        self.accept.abort();
-        if let Some((stop, worker)) = self.delivery.take() {
+    pub async fn stop(self) -> Arc<TestDb> {
+        self.tasks.accept.abort();
+        let delivery = self.tasks.delivery.lock().ok().and_then(|mut d| d.take());
+        if let Some((stop, worker)) = delivery {
             let _ = stop.send(());
             let _ = worker.await;
         }
-        self._db.clone()
-    }
-
-    /// The database, shared, for starting another instance on it.
-    pub fn database(&self) -> Arc<TestDb> {
         self._db.clone()
     }
 
@@ -223,26 +250,7 @@ impl TestServer {
         password: &str,
         next: &str,
     ) -> (String, String) {
-        use reqwest::header::{ACCEPT, ORIGIN};
-        let page = b.get(self.url(login_page)).header(ACCEPT, "text/html").send().await.expect("login page");
-        assert_eq!(page.status(), 200, "{login_page}");
-        let html = page.text().await.expect("html");
-        let csrf = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf field")
-            .to_owned();
-        let resp = b
-            .post(self.url("/api/login"))
-            .header(ACCEPT, "text/html")
-            .header(ORIGIN, &self.base)
-            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", next)])
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(resp.status(), 303);
-        (csrf, location(&resp).unwrap_or_default())
+        sign_in_at(&self.base, b, login_page, username, password, next).await
     }
 
     /// Posts a form as a browser without JavaScript; returns status and `Location`.
@@ -295,4 +303,31 @@ impl TestServer {
         let (status, _, json) = self.post_form("/o/token/", None, form).await;
         (status, json)
     }
+}
+
+/// [`TestServer::sign_in_to`] for any server at `base` (e.g. a separate process).
+pub async fn sign_in_at(
+    base: &str,
+    b: &reqwest::Client,
+    login_page: &str,
+    username: &str,
+    password: &str,
+    next: &str,
+) -> (String, String) {
+    use reqwest::header::{ACCEPT, ORIGIN};
+    let page = b.get(format!("{base}{login_page}")).header(ACCEPT, "text/html").send().await.expect("login page");
+    assert_eq!(page.status(), 200, "{login_page}");
+    let html = page.text().await.expect("html");
+    let csrf =
+        html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf field").to_owned();
+    let resp = b
+        .post(format!("{base}/api/login"))
+        .header(ACCEPT, "text/html")
+        .header(ORIGIN, base)
+        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", next)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303);
+    (csrf, location(&resp).unwrap_or_default())
 }

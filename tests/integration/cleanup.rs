@@ -73,7 +73,7 @@ async fn expired_rows_go_in_batches_and_live_ones_stay(backend: Backend) {
 /// Two instances sweeping the same rows at once both succeed, and every row goes once.
 async fn two_purges_at_once_both_succeed(backend: Backend) {
     let t = TestServer::start(backend).await;
-    let other = TestServer::start_on(t.database(), |_| {}).await;
+    let other = t.beside(|_| {}).await;
     insert_many(&t, 3_000, "events (at, kind)", "0, 'test.old'").await;
     let (a, b) = tokio::join!(t.services.purge_expired(), other.services.purge_expired());
     let (a, b) = (a.expect("first purge"), b.expect("second purge"));

@@ -151,7 +151,7 @@ async fn two_servers_deliver_every_notice(backend: Backend) {
     let port = free_port();
     let mut rx = receiver(port, 3).await;
     let (a, rp, alice) = setup(backend, port).await;
-    let b = TestServer::start_on(a.database(), |s| s.logout_retry_base = 1).await;
+    let b = a.beside(|s| s.logout_retry_base = 1).await;
     let mut sids = BTreeSet::new();
     for server in [&a, &b, &a, &b] {
         sids.insert(session_with_id_token(server, &rp).await);

@@ -1,8 +1,8 @@
 //! The integration tests, as one test binary (one link instead of one per file): each module
 //! drives a real server over HTTP, on SQLite and on PostgreSQL (`on_both_backends!`), or the
 //! `yaoshi` command line (`cli`); `limits` and `fuzz` test the HTTP edge and run on SQLite
-//! only. Run one module with a filter, e.g.
-//! `cargo test --release --features ssr --test integration token_grants::sqlite`.
+//! only; `balance` puts two instances behind nginx, on PostgreSQL only. Run one module with a
+//! filter, e.g. `cargo test --release --features ssr --test integration token_grants::sqlite`.
 
 #[macro_use]
 #[path = "../common/mod.rs"]
@@ -11,11 +11,14 @@ mod common;
 mod abuse;
 mod accounts;
 mod authorize_endpoint;
+mod balance;
 mod cleanup;
 mod cli;
+mod crash;
 mod events;
 mod fuzz;
 mod hardening;
+mod lifecycle;
 mod limits;
 mod logout_outbox;
 mod metrics;
@@ -23,6 +26,8 @@ mod oidc;
 mod oidc_authorize;
 mod oidc_client_library;
 mod oidc_logout;
+mod outage;
+mod page_stall;
 mod proxy;
 mod schema;
 mod self_service;

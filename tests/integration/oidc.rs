@@ -42,7 +42,7 @@ async fn instance(t: &TestServer, adjust: impl FnOnce(&mut Settings)) -> Service
     let mut settings = test_settings(t.database_url());
     settings.issuer = t.base.clone();
     adjust(&mut settings);
-    let store = yaoshi::store::connect(t.database_url()).await.expect("open store");
+    let store = yaoshi::store::connect(t.database_url(), &Default::default()).await.expect("open store");
     Services::new(store, settings).expect("services")
 }
 

@@ -3,77 +3,10 @@
 //! trail see each client's own address, and a client cannot forge one; without it the header
 //! is ignored and everyone is the proxy.
 
-use std::{
-    net::IpAddr,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-};
+use std::net::IpAddr;
 
-use crate::common::{oauth::*, Backend, TestServer, REQUEST_TIMEOUT};
+use crate::common::{nginx::Nginx, oauth::*, Backend, TestServer, REQUEST_TIMEOUT};
 use yaoshi::store::EventFilter;
-
-/// An nginx process proxying `127.0.0.1:port` to one upstream; killed on drop.
-struct Nginx {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-fn nginx_binary() -> PathBuf {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(PathBuf::from).find(|p| p.exists());
-    found.expect("nginx is not installed: `.ci/tools.sh system` installs Debian's nginx")
-}
-
-impl Nginx {
-    async fn start(upstream: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").expect("/proc")) == 0;
-        let d = dir.path().display();
-        let conf = format!(
-            "{user}worker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
-                 proxy_pass {upstream};\n      proxy_set_header Host $host;\n\
-                 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-                 proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n  }}\n}}\n",
-            user = if root { "user root;\n" } else { "" },
-        );
-        let path = dir.path().join("nginx.conf");
-        std::fs::write(&path, conf).expect("write nginx.conf");
-        let child = Command::new(nginx_binary())
-            .args(["-p", &d.to_string(), "-c", &path.display().to_string(), "-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
-        let mut nginx = Self { child, port, _dir: dir };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return nginx;
-            }
-            if let Ok(Some(status)) = nginx.child.try_wait() {
-                let log = std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default();
-                panic!("nginx exited with {status}: {log}");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("nginx did not listen on 127.0.0.1:{}", nginx.port);
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A password grant through `nginx` from 127.0.0.`last`, with a forged `X-Forwarded-For`.
 async fn through(nginx: &Nginx, app: &App, last: u8, pw: &str, forged: &str) -> Reply {
@@ -96,7 +29,7 @@ async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies(backend: B
     let srv = TestServer::start_with(backend, |s| s.trusted_proxies = trusted).await;
     srv.user("alice", PW).await;
     let app = register(&srv, false, &[yaoshi::oauth::model::GrantType::Password]).await;
-    let nginx = Nginx::start(&srv.base).await;
+    let nginx = Nginx::start(&[&srv.base]).await;
     // The attacker at .77 spends alice's budget for its own address, and claims to be .78.
     for i in 0..5 {
         through(&nginx, &app, 77, &format!("guess {i}"), "127.0.0.78").await.error(400, "invalid_grant");
@@ -113,7 +46,7 @@ async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies(backend: B
     let srv = TestServer::start(backend).await;
     srv.user("alice", PW).await;
     let app = register(&srv, false, &[yaoshi::oauth::model::GrantType::Password]).await;
-    let nginx = Nginx::start(&srv.base).await;
+    let nginx = Nginx::start(&[&srv.base]).await;
     for i in 0..5 {
         through(&nginx, &app, 77, &format!("guess {i}"), "203.0.113.1").await.error(400, "invalid_grant");
     }

@@ -15,7 +15,7 @@ type Schema = BTreeMap<String, BTreeSet<String>>;
 /// leaving out sqlx's bookkeeping table (and SQLite's own tables).
 async fn migrated_schema(backend: Backend) -> Schema {
     let db = fresh_database(backend).await;
-    yaoshi::store::connect(&db.url).await.expect("connect and migrate");
+    yaoshi::store::connect(&db.url, &Default::default()).await.expect("connect and migrate");
     let rows: Vec<(String, String)> = match backend {
         Backend::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&db.url).await.expect("open SQLite");

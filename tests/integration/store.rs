@@ -44,9 +44,9 @@ fn tokens(client_id: &str, user: i64, family: &str, access: &str, refresh: Optio
 
 async fn story(backend: Backend) {
     let db = fresh_database(backend).await;
-    let store = connect(&db.url).await.expect("connect and migrate");
+    let store = connect(&db.url, &Default::default()).await.expect("connect and migrate");
     // Opening again must find the schema current.
-    connect(&db.url).await.expect("second open");
+    connect(&db.url, &Default::default()).await.expect("second open");
     store.ping().await.expect("ping");
 
     // Users: unique by normalised username and email; looked up by either.
@@ -183,7 +183,7 @@ async fn story(backend: Backend) {
 /// its back-channel client is handed out exactly once.
 async fn concurrent_ends_of_a_session_tell_its_client_once(backend: Backend) {
     let db = fresh_database(backend).await;
-    let store = connect(&db.url).await.expect("connect and migrate");
+    let store = connect(&db.url, &Default::default()).await.expect("connect and migrate");
     let alice = store.create_user(&new_user("Alice")).await.expect("create");
     let client = Client {
         client_id: "rp".into(),

@@ -41,6 +41,8 @@ pub struct Behaviour {
     pub alg_none: bool,
     /// Answer the authorization request with this `error`.
     pub error: Option<String>,
+    /// How long the token endpoint waits before it answers (a slow but healthy provider).
+    pub token_delay: std::time::Duration,
 }
 
 impl Default for Behaviour {
@@ -55,6 +57,7 @@ impl Default for Behaviour {
             nonce: None,
             alg_none: false,
             error: None,
+            token_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -170,6 +173,7 @@ fn claims(s: &Inner, b: &Behaviour) -> Value {
 
 async fn token(State(s): State<Arc<Inner>>, Form(form): Form<HashMap<String, String>>) -> Response {
     let b = s.behaviour.lock().unwrap().clone();
+    tokio::time::sleep(b.token_delay).await;
     let found = form.get("code").and_then(|c| s.codes.lock().unwrap().remove(c));
     let Some((nonce, client)) = found else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
