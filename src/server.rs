@@ -181,6 +181,7 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
         tracing::warn!(error = %e, "cannot create the signing key yet");
     }
     tokio::spawn(housekeeping(services.clone()));
+    tokio::spawn(services.clone().deliver_logout_notices(std::future::pending()));
     if let Some(at) = services.settings.metrics_bind {
         let metrics = tokio::net::TcpListener::bind(at).await?;
         tracing::info!(%at, "metrics at /metrics");
@@ -207,14 +208,9 @@ async fn housekeeping(services: Services) {
     loop {
         every.tick().await;
         match services.purge_expired().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "purged expired rows"),
+            Ok(c) if c.total() == 0 => {}
+            Ok(c) => tracing::info!(rows = c.total(), "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
-        }
-        match services.purge_oidc().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "purged unpublished keys and finished ID Token grants"),
-            Err(e) => tracing::warn!(error = %e, "purging signing keys failed"),
         }
         if let Err(e) = services.rotate_signing_key_if_due().await {
             tracing::warn!(error = %e, "scheduled signing key rotation failed");

@@ -120,6 +120,9 @@ pub struct Settings {
     pub metrics_bind: Option<SocketAddr>,
     /// What a request may ask of the HTTP edge (`[limits]`).
     pub limits: RequestLimits,
+    /// Seconds before the first retry of a back-channel logout notice; each further retry
+    /// waits twice as long, up to an hour.
+    pub logout_retry_base: i64,
     /// How long requests and startup wait for the database (`[database]`).
     pub database: DatabaseSettings,
 }
@@ -170,6 +173,7 @@ impl Default for Settings {
             event_retention_days: 90,
             metrics_bind: None,
             limits: RequestLimits::default(),
+            logout_retry_base: 5,
             database: DatabaseSettings::default(),
         }
     }
@@ -201,6 +205,7 @@ impl fmt::Debug for Settings {
             .field("event_retention_days", &self.event_retention_days)
             .field("metrics_bind", &self.metrics_bind)
             .field("limits", &self.limits)
+            .field("logout_retry_base", &self.logout_retry_base)
             .field("database", &self.database)
             .finish()
     }
@@ -288,6 +293,8 @@ pub struct FileSettings {
     pub metrics_bind: Option<SocketAddr>,
     /// See [`Settings::limits`].
     pub limits: Option<RequestLimits>,
+    /// See [`Settings::logout_retry_base`].
+    pub logout_retry_base: Option<i64>,
     /// See [`Settings::database`].
     pub database: Option<DatabaseSettings>,
 }
@@ -361,6 +368,9 @@ impl Settings {
         }
         if self.metrics_bind.is_some_and(|m| m == self.bind) {
             return invalid("metrics_bind", "must differ from bind (metrics are never public)");
+        }
+        if !(1..=3600).contains(&self.logout_retry_base) {
+            return invalid("logout_retry_base", "must be between 1 and 3600 seconds");
         }
         self.limits.validate()?;
         self.database.validate()?;

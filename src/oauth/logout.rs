@@ -95,19 +95,24 @@ pub fn post_logout_target(
 /// The claims of a logout token (Back-Channel Logout §2.4): `iss`, `aud`, `iat`, `exp`, `jti`,
 /// `events`, and `sub` and `sid`; never a `nonce` (§2.4: "MUST NOT contain a nonce Claim", so
 /// it cannot pass for an ID Token).
+///
+/// A notice may be delivered more than once (retries): `jti` and `iat` (`issued_at`, when the
+/// session ended) are the same in every copy, so the receiver can recognise a repeat, while
+/// `exp` counts from `signed_at`, so a copy retried hours later is still valid on arrival.
 pub fn logout_token_claims(
     issuer: &str,
     client_id: &str,
     subject: &str,
     sid: Option<&str>,
     jti: &str,
-    now: i64,
+    issued_at: i64,
+    signed_at: i64,
 ) -> Value {
     let mut claims = Map::new();
     claims.insert("iss".into(), issuer.into());
     claims.insert("aud".into(), client_id.into());
-    claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + LOGOUT_TOKEN_LIFETIME));
+    claims.insert("iat".into(), json!(issued_at));
+    claims.insert("exp".into(), json!(signed_at.max(issued_at) + LOGOUT_TOKEN_LIFETIME));
     claims.insert("jti".into(), jti.into());
     claims.insert("sub".into(), subject.into());
     if let Some(sid) = sid {
@@ -180,13 +185,18 @@ mod tests {
 
     #[test]
     fn a_logout_token_has_the_required_claims_and_no_nonce() {
-        let c = logout_token_claims("https://id.example", "rp", "7", Some("s1"), "j1", 100);
+        let c = logout_token_claims("https://id.example", "rp", "7", Some("s1"), "j1", 100, 100);
         assert_eq!(c["iss"], "https://id.example");
         assert_eq!(c["aud"], "rp");
         assert_eq!((c["iat"].as_i64(), c["exp"].as_i64()), (Some(100), Some(100 + LOGOUT_TOKEN_LIFETIME)));
         assert_eq!((c["jti"].as_str(), c["sub"].as_str(), c["sid"].as_str()), (Some("j1"), Some("7"), Some("s1")));
         assert_eq!(c["events"], json!({ BACKCHANNEL_EVENT: {} }));
         assert!(c.get("nonce").is_none());
-        assert!(logout_token_claims("i", "rp", "7", None, "j", 0).get("sid").is_none());
+        assert!(logout_token_claims("i", "rp", "7", None, "j", 0, 0).get("sid").is_none());
+        let retried = logout_token_claims("i", "rp", "7", None, "j", 100, 5_000);
+        assert_eq!(
+            (retried["iat"].as_i64(), retried["exp"].as_i64()),
+            (Some(100), Some(5_000 + LOGOUT_TOKEN_LIFETIME))
+        );
     }
 }

@@ -42,6 +42,8 @@ pub mod kind {
     pub const CLIENT_SECRET_ROTATED: &str = "client.secret_rotated";
     /// The signing key was rotated.
     pub const KEY_ROTATED: &str = "key.rotated";
+    /// A back-channel logout notice was given up (detail: attempts and the last error).
+    pub const BACKCHANNEL_ABANDONED: &str = "logout.backchannel_abandoned";
     /// An admin (or the command line) acted (detail: what).
     pub const ADMIN_ACTION: &str = "admin.action";
 }
@@ -147,10 +149,5 @@ impl Services {
         let filter =
             EventFilter { kind: Some("sign_in".into()), user_id: Some(user_id), limit: 20, ..Default::default() };
         self.store.events(&filter).await
-    }
-
-    /// Deletes events older than the retention.
-    pub async fn purge_events(&self) -> Result<u64, StoreError> {
-        self.store.purge_events(self.now() - self.settings.event_retention_days * 86_400).await
     }
 }

@@ -252,11 +252,6 @@ impl Services {
             }
         }
     }
-
-    /// Deletes expired sign-in flows and pending identities.
-    pub async fn purge_upstream(&self) -> Result<u64, StoreError> {
-        self.store.purge_upstream(self.now()).await
-    }
 }
 
 #[cfg(test)]

@@ -332,10 +332,4 @@ impl Services {
             OAuthError::server_error("no signing key is available")
         })
     }
-
-    /// Deletes keys no longer published and ID Token grants whose tokens are all gone.
-    pub async fn purge_oidc(&self) -> Result<u64, StoreError> {
-        let now = self.now();
-        self.store.purge_oidc(now, now - 86_400).await
-    }
 }

@@ -1,25 +1,17 @@
 //! Ending a login session, and telling the clients: RP-initiated logout (`/o/logout/`) decides
 //! where the browser goes afterwards, and every client that was issued an ID Token within the
-//! session and registered a back-channel logout URI gets a signed logout token.
-
-use std::{sync::OnceLock, time::Duration};
-
-use rand::rngs::OsRng;
+//! session and registered a back-channel logout URI gets a signed logout token, through the
+//! outbox that `logout_delivery` empties.
 
 use super::{ServiceError, Services};
 use crate::{
     crypto::{random_id, sha256_hex},
     oauth::{
         id_token::session_id,
-        logout::{
-            logout_token_claims, post_logout_target, read_hint, requesting_client, LogoutError, LOGOUT_TOKEN_TYP,
-        },
+        logout::{post_logout_target, read_hint, requesting_client, LogoutError},
     },
-    store::SessionClient,
+    store::NoticeSeed,
 };
-
-/// How long a back-channel delivery may take, in all.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An RP-initiated logout request's parameters (RP-Initiated Logout §2).
 #[derive(Clone, Debug, Default)]
@@ -45,20 +37,6 @@ pub struct LogoutPlan {
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
-}
-
-/// The client for outbound calls: short timeouts, no redirects (a logout token goes to the
-/// registered URI or nowhere).
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(DELIVERY_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
 }
 
 impl Services {
@@ -93,33 +71,23 @@ impl Services {
         self.end_session(&sha256_hex(token)).await;
     }
 
-    /// Ends the session with this stored hash; every client that took part in it and
-    /// registered a back-channel logout URI is sent a logout token, in the background (a slow
-    /// or dead client delays nobody).
+    /// Ends the session with this stored hash. Every client that took part in it and
+    /// registered a back-channel logout URI gets a notice in the outbox, written in the same
+    /// transaction, which the delivery worker sends (a slow or dead client delays nobody, and
+    /// a crash or restart loses no notice).
     pub async fn end_session(&self, session_hash: &str) {
-        let clients = match self.store.end_session(session_hash).await {
-            Ok(clients) => clients,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot end a session");
+        let sid = match self.sid_key().await {
+            Ok(key) => session_id(key, session_hash),
+            Err(_) => {
+                tracing::error!("cannot end a session: the sid key is unavailable");
                 return;
             }
         };
-        if clients.is_empty() {
-            return;
-        }
-        let sid = match self.sid_key().await {
-            Ok(key) => session_id(key, session_hash),
-            Err(_) => return,
-        };
-        for client in clients {
-            match self.logout_token(&client, &sid).await {
-                Ok(token) => {
-                    tokio::spawn(deliver(client, token));
-                }
-                Err(e) => {
-                    tracing::error!(error = %e.description, client_id = %client.client_id, "cannot sign a logout token")
-                }
-            }
+        let seed = NoticeSeed { sid, jti_prefix: random_id(), now: self.now() };
+        match self.store.end_session(session_hash, &seed).await {
+            Ok(clients) if !clients.is_empty() => self.wake_logout_delivery(),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot end a session"),
         }
     }
 
@@ -132,32 +100,5 @@ impl Services {
             }
         }
         Ok(())
-    }
-
-    async fn logout_token(&self, client: &SessionClient, sid: &str) -> Result<String, crate::oauth::error::OAuthError> {
-        let key = self.signer().await?;
-        let claims = logout_token_claims(
-            &self.settings.issuer,
-            &client.client_id,
-            &client.user_id.to_string(),
-            Some(sid),
-            &random_id(),
-            self.now(),
-        );
-        Ok(key.sign(LOGOUT_TOKEN_TYP, &claims, &mut OsRng))
-    }
-}
-
-/// POSTs the logout token (Back-Channel Logout §2.5). The token is not logged.
-async fn deliver(client: SessionClient, token: String) {
-    let sent = http().post(&client.backchannel_logout_uri).form(&[("logout_token", token.as_str())]).send().await;
-    match sent {
-        Ok(r) if r.status().is_success() => {
-            tracing::info!(client_id = %client.client_id, "back-channel logout delivered")
-        }
-        Ok(r) => {
-            tracing::warn!(client_id = %client.client_id, status = r.status().as_u16(), "back-channel logout refused")
-        }
-        Err(e) => tracing::warn!(client_id = %client.client_id, error = %e, "back-channel logout not delivered"),
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod authorize;
+pub mod cleanup;
 pub mod clients;
 pub mod demo;
 pub mod developer;
@@ -12,6 +13,7 @@ pub mod events;
 pub mod identities;
 pub mod keys;
 pub mod logout;
+pub mod logout_delivery;
 mod oidc;
 mod refresh;
 pub mod session;
@@ -51,6 +53,8 @@ pub struct Services {
     upstream: Arc<upstream_http::UpstreamClient>,
     /// Where "now" comes from: the system clock, or a pinned one in tests.
     clock: Arc<dyn Clock>,
+    /// Wakes this instance's back-channel logout delivery when a session ends with notices.
+    logout_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The current time, as every use case reads it: a parameter of the services, so tests can
@@ -108,6 +112,7 @@ impl Services {
             oidc: Arc::default(),
             upstream,
             clock: Arc::new(SystemClock),
+            logout_wake: Arc::default(),
         })
     }
 

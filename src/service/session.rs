@@ -93,14 +93,6 @@ impl Services {
         }
         Ok(Some(Session { hash, user, auth_time: record.auth_time }))
     }
-
-    /// Deletes expired codes, tokens, sessions, throttle windows and provider sign-in flows.
-    pub async fn purge_expired(&self) -> Result<u64, crate::store::StoreError> {
-        let now = self.now();
-        let window = self.settings.throttle.window;
-        let gone = self.store.purge_expired(now, now - IDLE_LIFETIME, now - window).await?;
-        Ok(gone + self.purge_upstream().await? + self.purge_events().await?)
-    }
 }
 
 #[cfg(test)]

@@ -75,8 +75,6 @@ pub trait EventStore: Send + Sync {
     async fn events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRow>>;
     /// Whether `user_id` ever signed in successfully from `ip` (within the retention).
     async fn signed_in_from(&self, user_id: i64, ip: &str) -> StoreResult<bool>;
-    /// Deletes events older than `before`; returns how many.
-    async fn purge_events(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// The kind of a successful sign-in, which [`EventStore::signed_in_from`] looks for.
@@ -134,14 +132,6 @@ macro_rules! event_sql {
                         .fetch_optional(&self.pool)
                         .await?;
                 Ok(row.is_some())
-            }
-
-            async fn purge_events(&self, before: i64) -> StoreResult<u64> {
-                Ok(sqlx::query("DELETE FROM events WHERE at < $1")
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
             }
         }
     };

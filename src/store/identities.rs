@@ -39,8 +39,6 @@ pub trait IdentityStore: Send + Sync {
     /// user's row is locked first, so two concurrent unlinks cannot both remove "the other
     /// one".
     async fn unlink_identity(&self, user_id: i64, provider: &str) -> StoreResult<Unlink>;
-    /// Deletes expired sign-in flows and pending identities; returns how many rows went.
-    async fn purge_upstream(&self, now: i64) -> StoreResult<u64>;
 }
 
 const UPSTREAM_LOGIN_COLUMNS: &str =
@@ -197,15 +195,6 @@ macro_rules! identity_sql {
                 };
                 tx.commit().await?;
                 Ok(outcome)
-            }
-
-            async fn purge_upstream(&self, now: i64) -> StoreResult<u64> {
-                let mut gone = 0;
-                for table in ["upstream_logins", "pending_identities"] {
-                    let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
-                    gone += sqlx::query(&sql).bind(now).execute(&self.pool).await?.rows_affected();
-                }
-                Ok(gone)
             }
         }
     };

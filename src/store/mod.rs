@@ -2,8 +2,9 @@
 //!
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
-//! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`ServerStore`]), each declared with its
-//! implementation in its own module, so a caller brings into scope the roles it uses.
+//! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
+//! [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
 //! same statements (sqlx accepts `$N` placeholders on SQLite too); the dialects differ only in
@@ -29,6 +30,8 @@ mod consents;
 mod events;
 mod identities;
 mod oidc;
+mod outbox;
+mod purge;
 mod records;
 mod server;
 mod sessions;
@@ -42,6 +45,8 @@ pub use consents::ConsentStore;
 pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
 pub use identities::IdentityStore;
 pub use oidc::OidcStore;
+pub use outbox::LogoutOutboxStore;
+pub use purge::{Expired, PurgeStore};
 pub use records::*;
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -84,6 +89,8 @@ pub trait Store:
     + IdentityStore
     + ThrottleStore
     + EventStore
+    + LogoutOutboxStore
+    + PurgeStore
     + ServerStore
     + Send
     + Sync
@@ -101,6 +108,8 @@ impl<T> Store for T where
         + IdentityStore
         + ThrottleStore
         + EventStore
+        + LogoutOutboxStore
+        + PurgeStore
         + ServerStore
         + Send
         + Sync

@@ -12,7 +12,7 @@ use super::{
 #[async_trait]
 pub trait OidcStore: Send + Sync {
     /// Every signing key, oldest first, including those no longer published that
-    /// [`OidcStore::purge_oidc`] has not deleted yet.
+    /// housekeeping has not deleted yet ([`super::Expired::SigningKeys`]).
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Stores `key` as its algorithm's current key unless the algorithm has one already, in
     /// which case nothing is stored and the answer is false. A unique index decides, so of
@@ -34,9 +34,6 @@ pub trait OidcStore: Send + Sync {
     async fn insert_oidc_grant(&self, grant: &OidcGrant, now: i64) -> StoreResult<()>;
     /// The authentication behind a token family, if it was issued an ID Token.
     async fn oidc_grant(&self, family_id: &str) -> StoreResult<Option<OidcGrant>>;
-    /// Deletes the keys no longer published at `now`, and the grants recorded before
-    /// `grants_before` whose family has no refresh token left. Returns how many rows went.
-    async fn purge_oidc(&self, now: i64, grants_before: i64) -> StoreResult<u64>;
 }
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
@@ -125,21 +122,6 @@ macro_rules! oidc_sql {
                 .bind(family_id)
                 .fetch_optional(&self.pool)
                 .await?)
-            }
-
-            async fn purge_oidc(&self, now: i64, grants_before: i64) -> StoreResult<u64> {
-                let keys = sqlx::query("DELETE FROM signing_keys WHERE published_until IS NOT NULL AND published_until <= $1")
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                let grants = sqlx::query(
-                    "DELETE FROM oidc_grants WHERE created_at < $1
-                       AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = oidc_grants.family_id)",
-                )
-                .bind(grants_before)
-                .execute(&self.pool)
-                .await?;
-                Ok(keys.rows_affected() + grants.rows_affected())
             }
         }
     };

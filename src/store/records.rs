@@ -411,6 +411,40 @@ pub struct SessionClient {
     pub backchannel_logout_uri: String,
 }
 
+/// What the outbox rows of an ending session carry besides the clients the store finds (see
+/// [`super::SessionStore::end_session`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeSeed {
+    /// The session's `sid`, as its ID Tokens named it.
+    pub sid: String,
+    /// A random value unique to this end of the session; the store appends `.N` per client to
+    /// make each notice's `jti`.
+    pub jti_prefix: String,
+    /// When the session ended: the logout tokens' `iat` and their first attempt.
+    pub now: i64,
+}
+
+/// A back-channel logout notice claimed for delivery from the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LogoutNotice {
+    /// The row.
+    pub id: i64,
+    /// The logout token's `jti`, the same on every attempt.
+    pub jti: String,
+    /// The client to tell (the token's `aud`).
+    pub client_id: String,
+    /// The session's user (the token's `sub`).
+    pub user_id: i64,
+    /// The ended session's `sid`.
+    pub sid: String,
+    /// Where to POST.
+    pub backchannel_uri: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    /// When the session ended (the token's `iat`).
+    pub created_at: i64,
+}
+
 /// A sign-in with an upstream provider between its start and its callback. `Debug` leaves
 /// the state, verifier and nonce out.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -1,5 +1,5 @@
 //! What concerns the database as a whole rather than one kind of record: which back end it
-//! is, whether it answers, the secrets every instance shares, and the housekeeping sweep.
+//! is, whether it answers, and the secrets every instance shares.
 
 use async_trait::async_trait;
 
@@ -8,7 +8,7 @@ use super::{
     StoreResult,
 };
 
-/// The back end itself, the secrets shared by every instance, and the housekeeping sweep.
+/// The back end itself and the secrets shared by every instance.
 #[async_trait]
 pub trait ServerStore: Send + Sync {
     /// `"sqlite"` or `"postgres"`.
@@ -23,10 +23,6 @@ pub trait ServerStore: Send + Sync {
     /// The secret stored under `name`; the first caller's `candidate` becomes it, so every
     /// instance sharing the database agrees.
     async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> StoreResult<String>;
-    /// Deletes what can no longer be used: codes a day after expiry (kept that long so a late
-    /// replay still revokes its tokens), expired access and refresh tokens, ended sessions,
-    /// and throttle windows older than `throttle_since`. Returns how many rows went.
-    async fn purge_expired(&self, now: i64, idle_since: i64, throttle_since: i64) -> StoreResult<u64>;
 }
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
@@ -68,28 +64,6 @@ macro_rules! server_sql {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(value)
-            }
-
-            async fn purge_expired(&self, now: i64, idle_since: i64, throttle_since: i64) -> StoreResult<u64> {
-                let statements: [(&str, i64, Option<i64>); 7] = [
-                    ("DELETE FROM auth_codes WHERE expires_at < $1", now - 86_400, None),
-                    ("DELETE FROM access_tokens WHERE expires_at < $1", now, None),
-                    ("DELETE FROM refresh_tokens WHERE expires_at < $1", now, None),
-                    ("DELETE FROM sessions WHERE expires_at < $1 OR last_seen_at < $2", now, Some(idle_since)),
-                    ("DELETE FROM throttle WHERE window_start < $1", throttle_since, None),
-                    ("DELETE FROM username_tombstones WHERE released_at < $1", now, None),
-                    ("DELETE FROM session_clients WHERE created_at < $1
-                       AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_hash = session_clients.session_hash)", now - 60, None),
-                ];
-                let mut gone = 0;
-                for (sql, first, second) in statements {
-                    let mut q = sqlx::query(sql).bind(first);
-                    if let Some(second) = second {
-                        q = q.bind(second);
-                    }
-                    gone += q.execute(&self.pool).await?.rows_affected();
-                }
-                Ok(gone)
             }
         }
     };

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{
     sql::{PostgresStore, SqliteStore},
-    NewSession, SessionClient, SessionRecord, SessionRow, StoreResult, User, UserStore,
+    NewSession, NoticeSeed, SessionClient, SessionRecord, SessionRow, StoreResult, User, UserStore,
 };
 
 /// Browser sessions and the clients issued an ID Token within each.
@@ -39,9 +39,10 @@ pub trait SessionStore: Send + Sync {
         user_id: i64,
         now: i64,
     ) -> StoreResult<()>;
-    /// Ends the session `session_hash` and returns the clients that took part in it and want
-    /// back-channel logout, in one transaction (so each is told once).
-    async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>>;
+    /// Ends the session `session_hash` and queues a logout notice in the outbox for each client
+    /// that took part in it and wants back-channel logout, in one transaction: each is told
+    /// once, and a crash after the session ended cannot lose a notice. Returns those clients.
+    async fn end_session(&self, session_hash: &str, seed: &NoticeSeed) -> StoreResult<Vec<SessionClient>>;
 }
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
@@ -139,7 +140,7 @@ macro_rules! session_sql {
                 Ok(())
             }
 
-            async fn end_session(&self, session_hash: &str) -> StoreResult<Vec<SessionClient>> {
+            async fn end_session(&self, session_hash: &str, seed: &NoticeSeed) -> StoreResult<Vec<SessionClient>> {
                 // The no-op UPDATE comes first: it takes the write lock (SQLite) or the row locks
                 // of the session's clients (PostgreSQL), so a concurrent end of the same session
                 // waits for this one to commit and then finds no client left to tell.
@@ -156,6 +157,20 @@ macro_rules! session_sql {
                 .bind(session_hash)
                 .fetch_all(&mut *tx)
                 .await?;
+                for (n, c) in clients.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO logout_outbox (jti, client_id, user_id, sid, backchannel_uri, next_attempt_at, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    )
+                    .bind(format!("{}.{n}", seed.jti_prefix))
+                    .bind(&c.client_id)
+                    .bind(c.user_id)
+                    .bind(&seed.sid)
+                    .bind(&c.backchannel_logout_uri)
+                    .bind(seed.now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 sqlx::query("DELETE FROM session_clients WHERE session_hash = $1").bind(session_hash).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM sessions WHERE session_hash = $1").bind(session_hash).execute(&mut *tx).await?;
                 tx.commit().await?;

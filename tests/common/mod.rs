@@ -107,7 +107,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     }
 }
 
-/// A running server (or, from [`TestServer::through`], the same server reached through a proxy).
+/// A running server (or, from [`TestServer::through`], the same server reached through a proxy):
+/// its accept loop and its back-channel logout delivery, as `serve` runs them.
 #[derive(Clone)]
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
@@ -117,6 +118,23 @@ pub struct TestServer {
     /// An HTTP client that follows no redirects.
     pub http: reqwest::Client,
     _db: Arc<TestDb>,
+    tasks: Arc<Tasks>,
+}
+
+/// A server's background tasks, shared by its clones: they end with the last clone, or at
+/// [`TestServer::stop`].
+struct Tasks {
+    accept: tokio::task::JoinHandle<()>,
+    delivery: std::sync::Mutex<Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>,
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.accept.abort();
+        if let Some((_, worker)) = self.delivery.get_mut().ok().and_then(|d| d.take()) {
+            worker.abort();
+        }
+    }
 }
 
 impl TestServer {
@@ -153,13 +171,35 @@ impl TestServer {
         let services = Services::new(store, settings).expect("services");
         let app = yaoshi::server::app(services.clone(), yaoshi::server::leptos_options(addr));
         // The server's own accept loop, so every test goes through the request limits.
-        tokio::spawn(yaoshi::server::listen::serve(listener, app, services.settings.limits, std::future::pending()));
+        let accept = tokio::spawn(yaoshi::server::listen::serve(
+            listener,
+            app,
+            services.settings.limits,
+            std::future::pending(),
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(services.clone().deliver_logout_notices(async move {
+            let _ = stopped.await;
+        }));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), services, http, _db: db }
+        let tasks = Arc::new(Tasks { accept, delivery: std::sync::Mutex::new(Some((stop, worker))) });
+        Self { base: format!("http://{addr}"), services, http, _db: db, tasks }
+    }
+
+    /// Stops the server as a shutdown does (the delivery worker finishes its round first) and
+    /// hands back its database, for a restart.
+    pub async fn stop(self) -> Arc<TestDb> {
+        self.tasks.accept.abort();
+        let delivery = self.tasks.delivery.lock().ok().and_then(|mut d| d.take());
+        if let Some((stop, worker)) = delivery {
+            let _ = stop.send(());
+            let _ = worker.await;
+        }
+        self._db.clone()
     }
 
     /// The store, for assertions on what was persisted.

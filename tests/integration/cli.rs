@@ -153,6 +153,30 @@ fn migrate_creates_the_sqlite_file() {
     assert!(cli.dir.path().join("cli.db").exists());
 }
 
+/// `yaoshi cleanup` deletes the expired rows once and says how many of each kind went.
+#[test]
+fn cleanup_reports_what_it_deleted() {
+    let cli = Cli::new();
+    assert!(cli.run(&["migrate"], "").status.success());
+    let url = cli.db_url();
+    tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+        use sqlx::Connection as _;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+        for (key, start) in [("old-1", 0), ("old-2", 0), ("old-3", 0), ("live", i64::MAX / 2)] {
+            let sql = "INSERT INTO throttle (key, failures, window_start) VALUES ($1, 1, $2)";
+            sqlx::query(sql).bind(key).bind(start).execute(&mut c).await.expect("insert");
+        }
+    });
+    let report = cli.json(&["cleanup", "--json"], "");
+    assert_eq!(report["deleted"]["throttle_windows"], 3, "{report}");
+    assert_eq!(report["deleted"]["events"], 0, "{report}");
+    assert_eq!(report["total"], 3, "{report}");
+    let out = cli.run(&["cleanup"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("throttle_windows\t0") && text.contains("total\t0"), "{text}");
+}
+
 /// Bad configuration gives one readable line and a non-zero exit, never a panic.
 #[test]
 fn bad_configuration_fails_with_one_line() {

@@ -58,6 +58,7 @@ mod sqlite {
         assert!(schema["users"].contains("username_normalized"), "{schema:?}");
         assert!(schema["clients"].contains("backchannel_logout_uri"), "0005 applied: {schema:?}");
         assert!(schema.contains_key("pending_identities"), "0006 applied: {schema:?}");
+        assert!(schema.get("logout_outbox").is_some_and(|c| c.contains("jti")), "0008 applied: {schema:?}");
         assert!(!schema.contains_key("_sqlx_migrations") && !schema.contains_key("sqlite_sequence"), "{schema:?}");
     }
 }

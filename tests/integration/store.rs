@@ -7,8 +7,8 @@ use yaoshi::{
         scope::Scope,
     },
     store::{
-        connect, ClientRecord, LogoutSettings, NewRefresh, NewSession, NewTokens, NewUser, Redemption, Rotation,
-        StoreError,
+        connect, ClientRecord, Expired, LogoutSettings, NewRefresh, NewSession, NewTokens, NewUser, NoticeSeed,
+        Redemption, Rotation, StoreError,
     },
 };
 
@@ -167,7 +167,7 @@ async fn story(backend: Backend) {
         .insert_tokens(&NewTokens { access_expires_at: 500, ..tokens("shop", alice.id, "old", "expired-access", None) })
         .await
         .expect("expired");
-    let gone = store.purge_expired(1_000, 0, 0).await.expect("purge");
+    let gone = store.purge_batch(Expired::AccessTokens(1_000), 500).await.expect("purge");
     assert!(gone >= 1, "{gone}");
     assert!(store.access_token("expired-access").await.expect("lookup").is_none());
     assert!(store.access_token("a1").await.expect("lookup").is_some(), "a1 expires at 5000");
@@ -215,7 +215,8 @@ async fn concurrent_ends_of_a_session_tell_its_client_once(backend: Backend) {
     let ends: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.end_session("session-hash").await })
+            let seed = NoticeSeed { sid: "sid".into(), jti_prefix: yaoshi::crypto::random_id(), now: 1_000 };
+            tokio::spawn(async move { store.end_session("session-hash", &seed).await })
         })
         .collect();
     let mut told = 0;
@@ -223,6 +224,7 @@ async fn concurrent_ends_of_a_session_tell_its_client_once(backend: Backend) {
         told += end.await.expect("task").expect("end_session").len();
     }
     assert_eq!(told, 1, "the client is told once");
+    assert_eq!(store.pending_logout_notices().await.expect("outbox"), 1, "one notice queued");
     assert!(store.session("session-hash", 1_000, 0).await.expect("lookup").is_none(), "the session ended");
 }
 
