@@ -84,11 +84,20 @@ impl Services {
     /// batch; the next starts at once when the batch was full or when woken, else after [`POLL`].
     pub async fn deliver_logout_notices(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        // During a database outage every round fails: said once, and once when it ends.
+        let mut failing = false;
         loop {
             let full = match self.deliver_due_logout_notices().await {
-                Ok(sent) => sent >= CLAIM as usize,
+                Ok(sent) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("back-channel logout delivery resumed");
+                    }
+                    sent >= CLAIM as usize
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot claim back-channel logout notices");
+                    if !std::mem::replace(&mut failing, true) {
+                        tracing::warn!(error = %e, "cannot claim back-channel logout notices; retrying quietly");
+                    }
                     false
                 }
             };
