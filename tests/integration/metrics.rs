@@ -13,11 +13,11 @@ async fn scrape(base: &str) -> prometheus_parse::Scrape {
     prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text")
 }
 
-/// The sum of `metric`'s samples whose label `key` is `value`.
-fn value(s: &prometheus_parse::Scrape, metric: &str, key: &str, wanted: &str) -> f64 {
+/// The sum of `metric`'s samples whose labels `keep` accepts.
+fn sum(s: &prometheus_parse::Scrape, metric: &str, keep: impl Fn(&prometheus_parse::Labels) -> bool) -> f64 {
     s.samples
         .iter()
-        .filter(|x| x.metric == metric && x.labels.get(key) == Some(wanted))
+        .filter(|x| x.metric == metric && keep(&x.labels))
         .map(|x| match x.value {
             prometheus_parse::Value::Counter(v)
             | prometheus_parse::Value::Gauge(v)
@@ -27,17 +27,14 @@ fn value(s: &prometheus_parse::Scrape, metric: &str, key: &str, wanted: &str) ->
         .sum()
 }
 
+/// The sum of `metric`'s samples whose label `key` is `wanted`.
+fn value(s: &prometheus_parse::Scrape, metric: &str, key: &str, wanted: &str) -> f64 {
+    sum(s, metric, |labels| labels.get(key) == Some(wanted))
+}
+
+/// The sum of all of `metric`'s samples.
 fn plain(s: &prometheus_parse::Scrape, metric: &str) -> f64 {
-    s.samples
-        .iter()
-        .filter(|x| x.metric == metric)
-        .map(|x| match x.value {
-            prometheus_parse::Value::Counter(v)
-            | prometheus_parse::Value::Gauge(v)
-            | prometheus_parse::Value::Untyped(v) => v,
-            _ => 0.0,
-        })
-        .sum()
+    sum(s, metric, |_| true)
 }
 
 async fn metrics_move_as_clients_act(backend: Backend) {
