@@ -80,6 +80,10 @@ struct GlobalArgs {
     /// Seconds `serve` and `migrate` keep retrying a database that is not up yet (default 60).
     #[arg(long, env = "YAOSHI_DATABASE_WAIT", global = true)]
     database_wait: Option<u64>,
+    /// SQLite durability: normal (survives a process crash, the default) or full (survives
+    /// power loss too).
+    #[arg(long, env = "YAOSHI_SQLITE_SYNCHRONOUS", global = true, value_enum)]
+    sqlite_synchronous: Option<crate::config::SqliteSync>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,6 +326,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
             let mut db = file.database.unwrap_or(d.database);
             db.timeout_secs = g.database_timeout.unwrap_or(db.timeout_secs);
             db.startup_wait_secs = g.database_wait.unwrap_or(db.startup_wait_secs);
+            db.sqlite_synchronous = g.sqlite_synchronous.unwrap_or(db.sqlite_synchronous);
             db
         },
     };

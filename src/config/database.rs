@@ -26,11 +26,28 @@ pub struct DatabaseSettings {
     /// Connections in the pool (default 8 on SQLite, 16 on PostgreSQL). On PostgreSQL, the
     /// instances' pools together must stay below the server's `max_connections`.
     pub max_connections: Option<u32>,
+    /// When an SQLite commit is on disk (`synchronous`): `normal` (default) survives a crash of
+    /// the process but may lose the last commits on a power loss; `full` syncs every commit, so
+    /// nothing acknowledged is lost even then. Tokens, codes and sessions are committed in
+    /// batches (one sync for many rows), which is what makes `full` affordable. PostgreSQL
+    /// follows its own `synchronous_commit`.
+    pub sqlite_synchronous: SqliteSync,
+}
+
+/// SQLite's `synchronous` level (see [`DatabaseSettings::sqlite_synchronous`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// WAL with `synchronous=NORMAL`: durable across process crashes.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: durable across power loss too.
+    Full,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { timeout_secs: 2, startup_wait_secs: 60, max_connections: None }
+        Self { timeout_secs: 2, startup_wait_secs: 60, max_connections: None, sqlite_synchronous: SqliteSync::Normal }
     }
 }
 
@@ -73,5 +90,8 @@ mod tests {
         assert!(DatabaseSettings { max_connections: Some(0), ..Default::default() }.validate().is_err());
         let file: DatabaseSettings = toml::from_str("timeout_secs = 5").unwrap();
         assert_eq!(file, DatabaseSettings { timeout_secs: 5, ..Default::default() });
+        let full: DatabaseSettings = toml::from_str("sqlite_synchronous = \"full\"").unwrap();
+        assert_eq!(full.sqlite_synchronous, SqliteSync::Full);
+        assert!(toml::from_str::<DatabaseSettings>("sqlite_synchronous = \"off\"").is_err());
     }
 }

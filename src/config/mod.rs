@@ -10,7 +10,7 @@ mod providers;
 pub mod proxies;
 mod throttle;
 
-pub use database::DatabaseSettings;
+pub use database::{DatabaseSettings, SqliteSync};
 pub use limits::RequestLimits;
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 pub use proxies::{Cidr, ForwardedHeader};

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+mod attempt_queue;
 pub mod authorize;
 pub mod cleanup;
 pub mod clients;
@@ -55,6 +56,8 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     /// Wakes this instance's back-channel logout delivery when a session ends with notices.
     logout_wake: Arc<tokio::sync::Notify>,
+    /// This instance's queues of password attempts per throttle key.
+    attempt_queues: Arc<attempt_queue::AttemptQueues>,
 }
 
 /// The current time, as every use case reads it: a parameter of the services, so tests can
@@ -113,6 +116,7 @@ impl Services {
             upstream,
             clock: Arc::new(SystemClock),
             logout_wake: Arc::default(),
+            attempt_queues: Arc::default(),
         })
     }
 

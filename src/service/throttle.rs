@@ -10,13 +10,14 @@
 
 use std::{
     net::IpAddr,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use super::Services;
+use super::{attempt_queue::Turn, Services};
 use crate::{
     config::ThrottleSettings,
-    store::{Reservation, StoreError},
+    store::{Reservation, Store, StoreError},
 };
 
 /// How long an attempt waits for others under the same key to finish before the server
@@ -71,10 +72,34 @@ pub enum Refusal {
     Unavailable,
 }
 
-/// Reserved attempts, to be settled with the check's [`Verdict`].
-#[must_use = "an attempt must be settled, or it stays pending until its window ends"]
+/// Reserved attempts, to be settled with the check's [`Verdict`]. One dropped unsettled (its
+/// request went away mid-check) is settled as [`Verdict::Void`] in the background, so that it
+/// does not stay pending until its window ends.
+#[must_use = "an attempt must be settled"]
 pub(crate) struct Attempt {
     budgets: Vec<Budget>,
+    /// This instance's turns in the keys' queues, released once the store has settled.
+    turns: Vec<Turn>,
+    store: Arc<dyn Store>,
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.budgets.is_empty() {
+            return;
+        }
+        let (budgets, turns, store) = (std::mem::take(&mut self.budgets), std::mem::take(&mut self.turns), self.store.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for b in budgets {
+                    if let Err(e) = store.settle_attempt(&b.key, false, false, b.free).await {
+                        tracing::warn!(error = %e, "cannot settle an abandoned sign-in attempt");
+                    }
+                }
+                drop(turns);
+            });
+        }
+    }
 }
 
 /// Keys for addresses: IPv6 clients are counted by their /64, which one subscriber holds
@@ -142,6 +167,19 @@ impl Services {
     pub(crate) async fn begin_attempt(&self, budgets: Vec<Budget>) -> Result<Attempt, Refusal> {
         let t = self.settings.throttle;
         let started = Instant::now();
+        // First this instance's own queue for each key, in the budgets' order (the same kind
+        // of key first for every attempt, so two attempts never wait for each other's turns).
+        let mut turns = Vec::with_capacity(budgets.len());
+        for b in &budgets {
+            let width = usize::try_from(b.free).unwrap_or(1);
+            match tokio::time::timeout(BUSY_WAIT, self.attempt_queues.wait(&b.key, width)).await {
+                Ok(turn) => turns.push(turn),
+                Err(_) => {
+                    tracing::warn!("sign-in attempts waited too long for their turn");
+                    return Err(Refusal::Unavailable);
+                }
+            }
+        }
         let mut pause = Duration::from_millis(5);
         loop {
             let now = self.now();
@@ -167,10 +205,11 @@ impl Services {
                 }
             }
             let refusal = match outcome {
-                Ok(()) => return Ok(Attempt { budgets }),
+                Ok(()) => return Ok(Attempt { budgets, turns, store: self.store.clone() }),
                 Err(refusal) => refusal,
             };
-            let _ = self.settle(Attempt { budgets: granted }, Verdict::Void).await;
+            let undone = Attempt { budgets: granted, turns: Vec::new(), store: self.store.clone() };
+            let _ = self.settle(undone, Verdict::Void).await;
             if let Some(refusal) = refusal {
                 return Err(refusal);
             }
@@ -186,10 +225,10 @@ impl Services {
     /// Ends the reserved attempts with the check's verdict. A failure past a budget sets the
     /// time before which the next attempt may start; the budget this failure spent, if one,
     /// is returned (for the lockout event).
-    pub(crate) async fn settle(&self, attempt: Attempt, verdict: Verdict) -> Option<&'static str> {
+    pub(crate) async fn settle(&self, mut attempt: Attempt, verdict: Verdict) -> Option<&'static str> {
         let t = self.settings.throttle;
         let mut spent = None;
-        for b in attempt.budgets {
+        for b in std::mem::take(&mut attempt.budgets) {
             let failed = verdict == Verdict::Failure;
             let reset = verdict == Verdict::Success && b.forgiven;
             match self.store.settle_attempt(&b.key, failed, reset, b.free).await {

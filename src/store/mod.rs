@@ -25,6 +25,7 @@
 //! PostgreSQL the same order takes the row locks first, so concurrent transactions on the
 //! same rows queue instead of both acting on what they read.
 
+mod batch;
 mod clients;
 mod consents;
 mod events;
@@ -56,7 +57,7 @@ pub use tokens::{CodeCheck, Redemption, Rotation, TokenStore};
 pub use users::UserStore;
 
 /// What a storage call can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was broken (e.g. a username already taken).
     #[error("already exists: {0}")]

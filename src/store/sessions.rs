@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
+    batch::NewRow,
     sql::{PostgresStore, SqliteStore},
     NewSession, NoticeSeed, SessionClient, SessionRecord, SessionRow, StoreResult, User, UserStore,
 };
@@ -51,19 +52,7 @@ macro_rules! session_sql {
         #[async_trait]
         impl SessionStore for $store {
             async fn insert_session(&self, n: &NewSession) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO sessions (session_hash, user_id, auth_time, created_at, last_seen_at, expires_at, user_agent, ip)
-                     VALUES ($1, $2, $3, $3, $3, $4, $5, $6)",
-                )
-                .bind(&n.session_hash)
-                .bind(n.user_id)
-                .bind(n.auth_time)
-                .bind(n.expires_at)
-                .bind(&n.user_agent)
-                .bind(&n.ip)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                self.writer.write(NewRow::Session(n.clone())).await
             }
 
             async fn session(&self, session_hash: &str, now: i64, idle_since: i64) -> StoreResult<Option<(SessionRecord, User)>> {

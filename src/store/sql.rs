@@ -12,19 +12,23 @@ use sqlx::{
 
 use sqlx::migrate::Migrator;
 
-use super::{Store, StoreError, StoreResult};
-use crate::config::DatabaseSettings;
+use super::{batch::Writer, Store, StoreError, StoreResult};
+use crate::config::{DatabaseSettings, SqliteSync};
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// Where tokens, codes and sessions are inserted (group commit, see `batch`).
+    pub(super) writer: Writer,
 }
 
 /// The scale-out back end: several stateless instances share one PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pub(super) pool: PgPool,
+    /// Where tokens, codes and sessions are inserted (group commit, see `batch`).
+    pub(super) writer: Writer,
 }
 
 /// The schema each back end is migrated to, embedded in the binary. Migrations this binary
@@ -48,7 +52,10 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match db.sqlite_synchronous {
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Full => SqliteSynchronous::Full,
+            })
             .foreign_keys(true)
             .busy_timeout(db.timeout());
         let pool = SqlitePoolOptions::new()
@@ -57,7 +64,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         migrator(Self::BACKEND).run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { writer: Writer::spawn(pool.clone()), pool })
     }
 }
 
@@ -80,7 +87,7 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         migrator(Self::BACKEND).run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { writer: Writer::spawn(pool.clone()), pool })
     }
 }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
+    batch::{InsertRows, NewRow},
     records::{AccessRow, AuthCodeRow, RefreshRow},
     sql::{PostgresStore, SqliteStore, StoreDb},
     AccessRecord, NewTokens, RefreshRecord, StoreResult,
@@ -76,68 +77,19 @@ const REFRESH_COLUMNS: &str =
 macro_rules! token_sql {
     ($store:ty) => {
         impl $store {
-            // Stores `t` inside the caller's transaction (issuance, redemption, rotation).
+            // Stores `t` inside the caller's transaction (redemption, rotation).
             async fn insert_tokens_in(
                 tx: &mut sqlx::Transaction<'_, <$store as StoreDb>::Db>,
-                t: &NewTokens,
+                t: NewTokens,
             ) -> StoreResult<()> {
-                let scope = t.scope.to_string();
-                sqlx::query(
-                    "INSERT INTO access_tokens (token_hash, family_id, client_id, user_id, scope, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&t.access_hash)
-                .bind(&t.family_id)
-                .bind(&t.client_id)
-                .bind(t.user_id)
-                .bind(&scope)
-                .bind(t.now)
-                .bind(t.access_expires_at)
-                .execute(&mut **tx)
-                .await?;
-                if let Some(r) = &t.refresh {
-                    let family = t.family_id.clone().unwrap_or_else(|| r.hash.clone());
-                    sqlx::query(
-                        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, created_at, expires_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(&r.hash)
-                    .bind(family)
-                    .bind(&t.client_id)
-                    .bind(t.user_id)
-                    .bind(r.scope.to_string())
-                    .bind(t.now)
-                    .bind(r.expires_at)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                Ok(())
+                <<$store as StoreDb>::Db as InsertRows>::insert_rows(tx, &[&NewRow::Tokens(t)]).await
             }
         }
 
         #[async_trait]
         impl TokenStore for $store {
             async fn insert_auth_code(&self, code_hash: &str, c: &AuthCode, now: i64) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, redirect_uri_explicit, scope,
-                        code_challenge, nonce, auth_time, expires_at, created_at, session_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(code_hash)
-                .bind(&c.client_id)
-                .bind(c.user_id)
-                .bind(&c.redirect_uri)
-                .bind(c.redirect_uri_explicit)
-                .bind(c.scope.to_string())
-                .bind(&c.code_challenge)
-                .bind(&c.nonce)
-                .bind(c.auth_time)
-                .bind(c.expires_at)
-                .bind(now)
-                .bind(&c.session_hash)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                self.writer.write(NewRow::Code { hash: code_hash.to_owned(), code: c.clone(), now }).await
             }
 
             async fn redeem_auth_code(&self, code_hash: &str, now: i64, check: &CodeCheck<'_>) -> StoreResult<Redemption> {
@@ -160,7 +112,7 @@ macro_rules! token_sql {
                 let code = row.into_code()?;
                 let outcome = match check(&code) {
                     Ok(tokens) => {
-                        Self::insert_tokens_in(&mut tx, &tokens).await?;
+                        Self::insert_tokens_in(&mut tx, tokens).await?;
                         Redemption::Issued(code)
                     }
                     Err(e) => Redemption::Refused(e),
@@ -170,10 +122,7 @@ macro_rules! token_sql {
             }
 
             async fn insert_tokens(&self, t: &NewTokens) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                Self::insert_tokens_in(&mut tx, t).await?;
-                tx.commit().await?;
-                Ok(())
+                self.writer.write(NewRow::Tokens(t.clone())).await
             }
 
             async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
@@ -200,7 +149,7 @@ macro_rules! token_sql {
                     tx.rollback().await?;
                     return Ok(Rotation::Lost);
                 }
-                Self::insert_tokens_in(&mut tx, next).await?;
+                Self::insert_tokens_in(&mut tx, next.clone()).await?;
                 tx.commit().await?;
                 Ok(Rotation::Rotated)
             }
