@@ -169,15 +169,22 @@ impl PasswordHasher {
         // A bounded wait: under a flood the caller answers "temporarily unavailable" instead of
         // queueing forever.
         self.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let permit = tokio::time::timeout(POOL_WAIT, self.permits.acquire()).await;
+        let permit = tokio::time::timeout(POOL_WAIT, self.permits.clone().acquire_owned()).await;
         self.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        let _permit = permit.map_err(|_| HashError::Busy)?.map_err(|e| HashError::Failed(e.to_string()))?;
-        // A permit holder takes a working memory (there are never more than permits).
-        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
-        let (out, memory) = tokio::task::spawn_blocking(move || (job(&mut memory), memory))
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?;
-        self.memory.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
+        let permit = permit.map_err(|_| HashError::Busy)?.map_err(|e| HashError::Failed(e.to_string()))?;
+        // The permit and the working memory go with the job and come back when it ends, even
+        // if the request that asked for it has gone away meanwhile: never more hashes running,
+        // nor memories allocated, than workers.
+        let memories = self.memory.clone();
+        let mut memory = memories.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
+        let out = tokio::task::spawn_blocking(move || {
+            let out = job(&mut memory);
+            memories.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?;
         Ok(out)
     }
 }

@@ -60,6 +60,9 @@ impl SqliteStore {
             .busy_timeout(db.timeout());
         let pool = SqlitePoolOptions::new()
             .max_connections(db.max_connections.unwrap_or(8))
+            // A connection to a file cannot drop like a socket: pinging it before each use
+            // only cost every query an extra hand-off to its worker thread.
+            .test_before_acquire(false)
             .acquire_timeout(db.timeout())
             .connect_with(options)
             .await?;

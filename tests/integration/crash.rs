@@ -1,8 +1,8 @@
-//! The crash ledger: a mixed load (client_credentials, the code flow, refresh rotation) runs
-//! against `yaoshi serve` as a separate process, which is killed with `kill -9` several times
-//! and restarted on the same database. The load keeps a ledger of every token it was given;
-//! afterwards nothing it received is lost (every token neither expired nor rotated still
-//! introspects active), nothing is duplicated (no code redeemed twice, no refresh family with
+//! The crash ledger: a mixed load (a burst of client_credentials, the code flow, refresh
+//! rotation) runs against `yaoshi serve` as a separate process, which is killed with `kill -9`
+//! several times and restarted on the same database. The load keeps a ledger of every token
+//! it was given; afterwards nothing it received is lost (every token neither expired nor
+//! rotated still introspects active: the writer answers only after its batch committed), nothing is duplicated (no code redeemed twice, no refresh family with
 //! two live tokens), and superseded refresh tokens are still refused.
 //!
 //! `YAOSHI_CRASH_ROUNDS` (default 5) kills of `YAOSHI_CRASH_LOAD_MS` (default 1500) ms of load
@@ -32,6 +32,8 @@ use crate::common::{
 
 const REDIRECT: &str = "https://rp.example.com/cb";
 const PASSWORD: &str = "ledger-password-1";
+/// Concurrent client_credentials loops.
+const CC_LOOPS: usize = 12;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -231,9 +233,13 @@ async fn crash_ledger(backend: Backend) {
         http,
     });
     let mut workers = Vec::new();
-    for _ in 0..2 {
+    // Client_credentials in a burst of concurrent loops, so that the server's writer commits
+    // them in batches and a kill lands while a batch is in flight.
+    for _ in 0..CC_LOOPS {
         let l = load.clone();
         workers.push(tokio::spawn(async move { l.client_credentials().await }));
+    }
+    for _ in 0..2 {
         let b = browser();
         let (_, back) = sign_in_at(&load.base, &b, "/o/login/", "ledger", PASSWORD, "/").await;
         assert_eq!(back, "/");
