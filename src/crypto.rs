@@ -238,7 +238,12 @@ fn argon2_into(
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
     }
-    Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        &mut memory[..blocks],
+    )
 }
 
 #[cfg(test)]
@@ -297,7 +302,8 @@ mod tests {
         let salt = SaltString::generate(&mut OsRng);
         for algorithm in [Algorithm::Argon2id, Algorithm::Argon2i] {
             let params = Params::new(256, 2, 1, None).unwrap();
-            let theirs = Argon2::new(algorithm, Version::V0x13, params).hash_password(b"pw", &salt).unwrap().to_string();
+            let theirs =
+                Argon2::new(algorithm, Version::V0x13, params).hash_password(b"pw", &salt).unwrap().to_string();
             assert!(h.verify("pw", Some(&theirs)).await.unwrap());
             assert!(!h.verify("pW", Some(&theirs)).await.unwrap());
         }

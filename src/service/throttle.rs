@@ -88,7 +88,8 @@ impl Drop for Attempt {
         if self.budgets.is_empty() {
             return;
         }
-        let (budgets, turns, store) = (std::mem::take(&mut self.budgets), std::mem::take(&mut self.turns), self.store.clone());
+        let (budgets, turns, store) =
+            (std::mem::take(&mut self.budgets), std::mem::take(&mut self.turns), self.store.clone());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 for b in budgets {

@@ -92,7 +92,12 @@ macro_rules! token_sql {
                 self.writer.write(NewRow::Code { hash: code_hash.to_owned(), code: c.clone(), now }).await
             }
 
-            async fn redeem_auth_code(&self, code_hash: &str, now: i64, check: &CodeCheck<'_>) -> StoreResult<Redemption> {
+            async fn redeem_auth_code(
+                &self,
+                code_hash: &str,
+                now: i64,
+                check: &CodeCheck<'_>,
+            ) -> StoreResult<Redemption> {
                 let sql = format!(
                     "UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL
                      RETURNING {CODE_COLUMNS}"
@@ -100,13 +105,15 @@ macro_rules! token_sql {
                 // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
                 // (PostgreSQL) that serialises concurrent redemptions until this commits.
                 let mut tx = self.pool.begin().await?;
-                let row = sqlx::query_as::<_, AuthCodeRow>(&sql).bind(now).bind(code_hash).fetch_optional(&mut *tx).await?;
+                let row =
+                    sqlx::query_as::<_, AuthCodeRow>(&sql).bind(now).bind(code_hash).fetch_optional(&mut *tx).await?;
                 let Some(row) = row else {
                     tx.rollback().await?;
-                    let seen: Option<(String,)> = sqlx::query_as("SELECT code_hash FROM auth_codes WHERE code_hash = $1")
-                        .bind(code_hash)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                    let seen: Option<(String,)> =
+                        sqlx::query_as("SELECT code_hash FROM auth_codes WHERE code_hash = $1")
+                            .bind(code_hash)
+                            .fetch_optional(&self.pool)
+                            .await?;
                     return Ok(if seen.is_some() { Redemption::Reused } else { Redemption::Unknown });
                 };
                 let code = row.into_code()?;
@@ -165,11 +172,13 @@ macro_rules! token_sql {
                 // first statement cannot see (READ COMMITTED); repeating until nothing changes
                 // catches it. The access tokens come last, after every rotation has committed.
                 for _ in 0..10 {
-                    let done = sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-                        .bind(now)
-                        .bind(family_id)
-                        .execute(&self.pool)
-                        .await?;
+                    let done = sqlx::query(
+                        "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(family_id)
+                    .execute(&self.pool)
+                    .await?;
                     if done.rows_affected() == 0 {
                         break;
                     }
