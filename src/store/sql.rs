@@ -87,6 +87,19 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(db.max_connections.unwrap_or(16))
             .acquire_timeout(db.timeout())
+            // sqlx pings a connection when it comes back to the pool, so one that was just
+            // used is known to answer; pinging it again on the way out cost every query a
+            // second round trip. One idle for longer may have died with the server (a restart,
+            // an outage): that one is pinged, and replaced if it does not answer.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= std::time::Duration::from_secs(1) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         migrator(Self::BACKEND).run(&pool).await?;
