@@ -74,6 +74,7 @@ bench_backend() {
   export BENCH_PID="$server" BENCH_ROUNDS="$rounds" BENCH_SECONDS="$seconds"
   python3 bench/bench.py run "$label" || status=$?
   stop_server
+  python3 bench/bench.py log "$work/server-$label.log"
   if [ "$status" != 0 ]; then
     failed=1
     echo "[bench] $label: server log (last lines):" >&2
