@@ -7,9 +7,10 @@ redirect URI with a code -> POST /o/token/ for it. Every step must answer what a
 see (status, Location, the form and its fields, the state, an access token); anything else
 makes the flow an error, counted under the step that went wrong.
 
-  flow.py load   --workers N --seconds T   N threads doing whole flows for T seconds, each on
-                                           its own keep-alive connection; prints one line
-                                           "BENCH {json}" (flows, errors, p50/p99, errors by step)
+  flow.py load   --workers N --seconds T   N threads doing whole flows for T seconds, each flow
+                                           in a fresh browser (cookie jar, keep-alive connection);
+                                           prints one line "BENCH {json}" (flows, errors, p50/p99,
+                                           errors by step)
   flow.py tokens --count N                 one sign-in, then N refresh tokens through that
                                            session (consent remembered): one per line
 Both take --base URL --client-id ID --client-secret S --username U --password P

@@ -92,7 +92,7 @@ case ",$backends," in *,sqlite,*)
 esac
 case ",$backends," in *,postgres,*)
   if start_postgres; then
-    psql "$YAOSHI_TEST_POSTGRES" -qc "CREATE DATABASE yaoshi_bench" >/dev/null
+    "$PG_BIN/psql" "$YAOSHI_TEST_POSTGRES" -qc "CREATE DATABASE yaoshi_bench" >/dev/null
     bench_backend "${YAOSHI_TEST_POSTGRES%/*}/yaoshi_bench" postgres
   else
     printf '### postgres\n\nskipped: no PostgreSQL test cluster could be started (.ci/postgres.sh)\n\n'
