@@ -145,9 +145,12 @@ def wrk(script, path, conns, seconds, args, extra_env=None):
                   "-s", os.path.join(HERE, "lua", script), env("BENCH_BASE") + path, "--", *args], extra_env)
 
 
-def finish(proc, what, seconds):
+def finish(proc, what, seconds, conns):
     """Waits (bounded) for a load generator; its result, with `errors` summed for wrk: answers
-    that were not 2xx, malformed ones and socket errors (connect, read, write, timeout)."""
+    that were not 2xx, malformed ones, socket errors (connect, read, write, timeout), and
+    connections that never got an answer in the whole run (wrk counts a request that is still
+    unanswered when the run ends as nothing at all, so a run of `conns` connections that
+    completes fewer requests than that has left some waiting for at least `seconds`)."""
     if isinstance(proc, NotStarted):
         log(f"{what}: run not started: {proc.why}")
         return {"requests": 0, "rps": 0.0, "errors": 1, "failed": proc.why}
@@ -162,7 +165,8 @@ def finish(proc, what, seconds):
         raise SystemExit(f"{what}: the load generator failed (status {proc.returncode})")
     r = json.loads(line[len("BENCH "):])
     if "errors" not in r:
-        r["errors"] = r["bad_status"] + r["malformed"] + r["socket_errors"]
+        r["unanswered"] = max(0, conns - r["requests"])
+        r["errors"] = r["bad_status"] + r["malformed"] + r["socket_errors"] + r["unanswered"]
     return r
 
 
@@ -273,7 +277,7 @@ def run_in(label, work):
         procs = [(ep.launch(conns, secs, work), ep) for ep in loads]
         cpu0, peak = cpu_seconds(pid), RssPeak(pid)
         peak.start()
-        res = [finish(p, ep.name, secs) for p, ep in procs]
+        res = [finish(p, ep.name, secs, conns) for p, ep in procs]
         cpu, rss = cpu_seconds(pid) - cpu0, peak.stop()
         if not alive(pid):
             raise SystemExit(f"the server exited during {', '.join(ep.name for ep in loads)}")
@@ -406,7 +410,8 @@ def error_lines(results):
         kinds = {}
         for x in runs:
             for kind, n in [("not 2xx", x.get("bad_status", 0)), ("malformed", x.get("malformed", 0)),
-                            ("not started", int("failed" in x))] \
+                            ("not started", int("failed" in x)),
+                            ("connections unanswered all run", x.get("unanswered", 0))] \
                     + [(f"socket {k}", n) for k, n in x.get("socket", {}).items()] \
                     + [(f"at step {step}", n) for step, n in x.get("error_steps", {}).items()]:
                 kinds[kind] = kinds.get(kind, 0) + n
