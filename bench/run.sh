@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Measures requests/s of client_credentials issuance, introspection and the JWK Set on SQLite, each as a
-# ratio to GET /healthz of the same server in the same run, then the password grant for one user
-# (argon2-bound) at 16 and 64 connections with its count of non-2xx answers, which must be 0: the
-# sign-in throttle lets concurrent correct passwords through. Then the login and account pages at 64
-# connections, with how many renders stalled (yaoshi_page_render_stalls_total from the metrics
-# listener), which must be 0. Loopback only, bounded in time.
-# Usage: bench/run.sh [rounds=3] [seconds=10] [connections=16]
+# The benchmark (bench/README.md): builds the release site and server, then for SQLite (and
+# PostgreSQL when a private test cluster can be started) starts the server on a fresh database,
+# provisions a client and accounts through the CLI, and drives load on loopback with wrk
+# (bench/lua/) and the code-flow generator (bench/flow.py), alternating endpoints each round.
+# Prints, in markdown, the WASM and binary sizes and one table per database: req/s (median of
+# the rounds, with their range), the ratio to GET /healthz, p50/p99, errors (non-2xx or
+# malformed answers, socket errors), server CPU ms per request and RSS, beside the targets.
+# Every run is bounded in time; exits 1 when a page render stalled.
+# Usage: bench/run.sh [rounds=3] [seconds=10]
+#   BENCH_BACKENDS=sqlite,postgres (default)   BENCH_CONNECTIONS="16 64" (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds="${1:-3}"; seconds="${2:-10}"; conns="${3:-16}"
+rounds="${1:-3}"; seconds="${2:-10}"
+backends="${BENCH_BACKENDS:-sqlite,postgres}"
+export BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16 64}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yaoshi-target}"
 # The build of the README's commands: the site, then the release binary that embeds it.
@@ -17,77 +22,80 @@ export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/nod
 bash .ci/site.sh
 cargo build --release --features ssr --bin yaoshi >&2
 bin="$CARGO_TARGET_DIR/release/yaoshi"
+site="${YAOSHI_SITE_DIR:-$PWD/target/site}"
 
 work="$(mktemp -d /tmp/yaoshi-bench.XXXXXX)"
 server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-export DATABASE_URL="sqlite://$work/bench.db"
-port=$(( 30000 + RANDOM % 10000 ))
-base="http://127.0.0.1:$port"
-metrics="http://127.0.0.1:$((port + 1))/metrics"
+# shellcheck source=../.ci/postgres.sh
+source .ci/postgres.sh
+stop_server() {
+  [ -n "$server" ] || return 0
+  kill "$server" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+trap 'stop_server; stop_postgres; rm -rf "$work"' EXIT
 
-created="$("$bin" client create --name bench --grant client_credentials --grant password --json)"
-echo "bench user passphrase" | "$bin" user create benchuser --password-stdin >/dev/null
-id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")"
-secret="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")"
-YAOSHI_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --metrics-bind "127.0.0.1:$((port + 1))" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+# One password for every account. The password-grant runs sign in as a fresh account each
+# (bench/bench.py, stuck_sign_in): the ceiling's, one per round and connection count, one per
+# round beside client_credentials; and as many spares, for refresh tokens when the main
+# account cannot sign in.
+export BENCH_PASSWORD="bench user passphrase"
+n=$(wc -w <<<"$BENCH_CONNECTIONS")
+accounts=$(( 1 + rounds * (2 * n + 1) ))
 
-token="$(curl -sf "$base/o/token/" -d "grant_type=client_credentials&client_id=$id&client_secret=$secret" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-cat >"$work/cc.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = "grant_type=client_credentials&client_id=$id&client_secret=$secret"
-LUA
-cat >"$work/password.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = "grant_type=password&username=benchuser&password=bench+user+passphrase&client_id=$id&client_secret=$secret"
-LUA
-cat >"$work/introspect.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = "token=$token&client_id=$id&client_secret=$secret"
-LUA
+# Runs the whole table against a fresh database at $1 (a URL), labelled $2; a failure sets
+# $failed (called plainly, so that `set -e` still stops at a failing step).
+failed=0
+bench_backend() {
+  local label="$2" status=0
+  export DATABASE_URL="$1" YAOSHI_LOG=warn
+  echo "[bench] $label: provisioning through the CLI" >&2
+  local created
+  created="$("$bin" client create --name bench --redirect-uri https://app.example/cb --grant authorization_code \
+    --grant refresh_token --grant client_credentials --grant password --json)"
+  BENCH_CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")"
+  BENCH_CLIENT_SECRET="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")"
+  export BENCH_CLIENT_ID BENCH_CLIENT_SECRET BENCH_USERNAME=bench BENCH_USERS=""
+  "$bin" user create bench --password-stdin >/dev/null <<<"$BENCH_PASSWORD"
+  for i in $(seq 1 "$accounts"); do
+    "$bin" user create "bench-$i" --password-stdin >/dev/null <<<"$BENCH_PASSWORD"
+    BENCH_USERS+="bench-$i "
+  done
 
-rps() { wrk -t2 -c"$conns" -d"${seconds}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
-declare -A results
-for r in $(seq 1 "$rounds"); do
-  results[healthz]+="$(rps "$base/healthz") "
-  results[client_credentials]+="$(rps -s "$work/cc.lua" "$base/o/token/") "
-  results[introspect]+="$(rps -s "$work/introspect.lua" "$base/o/introspect/") "
-  results[jwks]+="$(rps "$base/o/.well-known/jwks.json") "
-  echo "round $r done" >&2
-done
-# The password grant, once per connection count: requests/s and non-2xx answers.
-for c in 16 64; do
-  wrk -t2 -c"$c" -d"${seconds}s" --timeout 30s --latency -s "$work/password.lua" "$base/o/token/" \
-    | awk -v c="$c" '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} /Socket errors/ {s=$0} / 50% / {p=$2} / 99% / {q=$2}
-      END {printf "password grant, %d connections: %.0f req/s, p50 %s, p99 %s, %d non-2xx %s\n", c, r, p, q, e, s}'
-done
-# Pages, as a browser asks for them (the account page signed out): requests/s, latency and non-2xx,
-# then the renders that stalled over these runs.
-echo 'wrk.headers["Accept"] = "text/html"' >"$work/page.lua"
-for path in /o/login/ /account; do
-  wrk -t2 -c64 -d"${seconds}s" --timeout 30s --latency -s "$work/page.lua" "$base$path" \
-    | awk -v p="$path" '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} /^ +Latency +[0-9]/ {m=$4} / 99% / {q=$2}
-      END {printf "page %s, 64 connections: %.0f req/s, p99 %s, max %s, %d non-2xx\n", p, r, q, m, e}'
-done
-stalls="$(curl -sf "$metrics" | awk '/^yaoshi_page_render_stalls_total/ {print $2}')"
-echo "page renders stalled: ${stalls:-unknown} (log lines: $(grep -c 'a page render stalled' "$work/server.log" || true))"
-# Every answer must have been a success: wrk counts non-2xx separately; check a last one by hand.
-curl -sf "$base/o/introspect/" -d "token=$token&client_id=$id&client_secret=$secret" | grep -q '"active":true'
+  local port=$(( 30000 + RANDOM % 10000 ))
+  export BENCH_BASE="http://127.0.0.1:$port" BENCH_METRICS="http://127.0.0.1:$((port + 1))/metrics"
+  "$bin" serve --bind "127.0.0.1:$port" --metrics-bind "127.0.0.1:$((port + 1))" \
+    >"$work/server-$label.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 300); do curl -sf "$BENCH_BASE/healthz" >/dev/null && break; sleep 0.1; done
+  export BENCH_PID="$server" BENCH_ROUNDS="$rounds" BENCH_SECONDS="$seconds"
+  python3 bench/bench.py run "$label" || status=$?
+  stop_server
+  python3 bench/bench.py log "$work/server-$label.log"
+  if [ "$status" != 0 ]; then
+    failed=1
+    echo "[bench] $label: server log (last lines):" >&2
+    tail -n 20 "$work/server-$label.log" >&2
+  fi
+}
 
-python3 - "${results[healthz]}" "${results[client_credentials]}" "${results[introspect]}" "${results[jwks]}" <<'PY'
-import statistics, sys
-names = ["healthz", "client_credentials", "introspect", "jwks"]
-runs = [list(map(float, a.split())) for a in sys.argv[1:]]
-base = statistics.median(runs[0])
-print(f"{'endpoint':<20} {'median req/s':>12} {'ratio to healthz':>17}   runs")
-for name, r in zip(names, runs):
-    m = statistics.median(r)
-    print(f"{name:<20} {m:>12.0f} {m / base:>17.2f}   {' '.join(f'{x:.0f}' for x in r)}")
-PY
-[ "${stalls:-1}" = 0 ] || { echo "page renders stalled: ${stalls:-unknown}" >&2; exit 1; }
+echo "## Benchmark: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%d)"
+echo
+echo "$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $rounds rounds of ${seconds} s, connections: $BENCH_CONNECTIONS"
+echo
+python3 bench/bench.py sizes "$site" "$bin"
+case ",$backends," in *,sqlite,*)
+  bench_backend "sqlite://$work/bench.db" sqlite ;;
+esac
+case ",$backends," in *,postgres,*)
+  if start_postgres; then
+    "$PG_BIN/psql" "$YAOSHI_TEST_POSTGRES" -qc "CREATE DATABASE yaoshi_bench" >/dev/null
+    bench_backend "${YAOSHI_TEST_POSTGRES%/*}/yaoshi_bench" postgres
+  else
+    printf '### postgres\n\nskipped: no PostgreSQL test cluster could be started (.ci/postgres.sh)\n\n'
+  fi ;;
+esac
+exit "$failed"
