@@ -108,6 +108,7 @@ async fn run<DB: InsertRows>(pool: sqlx::Pool<DB>, mut queue: mpsc::Receiver<Job
 }
 
 async fn commit<DB: InsertRows>(pool: &sqlx::Pool<DB>, rows: &[&NewRow]) -> StoreResult<()> {
+    // The writer's task is never cancelled mid-transaction, so it needs no `sql::begin`.
     let mut tx = pool.begin().await?;
     DB::insert_rows(&mut tx, rows).await?;
     tx.commit().await?;

@@ -75,7 +75,7 @@ macro_rules! consent_sql {
             }
 
             async fn revoke_grant(&self, user_id: i64, client_id: &str, now: i64) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)

@@ -142,7 +142,7 @@ macro_rules! identity_sql {
                      WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)
                      RETURNING {USER_COLUMNS}"
                 );
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 let user = sqlx::query_as::<_, User>(&sql)
                     .bind(&u.username)
                     .bind(&u.username_normalized)
@@ -170,7 +170,7 @@ macro_rules! identity_sql {
             async fn unlink_identity(&self, user_id: i64, provider: &str) -> StoreResult<Unlink> {
                 // The no-op UPDATE comes first: it takes the write lock (SQLite) or the user's
                 // row lock (PostgreSQL) until this commits.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
                 let password: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
                     .bind(user_id)

@@ -71,7 +71,7 @@ macro_rules! oidc_sql {
             async fn rotate_signing_key(&self, current_kid: &str, retired_at: i64, published_until: i64, next: &SigningKeyRecord) -> StoreResult<bool> {
                 // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
                 // (PostgreSQL), so a concurrent rotation of the same key finds it retired.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 let done = sqlx::query(
                     "UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE kid = $3 AND retired_at IS NULL",
                 )

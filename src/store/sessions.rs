@@ -133,7 +133,7 @@ macro_rules! session_sql {
                 // The no-op UPDATE comes first: it takes the write lock (SQLite) or the row locks
                 // of the session's clients (PostgreSQL), so a concurrent end of the same session
                 // waits for this one to commit and then finds no client left to tell.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 sqlx::query("UPDATE session_clients SET created_at = created_at WHERE session_hash = $1")
                     .bind(session_hash)
                     .execute(&mut *tx)

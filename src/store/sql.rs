@@ -107,6 +107,18 @@ impl PostgresStore {
     }
 }
 
+/// Begins a transaction in a task of its own. sqlx 0.8.6 loses track of a PostgreSQL `BEGIN`
+/// whose caller is cancelled while it waits for the answer (a client that hangs up, a
+/// timeout; transact-rs/sqlx#4393): the session stays inside that transaction and goes back to
+/// the pool, where the next requests' writes on it are neither committed nor seen by anyone
+/// else. In its own task the `BEGIN` completes whatever happens to the request, and a handle
+/// nobody awaits any more is dropped there, which rolls the transaction back properly.
+pub(super) async fn begin<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> StoreResult<sqlx::Transaction<'static, DB>> {
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move { pool.begin().await }).await;
+    Ok(begun.map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))??)
+}
+
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), creating an SQLite file if
 /// needed, and applies the pending migrations.
 pub async fn connect(url: &str, db: &DatabaseSettings) -> StoreResult<Arc<dyn Store>> {

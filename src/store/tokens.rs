@@ -104,7 +104,7 @@ macro_rules! token_sql {
                 );
                 // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
                 // (PostgreSQL) that serialises concurrent redemptions until this commits.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 let row =
                     sqlx::query_as::<_, AuthCodeRow>(&sql).bind(now).bind(code_hash).fetch_optional(&mut *tx).await?;
                 let Some(row) = row else {
@@ -142,7 +142,7 @@ macro_rules! token_sql {
                 let successor = next.refresh.as_ref().map(|r| r.hash.clone());
                 // The UPDATE comes first so that the transaction takes the write lock at once
                 // (SQLite) and holds the row lock (PostgreSQL) until it commits.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 let done = sqlx::query(
                     "UPDATE refresh_tokens SET rotated_at = $1, successor = $2
                      WHERE token_hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL",
@@ -201,7 +201,7 @@ macro_rules! token_sql {
             }
 
             async fn revoke_user_tokens(&self, user_id: i64, now: i64) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 for table in ["access_tokens", "refresh_tokens"] {
                     let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
                     sqlx::query(&sql).bind(now).bind(user_id).execute(&mut *tx).await?;

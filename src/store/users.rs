@@ -146,7 +146,7 @@ macro_rules! user_sql {
             }
 
             async fn end_user_access(&self, user_id: i64, now: i64) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
                 for table in ["refresh_tokens", "access_tokens"] {
                     let sql = format!("UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
@@ -161,7 +161,7 @@ macro_rules! user_sql {
             }
 
             async fn delete_user(&self, user_id: i64, released_at: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = super::sql::begin(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO username_tombstones (username_normalized, released_at)
                      SELECT username_normalized, $2 FROM users WHERE id = $1
