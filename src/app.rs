@@ -25,6 +25,11 @@ use crate::pages::{
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
     content_security_policy();
+    // Islands mode: the page is rendered as inert HTML, without hydration markers or the
+    // resources' data; only the islands (`components::forms`) render as the browser hydrates.
+    if let Some(sc) = Owner::current_shared_context() {
+        sc.set_is_hydrating(false);
+    }
     // The browser reads the language back from here when it hydrates (`web::locale::detect`).
     let lang = crate::web::locale::detect().tag();
     view! {
@@ -46,14 +51,20 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 }
 
 /// The stylesheet and the hydration bundle, linked by content-versioned URLs (see `site`), and
-/// the inline script (carrying the CSP nonce) that loads the WASM and hydrates the body.
+/// the inline script (carrying the CSP nonce) that loads the WASM and hydrates each island: a
+/// `<leptos-island>` element names the bundle's export that takes it over. Then it marks the
+/// body, which tells tests (and curious users) that the bundle has taken over the page.
 #[cfg(feature = "ssr")]
 #[component]
 fn SiteAssets() -> impl IntoView {
     use crate::site::{Site, CSS, JS, WASM};
     let site = Site::current();
     let (js, wasm) = (site.url(JS), site.url(WASM));
-    let script = format!("import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));");
+    let script = format!(
+        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => {{ m.hydrate(); \
+         for (const el of document.querySelectorAll(\"leptos-island\")) m[el.dataset.component](el); \
+         document.body.dataset.hydrated = \"true\"; }}));"
+    );
     view! {
         <link rel="stylesheet" href=site.url(CSS)/>
         <link rel="modulepreload" href=js/>
@@ -67,13 +78,6 @@ fn SiteAssets() -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(crate::web::locale::detect());
-    // Effects run only in the browser: the attribute tells tests (and curious users) that the
-    // WASM bundle has loaded and taken over the server-rendered page.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title text="Yaoshi"/>
         <Router>

@@ -1,4 +1,5 @@
-//! Data the server hands to the pages, shared by both builds (serialized for hydration).
+//! Data the server hands to the pages, shared by both builds: the server functions that load
+//! it return these types, and their signatures compile into the WASM bundle too.
 
 use serde::{Deserialize, Serialize};
 

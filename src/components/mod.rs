@@ -3,6 +3,8 @@
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 
+pub mod forms;
+
 use crate::{
     api::error::AppError,
     i18n::{t, Locale},

@@ -10,11 +10,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::{
-        account::{load_account, ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
-        upstream::{LinkProvider, UnlinkProvider},
+    api::account::load_account,
+    components::{
+        forms::{
+            DeleteAccountForm, EndSessionsForm, LinkProviderForm, PasswordForm, ProfileForm, RevokeAppForm,
+            UnlinkProviderForm,
+        },
+        ErrorBanner, Layout, Loading, Notice,
     },
-    components::{follow, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, scope_text, t},
     view::{AccountView, IdentityItem},
 };
@@ -46,34 +49,6 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn Sections(v: AccountView) -> impl IntoView {
     let t = t();
-    let profile = ServerAction::<UpdateProfile>::new();
-    let password = ServerAction::<ChangePassword>::new();
-    let revoke = ServerAction::<RevokeApp>::new();
-    let sessions = ServerAction::<EndSessions>::new();
-    let delete = ServerAction::<DeleteAccount>::new();
-    follow(profile);
-    follow(password);
-    follow(revoke);
-    follow(sessions);
-    follow(delete);
-    let link = ServerAction::<LinkProvider>::new();
-    let unlink = ServerAction::<UnlinkProvider>::new();
-    follow(link);
-    follow(unlink);
-    let failed = move || {
-        [
-            profile.value().get(),
-            password.value().get(),
-            revoke.value().get(),
-            sessions.value().get(),
-            delete.value().get(),
-            link.value().get(),
-            unlink.value().get(),
-        ]
-        .into_iter()
-        .find_map(|r| r.and_then(|r| r.err()))
-        .map(|e| error_text(&e))
-    };
     let apps = if v.apps.is_empty() {
         view! { <p class="muted">{t.no_authorized_apps}</p> }.into_any()
     } else {
@@ -88,11 +63,11 @@ fn Sections(v: AccountView) -> impl IntoView {
                         <div class="muted">{scopes}</div>
                         <div class="muted">{t.authorized_at} {app.granted_at} {used}</div>
                     </div>
-                    <ActionForm action=revoke>
+                    <RevokeAppForm>
                         <input type="hidden" name="csrf" value=csrf/>
                         <input type="hidden" name="client_id" value=app.client_id/>
                         <button type="submit" class="danger" aria-label=format!("{} {}", t.revoke, app.client_name)>{t.revoke}</button>
-                    </ActionForm>
+                    </RevokeAppForm>
                 </li>
             }
         }).collect_view();
@@ -107,11 +82,11 @@ fn Sections(v: AccountView) -> impl IntoView {
             let details = format!("{}{}{}{}{}", s.ip, t.signed_in_at, s.started_at, t.last_seen, s.last_seen_at);
             let sign_out = (!s.current).then(move || {
                 view! {
-                    <ActionForm action=sessions>
+                    <EndSessionsForm>
                         <input type="hidden" name="csrf" value=csrf/>
                         <input type="hidden" name="session_id" value=s.id/>
                         <button type="submit" class="danger">{t.sign_out}</button>
-                    </ActionForm>
+                    </EndSessionsForm>
                 }
             });
             view! {
@@ -144,8 +119,7 @@ fn Sections(v: AccountView) -> impl IntoView {
         .collect_view();
     let [csrf_profile, csrf_password, csrf_sessions, csrf_delete] = std::array::from_fn(|_| v.csrf.clone());
     let identities = (!v.identities.is_empty()).then(|| {
-        let rows =
-            v.identities.into_iter().map(|i| view! { <IdentityRow i csrf=v.csrf.clone() link unlink/> }).collect_view();
+        let rows = v.identities.into_iter().map(|i| view! { <IdentityRow i csrf=v.csrf.clone()/> }).collect_view();
         view! {
             <h2 id="identities">{t.sign_in_methods}</h2>
             <ul class="rows" aria-labelledby="identities">{rows}</ul>
@@ -165,28 +139,27 @@ fn Sections(v: AccountView) -> impl IntoView {
         .into_any()
     };
     view! {
-        {move || failed().map(|message| view! { <ErrorBanner message/> })}
         <p>{t.signed_in_as.0} <strong class="who">{v.username}</strong> {t.signed_in_as.1}
            " " <a href="/account/apps">{t.developer_apps}</a></p>
 
         <h2 id="profile">{t.profile}</h2>
-        <ActionForm action=profile attr:class="form" attr:aria-labelledby="profile">
+        <ProfileForm class="form" labelled_by="profile">
             <input type="hidden" name="csrf" value=csrf_profile/>
             <label for="display_name">{t.display_name}</label>
             <input id="display_name" name="display_name" type="text" required value=v.display_name/>
             <label for="email">{t.email}</label>
             <input id="email" name="email" type="email" autocomplete="email" value=v.email/>
             <button type="submit" class="primary">{t.save_profile}</button>
-        </ActionForm>
+        </ProfileForm>
 
         <h2 id="password">{t.password}</h2>
-        <ActionForm action=password attr:class="form" attr:aria-labelledby="password">
+        <PasswordForm class="form" labelled_by="password">
             <input type="hidden" name="csrf" value=csrf_password/>
             {current}
             <label for="new_password">{t.new_password}</label>
             <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required/>
             <button type="submit" class="primary">{if has_password { t.change_password } else { t.set_password }}</button>
-        </ActionForm>
+        </PasswordForm>
 
         {identities}
 
@@ -195,34 +168,29 @@ fn Sections(v: AccountView) -> impl IntoView {
 
         <h2 id="sessions">{t.browsers}</h2>
         <ul class="rows" aria-labelledby="sessions">{browsers}</ul>
-        <ActionForm action=sessions>
+        <EndSessionsForm>
             <input type="hidden" name="csrf" value=csrf_sessions/>
             <input type="hidden" name="session_id" value=""/>
             <button type="submit">{t.sign_out_others}</button>
-        </ActionForm>
+        </EndSessionsForm>
 
         <h2 id="activity">{t.recent_activity}</h2>
         <ul class="rows" aria-labelledby="activity">{activity}</ul>
 
         <h2 id="delete">{t.delete_account}</h2>
         <p class="muted">{t.delete_warning}</p>
-        <ActionForm action=delete attr:class="form" attr:aria-labelledby="delete">
+        <DeleteAccountForm class="form" labelled_by="delete">
             <input type="hidden" name="csrf" value=csrf_delete/>
             <label for="delete_password">{t.your_password}</label>
             <input id="delete_password" name="password" type="password" autocomplete="current-password" required/>
             <button type="submit" class="danger">{t.delete_my_account}</button>
-        </ActionForm>
+        </DeleteAccountForm>
     }
 }
 
 /// One provider on the account page: linked (with Unlink) or not (with Link).
 #[component]
-fn IdentityRow(
-    i: IdentityItem,
-    csrf: String,
-    link: ServerAction<LinkProvider>,
-    unlink: ServerAction<UnlinkProvider>,
-) -> impl IntoView {
+fn IdentityRow(i: IdentityItem, csrf: String) -> impl IntoView {
     let t = t();
     let provider = i.provider.clone();
     let status = match (&i.linked_at, i.detail.is_empty()) {
@@ -233,21 +201,21 @@ fn IdentityRow(
     let button = if i.linked {
         let label = format!("{} {}", t.unlink, i.name);
         view! {
-            <ActionForm action=unlink>
+            <UnlinkProviderForm>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="provider" value=i.provider.clone()/>
                 <button type="submit" class="danger" aria-label=label>{t.unlink}</button>
-            </ActionForm>
+            </UnlinkProviderForm>
         }
         .into_any()
     } else {
         let label = format!("{} {}", t.link, i.name);
         view! {
-            <ActionForm action=link>
+            <LinkProviderForm>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="provider" value=i.provider.clone()/>
                 <button type="submit" aria-label=label>{t.link}</button>
-            </ActionForm>
+            </LinkProviderForm>
         }
         .into_any()
     };

@@ -8,8 +8,11 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::admin::{load_admin_clients, load_admin_events, load_admin_users, SetClientPolicy, SetUserEnabled},
-    components::{follow, ErrorBanner, Layout, Loading, Notice},
+    api::admin::{load_admin_clients, load_admin_events, load_admin_users},
+    components::{
+        forms::{ClientPolicyForm, UserEnabledForm},
+        ErrorBanner, Layout, Loading, Notice,
+    },
     i18n::{done_text, t},
     view::{AdminClientsView, AdminEventsView, AdminUsersView},
 };
@@ -56,9 +59,6 @@ pub fn AdminUsersPage() -> impl IntoView {
 #[component]
 fn UserRows(v: AdminUsersView) -> impl IntoView {
     let t = t();
-    let action = ServerAction::<SetUserEnabled>::new();
-    follow(action);
-    let failed = move || action.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
     if v.users.is_empty() {
         return view! { <p class="muted">{t.no_users}</p> }.into_any();
     }
@@ -72,13 +72,13 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
             let toggle = (u.id != me).then(move || {
                 let (label, enabled) = if u.active { (t.disable, "false") } else { (t.enable, "true") };
                 view! {
-                    <ActionForm action>
+                    <UserEnabledForm>
                         <input type="hidden" name="csrf" value=csrf/>
                         <input type="hidden" name="user_id" value=u.id.to_string()/>
                         <input type="hidden" name="enabled" value=enabled/>
                         <button type="submit" class=if u.active { "danger" } else { "primary" }
                             aria-label=format!("{label} {username}")>{label}</button>
-                    </ActionForm>
+                    </UserEnabledForm>
                 }
             });
             view! {
@@ -94,11 +94,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
             }
         })
         .collect_view();
-    view! {
-        {move || failed().map(|message| view! { <ErrorBanner message/> })}
-        <ul class="rows">{rows}</ul>
-    }
-    .into_any()
+    view! { <ul class="rows">{rows}</ul> }.into_any()
 }
 
 /// `/admin/clients`.
@@ -124,9 +120,6 @@ pub fn AdminClientsPage() -> impl IntoView {
 #[component]
 fn ClientRows(v: AdminClientsView) -> impl IntoView {
     let t = t();
-    let action = ServerAction::<SetClientPolicy>::new();
-    follow(action);
-    let failed = move || action.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
     let csrf = v.csrf;
     let rows = v
         .clients
@@ -155,20 +148,17 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
                         <div class="muted"><code>{c.client_id.clone()}</code> " · " {c.grant_types.join(" · ")}</div>
                         {c.owner.map(|o| view! { <div class="muted">{t.owner} {o}</div> })}
                     </div>
-                    <ActionForm action attr:class="inline">
+                    <ClientPolicyForm class="inline">
                         <input type="hidden" name="csrf" value=csrf/>
                         <input type="hidden" name="client_id" value=client_id/>
                         {boxes}
                         <button type="submit" aria-label=format!("{} {}", t.save, c.name)>{t.save}</button>
-                    </ActionForm>
+                    </ClientPolicyForm>
                 </li>
             }
         })
         .collect_view();
-    view! {
-        {move || failed().map(|message| view! { <ErrorBanner message/> })}
-        <ul class="rows">{rows}</ul>
-    }
+    view! { <ul class="rows">{rows}</ul> }
 }
 
 /// `/admin/events`: the security event trail, filtered by kind, user and address.

@@ -7,8 +7,11 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::apps::{load_apps, DeleteApp, EditApp, RegisterApp, RotateAppSecret},
-    components::{follow, ErrorBanner, Layout, Loading, Notice},
+    api::apps::load_apps,
+    components::{
+        forms::{DeleteAppForm, EditAppForm, RegisterAppForm, RotateSecretForm},
+        ErrorBanner, Layout, Loading, Notice,
+    },
     i18n::{done_text, t},
     view::{AppsView, DevApp},
 };
@@ -62,20 +65,6 @@ fn grant_boxes(prefix: &str, current: &[String]) -> impl IntoView {
 #[component]
 fn Apps(v: AppsView) -> impl IntoView {
     let t = t();
-    let register = ServerAction::<RegisterApp>::new();
-    let edit = ServerAction::<EditApp>::new();
-    let rotate = ServerAction::<RotateAppSecret>::new();
-    let delete = ServerAction::<DeleteApp>::new();
-    follow(register);
-    follow(edit);
-    follow(rotate);
-    follow(delete);
-    let failed = move || {
-        [register.value().get(), edit.value().get(), rotate.value().get(), delete.value().get()]
-            .into_iter()
-            .find_map(|r| r.and_then(|r| r.err()))
-            .map(|e| error_text(&e))
-    };
     let secret = v.new_secret.map(|s| {
         view! {
             <div class="secret" role="status">
@@ -91,20 +80,15 @@ fn Apps(v: AppsView) -> impl IntoView {
     let list = if v.apps.is_empty() {
         view! { <p class="muted">{t.no_dev_apps}</p> }.into_any()
     } else {
-        v.apps
-            .into_iter()
-            .map(|app| view! { <AppRow app csrf=csrf.clone() edit rotate delete/> })
-            .collect_view()
-            .into_any()
+        v.apps.into_iter().map(|app| view! { <AppRow app csrf=csrf.clone()/> }).collect_view().into_any()
     };
     let default_grants = vec!["authorization_code".to_owned(), "refresh_token".to_owned()];
     view! {
-        {move || failed().map(|message| view! { <ErrorBanner message/> })}
         {secret}
         <ul class="rows dev-apps">{list}</ul>
 
         <h2 id="register-app">{t.register_app}</h2>
-        <ActionForm action=register attr:class="form" attr:aria-labelledby="register-app">
+        <RegisterAppForm class="form" labelled_by="register-app">
             <input type="hidden" name="csrf" value=v.csrf/>
             <label for="app-name">{t.app_name}</label>
             <input id="app-name" name="name" type="text" required maxlength="100"/>
@@ -126,18 +110,12 @@ fn Apps(v: AppsView) -> impl IntoView {
                 {grant_boxes("new", &default_grants)}
             </fieldset>
             <button type="submit" class="primary">{t.register}</button>
-        </ActionForm>
+        </RegisterAppForm>
     }
 }
 
 #[component]
-fn AppRow(
-    app: DevApp,
-    csrf: String,
-    edit: ServerAction<EditApp>,
-    rotate: ServerAction<RotateAppSecret>,
-    delete: ServerAction<DeleteApp>,
-) -> impl IntoView {
+fn AppRow(app: DevApp, csrf: String) -> impl IntoView {
     let t = t();
     let kind = if app.confidential { t.confidential } else { t.public };
     let prefix = format!("edit-{}", app.client_id);
@@ -157,7 +135,7 @@ fn AppRow(
                 <div class="muted">{t.registered_at} {app.created_at.clone()}</div>
                 <details>
                     <summary>{t.edit}</summary>
-                    <ActionForm action=edit attr:class="form">
+                    <EditAppForm class="form">
                         <input type="hidden" name="csrf" value=csrf_edit/>
                         <input type="hidden" name="client_id" value=id_edit/>
                         <label for=name_for>{t.app_name}</label>
@@ -169,22 +147,22 @@ fn AppRow(
                             {grants}
                         </fieldset>
                         <button type="submit" class="primary">{t.save}</button>
-                    </ActionForm>
+                    </EditAppForm>
                 </details>
             </div>
             <div class="actions">
                 {app.confidential.then(move || view! {
-                    <ActionForm action=rotate>
+                    <RotateSecretForm>
                         <input type="hidden" name="csrf" value=csrf_rotate/>
                         <input type="hidden" name="client_id" value=id_rotate/>
                         <button type="submit">{t.rotate_secret}</button>
-                    </ActionForm>
+                    </RotateSecretForm>
                 })}
-                <ActionForm action=delete>
+                <DeleteAppForm>
                     <input type="hidden" name="csrf" value=csrf_delete/>
                     <input type="hidden" name="client_id" value=id_delete/>
                     <button type="submit" class="danger">{t.delete}</button>
-                </ActionForm>
+                </DeleteAppForm>
             </div>
         </li>
     }

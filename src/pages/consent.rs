@@ -4,40 +4,18 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::error::error_text;
 use crate::{
-    api::consent::Decide,
-    components::{follow, ErrorBanner, Layout},
+    components::{forms::DecideForm, ErrorBanner, Layout},
     i18n::{scope_text, t},
     view::{AuthorizeData, AuthorizePage, ConsentView},
 };
 
-/// Id of the hidden field that carries the page's data to the browser for hydration.
-const DATA_ID: &str = "authorize-data";
-
-/// The page's data: from the rendering handler on the server, from the page in the browser.
-/// No resource is involved, so nothing can keep the server's render waiting.
-fn page_data() -> Option<AuthorizeData> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<AuthorizeData>()
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        let raw = document().get_element_by_id(DATA_ID)?.get_attribute("value")?;
-        serde_json::from_str(&raw).ok()
-    }
-}
-
 /// `/o/authorize/`. Its data comes from the handler that decided to render it.
 #[component]
 pub fn ConsentPage() -> impl IntoView {
-    let data = page_data();
-    let embedded = data.as_ref().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
     let t = t();
-    let d = data.ok_or_else(|| t.reload.to_owned());
+    let d = use_context::<AuthorizeData>().ok_or_else(|| t.reload.to_owned());
     view! {
-        <input type="hidden" id=DATA_ID value=embedded/>
         {match d {
                 Ok(AuthorizeData { page: AuthorizePage::Consent(view), csrf }) => view! { <Consent view csrf/> }.into_any(),
                 Ok(AuthorizeData { page: AuthorizePage::Error { code, description }, .. }) => view! {
@@ -55,12 +33,6 @@ pub fn ConsentPage() -> impl IntoView {
 
 #[component]
 fn Consent(view: ConsentView, csrf: String) -> impl IntoView {
-    let action = ServerAction::<Decide>::new();
-    follow(action);
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(error_text(&e)),
-        _ => None,
-    };
     let t = t();
     let title = format!("{}{} · {}", t.authorize, view.client_name, t.site_title);
     view! {
@@ -78,15 +50,14 @@ fn Consent(view: ConsentView, csrf: String) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <p class="muted">{t.sent_to.0} <strong>{view.redirect_host.clone()}</strong> {t.sent_to.1}</p>
-            {move || error().map(|message| view! { <ErrorBanner message/> })}
-            <ActionForm action>
+            <DecideForm>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="query" value=view.query.clone()/>
                 <div class="actions">
-                    <button type="submit" name="decision" value="deny" disabled=move || action.pending().get()>{t.deny}</button>
-                    <button type="submit" name="decision" value="approve" class="primary" disabled=move || action.pending().get()>{t.approve}</button>
+                    <button type="submit" name="decision" value="deny">{t.deny}</button>
+                    <button type="submit" name="decision" value="approve" class="primary">{t.approve}</button>
                 </div>
-            </ActionForm>
+            </DecideForm>
         </Layout>
     }
 }

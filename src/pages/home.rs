@@ -5,8 +5,8 @@ use leptos_meta::Title;
 
 use crate::api::error::error_text;
 use crate::{
-    api::auth::{login_context, Logout},
-    components::{follow, ErrorBanner, Layout, Loading},
+    api::auth::login_context,
+    components::{forms::LogoutForm, ErrorBanner, Layout, Loading},
     i18n::t,
 };
 
@@ -14,8 +14,6 @@ use crate::{
 #[component]
 pub fn HomePage() -> impl IntoView {
     let context = Resource::new_blocking(|| (), |_| login_context());
-    let logout = ServerAction::<Logout>::new();
-    follow(logout);
     let t = t();
     view! {
         <Title text=t.site_title/>
@@ -36,10 +34,10 @@ pub fn HomePage() -> impl IntoView {
                                     <a href="/admin/events">{t.admin_events}</a>
                                 })}
                             </nav>
-                            <ActionForm action=logout>
+                            <LogoutForm>
                                 <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                                 <button type="submit">{t.sign_out}</button>
-                            </ActionForm>
+                            </LogoutForm>
                         }.into_any(),
                         None => view! {
                             <p>{t.not_signed_in}</p>

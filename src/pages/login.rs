@@ -1,7 +1,8 @@
 //! `/o/login/`: the sign-in form the authorize endpoint sends logged-out users to.
 //!
 //! Without JavaScript the form posts to the `login` server function and the browser follows its
-//! 303; with the WASM loaded it submits in place, shows errors inline, then navigates.
+//! 303; with the WASM loaded it submits in place, shows errors inline, then navigates (the
+//! [`LoginForm`] island).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,8 +10,8 @@ use leptos_router::hooks::{use_location, use_query_map};
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::auth::{login_context, Login},
-    components::{follow, ErrorBanner, Layout, Loading, Notice},
+    api::auth::login_context,
+    components::{forms::LoginForm, ErrorBanner, Layout, Loading, Notice},
     i18n::{done_text, t},
     view::ProviderLink,
     web::query::{query_value, urlencode},
@@ -28,12 +29,6 @@ pub fn LoginPage() -> impl IntoView {
     let error_from_url = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
-    let action = ServerAction::<Login>::new();
-    follow(action);
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(error_text(&e)),
-        _ => error_from_url(),
-    };
     let t = t();
     view! {
         <Title text=format!("{} · {}", t.sign_in, t.site_title)/>
@@ -47,16 +42,15 @@ pub fn LoginPage() -> impl IntoView {
                         {ctx.signed_in_as.map(|name| view! {
                             <p class="muted">{t.signed_in_switch.0} <strong>{name}</strong> {t.signed_in_switch.1}</p>
                         })}
-                        {move || error().map(|message| view! { <ErrorBanner message/> })}
-                        <ActionForm action attr:class="form">
+                        <LoginForm class="form" error=error_from_url()>
                             <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                             <input type="hidden" name="next" value=next/>
                             <label for="username">{t.username_or_email}</label>
                             <input id="username" name="username" type="text" autocomplete="username" required autofocus value=login_hint/>
                             <label for="password">{t.password}</label>
                             <input id="password" name="password" type="password" autocomplete="current-password" required/>
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_in}</button>
-                        </ActionForm>
+                            <button type="submit" class="primary">{t.sign_in}</button>
+                        </LoginForm>
                         <ProviderLinks providers=ctx.providers next=raw_next()/>
                         {ctx.registration_open.then(|| view! {
                             <p class="muted">{t.new_here} <a href=format!("/o/register/?next={}", urlencode(&next()))>{t.create_account}</a></p>

@@ -8,8 +8,11 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::upstream::{load_pending, FinishLink, FinishSignup},
-    components::{follow, ErrorBanner, Layout, Loading},
+    api::upstream::load_pending,
+    components::{
+        forms::{FinishLinkForm, FinishSignupForm},
+        ErrorBanner, Layout, Loading,
+    },
     i18n::t,
     view::PendingView,
 };
@@ -42,42 +45,33 @@ pub fn FinishPage() -> impl IntoView {
 #[component]
 fn Choices(v: PendingView) -> impl IntoView {
     let t = t();
-    let signup = ServerAction::<FinishSignup>::new();
-    let link = ServerAction::<FinishLink>::new();
-    follow(signup);
-    follow(link);
-    let failed = move || {
-        [signup.value().get(), link.value().get()]
-            .into_iter()
-            .find_map(|r| r.and_then(|r| r.err()))
-            .map(|e| error_text(&e))
-    };
     let (csrf_signup, csrf_link) = (v.csrf.clone(), v.csrf.clone());
     let username = v.username.clone();
-    let create = v.registration_open.then(move || view! {
-        <ActionForm action=signup attr:class="form" attr:aria-labelledby="finish-title">
-            <input type="hidden" name="csrf" value=csrf_signup/>
-            <label for="username">{t.choose_username}</label>
-            <input id="username" name="username" type="text" autocomplete="username" required value=username/>
-            <button type="submit" class="primary" disabled=move || signup.pending().get()>{t.create_my_account}</button>
-        </ActionForm>
+    let create = v.registration_open.then(move || {
+        view! {
+            <FinishSignupForm class="form" labelled_by="finish-title">
+                <input type="hidden" name="csrf" value=csrf_signup/>
+                <label for="username">{t.choose_username}</label>
+                <input id="username" name="username" type="text" autocomplete="username" required value=username/>
+                <button type="submit" class="primary">{t.create_my_account}</button>
+            </FinishSignupForm>
+        }
     });
     let existing = v.link_account.clone().map(move |account| {
         view! {
             <h2 id="link-existing">{t.link_existing}</h2>
             <p>{t.link_existing_text.0}<strong>{account}</strong>{t.link_existing_text.1}</p>
-            <ActionForm action=link attr:class="form" attr:aria-labelledby="link-existing">
+            <FinishLinkForm class="form" labelled_by="link-existing">
                 <input type="hidden" name="csrf" value=csrf_link/>
                 <label for="link_password">{t.password}</label>
                 <input id="link_password" name="password" type="password" autocomplete="current-password" required/>
-                <button type="submit" class="primary" disabled=move || link.pending().get()>{t.link_my_account}</button>
-            </ActionForm>
+                <button type="submit" class="primary">{t.link_my_account}</button>
+            </FinishLinkForm>
         }
     });
     let closed = (!v.registration_open && v.link_account.is_none())
         .then(|| view! { <ErrorBanner message=t.registration_closed.to_owned()/> });
     view! {
-        {move || failed().map(|message| view! { <ErrorBanner message/> })}
         <p>{t.finish_intro.0}<strong>{v.provider_name}</strong>{t.finish_intro.1}</p>
         {(!v.email.is_empty()).then(|| view! { <p class="muted">{t.email}": "{v.email.clone()}</p> })}
         {create}

@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::error_text;
 use crate::{
-    api::auth::{logout_context, Logout, LogoutParams},
-    components::{follow, ErrorBanner, Layout, Loading},
+    api::auth::{logout_context, LogoutParams},
+    components::{forms::LogoutForm, ErrorBanner, Layout, Loading},
     i18n::t,
 };
 
@@ -26,15 +26,11 @@ pub fn LogoutPage() -> impl IntoView {
         })
     };
     let context = Resource::new_blocking(params, logout_context);
-    let action = ServerAction::<Logout>::new();
-    follow(action);
-    let failed = move || action.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
     let t = t();
     view! {
         <Title text=format!("{} · {}", t.sign_out, t.site_title)/>
         <Layout labelled_by="logout-title">
             <h1 id="logout-title">{t.sign_out}</h1>
-            {move || failed().map(|message| view! { <ErrorBanner message/> })}
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match context.await {
                     Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
@@ -54,7 +50,7 @@ pub fn LogoutPage() -> impl IntoView {
                             {asking}
                             {v.problem.clone().map(|message| view! { <ErrorBanner message/> })}
                             {question}
-                            <ActionForm action>
+                            <LogoutForm>
                                 <input type="hidden" name="csrf" value=v.csrf.clone()/>
                                 {carry.then(|| view! {
                                     {hidden("id_token_hint", p.id_token_hint)}
@@ -62,10 +58,10 @@ pub fn LogoutPage() -> impl IntoView {
                                     {hidden("state", p.state)}
                                     {hidden("client_id", p.client_id)}
                                 })}
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                <button type="submit" class="primary">
                                     {if v.signed_in_as.is_some() { t.sign_out } else { t.continue_ }}
                                 </button>
-                            </ActionForm>
+                            </LogoutForm>
                         }.into_any()
                     }
                 }})}

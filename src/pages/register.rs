@@ -20,6 +20,38 @@ pub fn RegisterPage() -> impl IntoView {
     let next = move || location.search.with(|s| crate::web::query::query_value(s, "next").unwrap_or_default());
     let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
     let context = Resource::new_blocking(|| (), |_| login_context());
+    let t = t();
+    view! {
+        <Title text=format!("{} · {}", t.create_account, t.site_title)/>
+        <Layout labelled_by="register-title">
+            <h1 id="register-title">{t.create_account}</h1>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move { match context.await {
+                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
+                    Ok(ctx) if !ctx.registration_open => view! {
+                        <p>{t.registration_closed}</p>
+                    }.into_any(),
+                    Ok(ctx) => view! {
+                        <RegisterForm csrf=ctx.csrf.clone() next=next() error=url_error()/>
+                        <p class="muted">{t.have_account} <a href="/o/login/">{t.sign_in}</a></p>
+                    }.into_any(),
+                }})}
+            </Suspense>
+        </Layout>
+    }
+}
+
+/// The sign-up form, an island: its errors appear beside the fields they concern, so the
+/// fields are part of what the browser hydrates (unlike the forms of `components::forms`).
+#[island]
+fn RegisterForm(
+    /// The page's CSRF token.
+    csrf: String,
+    /// Where to continue once the account exists.
+    next: String,
+    /// The `?error=…` the page came with, shown until the form is sent.
+    error: Option<String>,
+) -> impl IntoView {
     let action = ServerAction::<Register>::new();
     follow(action);
     let field_error = move |name: &'static str| {
@@ -29,7 +61,7 @@ pub fn RegisterPage() -> impl IntoView {
         }
     };
     let general_error = move || match action.value().get() {
-        Some(Err(AppError::Field { .. })) | None | Some(Ok(_)) => url_error(),
+        Some(Err(AppError::Field { .. })) | Some(Ok(_)) | None => error.clone(),
         Some(Err(e)) => Some(error_text(&e)),
     };
     let field =
@@ -45,30 +77,15 @@ pub fn RegisterPage() -> impl IntoView {
         };
     let t = t();
     view! {
-        <Title text=format!("{} · {}", t.create_account, t.site_title)/>
-        <Layout labelled_by="register-title">
-            <h1 id="register-title">{t.create_account}</h1>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move { match context.await {
-                    Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
-                    Ok(ctx) if !ctx.registration_open => view! {
-                        <p>{t.registration_closed}</p>
-                    }.into_any(),
-                    Ok(ctx) => view! {
-                        {move || general_error().map(|message| view! { <ErrorBanner message/> })}
-                        <ActionForm action attr:class="form" attr:novalidate=true>
-                            <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
-                            <input type="hidden" name="next" value=next/>
-                            {field("username", t.username, "text", "username", true)}
-                            {field("email", t.email, "email", "email", false)}
-                            {field("display_name", t.display_name, "text", "name", false)}
-                            {field("password", t.new_password_hint, "password", "new-password", true)}
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_up}</button>
-                        </ActionForm>
-                        <p class="muted">{t.have_account} <a href="/o/login/">{t.sign_in}</a></p>
-                    }.into_any(),
-                }})}
-            </Suspense>
-        </Layout>
+        {move || general_error().map(|message| view! { <ErrorBanner message/> })}
+        <ActionForm action attr:class="form" attr:novalidate=true>
+            <input type="hidden" name="csrf" value=csrf/>
+            <input type="hidden" name="next" value=next/>
+            {field("username", t.username, "text", "username", true)}
+            {field("email", t.email, "email", "email", false)}
+            {field("display_name", t.display_name, "text", "name", false)}
+            {field("password", t.new_password_hint, "password", "new-password", true)}
+            <button type="submit" class="primary" disabled=move || action.pending().get()>{t.sign_up}</button>
+        </ActionForm>
     }
 }

@@ -1,0 +1,127 @@
+//! The islands: the only parts of a page the WASM bundle hydrates. Each is one form that posts
+//! to one server function; everything around it (and everything inside it, passed as
+//! `children`) is rendered by the server alone and never reaches the browser as code.
+//!
+//! Without JavaScript a form posts to its function and the browser follows the 303. Once the
+//! bundle has loaded, the island submits it in place: its buttons are disabled while the call
+//! is pending, a failure is shown at the top of the form, and on success the browser loads the
+//! URL the function answered with (a full navigation: it may be another site, the client's
+//! redirect URI).
+//!
+//! An island cannot be generic (each is an exported entry point of the bundle), hence one per
+//! server function, declared by `form_islands!` around the one generic `enhance`.
+
+use leptos::{prelude::*, server_fn::ServerFn};
+
+use crate::{
+    api::{
+        account::{ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
+        admin::{SetClientPolicy, SetUserEnabled},
+        apps::{DeleteApp, EditApp, RegisterApp, RotateAppSecret},
+        auth::{Login, Logout},
+        consent::Decide,
+        error::{error_text, AppError},
+        upstream::{FinishLink, FinishSignup, LinkProvider, UnlinkProvider},
+    },
+    components::{follow, ErrorBanner},
+};
+
+/// The behaviour of `action`'s form (`form`) that the module doc describes; returns the
+/// message to show at its top: the last failure, else `error` until the form is sent (a
+/// page's `?error=…`).
+fn enhance<S>(
+    action: ServerAction<S>,
+    form: NodeRef<leptos::html::Form>,
+    error: Option<String>,
+) -> impl Fn() -> Option<AnyView> + Send + 'static
+where
+    S: ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    follow(action);
+    // The buttons are in `children`, static HTML: switched through the DOM.
+    Effect::new(move |_| {
+        let busy = action.pending().get();
+        let Some(buttons) = form.get().map(|f| f.get_elements_by_tag_name("button")) else { return };
+        for button in (0..buttons.length()).filter_map(|i| buttons.item(i)) {
+            let _ = if busy { button.set_attribute("disabled", "") } else { button.remove_attribute("disabled") };
+        }
+    });
+    move || {
+        let message = match action.value().get() {
+            Some(Err(e)) => Some(error_text(&e)),
+            Some(Ok(_)) => None,
+            None => error.clone(),
+        };
+        message.map(|message| view! { <ErrorBanner message/> }.into_any())
+    }
+}
+
+/// Declares one island per server function: its `<ActionForm>`, made by `enhance`.
+macro_rules! form_islands {
+    ($($(#[$doc:meta])* $name:ident($action:ty);)*) => {$(
+        $(#[$doc])*
+        #[island]
+        pub(crate) fn $name(
+            /// The form's `class`.
+            #[prop(optional, into)]
+            class: Option<String>,
+            /// The id of the heading that names the form (`aria-labelledby`).
+            #[prop(optional, into)]
+            labelled_by: Option<String>,
+            /// A message shown until the form is sent.
+            #[prop(optional_no_strip)]
+            error: Option<String>,
+            /// The form's fields and buttons, rendered by the server.
+            children: Children,
+        ) -> impl IntoView {
+            let action = ServerAction::<$action>::new();
+            let form = NodeRef::new();
+            let message = enhance(action, form, error);
+            view! {
+                <ActionForm action node_ref=form attr:class=class attr:aria-labelledby=labelled_by>
+                    {message}
+                    {children()}
+                </ActionForm>
+            }
+        }
+    )*};
+}
+
+form_islands! {
+    /// Signing in (`/o/login/`).
+    LoginForm(Login);
+    /// Signing out (`/`, `/o/logout/`).
+    LogoutForm(Logout);
+    /// Approving or denying an app (the consent page).
+    DecideForm(Decide);
+    /// The account page's profile.
+    ProfileForm(UpdateProfile);
+    /// The account page's password.
+    PasswordForm(ChangePassword);
+    /// Revoking one app's access.
+    RevokeAppForm(RevokeApp);
+    /// Signing out one browser, or all but this one.
+    EndSessionsForm(EndSessions);
+    /// Deleting the account.
+    DeleteAccountForm(DeleteAccount);
+    /// Linking a sign-in provider to the account.
+    LinkProviderForm(LinkProvider);
+    /// Unlinking a sign-in provider.
+    UnlinkProviderForm(UnlinkProvider);
+    /// Registering a developer app.
+    RegisterAppForm(RegisterApp);
+    /// Editing a developer app.
+    EditAppForm(EditApp);
+    /// Making a new secret for a developer app.
+    RotateSecretForm(RotateAppSecret);
+    /// Deleting a developer app.
+    DeleteAppForm(DeleteApp);
+    /// An admin disabling or enabling a user.
+    UserEnabledForm(SetUserEnabled);
+    /// An admin's switches for a client.
+    ClientPolicyForm(SetClientPolicy);
+    /// Creating an account after a first sign-in with a provider.
+    FinishSignupForm(FinishSignup);
+    /// Linking an existing account after a first sign-in with a provider.
+    FinishLinkForm(FinishLink);
+}
