@@ -53,6 +53,10 @@ pub trait InsertRows: sqlx::Database {
     async fn insert_rows(tx: &mut sqlx::Transaction<'_, Self>, rows: &[&NewRow]) -> StoreResult<()>;
 }
 
+/// One row of `access_tokens` or `refresh_tokens`, in their column order: hash, family,
+/// client, user, scope, created, expires.
+type TokenRow<'a> = (&'a String, Option<&'a String>, &'a String, Option<i64>, String, i64, i64);
+
 struct Job {
     row: NewRow,
     done: oneshot::Sender<StoreResult<()>>,
@@ -131,38 +135,42 @@ macro_rules! sql_rows {
                         NewRow::Session(s) => sessions.push(s),
                     }
                 }
-                if !tokens.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO access_tokens (token_hash, family_id, client_id, user_id, scope, created_at, expires_at) ",
-                    );
-                    q.push_values(&tokens, |mut b, t| {
-                        b.push_bind(&t.access_hash)
-                            .push_bind(&t.family_id)
-                            .push_bind(&t.client_id)
-                            .push_bind(t.user_id)
-                            .push_bind(t.scope.to_string())
-                            .push_bind(t.now)
-                            .push_bind(t.access_expires_at);
+                // The two token tables share their columns: one statement shape for both.
+                async fn insert_token_rows(
+                    tx: &mut sqlx::Transaction<'_, $db>,
+                    table: &str,
+                    rows: Vec<TokenRow<'_>>,
+                ) -> StoreResult<()> {
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO {table} (token_hash, family_id, client_id, user_id, scope, created_at, expires_at) "
+                    ));
+                    q.push_values(rows, |mut b, (hash, family, client, user, scope, now, expires)| {
+                        b.push_bind(hash)
+                            .push_bind(family)
+                            .push_bind(client)
+                            .push_bind(user)
+                            .push_bind(scope)
+                            .push_bind(now)
+                            .push_bind(expires);
                     });
                     q.build().execute(&mut **tx).await?;
+                    Ok(())
                 }
-                let refresh: Vec<_> = tokens.iter().filter_map(|t| t.refresh.as_ref().map(|r| (*t, r))).collect();
-                if !refresh.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, created_at, expires_at) ",
-                    );
-                    q.push_values(&refresh, |mut b, (t, r)| {
-                        // A refresh token that starts a family names it after itself.
-                        b.push_bind(&r.hash)
-                            .push_bind(t.family_id.as_ref().unwrap_or(&r.hash))
-                            .push_bind(&t.client_id)
-                            .push_bind(t.user_id)
-                            .push_bind(r.scope.to_string())
-                            .push_bind(t.now)
-                            .push_bind(r.expires_at);
-                    });
-                    q.build().execute(&mut **tx).await?;
-                }
+                let access = tokens.iter().map(|t| {
+                    let scope = t.scope.to_string();
+                    (&t.access_hash, t.family_id.as_ref(), &t.client_id, t.user_id, scope, t.now, t.access_expires_at)
+                });
+                insert_token_rows(tx, "access_tokens", access.collect()).await?;
+                // A refresh token that starts a family names it after itself.
+                let refresh = tokens.iter().filter_map(|t| {
+                    let r = t.refresh.as_ref()?;
+                    let family = Some(t.family_id.as_ref().unwrap_or(&r.hash));
+                    Some((&r.hash, family, &t.client_id, t.user_id, r.scope.to_string(), t.now, r.expires_at))
+                });
+                insert_token_rows(tx, "refresh_tokens", refresh.collect()).await?;
                 if !codes.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, redirect_uri_explicit, scope,
