@@ -15,6 +15,7 @@ pub mod identities;
 pub mod keys;
 pub mod logout;
 pub mod logout_delivery;
+pub mod notify;
 mod oidc;
 mod refresh;
 pub mod session;
@@ -58,6 +59,8 @@ pub struct Services {
     logout_wake: Arc<tokio::sync::Notify>,
     /// This instance's queues of password attempts per throttle key.
     attempt_queues: Arc<attempt_queue::AttemptQueues>,
+    /// The transports outgoing mail and SMS leave through.
+    pub notify: notify::Transports,
 }
 
 /// The current time, as every use case reads it: a parameter of the services, so tests can
@@ -117,6 +120,7 @@ impl Services {
             clock: Arc::new(SystemClock),
             logout_wake: Arc::default(),
             attempt_queues: Arc::default(),
+            notify: notify::Transports::default(),
         })
     }
 
