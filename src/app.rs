@@ -17,7 +17,9 @@ use crate::pages::{
     login_finish::FinishPage,
     logout::LogoutPage,
     not_found::NotFound,
+    password::{ForgotPage, ResetPage},
     register::RegisterPage,
+    verify::VerifyPage,
 };
 
 /// The document around every page, rendered on the server.
@@ -91,6 +93,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/register/") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/verify/") view=VerifyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/password/forgot/") view=ForgotPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/password/reset/") view=ResetPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/apps") view=AppsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients") view=AdminClientsPage ssr=SsrMode::Async/>

@@ -143,6 +143,10 @@ enum UserCommand {
         /// Email address.
         #[arg(long)]
         email: Option<String>,
+        /// The email address is known to be the user's: it signs in and receives resets at
+        /// once (otherwise it is a claim until the user opens the link sent to it).
+        #[arg(long, requires = "email")]
+        email_verified: bool,
         /// Display name.
         #[arg(long)]
         name: Option<String>,
@@ -329,6 +333,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
             db.sqlite_synchronous = g.sqlite_synchronous.unwrap_or(db.sqlite_synchronous);
             db
         },
+        contacts: file.contacts.unwrap_or(d.contacts),
     };
     s.validate()?;
     Ok((s, guessed))
@@ -441,7 +446,8 @@ fn emit(json: bool, value: Value, text: impl FnOnce() -> String) {
 }
 
 fn user_json(u: &User) -> Value {
-    json!({"id": u.id, "username": u.username, "email": u.email, "display_name": u.display_name,
+    json!({"id": u.id, "username": u.username, "email": u.email, "email_verified": u.email_verified,
+           "phone_number": u.phone_number, "phone_number_verified": u.phone_verified, "display_name": u.display_name,
            "active": u.active, "admin": u.admin, "created_at": u.created_at})
 }
 
@@ -455,11 +461,18 @@ fn client_json(r: &ClientRecord) -> Value {
 
 async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
     match cmd {
-        UserCommand::Create { username, email, name, admin, password_stdin, json } => {
+        UserCommand::Create { username, email, email_verified, name, admin, password_stdin, json } => {
             let password = read_secret(password_stdin, "Password: ")?;
-            let user = s
-                .create_user(Registration { username, email, display_name: name, password: Some(password), admin })
-                .await?;
+            let registration = Registration {
+                username,
+                email,
+                email_verified,
+                display_name: name,
+                password: Some(password),
+                admin,
+                locale: None,
+            };
+            let user = s.create_user(registration).await?;
             let event = crate::service::events::Event::new(crate::service::events::kind::ACCOUNT_CREATED);
             s.record(event.user(user.id).detail("operator"), &Default::default()).await;
             emit(json, user_json(&user), || format!("created user {} (id {})", user.username, user.id));

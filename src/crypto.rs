@@ -27,6 +27,14 @@ pub mod prefix {
     pub const CLIENT_SECRET: &str = "ycs_";
     /// Login sessions.
     pub const SESSION: &str = "yss_";
+    /// Links sent to verify an address or reset a password.
+    pub const LINK: &str = "ylk_";
+}
+
+/// A one-time code of 6 decimal digits, uniform (from the OS generator), for people to type.
+pub fn random_code() -> String {
+    use rand::Rng;
+    format!("{:06}", OsRng.gen_range(0..1_000_000u32))
 }
 
 /// 256 bits from the OS generator, base64url-encoded behind `prefix`.

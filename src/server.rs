@@ -182,6 +182,7 @@ pub async fn serve(services: Services, addr: SocketAddr) -> std::io::Result<()> 
     }
     tokio::spawn(housekeeping(services.clone()));
     tokio::spawn(services.clone().deliver_logout_notices(std::future::pending()));
+    tokio::spawn(services.clone().deliver_messages(std::future::pending()));
     if let Some(at) = services.settings.metrics_bind {
         let metrics = tokio::net::TcpListener::bind(at).await?;
         tracing::info!(%at, "metrics at /metrics");

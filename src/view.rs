@@ -105,6 +105,15 @@ pub struct AccountView {
     pub has_password: bool,
     /// Recent sign-ins and failed attempts on the account.
     pub activity: Vec<ActivityItem>,
+    /// Whether `email` is verified.
+    pub email_verified: bool,
+    /// Phone number in E.164, or empty.
+    pub phone: String,
+    /// Whether `phone` is verified.
+    pub phone_verified: bool,
+    /// Another account verified an address this one had claimed: shown until the owner gives
+    /// a new one.
+    pub claim_dropped: bool,
 }
 
 /// One line of an account's recent activity (a security event).
@@ -247,6 +256,12 @@ pub struct AdminUser {
     pub username: String,
     /// Email, or empty.
     pub email: String,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// Phone number (E.164), or empty.
+    pub phone: String,
+    /// Whether the phone number is verified.
+    pub phone_verified: bool,
     /// Display name.
     pub display_name: String,
     /// Whether the account may sign in.

@@ -39,6 +39,15 @@ pub async fn set_user_enabled(csrf: String, user_id: i64, enabled: bool) -> Resu
     super::ssr::finish(&parts, USERS_PAGE, if enabled { "enabled" } else { "disabled" }, result)
 }
 
+/// Sends a user a verification again (`action` = `verify`) or a password reset (`reset`).
+#[server(endpoint = "admin/users/contact")]
+pub async fn admin_contact(csrf: String, user_id: i64, action: String) -> Result<String, AppError> {
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = super::ssr::signed_in_admin(USERS_PAGE).await?;
+    let result = s.admin_contact_action(&session, user_id, &action).await;
+    super::ssr::finish(&parts, USERS_PAGE, "code_sent", result)
+}
+
 /// Every client with its switches.
 #[server(endpoint = "admin/clients", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_admin_clients() -> Result<AdminClientsView, AppError> {

@@ -18,6 +18,8 @@ pub struct LoginState {
     pub admin: bool,
     /// The "Sign in with …" providers.
     pub providers: Vec<crate::view::ProviderLink>,
+    /// Whether signing in with a code sent by SMS is offered.
+    pub phone_sign_in: bool,
 }
 
 /// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
@@ -38,6 +40,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
         registration_open: s.settings.registration,
         admin,
         providers,
+        phone_sign_in: s.settings.contacts.phone_sign_in,
     })
 }
 
@@ -74,6 +77,7 @@ pub async fn login(csrf: String, username: String, password: String, next: Strin
                 SignInError::BadCredentials => AppError::BadCredentials,
                 SignInError::Throttled { retry_after } => AppError::throttled(retry_after),
                 SignInError::Unavailable => AppError::Unavailable,
+                SignInError::EmailNotVerified => AppError::EmailNotVerified,
             };
             let back = crate::web::next::login_page(&next);
             ssr::fail(&parts, e, &back)

@@ -54,6 +54,18 @@ pub enum AppError {
     AccountDisabled,
     /// Unlinking would leave the account without a way to sign in.
     LastSignInMethod,
+    /// The operator requires a verified email before the first sign-in.
+    EmailNotVerified,
+    /// A one-time code is wrong, expired or used.
+    WrongCode,
+    /// A verification or reset link has expired or was used.
+    StaleLink,
+    /// Another account verified the address first.
+    ContactTaken,
+    /// A code was sent to the address a moment ago.
+    TooSoon,
+    /// There is no unverified address to verify.
+    NothingToVerify,
 }
 
 /// The code of [`AppError::Throttled`].
@@ -72,7 +84,7 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 15] = [
+    const WITHOUT_TEXT: [AppError; 21] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
@@ -88,6 +100,12 @@ impl AppError {
         AppError::AlreadyLinked,
         AppError::AccountDisabled,
         AppError::LastSignInMethod,
+        AppError::EmailNotVerified,
+        AppError::WrongCode,
+        AppError::StaleLink,
+        AppError::ContactTaken,
+        AppError::TooSoon,
+        AppError::NothingToVerify,
     ];
 
     /// The one table: every variant's code, status and message.
@@ -114,6 +132,12 @@ impl AppError {
             E::AlreadyLinked => ("already_linked", 400, |t| t.err_already_linked),
             E::AccountDisabled => ("account_disabled", 403, |t| t.err_account_disabled),
             E::LastSignInMethod => ("last_method", 400, |t| t.err_last_method),
+            E::EmailNotVerified => ("email_not_verified", 403, |t| t.err_email_not_verified),
+            E::WrongCode => ("wrong_code", 400, |t| t.err_wrong_code),
+            E::StaleLink => ("stale_link", 400, |t| t.err_stale_link),
+            E::ContactTaken => ("contact_taken", 409, |t| t.err_contact_taken),
+            E::TooSoon => ("too_soon", 429, |t| t.err_too_soon),
+            E::NothingToVerify => ("nothing_to_verify", 400, |t| t.err_nothing_to_verify),
         };
         Meta { code, status, text }
     }

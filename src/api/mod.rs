@@ -13,6 +13,8 @@ pub mod apps;
 pub mod auth;
 #[allow(missing_docs)]
 pub mod consent;
+#[allow(missing_docs)]
+pub mod contacts;
 pub mod error;
 #[allow(missing_docs)]
 pub mod register;

@@ -32,12 +32,17 @@ pub async fn register(
         email: Some(email),
         display_name: Some(display_name),
         password: Some(password),
-        admin: false,
+        locale: Some(crate::web::locale::of_request(&parts.uri, &parts.headers).tag().to_owned()),
+        ..Registration::default()
     };
     let user = match s.register(registration, &ssr::origin(&parts)).await {
         Ok(user) => user,
         Err(e) => return ssr::fail(&parts, e.into(), "/o/register/"),
     };
+    // The operator wants the address proved before the first sign-in: the mail is on its way.
+    if s.settings.contacts.require_verified_email && user.email.is_some() && !user.email_verified {
+        return ssr::done(&parts, "/o/login/", "check_email");
+    }
     let previous = ssr::session_token(&parts);
     match s.start_session(&user, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref()).await {
         Ok(token) => {

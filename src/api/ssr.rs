@@ -147,15 +147,31 @@ pub fn done(parts: &Parts, page: &str, what: &str) -> Result<String, AppError> {
 }
 
 /// The result of a form's service call: on to `page?done=what`, or back with the error.
-pub fn finish(
+pub fn finish<E: Into<AppError>>(
     parts: &Parts,
     page: &str,
     what: &str,
-    result: Result<(), crate::service::ServiceError>,
+    result: Result<(), E>,
 ) -> Result<String, AppError> {
     match result {
         Ok(()) => done(parts, page, what),
         Err(e) => fail(parts, e.into(), page),
+    }
+}
+
+impl From<crate::service::contacts::ContactError> for AppError {
+    fn from(e: crate::service::contacts::ContactError) -> Self {
+        use crate::service::contacts::ContactError as E;
+        match e {
+            E::Invalid(why) => AppError::Invalid(why),
+            E::NothingToVerify => AppError::NothingToVerify,
+            E::WrongCode => AppError::WrongCode,
+            E::StaleLink => AppError::StaleLink,
+            E::Taken => AppError::ContactTaken,
+            E::Throttled { retry_after } => AppError::throttled(retry_after),
+            E::TooSoon { .. } => AppError::TooSoon,
+            E::Unavailable => AppError::Unavailable,
+        }
     }
 }
 

@@ -16,10 +16,14 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use crate::{
     api::{
         account::{ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
-        admin::{SetClientPolicy, SetUserEnabled},
+        admin::{AdminContact, SetClientPolicy, SetUserEnabled},
         apps::{DeleteApp, EditApp, RegisterApp, RotateAppSecret},
         auth::{Login, Logout},
         consent::Decide,
+        contacts::{
+            ConfirmLink, ForgotPassword, PhoneLogin, ResetPassword, SendSignInCode, SendVerification, SetPhone,
+            VerifyContact,
+        },
         error::{error_text, AppError},
         upstream::{FinishLink, FinishSignup, LinkProvider, UnlinkProvider},
     },
@@ -118,10 +122,28 @@ form_islands! {
     DeleteAppForm(DeleteApp);
     /// An admin disabling or enabling a user.
     UserEnabledForm(SetUserEnabled);
+    /// An admin sending a user a verification or a reset.
+    AdminContactForm(AdminContact);
     /// An admin's switches for a client.
     ClientPolicyForm(SetClientPolicy);
     /// Creating an account after a first sign-in with a provider.
     FinishSignupForm(FinishSignup);
     /// Linking an existing account after a first sign-in with a provider.
     FinishLinkForm(FinishLink);
+    /// Sending a verification code (or link) again.
+    SendVerificationForm(SendVerification);
+    /// Typing a verification code.
+    VerifyContactForm(VerifyContact);
+    /// Setting the account's phone number.
+    PhoneForm(SetPhone);
+    /// Confirming a verification link.
+    ConfirmLinkForm(ConfirmLink);
+    /// Asking for a sign-in code by SMS.
+    SendCodeForm(SendSignInCode);
+    /// Signing in with an SMS code.
+    PhoneLoginForm(PhoneLogin);
+    /// Asking for a password reset.
+    ForgotForm(ForgotPassword);
+    /// Setting a new password after a reset.
+    ResetForm(ResetPassword);
 }

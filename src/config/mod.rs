@@ -4,12 +4,14 @@
 //! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`]. The
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
+mod contacts;
 mod database;
 mod limits;
 mod providers;
 pub mod proxies;
 mod throttle;
 
+pub use contacts::ContactSettings;
 pub use database::{DatabaseSettings, SqliteSync};
 pub use limits::RequestLimits;
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
@@ -125,6 +127,8 @@ pub struct Settings {
     pub logout_retry_base: i64,
     /// How long requests and startup wait for the database (`[database]`).
     pub database: DatabaseSettings,
+    /// Email and phone verification, and phone sign-in (`[contacts]`).
+    pub contacts: ContactSettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -175,6 +179,7 @@ impl Default for Settings {
             limits: RequestLimits::default(),
             logout_retry_base: 5,
             database: DatabaseSettings::default(),
+            contacts: ContactSettings::default(),
         }
     }
 }
@@ -207,6 +212,7 @@ impl fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("logout_retry_base", &self.logout_retry_base)
             .field("database", &self.database)
+            .field("contacts", &self.contacts)
             .finish()
     }
 }
@@ -297,6 +303,8 @@ pub struct FileSettings {
     pub logout_retry_base: Option<i64>,
     /// See [`Settings::database`].
     pub database: Option<DatabaseSettings>,
+    /// See [`Settings::contacts`].
+    pub contacts: Option<ContactSettings>,
 }
 
 impl FileSettings {
@@ -374,6 +382,7 @@ impl Settings {
         }
         self.limits.validate()?;
         self.database.validate()?;
+        self.contacts.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

@@ -29,14 +29,20 @@ pub struct Person<'a> {
     pub display_name: &'a str,
     /// The email address, if the account has one.
     pub email: Option<&'a str>,
-    /// Whether the address was verified (nothing verifies addresses yet: false).
+    /// Whether the owner proved they receive mail there.
     pub email_verified: bool,
+    /// The phone number in E.164, if the account has one.
+    pub phone_number: Option<&'a str>,
+    /// Whether the owner proved they receive SMS there.
+    pub phone_number_verified: bool,
 }
 
 /// Claims the `profile` scope releases here (§5.4 lists more; these are the ones we hold).
 pub const PROFILE_CLAIMS: &[&str] = &["name", "preferred_username"];
 /// Claims the `email` scope releases (§5.4).
 pub const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
+/// Claims the `phone` scope releases (§5.4; the number in E.164, as §5.1 recommends).
+pub const PHONE_CLAIMS: &[&str] = &["phone_number", "phone_number_verified"];
 /// Claims every ID Token may carry, whatever the scope.
 pub const ID_TOKEN_CLAIMS: &[&str] =
     &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "sid", "azp"];
@@ -58,6 +64,12 @@ pub fn scope_claims(scope: &Scope, who: &Person) -> Map<String, Value> {
             claims.insert("email_verified".into(), who.email_verified.into());
         }
     }
+    if scope.contains("phone") {
+        if let Some(phone) = who.phone_number {
+            claims.insert("phone_number".into(), phone.into());
+            claims.insert("phone_number_verified".into(), who.phone_number_verified.into());
+        }
+    }
     claims
 }
 
@@ -70,6 +82,9 @@ pub fn supported_claims(known: &Scope) -> Vec<&'static str> {
     }
     if known.contains("email") {
         all.extend_from_slice(EMAIL_CLAIMS);
+    }
+    if known.contains("phone") {
+        all.extend_from_slice(PHONE_CLAIMS);
     }
     all
 }
@@ -158,6 +173,8 @@ mod tests {
             display_name: "Alice A.",
             email: Some("alice@example.com"),
             email_verified: false,
+            phone_number: Some("+8613800138000"),
+            phone_number_verified: true,
         }
     }
 
@@ -226,17 +243,31 @@ mod tests {
         assert!(claims("openid read").is_empty());
         assert_eq!(Value::Object(claims("openid profile")), json!({"name": "Alice A.", "preferred_username": "alice"}));
         assert_eq!(Value::Object(claims("email")), json!({"email": "alice@example.com", "email_verified": false}));
-        let nameless = Person { display_name: "", email: None, ..who };
-        let c = scope_claims(&Scope::parse("profile email").unwrap(), &nameless);
+        assert_eq!(
+            Value::Object(claims("phone")),
+            json!({"phone_number": "+8613800138000", "phone_number_verified": true})
+        );
+        let nameless = Person { display_name: "", email: None, phone_number: None, ..who };
+        let c = scope_claims(&Scope::parse("profile email phone").unwrap(), &nameless);
         assert_eq!(Value::Object(c), json!({"preferred_username": "alice"}), "absent values are omitted, never null");
     }
 
     #[test]
     fn supported_claims_follow_the_offered_scopes() {
-        let all = supported_claims(&Scope::parse("openid profile email").unwrap());
-        for c in
-            ["sub", "auth_time", "nonce", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"]
-        {
+        let all = supported_claims(&Scope::parse("openid profile email phone").unwrap());
+        for c in [
+            "sub",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "sid",
+            "name",
+            "preferred_username",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
+        ] {
             assert!(all.contains(&c), "{c}");
         }
         let bare = supported_claims(&Scope::parse("openid read").unwrap());

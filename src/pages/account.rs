@@ -19,6 +19,7 @@ use crate::{
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, scope_text, t},
+    pages::contacts::{ContactSection, Contacts},
     view::{AccountView, IdentityItem},
 };
 
@@ -118,6 +119,14 @@ fn Sections(v: AccountView) -> impl IntoView {
         })
         .collect_view();
     let [csrf_profile, csrf_password, csrf_sessions, csrf_delete] = std::array::from_fn(|_| v.csrf.clone());
+    let contacts = Contacts {
+        csrf: v.csrf.clone(),
+        email: v.email.clone(),
+        email_verified: v.email_verified,
+        phone: v.phone.clone(),
+        phone_verified: v.phone_verified,
+        claim_dropped: v.claim_dropped,
+    };
     let identities = (!v.identities.is_empty()).then(|| {
         let rows = v.identities.into_iter().map(|i| view! { <IdentityRow i csrf=v.csrf.clone()/> }).collect_view();
         view! {
@@ -151,6 +160,8 @@ fn Sections(v: AccountView) -> impl IntoView {
             <input id="email" name="email" type="email" autocomplete="email" value=v.email/>
             <button type="submit" class="primary">{t.save_profile}</button>
         </ProfileForm>
+
+        <ContactSection c=contacts/>
 
         <h2 id="password">{t.password}</h2>
         <PasswordForm class="form" labelled_by="password">

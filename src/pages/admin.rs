@@ -10,7 +10,7 @@ use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::admin::{load_admin_clients, load_admin_events, load_admin_users},
     components::{
-        forms::{ClientPolicyForm, UserEnabledForm},
+        forms::{AdminContactForm, ClientPolicyForm, UserEnabledForm},
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
@@ -67,6 +67,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
         .users
         .into_iter()
         .map(|u| {
+            let csrf_contact = csrf.clone();
             let csrf = csrf.clone();
             let username = u.username.clone();
             let toggle = (u.id != me).then(move || {
@@ -87,9 +88,16 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
                         <strong>{u.username.clone()}</strong>
                         {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
                         {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
-                        <div class="muted">{u.display_name} " · " {u.email} " · " {u.created_at}</div>
+                        <div class="muted">{u.display_name} " · " {u.email.clone()} " " {contact_badge(&u.email, u.email_verified)}
+                            {(!u.phone.is_empty()).then(|| view! { " · " {u.phone.clone()} " " })} {contact_badge(&u.phone, u.phone_verified)}
+                            " · " {u.created_at}</div>
                     </div>
-                    {toggle}
+                    <div class="actions">
+                        {contact_action(&csrf_contact, u.id, "verify", t.send_verification,
+                            (!u.email.is_empty() && !u.email_verified) || (!u.phone.is_empty() && !u.phone_verified))}
+                        {contact_action(&csrf_contact, u.id, "reset", t.send_reset_admin, u.email_verified || u.phone_verified)}
+                        {toggle}
+                    </div>
                 </li>
             }
         })
@@ -231,4 +239,34 @@ fn EventRows(v: AdminEventsView) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// "Verified" or "Not verified" beside a contact, if there is one.
+fn contact_badge(contact: &str, verified: bool) -> Option<impl IntoView + use<>> {
+    let t = t();
+    (!contact.is_empty()).then(|| {
+        let (class, text) = if verified { ("badge ok", t.verified) } else { ("badge warn", t.not_verified) };
+        view! { <span class=class>{text}</span> }
+    })
+}
+
+/// A button that sends a user a verification (`verify`) or a reset (`reset`), when `shown`.
+fn contact_action(
+    csrf: &str,
+    user_id: i64,
+    action: &'static str,
+    label: &'static str,
+    shown: bool,
+) -> Option<impl IntoView + use<>> {
+    let csrf = csrf.to_owned();
+    shown.then(move || {
+        view! {
+            <AdminContactForm>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="user_id" value=user_id.to_string()/>
+                <input type="hidden" name="action" value=action/>
+                <button type="submit">{label}</button>
+            </AdminContactForm>
+        }
+    })
 }

@@ -37,7 +37,8 @@ fn confirm_failure(e: SignInError) -> ConfirmError {
     match e {
         SignInError::BadCredentials => ConfirmError::WrongCurrent,
         SignInError::Throttled { retry_after } => ConfirmError::Throttled { retry_after },
-        SignInError::Unavailable => ConfirmError::Unavailable,
+        // Never from a confirmation, which checks only the password.
+        SignInError::Unavailable | SignInError::EmailNotVerified => ConfirmError::Unavailable,
     }
 }
 
@@ -82,7 +83,22 @@ impl Services {
                 last_seen_at: format_time(s.last_seen_at),
             })
             .collect();
+        let claim_dropped = if user.email.is_none() || user.phone_number.is_none() {
+            let filter = crate::store::EventFilter {
+                kind: Some(kind::CONTACT_CLAIM_DROPPED.into()),
+                user_id: Some(user.id),
+                limit: 1,
+                ..Default::default()
+            };
+            self.store.events(&filter).await?.first().is_some_and(|e| e.at > now - 30 * 86_400)
+        } else {
+            false
+        };
         Ok(AccountView {
+            email_verified: user.email_verified,
+            phone: user.phone_number.clone().unwrap_or_default(),
+            phone_verified: user.phone_verified,
+            claim_dropped,
             username: user.username.clone(),
             display_name: user.display_name.clone(),
             email: user.email.clone().unwrap_or_default(),

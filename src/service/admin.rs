@@ -33,6 +33,9 @@ fn admin_user(u: User) -> AdminUser {
         id: u.id,
         username: u.username,
         email: u.email.unwrap_or_default(),
+        email_verified: u.email_verified,
+        phone: u.phone_number.unwrap_or_default(),
+        phone_verified: u.phone_verified,
         display_name: u.display_name,
         active: u.active,
         admin: u.admin,
@@ -48,6 +51,55 @@ impl Services {
         } else {
             Err(ServiceError::Forbidden)
         }
+    }
+
+    /// An admin's help with a user's contacts: `verify` sends their unverified email address
+    /// (else phone number) a verification again; `reset` sends a password reset to their
+    /// verified email address (else phone number). Recorded as an admin action.
+    pub async fn admin_contact_action(
+        &self,
+        session: &Session,
+        user_id: i64,
+        action: &str,
+    ) -> Result<(), ServiceError> {
+        use super::contacts::ContactError;
+        self.ensure_admin(session)?;
+        let user =
+            self.store.user_by_id(user_id).await?.ok_or_else(|| ServiceError::NotFound("no such user".into()))?;
+        let origin = Origin::default();
+        let sent = match action {
+            "verify" if user.email.is_some() && !user.email_verified => {
+                self.send_email_verification(&user, &origin).await
+            }
+            "verify" => self.send_phone_verification(&user, &origin).await,
+            "reset" => {
+                let address = match (&user.email, &user.phone_number) {
+                    (Some(e), _) if user.email_verified => normalize_login(e),
+                    (_, Some(p)) if user.phone_verified => p.clone(),
+                    _ => {
+                        return Err(ServiceError::Invalid(
+                            "the user has no verified email address or phone number".into(),
+                        ))
+                    }
+                };
+                let locale = super::contacts::locale_of(Some(&user));
+                match self.may_send_to(&address).await {
+                    Ok(()) => {
+                        self.issue_contact_code(super::contacts::purpose::RESET, &address, Some(user.id), locale).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => return Err(ServiceError::Invalid("unknown action".into())),
+        };
+        sent.map_err(|e| match e {
+            ContactError::Unavailable => ServiceError::Store(crate::store::StoreError::Unavailable("contacts".into())),
+            other => ServiceError::Invalid(other.to_string()),
+        })?;
+        let what = if action == "reset" { "send_reset" } else { "send_verification" };
+        self.record(Event::new(kind::ADMIN_ACTION).actor(Some(session.user.id)).user(user.id).detail(what), &origin)
+            .await;
+        Ok(())
     }
 
     /// Users matching `query` (all users, by id, for an empty one).

@@ -50,7 +50,7 @@ impl Cleanup {
 
 impl Services {
     /// Every kind of expired row with its cut-off at `now`.
-    fn expired_kinds(&self, now: i64) -> [Expired; 13] {
+    fn expired_kinds(&self, now: i64) -> [Expired; 15] {
         [
             Expired::AuthCodes(now - CODES_KEPT),
             Expired::AccessTokens(now),
@@ -65,6 +65,8 @@ impl Services {
             Expired::SigningKeys(now),
             Expired::OidcGrants(now - GRANTS_KEPT),
             Expired::LogoutNotices(now - GIVEN_UP_KEPT),
+            Expired::ContactCodes(now - 86_400),
+            Expired::Messages(now - GIVEN_UP_KEPT),
         ]
     }
 

@@ -42,6 +42,8 @@ pub async fn ensure(s: &Services) -> Result<Demo, ServiceError> {
             display_name: Some("Demo User".into()),
             password: Some(PASSWORD.into()),
             admin: false,
+            email_verified: true,
+            locale: None,
         })
         .await?;
         created = true;

@@ -44,6 +44,15 @@ pub mod kind {
     pub const KEY_ROTATED: &str = "key.rotated";
     /// A back-channel logout notice was given up (detail: attempts and the last error).
     pub const BACKCHANNEL_ABANDONED: &str = "logout.backchannel_abandoned";
+    /// An email address or phone number was verified (detail: `email` or `phone`).
+    pub const CONTACT_VERIFIED: &str = "account.contact_verified";
+    /// Another account verified an address this account had claimed unverified: the claim was
+    /// dropped (detail: `email` or `phone`).
+    pub const CONTACT_CLAIM_DROPPED: &str = "account.contact_claim_dropped";
+    /// A password reset was asked for and sent (detail: `email` or `sms`).
+    pub const PASSWORD_RESET_SENT: &str = "account.password_reset_sent";
+    /// A message could not be sent and was given up (detail: kind and the last error).
+    pub const MESSAGE_ABANDONED: &str = "message.abandoned";
     /// An admin (or the command line) acted (detail: what).
     pub const ADMIN_ACTION: &str = "admin.action";
 }

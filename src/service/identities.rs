@@ -65,7 +65,7 @@ pub enum UnlinkError {
 }
 
 /// "a***@example.com": enough for the owner to recognise their address.
-fn mask_email(email: &str) -> String {
+pub(super) fn mask_email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
         None => "***".into(),
@@ -141,6 +141,10 @@ impl Services {
                 .unwrap_or_else(|| username.to_owned()),
             password_hash: None,
             admin: false,
+            // Only a provider-verified address comes along (above): it stays verified.
+            email_verified: true,
+            phone_number: None,
+            locale: None,
             now,
         };
         let identity = ExternalIdentity {
@@ -184,7 +188,7 @@ impl Services {
             Ok(u) if u.id == candidate.id => u,
             Ok(_) | Err(SignInError::BadCredentials) => return Err(FinishError::WrongPassword),
             Err(SignInError::Throttled { retry_after }) => return Err(FinishError::Throttled { retry_after }),
-            Err(SignInError::Unavailable) => return Err(FinishError::Unavailable),
+            Err(SignInError::Unavailable | SignInError::EmailNotVerified) => return Err(FinishError::Unavailable),
         };
         let identity = ExternalIdentity {
             provider: pending.provider.clone(),

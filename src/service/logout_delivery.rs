@@ -25,8 +25,6 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 const LEASE: i64 = 30;
 /// Notices claimed (and sent concurrently) at once.
 const CLAIM: i64 = 16;
-/// How often the worker looks for due notices when nobody wakes it.
-const POLL: Duration = Duration::from_secs(2);
 /// The longest wait between two attempts.
 pub const MAX_DELAY: i64 = 3600;
 /// A notice this old when an attempt fails is given up.
@@ -81,33 +79,13 @@ impl Services {
 
     /// The delivery worker, until `stop` completes (checked between rounds, so a round in
     /// flight finishes and leaves no lease behind). Each round claims and sends at most one
-    /// batch; the next starts at once when the batch was full or when woken, else after [`POLL`].
+    /// batch (see [`super::worker::run_rounds`]).
     pub async fn deliver_logout_notices(self, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        // During a database outage every round fails: said once, and once when it ends.
-        let mut failing = false;
-        loop {
-            let full = match self.deliver_due_logout_notices().await {
-                Ok(sent) => {
-                    if std::mem::take(&mut failing) {
-                        tracing::info!("back-channel logout delivery resumed");
-                    }
-                    sent >= CLAIM as usize
-                }
-                Err(e) => {
-                    if !std::mem::replace(&mut failing, true) {
-                        tracing::warn!(error = %e, "cannot claim back-channel logout notices; retrying quietly");
-                    }
-                    false
-                }
-            };
-            let pause = if full { Duration::ZERO } else { POLL };
-            tokio::select! {
-                _ = &mut stop => return,
-                _ = self.logout_wake.notified(), if !full => {}
-                _ = tokio::time::sleep(pause) => {}
-            }
-        }
+        let wake = self.logout_wake.clone();
+        super::worker::run_rounds("back-channel logout delivery", CLAIM as usize, &wake, stop, || {
+            self.deliver_due_logout_notices()
+        })
+        .await;
     }
 
     /// Claims the notices due now and attempts each once, concurrently; returns how many it

@@ -7,6 +7,7 @@ mod attempt_queue;
 pub mod authorize;
 pub mod cleanup;
 pub mod clients;
+pub mod contacts;
 pub mod demo;
 pub mod developer;
 pub mod device;
@@ -15,8 +16,10 @@ pub mod identities;
 pub mod keys;
 pub mod logout;
 pub mod logout_delivery;
+pub mod message_delivery;
 pub mod notify;
 mod oidc;
+pub mod recovery;
 mod refresh;
 pub mod session;
 pub mod throttle;
@@ -24,6 +27,7 @@ pub mod token;
 pub mod upstream;
 mod upstream_http;
 pub mod users;
+mod worker;
 
 use std::sync::Arc;
 
@@ -49,6 +53,10 @@ pub struct Services {
     rotation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// The key that signs device cookies, loaded from the store once.
     device_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The key that hashes one-time codes, loaded from the store once.
+    code_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Wakes this instance's message delivery when a message was queued.
+    message_wake: Arc<tokio::sync::Notify>,
     /// OpenID Connect: this instance's copy of the signing keys and the `sid` key.
     oidc: Arc<oidc::OidcState>,
     /// Outbound HTTP to upstream identity providers, with their cached metadata and keys.
@@ -115,6 +123,8 @@ impl Services {
             known_scopes,
             rotation_key: Arc::default(),
             device_key: Arc::default(),
+            code_key: Arc::default(),
+            message_wake: Arc::default(),
             oidc: Arc::default(),
             upstream,
             clock: Arc::new(SystemClock),

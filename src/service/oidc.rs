@@ -50,8 +50,9 @@ pub(super) fn person(user: &User) -> Person<'_> {
         username: &user.username,
         display_name: &user.display_name,
         email: user.email.as_deref(),
-        // Nothing verifies addresses yet.
-        email_verified: false,
+        email_verified: user.email_verified,
+        phone_number: user.phone_number.as_deref(),
+        phone_number_verified: user.phone_verified,
     }
 }
 

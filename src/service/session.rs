@@ -124,7 +124,7 @@ mod tests {
                 email: None,
                 display_name: None,
                 password: Some("a long enough password".into()),
-                admin: false,
+                ..Registration::default()
             })
             .await
             .expect("user");

@@ -162,6 +162,44 @@ pub(crate) fn signup_budgets(t: &ThrottleSettings, ip: Option<IpAddr>) -> Vec<Bu
     }
 }
 
+/// The budgets of a one-time code typed for `address` (an email address or phone number) from
+/// `ip`: per recipient address, whichever client tries (6 digits are guessed in a million
+/// tries, so a few wrong ones then growing delays), and per client address across recipients.
+pub(crate) fn code_budgets(t: &ThrottleSettings, address: &str, ip: Option<IpAddr>) -> Vec<Budget> {
+    let mut budgets = vec![Budget {
+        key: format!("code:{address}"),
+        free: t.account_address,
+        after: AfterBudget::Delays,
+        forgiven: true,
+        label: "code_address",
+    }];
+    if let Some(ip) = ip {
+        budgets.push(Budget {
+            key: format!("code-ip:{}", address_key(ip)),
+            free: t.address,
+            after: AfterBudget::Delays,
+            forgiven: false,
+            label: "code_client",
+        });
+    }
+    budgets
+}
+
+/// The budget of messages (codes, resets) one client address may have sent: as many as its
+/// sign-ups, and every request counts, so a script cannot run up an SMS bill.
+pub(crate) fn send_budgets(t: &ThrottleSettings, ip: Option<IpAddr>) -> Vec<Budget> {
+    match ip {
+        Some(ip) => vec![Budget {
+            key: format!("send:{}", address_key(ip)),
+            free: t.signups,
+            after: AfterBudget::Closed,
+            forgiven: false,
+            label: "send",
+        }],
+        None => Vec::new(),
+    }
+}
+
 impl Services {
     /// Reserves one attempt under every budget, or says why not. Budgets busy with others'
     /// attempts are waited for (with backoff, at most [`BUSY_WAIT`]).

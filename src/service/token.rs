@@ -298,6 +298,9 @@ impl Services {
             SignInError::BadCredentials | SignInError::Throttled { .. } => {
                 OAuthError::invalid_grant("invalid username or password")
             }
+            SignInError::EmailNotVerified => {
+                OAuthError::invalid_grant("the account's email address is not verified yet")
+            }
             SignInError::Unavailable => busy(),
         })?;
         self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await

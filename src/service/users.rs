@@ -37,6 +37,11 @@ pub struct Registration {
     pub password: Option<String>,
     /// Admin flag.
     pub admin: bool,
+    /// Whether the email is known to be the owner's (an operator vouches for it); otherwise it
+    /// is a claim until its owner verifies it.
+    pub email_verified: bool,
+    /// The language the account's messages are written in (a tag).
+    pub locale: Option<String>,
 }
 
 impl std::fmt::Debug for Registration {
@@ -65,6 +70,10 @@ pub enum SignInError {
     /// The store failed or the password check is saturated: no verdict, nothing counted.
     #[error("temporarily unavailable")]
     Unavailable,
+    /// The password is right, but the operator requires a verified email before the first
+    /// sign-in and this account's is not yet (said only to whoever knows the password).
+    #[error("confirm your email address first")]
+    EmailNotVerified,
 }
 
 /// Checks a username: 1-64 letters, digits, `.`, `_`, `-`.
@@ -140,6 +149,9 @@ impl Services {
                 .unwrap_or_else(|| username.clone()),
             username,
             email,
+            email_verified: r.email_verified,
+            phone_number: None,
+            locale: r.locale,
             password_hash,
             admin: r.admin,
             now: self.now(),
@@ -182,6 +194,21 @@ impl Services {
         let _ = self.settle(attempt, verdict).await;
         let user = created?;
         self.record(Event::new(kind::ACCOUNT_CREATED).user(user.id).detail("sign_up"), origin).await;
+        if let Some(email) = user.email.as_deref().filter(|_| !user.email_verified) {
+            // Sent at once, within the per-recipient limits (so sign-ups cannot flood an
+            // address); the account page can send it again.
+            let address = normalize_login(email);
+            let locale = super::contacts::locale_of(Some(&user));
+            let sent = match self.may_send_to(&address).await {
+                Ok(()) => {
+                    self.issue_contact_code(super::contacts::purpose::VERIFY, &address, Some(user.id), locale).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "the verification of a new account's email was not sent");
+            }
+        }
         Ok(user)
     }
 
@@ -197,7 +224,7 @@ impl Services {
         }
         // A conflict now is a username held back after an account deletion, a name that
         // equals another's email, or a race with another sign-up: not available either way.
-        self.create_user(Registration { admin: false, email, ..r }).await.map_err(|e| match e {
+        self.create_user(Registration { admin: false, email_verified: false, email, ..r }).await.map_err(|e| match e {
             ServiceError::Conflict(_) => not_available(),
             other => other,
         })
@@ -289,6 +316,12 @@ impl Services {
             self.record(event(kind::LOCKOUT).detail(budget), origin).await;
         }
         match (verdict, user) {
+            (Verdict::Success, Some(u))
+                if self.settings.contacts.require_verified_email && u.email.is_some() && !u.email_verified =>
+            {
+                self.record(event(kind::SIGN_IN_FAILURE).detail("email_not_verified"), origin).await;
+                Err(SignInError::EmailNotVerified)
+            }
             (Verdict::Success, Some(u)) => {
                 self.record(event(kind::SIGN_IN_SUCCESS).detail(reason), origin).await;
                 Ok(u)

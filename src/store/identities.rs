@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{
     sql::{PostgresStore, SqliteStore},
-    users::USER_COLUMNS,
+    users::{bind_new_user, INSERT_USER, USER_COLUMNS},
     ExternalIdentity, NewUser, PendingIdentity, StoreError, StoreResult, Unlink, UpstreamLogin, User,
 };
 
@@ -135,23 +135,9 @@ macro_rules! identity_sql {
             async fn create_user_with_identity(&self, u: &NewUser, i: &ExternalIdentity) -> StoreResult<User> {
                 // The same insert as `create_user` (tombstones included), then the identity;
                 // a conflict on either rolls both back.
-                let sql = format!(
-                    "INSERT INTO users (username, username_normalized, email, email_normalized, display_name,
-                        password_hash, admin, created_at, updated_at)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
-                     WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)
-                     RETURNING {USER_COLUMNS}"
-                );
+                let sql = format!("{INSERT_USER} RETURNING {USER_COLUMNS}");
                 let mut tx = super::sql::begin(&self.pool).await?;
-                let user = sqlx::query_as::<_, User>(&sql)
-                    .bind(&u.username)
-                    .bind(&u.username_normalized)
-                    .bind(&u.email)
-                    .bind(&u.email_normalized)
-                    .bind(&u.display_name)
-                    .bind(&u.password_hash)
-                    .bind(u.admin)
-                    .bind(u.now)
+                let user = bind_new_user!(sqlx::query_as::<_, User>(&sql), u)
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or_else(|| StoreError::Conflict("username held back after an account deletion".into()))?;

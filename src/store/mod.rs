@@ -3,7 +3,7 @@
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
-//! [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! [`ContactStore`], [`MessageOutboxStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -28,8 +28,10 @@
 mod batch;
 mod clients;
 mod consents;
+mod contacts;
 mod events;
 mod identities;
+mod messages;
 mod oidc;
 mod outbox;
 mod purge;
@@ -43,8 +45,10 @@ mod users;
 
 pub use clients::ClientStore;
 pub use consents::ConsentStore;
+pub use contacts::{ContactStore, MAX_CODE_ATTEMPTS};
 pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
 pub use identities::IdentityStore;
+pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
 pub use outbox::LogoutOutboxStore;
 pub use purge::{Expired, PurgeStore};
@@ -91,6 +95,8 @@ pub trait Store:
     + ThrottleStore
     + EventStore
     + LogoutOutboxStore
+    + ContactStore
+    + MessageOutboxStore
     + PurgeStore
     + ServerStore
     + Send
@@ -110,6 +116,8 @@ impl<T> Store for T where
         + ThrottleStore
         + EventStore
         + LogoutOutboxStore
+        + ContactStore
+        + MessageOutboxStore
         + PurgeStore
         + ServerStore
         + Send

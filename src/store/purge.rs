@@ -40,6 +40,11 @@ pub enum Expired {
     OidcGrants(i64),
     /// Logout notices given up before the time given (delivered ones leave the outbox at once).
     LogoutNotices(i64),
+    /// One-time codes created before the time given (kept a day: they count for the send
+    /// limits).
+    ContactCodes(i64),
+    /// Messages given up before the time given (sent ones leave the outbox at once).
+    Messages(i64),
 }
 
 impl Expired {
@@ -59,6 +64,8 @@ impl Expired {
             Expired::SigningKeys(..) => "signing_keys",
             Expired::OidcGrants(..) => "oidc_grants",
             Expired::LogoutNotices(..) => "logout_notices",
+            Expired::ContactCodes(..) => "contact_codes",
+            Expired::Messages(..) => "messages",
         }
     }
 
@@ -141,6 +148,18 @@ impl Expired {
             Expired::LogoutNotices(before) => (
                 "DELETE FROM logout_outbox WHERE id IN
                    (SELECT id FROM logout_outbox WHERE given_up_at IS NOT NULL AND given_up_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::ContactCodes(before) => (
+                "DELETE FROM contact_codes WHERE id IN
+                   (SELECT id FROM contact_codes WHERE created_at < $1 AND expires_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::Messages(before) => (
+                "DELETE FROM message_outbox WHERE id IN
+                   (SELECT id FROM message_outbox WHERE given_up_at IS NOT NULL AND given_up_at < $1 LIMIT $2)",
                 before,
                 None,
             ),

@@ -14,8 +14,11 @@ pub struct User {
     pub id: i64,
     /// The username as the user typed it.
     pub username: String,
-    /// Email address, if any.
+    /// Email address, if any, as typed (verified or not).
     pub email: Option<String>,
+    /// Whether the owner proved they receive mail at `email`: only then is it a sign-in name
+    /// and a recovery address.
+    pub email_verified: bool,
     /// Name shown to people.
     pub display_name: String,
     /// argon2id PHC string; `None` for accounts that sign in only through a provider.
@@ -27,6 +30,12 @@ pub struct User {
     pub admin: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// Phone number in E.164, if any (verified or not).
+    pub phone_number: Option<String>,
+    /// Whether the owner proved they receive SMS at `phone_number`.
+    pub phone_verified: bool,
+    /// The language messages to the account are written in (a BCP 47 tag), if known.
+    pub locale: Option<String>,
 }
 
 /// A user to create. The normalised forms are computed by the service.
@@ -38,8 +47,15 @@ pub struct NewUser {
     pub username_normalized: String,
     /// As typed.
     pub email: Option<String>,
-    /// Lowercased, trimmed: unique.
+    /// Lowercased, trimmed: unique among verified addresses.
     pub email_normalized: Option<String>,
+    /// Whether the address is known to be its owner's (an operator said so, or a provider
+    /// that verified it); otherwise it is a claim until verified.
+    pub email_verified: bool,
+    /// A verified phone number in E.164 (an account opened by SMS code).
+    pub phone_number: Option<String>,
+    /// The language messages are written in.
+    pub locale: Option<String>,
     /// Name shown to people.
     pub display_name: String,
     /// argon2id PHC string, if the account has a local password.
@@ -531,4 +547,120 @@ pub enum Unlink {
     LastMethod,
     /// The account has no identity at that provider.
     NotLinked,
+}
+
+/// A one-time code sent to an address, as stored (its code only as a keyed hash).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContactCode {
+    /// Row id.
+    pub id: i64,
+    /// What it is for (`verify`, `reset`, `sign_in`).
+    pub purpose: String,
+    /// The normalised email address or E.164 number it was sent to.
+    pub address: String,
+    /// The account it belongs to; `None` for a sign-in code to a number no account has.
+    pub user_id: Option<i64>,
+    /// The keyed hash of the 6-digit code.
+    pub code_hash: String,
+    /// Wrong codes tried against it.
+    pub attempts: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A one-time code to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCode {
+    /// What it is for.
+    pub purpose: &'static str,
+    /// Normalised address or E.164 number.
+    pub address: String,
+    /// The account, if any.
+    pub user_id: Option<i64>,
+    /// SHA-256 of the link token, for mail.
+    pub link_hash: Option<String>,
+    /// The keyed hash of the code.
+    pub code_hash: String,
+    /// Unix seconds.
+    pub now: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A message to queue in the outbox.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// `email` or `sms`.
+    pub channel: &'static str,
+    /// The address or number.
+    pub recipient: String,
+    /// Which message (its template).
+    pub kind: &'static str,
+    /// The recipient's language tag.
+    pub locale: &'static str,
+    /// The template's values as JSON (may hold a code until the message is sent).
+    pub params: String,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl std::fmt::Debug for NewMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMessage").field("channel", &self.channel).field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// A queued message claimed for sending.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueuedMessage {
+    /// Row id.
+    pub id: i64,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// The address or number.
+    pub recipient: String,
+    /// Which message.
+    pub kind: String,
+    /// The recipient's language tag.
+    pub locale: String,
+    /// The template's values as JSON.
+    pub params: String,
+    /// Attempts that failed so far.
+    pub attempts: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for QueuedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedMessage")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("kind", &self.kind)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which contact of an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactKind {
+    /// The email address.
+    Email,
+    /// The phone number.
+    Phone,
+}
+
+/// What verifying a contact did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verified {
+    /// The contact is verified; these other accounts' unverified claims on it were dropped.
+    Done {
+        /// The accounts that lost their claim.
+        dropped: Vec<i64>,
+    },
+    /// The code was used already, or the account no longer claims that address.
+    Stale,
 }

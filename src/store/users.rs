@@ -27,7 +27,8 @@ pub trait UserStore: Send + Sync {
     /// Users whose username, email or display name contains `needle` (case-insensitive), by
     /// id, at most `limit`.
     async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>>;
-    /// Replaces display name and email; `Conflict` if the email belongs to someone else.
+    /// Replaces display name and email. A changed address (normalised) is an unverified claim
+    /// until verified; the same address keeps its verification.
     async fn update_profile(
         &self,
         user_id: i64,
@@ -46,7 +47,35 @@ pub trait UserStore: Send + Sync {
 }
 
 /// The columns a [`User`] is read from.
-pub(super) const USER_COLUMNS: &str = "id, username, email, display_name, password_hash, active, admin, created_at";
+pub(super) const USER_COLUMNS: &str = "id, username, email, (email_normalized IS NOT NULL) AS email_verified, \
+     display_name, password_hash, active, admin, created_at, phone_number, phone_verified, locale";
+
+/// The insert of a [`NewUser`] (`$1`…`$10`, `$8` is now), shared with the accounts opened by
+/// a provider sign-in: the normalised address is always the claim, and the verified address
+/// too when `$11` says it is verified; a phone given at creation is a verified one.
+pub(super) const INSERT_USER: &str = "INSERT INTO users (username, username_normalized, email, email_claim,
+        email_normalized, display_name, password_hash, admin, created_at, updated_at, phone_number, phone_verified, locale)
+     SELECT $1, $2, $3, $4, CASE WHEN $11 THEN $4 END, $5, $6, $7, $8, $8, $9, $9 IS NOT NULL, $10
+     WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)";
+
+/// Binds a [`NewUser`] to [`INSERT_USER`]'s placeholders.
+macro_rules! bind_new_user {
+    ($query:expr, $u:expr) => {
+        $query
+            .bind(&$u.username)
+            .bind(&$u.username_normalized)
+            .bind(&$u.email)
+            .bind(&$u.email_normalized)
+            .bind(&$u.display_name)
+            .bind(&$u.password_hash)
+            .bind($u.admin)
+            .bind($u.now)
+            .bind(&$u.phone_number)
+            .bind(&$u.locale)
+            .bind($u.email_verified)
+    };
+}
+pub(super) use bind_new_user;
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
 macro_rules! user_sql {
@@ -56,22 +85,8 @@ macro_rules! user_sql {
             async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
                 // One statement: a username released by a deleted account stays taken until
                 // its tombstone expires, with no window between the check and the insert.
-                let sql = format!(
-                    "INSERT INTO users (username, username_normalized, email, email_normalized, display_name,
-                        password_hash, admin, created_at, updated_at)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
-                     WHERE NOT EXISTS (SELECT 1 FROM username_tombstones WHERE username_normalized = $2 AND released_at > $8)
-                     RETURNING {USER_COLUMNS}"
-                );
-                sqlx::query_as::<_, User>(&sql)
-                    .bind(&u.username)
-                    .bind(&u.username_normalized)
-                    .bind(&u.email)
-                    .bind(&u.email_normalized)
-                    .bind(&u.display_name)
-                    .bind(&u.password_hash)
-                    .bind(u.admin)
-                    .bind(u.now)
+                let sql = format!("{INSERT_USER} RETURNING {USER_COLUMNS}");
+                bind_new_user!(sqlx::query_as::<_, User>(&sql), u)
                     .fetch_optional(&self.pool)
                     .await?
                     .ok_or_else(|| StoreError::Conflict("username held back after an account deletion".into()))
@@ -122,7 +137,7 @@ macro_rules! user_sql {
                 }).collect();
                 let sql = format!(
                     "SELECT {USER_COLUMNS} FROM users
-                     WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\'
+                     WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_claim LIKE $1 ESCAPE '\\' OR phone_number LIKE $1 ESCAPE '\\'
                         OR LOWER(display_name) LIKE $1 ESCAPE '\\'
                      ORDER BY id LIMIT $2"
                 );
@@ -134,7 +149,13 @@ macro_rules! user_sql {
             }
 
             async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()> {
-                sqlx::query("UPDATE users SET display_name = $1, email = $2, email_normalized = $3, updated_at = $4 WHERE id = $5")
+                // The same address (normalised) stays verified; another one is a new claim.
+                sqlx::query(
+                    "UPDATE users SET display_name = $1, email = $2,
+                        email_normalized = CASE WHEN email_claim IS NOT DISTINCT FROM $3 THEN email_normalized END,
+                        email_claim = $3, updated_at = $4
+                     WHERE id = $5",
+                )
                     .bind(display_name)
                     .bind(email)
                     .bind(email_normalized)

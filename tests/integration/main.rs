@@ -14,6 +14,7 @@ mod authorize_endpoint;
 mod balance;
 mod cleanup;
 mod cli;
+mod contacts;
 mod crash;
 mod events;
 mod fuzz;

@@ -25,6 +25,9 @@ fn new_user(name: &str) -> NewUser {
         display_name: name.into(),
         password_hash: Some("$argon2id$fake".into()),
         admin: false,
+        email_verified: true,
+        phone_number: None,
+        locale: None,
         now: 1_000,
     }
 }

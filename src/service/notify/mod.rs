@@ -5,6 +5,7 @@
 //! (`service::outbox`), never directly from a request.
 
 pub mod log;
+pub mod templates;
 
 use std::sync::Arc;
 
