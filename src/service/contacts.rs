@@ -155,14 +155,25 @@ impl Services {
         Ok(())
     }
 
-    /// Whether another code may be sent to `address` now: `TooSoon` with the wait otherwise.
-    pub(super) async fn may_send_to(&self, address: &str) -> Result<(), ContactError> {
+    /// Whether another code for `purpose` may be sent to `address` for the account `user_id`
+    /// now: `TooSoon` with the wait otherwise. The pause (per purpose) and the daily count are
+    /// per address and account, so
+    /// that accounts squatting an address cannot use up its owner's codes; all accounts
+    /// together get three days' worth a day, so that nobody can flood an address either.
+    pub(super) async fn may_send_to(
+        &self,
+        purpose: &str,
+        address: &str,
+        user_id: Option<i64>,
+    ) -> Result<(), ContactError> {
         let c = &self.settings.contacts;
         let now = self.now();
-        if self.store.codes_sent_since(address, now - c.resend_after_secs).await? > 0 {
+        let sent = |since, any, purpose| self.store.codes_sent_since(address, user_id, any, purpose, since);
+        if sent(now - c.resend_after_secs, false, Some(purpose)).await? > 0 {
             return Err(ContactError::TooSoon { retry_after: c.resend_after_secs });
         }
-        if self.store.codes_sent_since(address, now - 86_400).await? >= c.daily_sends {
+        let day = now - 86_400;
+        if sent(day, false, None).await? >= c.daily_sends || sent(day, true, None).await? >= 3 * c.daily_sends {
             return Err(ContactError::TooSoon { retry_after: 3600 });
         }
         Ok(())
@@ -264,7 +275,7 @@ impl Services {
         };
         let address = normalize_login(email);
         self.count_send(origin).await?;
-        self.may_send_to(&address).await?;
+        self.may_send_to(purpose::VERIFY, &address, Some(user.id)).await?;
         self.issue_contact_code(purpose::VERIFY, &address, Some(user.id), locale_of(Some(user))).await
     }
 
@@ -274,7 +285,7 @@ impl Services {
             return Err(ContactError::NothingToVerify);
         };
         self.count_send(origin).await?;
-        self.may_send_to(phone).await?;
+        self.may_send_to(purpose::VERIFY, phone, Some(user.id)).await?;
         self.issue_contact_code(purpose::VERIFY, phone, Some(user.id), locale_of(Some(user))).await
     }
 
@@ -358,8 +369,8 @@ impl Services {
         }
         let phone = normalize_phone(raw, &self.settings.contacts.default_region)?;
         self.count_send(origin).await?;
-        self.may_send_to(&phone).await?;
         let user = self.store.user_by_verified_phone(&phone).await?;
+        self.may_send_to(purpose::SIGN_IN, &phone, user.as_ref().map(|u| u.id)).await?;
         if user.is_some() || self.settings.registration {
             let locale = user.as_ref().map_or(locale, |u| locale_of(Some(u)));
             self.issue_contact_code(purpose::SIGN_IN, &phone, user.map(|u| u.id), locale).await?;

@@ -108,7 +108,7 @@ impl Services {
         }
         .map_err(unavailable)?;
         let Some(user) = user.filter(|u| u.active) else { return Ok(()) };
-        match self.may_send_to(address).await {
+        match self.may_send_to(purpose::RESET, address, Some(user.id)).await {
             Ok(()) => {}
             Err(ContactError::TooSoon { .. }) => return Ok(()),
             Err(_) => return Err(SendError::Transient("storage unavailable".into())),

@@ -199,7 +199,7 @@ impl Services {
             // address); the account page can send it again.
             let address = normalize_login(email);
             let locale = super::contacts::locale_of(Some(&user));
-            let sent = match self.may_send_to(&address).await {
+            let sent = match self.may_send_to(super::contacts::purpose::VERIFY, &address, Some(user.id)).await {
                 Ok(()) => {
                     self.issue_contact_code(super::contacts::purpose::VERIFY, &address, Some(user.id), locale).await
                 }

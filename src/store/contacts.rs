@@ -19,8 +19,17 @@ pub trait ContactStore: Send + Sync {
     /// Stores a code and queues the message that carries it, in one transaction: a crash
     /// leaves both or neither.
     async fn issue_code(&self, code: &NewCode, message: &NewMessage) -> StoreResult<()>;
-    /// How many codes were sent to `address` since `since` (the per-address send limits).
-    async fn codes_sent_since(&self, address: &str, since: i64) -> StoreResult<i64>;
+    /// How many codes were sent to `address` after `since`, for the account `user_id` (`None`:
+    /// for no account) or, with `any_account`, for every account, and for `purpose` only if
+    /// given (the per-address limits).
+    async fn codes_sent_since(
+        &self,
+        address: &str,
+        user_id: Option<i64>,
+        any_account: bool,
+        purpose: Option<&str>,
+        since: i64,
+    ) -> StoreResult<i64>;
     /// The live codes (unused, unexpired, not tried too often) for `purpose` sent to
     /// `address`, newest first.
     async fn live_codes(&self, purpose: &str, address: &str, now: i64) -> StoreResult<Vec<ContactCode>>;
@@ -79,13 +88,26 @@ macro_rules! contact_sql {
                 Ok(())
             }
 
-            async fn codes_sent_since(&self, address: &str, since: i64) -> StoreResult<i64> {
-                let (n,): (i64,) =
-                    sqlx::query_as("SELECT COUNT(*) FROM contact_codes WHERE address = $1 AND created_at >= $2")
-                        .bind(address)
-                        .bind(since)
-                        .fetch_one(&self.pool)
-                        .await?;
+            async fn codes_sent_since(
+                &self,
+                address: &str,
+                user_id: Option<i64>,
+                any_account: bool,
+                purpose: Option<&str>,
+                since: i64,
+            ) -> StoreResult<i64> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM contact_codes
+                     WHERE address = $1 AND created_at > $2 AND ($4 OR user_id IS NOT DISTINCT FROM $3)
+                       AND purpose = COALESCE($5, purpose)",
+                )
+                .bind(address)
+                .bind(since)
+                .bind(user_id)
+                .bind(any_account)
+                .bind(purpose)
+                .fetch_one(&self.pool)
+                .await?;
                 Ok(n)
             }
 
