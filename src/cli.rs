@@ -329,6 +329,8 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
             db.sqlite_synchronous = g.sqlite_synchronous.unwrap_or(db.sqlite_synchronous);
             db
         },
+        // The secrets only from the file or the environment: flags would show in `ps`.
+        notify: crate::config::NotifySettings::resolve(file.mail, file.sms, &|k| std::env::var(k).ok()),
     };
     s.validate()?;
     Ok((s, guessed))

@@ -6,12 +6,17 @@
 
 mod database;
 mod limits;
+mod notify;
 mod providers;
 pub mod proxies;
 mod throttle;
 
 pub use database::{DatabaseSettings, SqliteSync};
 pub use limits::RequestLimits;
+pub use notify::{
+    MailSettings, MailTransportKind, NotifySettings, SmsSettings, SmsTransportKind, SmtpSecurity, SMS_SECRET_ENV,
+    SMTP_PASSWORD_ENV,
+};
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 pub use proxies::{Cidr, ForwardedHeader};
 pub use throttle::ThrottleSettings;
@@ -125,6 +130,8 @@ pub struct Settings {
     pub logout_retry_base: i64,
     /// How long requests and startup wait for the database (`[database]`).
     pub database: DatabaseSettings,
+    /// How mail and SMS leave (`[mail]`, `[sms]`).
+    pub notify: NotifySettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -175,6 +182,7 @@ impl Default for Settings {
             limits: RequestLimits::default(),
             logout_retry_base: 5,
             database: DatabaseSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -207,6 +215,7 @@ impl fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("logout_retry_base", &self.logout_retry_base)
             .field("database", &self.database)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -297,6 +306,10 @@ pub struct FileSettings {
     pub logout_retry_base: Option<i64>,
     /// See [`Settings::database`].
     pub database: Option<DatabaseSettings>,
+    /// See [`Settings::notify`].
+    pub mail: Option<MailSettings>,
+    /// See [`Settings::notify`].
+    pub sms: Option<SmsSettings>,
 }
 
 impl FileSettings {
@@ -374,6 +387,7 @@ impl Settings {
         }
         self.limits.validate()?;
         self.database.validate()?;
+        self.notify.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(
