@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod fake_sms;
+pub mod mailbox;
 pub mod nginx;
 pub mod oauth;
 pub mod oidc;

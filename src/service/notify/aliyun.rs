@@ -35,8 +35,7 @@ pub fn percent_encode(s: &str) -> String {
 /// The canonical query string: each name and value percent-encoded, sorted by name, joined
 /// with `&`. It is also the query string sent, so that what is signed is what arrives.
 pub fn canonical_query(params: &[(&str, &str)]) -> String {
-    let mut pairs: Vec<(String, String)> =
-        params.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
+    let mut pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
     pairs.sort();
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
@@ -96,7 +95,10 @@ pub struct AliyunSms {
 
 impl std::fmt::Debug for AliyunSms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AliyunSms").field("endpoint", &self.endpoint.as_str()).field("settings", &self.settings).finish()
+        f.debug_struct("AliyunSms")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -140,7 +142,12 @@ impl SmsTransport for AliyunSms {
             ("x-acs-version", VERSION),
         ];
         let authorization = acs3_authorization(
-            &Acs3Request { access_key_id: Self::field(&s.access_key_id), method: "POST", query: &query, headers: &headers },
+            &Acs3Request {
+                access_key_id: Self::field(&s.access_key_id),
+                method: "POST",
+                query: &query,
+                headers: &headers,
+            },
             Self::field(&s.access_key_secret),
         );
         let mut url = self.endpoint.clone();
@@ -174,7 +181,11 @@ fn classify(code: &str, message: Option<&str>) -> SendError {
     let text = format!("Aliyun SMS: {code}: {}", message.unwrap_or_default().chars().take(120).collect::<String>());
     let transient = matches!(
         code,
-        "isv.BUSINESS_LIMIT_CONTROL" | "isv.DAY_LIMIT_CONTROL" | "isp.SYSTEM_ERROR" | "ServiceUnavailable" | "InternalError"
+        "isv.BUSINESS_LIMIT_CONTROL"
+            | "isv.DAY_LIMIT_CONTROL"
+            | "isp.SYSTEM_ERROR"
+            | "ServiceUnavailable"
+            | "InternalError"
     ) || code.starts_with("Throttling");
     if transient {
         SendError::Transient(text)
@@ -219,7 +230,11 @@ mod tests {
     fn the_query_is_encoded_the_documented_way() {
         assert_eq!(percent_encode("a b*c~d/é+="), "a%20b%2Ac~d%2F%C3%A9%2B%3D");
         assert_eq!(
-            canonical_query(&[("TemplateParam", r#"{"code":"123456"}"#), ("SignName", "钥匙"), ("PhoneNumbers", "86138")]),
+            canonical_query(&[
+                ("TemplateParam", r#"{"code":"123456"}"#),
+                ("SignName", "钥匙"),
+                ("PhoneNumbers", "86138")
+            ]),
             "PhoneNumbers=86138&SignName=%E9%92%A5%E5%8C%99&TemplateParam=%7B%22code%22%3A%22123456%22%7D"
         );
         let at = time::OffsetDateTime::from_unix_timestamp(1_698_315_752).unwrap();

@@ -140,7 +140,10 @@ mod tests {
     #[tokio::test]
     async fn the_message_carries_the_sender_and_encodes_chinese_text() {
         let t = SmtpTransport::new(&settings()).unwrap();
-        let mail = Email { to: "alice@example.com".into(), subject: "验证码".into(), text: "您的验证码是 123456".into() };
+        let mail =
+            Email {
+                to: "alice@example.com".into(), subject: "验证码".into(), text: "您的验证码是 123456".into()
+            };
         let raw = String::from_utf8(t.message(&mail).unwrap().formatted()).unwrap();
         assert!(raw.is_ascii(), "7-bit on the wire: {raw}");
         assert!(raw.contains("From: =?utf-8?"), "{raw}");
@@ -149,7 +152,8 @@ mod tests {
         assert!(raw.contains("Subject: =?utf-8?"), "{raw}");
         assert!(raw.contains("Content-Type: text/plain; charset=utf-8"), "{raw}");
         assert!(raw.contains("Message-ID: <"), "{raw}");
-        let with_auth = MailSettings { smtp_username: Some("u".into()), smtp_password: Some("hunter2".into()), ..settings() };
+        let with_auth =
+            MailSettings { smtp_username: Some("u".into()), smtp_password: Some("hunter2".into()), ..settings() };
         assert!(!format!("{:?}", SmtpTransport::new(&with_auth).unwrap()).contains("hunter2"));
     }
 

@@ -49,11 +49,11 @@ pub fn tc3_authorization(req: &Tc3Request<'_>, secret_key: &str) -> String {
     headers.sort();
     let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let signed_headers = headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
-    let canonical_request =
-        format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{}", sha256_hex(req.payload));
+    let canonical_request = format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{}", sha256_hex(req.payload));
     let date = utc_date(req.timestamp);
     let scope = format!("{date}/{}/tc3_request", req.service);
-    let string_to_sign = format!("{ALGORITHM}\n{}\n{scope}\n{}", req.timestamp, sha256_hex(canonical_request.as_bytes()));
+    let string_to_sign =
+        format!("{ALGORITHM}\n{}\n{scope}\n{}", req.timestamp, sha256_hex(canonical_request.as_bytes()));
     let secret_date = hmac_sha256(format!("TC3{secret_key}").as_bytes(), date.as_bytes());
     let secret_service = hmac_sha256(&secret_date, req.service.as_bytes());
     let secret_signing = hmac_sha256(&secret_service, b"tc3_request");
@@ -77,7 +77,10 @@ pub struct TencentSms {
 
 impl std::fmt::Debug for TencentSms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TencentSms").field("endpoint", &self.endpoint.as_str()).field("settings", &self.settings).finish()
+        f.debug_struct("TencentSms")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -178,7 +181,10 @@ mod tests {
         assert_eq!(sha256_hex(payload), "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064");
         let canonical = "POST\n/\n\ncontent-type:application/json; charset=utf-8\nhost:cvm.tencentcloudapi.com\n\n\
                          content-type;host\n35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064";
-        assert_eq!(sha256_hex(canonical.as_bytes()), "5ffe6a04c0664d6b969fab9a13bdab201d63ee709638e2749d62a09ca18d7031");
+        assert_eq!(
+            sha256_hex(canonical.as_bytes()),
+            "5ffe6a04c0664d6b969fab9a13bdab201d63ee709638e2749d62a09ca18d7031"
+        );
         let req = Tc3Request {
             secret_id: "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
             service: "cvm",
@@ -217,14 +223,16 @@ mod tests {
 
     #[test]
     fn answers_are_read_per_number() {
-        let ok = json!({"Response": {"SendStatusSet": [{"Code": "Ok", "PhoneNumber": "+8613800138000"}], "RequestId": "r"}});
+        let ok =
+            json!({"Response": {"SendStatusSet": [{"Code": "Ok", "PhoneNumber": "+8613800138000"}], "RequestId": "r"}});
         assert_eq!(outcome(200, &ok), Ok(()));
         let bad_sig = json!({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "m"}}});
         assert!(matches!(outcome(200, &bad_sig), Err(SendError::Rejected(e)) if e.contains("SignatureFailure")));
         let throttled = json!({"Response": {"SendStatusSet": [
             {"Code": "Ok"}, {"Code": "LimitExceeded.PhoneNumberThirtySecondLimit", "Message": "slow down"}]}});
         assert!(matches!(outcome(200, &throttled), Err(SendError::Transient(_))));
-        let template = json!({"Response": {"SendStatusSet": [{"Code": "FailedOperation.TemplateIncorrectOrUnapproved"}]}});
+        let template =
+            json!({"Response": {"SendStatusSet": [{"Code": "FailedOperation.TemplateIncorrectOrUnapproved"}]}});
         assert!(matches!(outcome(200, &template), Err(SendError::Rejected(_))));
         assert!(matches!(outcome(502, &json!({})), Err(SendError::Transient(_))));
         assert!(matches!(outcome(200, &json!({"Response": {"SendStatusSet": []}})), Err(SendError::Rejected(_))));
