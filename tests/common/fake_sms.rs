@@ -132,12 +132,7 @@ impl FakeSms {
     }
 }
 
-async fn send_sms(
-    State(s): State<Arc<Inner>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn send_sms(State(s): State<Arc<Inner>>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let checked = match s.provider {
         Provider::Aliyun => check_aliyun(&s, &header, query.as_deref().unwrap_or_default(), &body),
@@ -145,9 +140,9 @@ async fn send_sms(
     };
     let sms = match checked {
         Ok(sms) => sms,
-        Err(refusal) => {
+        Err((status, answer)) => {
             s.record.lock().unwrap().refused += 1;
-            return refusal;
+            return (status, Json(answer)).into_response();
         }
     };
     let throttled = {
@@ -184,6 +179,9 @@ async fn send_sms(
         }
     }
 }
+
+/// The status and JSON body of a provider's refusal.
+type Refusal = (StatusCode, Value);
 
 fn hmac256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
@@ -225,24 +223,36 @@ fn auth_fields(auth: &str, algorithm: &str, sep: char) -> Option<BTreeMap<String
 /// Alibaba Cloud's V3 check ("V3 request structure and signature"): the canonical request over
 /// the method, `/`, the query re-encoded and sorted, the signed headers as received and the
 /// body's hash; the signature is `HMAC-SHA256(secret, "ACS3-HMAC-SHA256\n" + its hash)`.
-fn check_aliyun(s: &Inner, header: &dyn Fn(&str) -> String, query: &str, body: &[u8]) -> Result<SentSms, Response> {
-    let refuse = |status: StatusCode, code: &str, message: &str| {
-        (status, Json(json!({"Code": code, "Message": message, "RequestId": "fake", "HostId": "dysmsapi.aliyuncs.com"})))
-            .into_response()
+fn check_aliyun(s: &Inner, header: &dyn Fn(&str) -> String, query: &str, body: &[u8]) -> Result<SentSms, Refusal> {
+    let refuse = |status: StatusCode, code: &str, message: &str| -> Refusal {
+        (status, json!({"Code": code, "Message": message, "RequestId": "fake", "HostId": "dysmsapi.aliyuncs.com"}))
     };
     let Some(f) = auth_fields(&header("authorization"), "ACS3-HMAC-SHA256", ',') else {
-        return Err(refuse(StatusCode::BAD_REQUEST, "IncompleteSignature", "The request signature does not conform to Aliyun standards."));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "IncompleteSignature",
+            "The request signature does not conform to Aliyun standards.",
+        ));
     };
     if f.get("Credential") != Some(&s.key_id) {
         return Err(refuse(StatusCode::NOT_FOUND, "InvalidAccessKeyId.NotFound", "Specified access key is not found."));
     }
     let signed: Vec<&str> = f.get("SignedHeaders").map(|h| h.split(';').collect()).unwrap_or_default();
-    let required = ["host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"];
+    let required =
+        ["host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"];
     if required.iter().any(|h| !signed.contains(h)) || header("x-acs-content-sha256") != sha256_hex(body) {
-        return Err(refuse(StatusCode::BAD_REQUEST, "IncompleteSignature", "The request signature does not conform to Aliyun standards."));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "IncompleteSignature",
+            "The request signature does not conform to Aliyun standards.",
+        ));
     }
     if acs_date(&header("x-acs-date")).is_none_or(|at| (at - now()).abs() > 900) {
-        return Err(refuse(StatusCode::BAD_REQUEST, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
     }
     const SET: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -250,12 +260,19 @@ fn check_aliyun(s: &Inner, header: &dyn Fn(&str) -> String, query: &str, body: &
     let params: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let canonical_query = params.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
     let canonical_headers: String = signed.iter().map(|h| format!("{h}:{}\n", header(h).trim())).collect();
-    let canonical =
-        format!("POST\n/\n{canonical_query}\n{canonical_headers}\n{}\n{}", signed.join(";"), header("x-acs-content-sha256"));
+    let canonical = format!(
+        "POST\n/\n{canonical_query}\n{canonical_headers}\n{}\n{}",
+        signed.join(";"),
+        header("x-acs-content-sha256")
+    );
     let to_sign = format!("ACS3-HMAC-SHA256\n{}", sha256_hex(canonical.as_bytes()));
     let want = hex(&hmac256(s.secret.as_bytes(), to_sign.as_bytes()));
     if f.get("Signature") != Some(&want) {
-        return Err(refuse(StatusCode::BAD_REQUEST, "SignatureDoesNotMatch", "Specified signature does not match our calculation."));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "SignatureDoesNotMatch",
+            "Specified signature does not match our calculation.",
+        ));
     }
     if header("x-acs-action") != "SendSms" || header("x-acs-version") != "2017-05-25" {
         return Err(refuse(StatusCode::BAD_REQUEST, "InvalidAction.NotFound", "Specified api is not found."));
@@ -272,9 +289,10 @@ fn check_aliyun(s: &Inner, header: &dyn Fn(&str) -> String, query: &str, body: &
 /// Tencent Cloud's Signature v3 check: the canonical request over the signed headers as
 /// received (lower-cased), the credential scope's date from `X-TC-Timestamp`, and the key
 /// derived from `"TC3" + SecretKey` through the date, the service and `tc3_request`.
-fn check_tencent(s: &Inner, header: &dyn Fn(&str) -> String, body: &[u8]) -> Result<SentSms, Response> {
-    let refuse = |code: &str, message: &str| {
-        Json(json!({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "fake"}})).into_response()
+fn check_tencent(s: &Inner, header: &dyn Fn(&str) -> String, body: &[u8]) -> Result<SentSms, Refusal> {
+    // Tencent answers 200 whatever happened.
+    let refuse = |code: &str, message: &str| -> Refusal {
+        (StatusCode::OK, json!({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "fake"}}))
     };
     let Some(f) = auth_fields(&header("authorization"), "TC3-HMAC-SHA256", ',') else {
         return Err(refuse("AuthFailure.InvalidAuthorization", "Authorization header is malformed."));
@@ -298,8 +316,12 @@ fn check_tencent(s: &Inner, header: &dyn Fn(&str) -> String, body: &[u8]) -> Res
         signed.iter().map(|h| format!("{h}:{}\n", header(h).trim().to_ascii_lowercase())).collect();
     let canonical = format!("POST\n/\n\n{canonical_headers}\n{}\n{}", signed.join(";"), sha256_hex(body));
     let day = time::OffsetDateTime::from_unix_timestamp(timestamp).unwrap().date();
-    let to_sign = format!("TC3-HMAC-SHA256\n{timestamp}\n{date}/{service}/tc3_request\n{}", sha256_hex(canonical.as_bytes()));
-    let key = hmac256(&hmac256(&hmac256(format!("TC3{}", s.secret).as_bytes(), date.as_bytes()), service.as_bytes()), b"tc3_request");
+    let to_sign =
+        format!("TC3-HMAC-SHA256\n{timestamp}\n{date}/{service}/tc3_request\n{}", sha256_hex(canonical.as_bytes()));
+    let key = hmac256(
+        &hmac256(&hmac256(format!("TC3{}", s.secret).as_bytes(), date.as_bytes()), service.as_bytes()),
+        b"tc3_request",
+    );
     let want = hex(&hmac256(&key, to_sign.as_bytes()));
     let date_ok = date == format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day());
     if f.get("Signature") != Some(&want) || !date_ok {
@@ -308,7 +330,8 @@ fn check_tencent(s: &Inner, header: &dyn Fn(&str) -> String, body: &[u8]) -> Res
             "The provided credentials could not be validated. Please check your signature is correct.",
         ));
     }
-    if header("x-tc-action") != "SendSms" || header("x-tc-version") != "2021-01-11" || header("x-tc-region").is_empty() {
+    if header("x-tc-action") != "SendSms" || header("x-tc-version") != "2021-01-11" || header("x-tc-region").is_empty()
+    {
         return Err(refuse("InvalidAction", "The action, version or region is missing or wrong."));
     }
     let req: Value = serde_json::from_slice(body).unwrap_or_default();
