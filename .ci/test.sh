@@ -20,6 +20,7 @@ system_tools=$!
 took "tools ready"
 
 source .ci/postgres.sh
+source .ci/mailbox.sh
 server_pid=""
 upstream_pid=""
 work="$(mktemp -d /tmp/yaoshi-test.XXXXXX)"
@@ -28,6 +29,8 @@ cleanup() {
   [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null || true
   kill ${balance_pids[*]:-} 2>/dev/null || true
   stop_postgres
+  stop_mailbox
+  stop_fake_sms
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,8 +51,12 @@ if ! wait "$system_tools"; then
   cat "${TMPDIR:-/tmp}/yaoshi-system-tools.log" >&2
   exit 1
 fi
-took "Chromium, PostgreSQL and nginx ready"
+took "Chromium, PostgreSQL, nginx and aiosmtpd ready"
 start_postgres
+# Where outgoing mail and SMS go: a real SMTP server, and a fake Tencent SMS endpoint (which the
+# browser tests' server is configured with).
+start_mailbox
+start_fake_sms
 
 echo "[test] cargo test --release (unit, integration on sqlite + postgres, CLI)" >&2
 cargo test --release --features ssr --no-fail-fast -- --skip limits::slow_loris 2>&1

@@ -6,7 +6,8 @@
 #   wasm-bindgen: wasm-bindgen-cli at the pinned version (a few minutes to compile, once;
 #                 `.ci/site.sh` runs this while the WASM compiles)
 #   build:        base and wasm-bindgen: everything `.ci/site.sh` needs
-#   system:       Debian's Chromium, PostgreSQL and nginx (`.ci/test.sh` runs this while it compiles)
+#   system:       Debian's Chromium, PostgreSQL and nginx, and aiosmtpd from PyPI in a venv
+#                 (`.ci/test.sh` runs this while it compiles)
 #   test:         base, rustfmt and clippy
 #   dev:          build and cargo-leptos, for `cargo leptos watch` (about 25 minutes, once)
 set -euo pipefail
@@ -14,6 +15,7 @@ set -euo pipefail
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132
+AIOSMTPD_VERSION=1.4.6
 TOOLS_DIR="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 mode="${1:-build}"
@@ -87,5 +89,17 @@ if has system; then
     fi
     apt_install nginx-light 2>/dev/null || apt_install nginx
     if [ -n "$policy" ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+  fi
+  # The SMTP server the mail tests deliver to (`.ci/mailbox.sh`), in a venv of its own.
+  py="$TOOLS_DIR/py"
+  if ! "$py/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION into $py"
+    rm -rf "$py"
+    if ! python3 -m venv "$py" 2>/dev/null; then
+      rm -rf "$py"
+      apt_install python3-venv
+      python3 -m venv "$py"
+    fi
+    "$py/bin/python" -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
   fi
 fi

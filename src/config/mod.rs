@@ -7,6 +7,7 @@
 mod contacts;
 mod database;
 mod limits;
+mod notify;
 mod providers;
 pub mod proxies;
 mod throttle;
@@ -14,6 +15,10 @@ mod throttle;
 pub use contacts::ContactSettings;
 pub use database::{DatabaseSettings, SqliteSync};
 pub use limits::RequestLimits;
+pub use notify::{
+    MailSettings, MailTransportKind, NotifySettings, SmsSettings, SmsTransportKind, SmtpSecurity, SMS_SECRET_ENV,
+    SMTP_PASSWORD_ENV,
+};
 pub use providers::{resolve_providers, ProviderFile, ProviderKind};
 pub use proxies::{Cidr, ForwardedHeader};
 pub use throttle::ThrottleSettings;
@@ -129,6 +134,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Email and phone verification, and phone sign-in (`[contacts]`).
     pub contacts: ContactSettings,
+    /// How mail and SMS leave (`[mail]`, `[sms]`).
+    pub notify: NotifySettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -180,6 +187,7 @@ impl Default for Settings {
             logout_retry_base: 5,
             database: DatabaseSettings::default(),
             contacts: ContactSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -213,6 +221,7 @@ impl fmt::Debug for Settings {
             .field("logout_retry_base", &self.logout_retry_base)
             .field("database", &self.database)
             .field("contacts", &self.contacts)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -305,6 +314,10 @@ pub struct FileSettings {
     pub database: Option<DatabaseSettings>,
     /// See [`Settings::contacts`].
     pub contacts: Option<ContactSettings>,
+    /// See [`Settings::notify`].
+    pub mail: Option<MailSettings>,
+    /// See [`Settings::notify`].
+    pub sms: Option<SmsSettings>,
 }
 
 impl FileSettings {
@@ -383,6 +396,7 @@ impl Settings {
         self.limits.validate()?;
         self.database.validate()?;
         self.contacts.validate()?;
+        self.notify.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

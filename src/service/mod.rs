@@ -116,6 +116,8 @@ impl Services {
         let hasher = PasswordHasher::new(settings.argon2)?;
         let known_scopes = Scope::parse(&settings.known_scopes()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let upstream = Arc::new(upstream_http::UpstreamClient::new().map_err(ServiceError::Invalid)?);
+        let notify =
+            notify::Transports::from_settings(&settings.notify).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         Ok(Self {
             store,
             settings: Arc::new(settings),
@@ -130,8 +132,14 @@ impl Services {
             clock: Arc::new(SystemClock),
             logout_wake: Arc::default(),
             attempt_queues: Arc::default(),
-            notify: notify::Transports::default(),
+            notify,
         })
+    }
+
+    /// The same services sending mail and SMS through `transports` (tests record them).
+    pub fn with_transports(mut self, transports: notify::Transports) -> Self {
+        self.notify = transports;
+        self
     }
 
     /// The same services reading time from `clock`.

@@ -5,6 +5,8 @@
 
 pub mod capture;
 pub mod cluster;
+pub mod fake_sms;
+pub mod mailbox;
 pub mod nginx;
 pub mod oauth;
 pub mod oidc;

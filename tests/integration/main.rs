@@ -23,6 +23,7 @@ mod lifecycle;
 mod limits;
 mod logout_outbox;
 mod metrics;
+mod notify;
 mod oidc;
 mod oidc_authorize;
 mod oidc_client_library;

@@ -2,16 +2,23 @@
 //! (verification, recovery, notices) never know which provider carries them. The transports
 //! are chosen by the operator's settings; [`log`] prints messages instead of sending them (the
 //! default for `--demo` and development). Messages leave through the durable message outbox
-//! (`service::outbox`), never directly from a request.
+//! (`service::message_delivery`), never directly from a request.
 
+pub mod aliyun;
 pub mod log;
+pub mod smtp;
 pub mod templates;
+pub mod tencent;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
+use serde_json::Value;
 
-use crate::i18n::Locale;
+use crate::{
+    config::{ConfigError, MailTransportKind, NotifySettings, SmsTransportKind},
+    i18n::Locale,
+};
 
 /// One mail, already rendered in its recipient's language.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,5 +88,98 @@ impl Default for Transports {
     /// Both print to the log.
     fn default() -> Self {
         Self { mail: Arc::new(log::LogTransport), sms: Arc::new(log::LogTransport) }
+    }
+}
+
+impl Transports {
+    /// The transports the settings choose, built once (the SMTP connection pool, the SMS
+    /// providers' HTTP client). Needs a tokio runtime when mail goes through SMTP.
+    pub fn from_settings(s: &NotifySettings) -> Result<Transports, ConfigError> {
+        s.validate()?;
+        let mail: Arc<dyn MailTransport> = match s.mail.transport {
+            MailTransportKind::Log => Arc::new(log::LogTransport),
+            MailTransportKind::Smtp => Arc::new(smtp::SmtpTransport::new(&s.mail)?),
+        };
+        let sms: Arc<dyn SmsTransport> = match s.sms.transport {
+            SmsTransportKind::Log => Arc::new(log::LogTransport),
+            SmsTransportKind::Aliyun => Arc::new(aliyun::AliyunSms::new(&s.sms)?),
+            SmsTransportKind::Tencent => Arc::new(tencent::TencentSms::new(&s.sms)?),
+        };
+        Ok(Transports { mail, sms })
+    }
+}
+
+/// Time allowed to reach an SMS provider.
+const SMS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time allowed for one whole call to an SMS provider.
+const SMS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest answer read from an SMS provider.
+const SMS_MAX_BODY: usize = 64 * 1024;
+
+/// The HTTP client of an SMS transport: rustls, short timeouts, no redirects.
+fn sms_http() -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .connect_timeout(SMS_CONNECT_TIMEOUT)
+        .timeout(SMS_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("yaoshi/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConfigError::Invalid { key: "sms", reason: format!("HTTP client: {e}") })
+}
+
+/// Sends a provider call and reads its JSON answer. Failing to get one (no connection, a
+/// timeout, a body that is not JSON) is transient: the next attempt may get through.
+async fn call_provider(req: reqwest::RequestBuilder) -> Result<(u16, Value), SendError> {
+    let failed = |e: reqwest::Error| {
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "cannot connect"
+        } else {
+            "request failed"
+        };
+        SendError::Transient(format!("SMS provider: {what}"))
+    };
+    let mut resp = req.send().await.map_err(failed)?;
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(failed)? {
+        if body.len() + chunk.len() > SMS_MAX_BODY {
+            return Err(SendError::Transient(format!("SMS provider: HTTP {status}, answer too large")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    match serde_json::from_slice(&body) {
+        Ok(json) => Ok((status, json)),
+        Err(_) => Err(SendError::Transient(format!("SMS provider: HTTP {status}, not a JSON answer"))),
+    }
+}
+
+/// Lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA256 of `msg` under `key`.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(msg);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Lower-case hex of SHA-256.
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex(&sha2::Sha256::digest(data))
+}
+
+/// `host` or `host:port` of a URL, as an HTTP client sends it in `Host` (the port only when it
+/// is not the scheme's default).
+fn host_header(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
