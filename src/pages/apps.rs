@@ -77,15 +77,17 @@ fn Apps(v: AppsView) -> impl IntoView {
         }
     });
     let csrf = v.csrf.clone();
+    // An empty list is a sentence, not a `<ul>` holding a `<p>`.
     let list = if v.apps.is_empty() {
         view! { <p class="muted">{t.no_dev_apps}</p> }.into_any()
     } else {
-        v.apps.into_iter().map(|app| view! { <AppRow app csrf=csrf.clone()/> }).collect_view().into_any()
+        let rows = v.apps.into_iter().map(|app| view! { <AppRow app csrf=csrf.clone()/> }).collect_view();
+        view! { <ul class="rows dev-apps">{rows}</ul> }.into_any()
     };
     let default_grants = vec!["authorization_code".to_owned(), "refresh_token".to_owned()];
     view! {
         {secret}
-        <ul class="rows dev-apps">{list}</ul>
+        {list}
 
         <h2 id="register-app">{t.register_app}</h2>
         <RegisterAppForm class="form" labelled_by="register-app">
