@@ -10,6 +10,7 @@ pub static EN: Text = Text {
     err_credentials: "Invalid username or password.",
     err_wrong_password: "The password is not correct.",
     err_signed_out: "You are signed out. Sign in again.",
+    err_sign_in_required: "Sign in to continue.",
     err_throttled: "Too many attempts. Try again in {n} minutes.",
     err_throttled_one: "Too many attempts. Try again in a minute.",
     err_forbidden: "You do not have access to this page.",

@@ -148,6 +148,8 @@ pub struct Text {
     pub err_credentials: &'static str,
     pub err_wrong_password: &'static str,
     pub err_signed_out: &'static str,
+    /// A visitor without a session opened a page that needs one.
+    pub err_sign_in_required: &'static str,
     pub err_throttled: &'static str,
     /// The same, for a wait of one minute.
     pub err_throttled_one: &'static str,

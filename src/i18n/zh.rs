@@ -10,6 +10,7 @@ pub static ZH: Text = Text {
     err_credentials: "用户名或密码错误。",
     err_wrong_password: "密码不正确。",
     err_signed_out: "你已退出登录，请重新登录。",
+    err_sign_in_required: "请登录后继续。",
     err_throttled: "尝试次数过多，请 {n} 分钟后再试。",
     err_throttled_one: "尝试次数过多，请 1 分钟后再试。",
     err_forbidden: "你无权访问此页面。",
