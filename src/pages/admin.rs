@@ -11,6 +11,7 @@ use crate::{
     api::admin::{load_admin_clients, load_admin_events, load_admin_users},
     components::{
         forms::{ClientPolicyForm, UserEnabledForm},
+        moment::LocalTime,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
@@ -87,7 +88,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
                         <strong>{u.username.clone()}</strong>
                         {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
                         {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
-                        <div class="muted">{u.display_name} " · " {u.email} " · " {u.created_at}</div>
+                        <div class="muted">{u.display_name} " · " {u.email} " · " <LocalTime at=u.created_at/></div>
                     </div>
                     {toggle}
                 </li>
@@ -205,7 +206,7 @@ fn EventRows(v: AdminEventsView) -> impl IntoView {
             let data_kind = e.kind.clone();
             view! {
                 <tr class="event" data-kind=data_kind>
-                    <td><time>{e.at}</time></td>
+                    <td><LocalTime at=e.at/></td>
                     <td><code>{e.kind}</code></td>
                     <td>{e.user}</td>
                     <td>{e.actor}</td>
@@ -219,7 +220,7 @@ fn EventRows(v: AdminEventsView) -> impl IntoView {
     view! {
         <table class="events">
             <thead><tr>
-                <th scope="col">"UTC"</th>
+                <th scope="col">{t.event_time}</th>
                 <th scope="col">{t.event_kind}</th>
                 <th scope="col">{t.event_user}</th>
                 <th scope="col">{t.admin}</th>

@@ -10,6 +10,7 @@ use crate::{
     api::apps::load_apps,
     components::{
         forms::{DeleteAppForm, EditAppForm, RegisterAppForm, RotateSecretForm},
+        moment::LocalTime,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
@@ -134,7 +135,7 @@ fn AppRow(app: DevApp, csrf: String) -> impl IntoView {
                 <div class="muted">{t.client_id} ": " <code class="client-id">{id_shown}</code></div>
                 <div class="muted">{app.grant_types.join(" · ")}</div>
                 <div class="muted">{app.redirect_uris.join(" ")}</div>
-                <div class="muted">{t.registered_at} {app.created_at.clone()}</div>
+                <div class="muted">{t.registered_at} <LocalTime at=app.created_at/></div>
                 <details>
                     <summary>{t.edit}</summary>
                     <EditAppForm class="form">

@@ -17,6 +17,7 @@ pub mod logout;
 pub mod logout_delivery;
 pub mod notify;
 mod oidc;
+pub mod present;
 mod refresh;
 pub mod session;
 pub mod throttle;
