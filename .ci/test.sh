@@ -128,7 +128,7 @@ server_pid=$!
 
 echo "[test] Playwright against $base (upstream provider $upstream)" >&2
 cd "$root/end2end"
-[ -d node_modules/@playwright/test ] || npm ci --no-audit --no-fund --silent
+[ -d node_modules/@playwright/test ] && [ -d node_modules/@axe-core/playwright ] || npm ci --no-audit --no-fund --silent
 if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" npx playwright test; then
   echo "[test] server log:" >&2; tail -n 50 "$work/server.log" >&2
   echo "[test] upstream log:" >&2; tail -n 20 "$work/upstream.log" >&2

@@ -73,6 +73,11 @@ if has system; then
     log "installing Debian's chromium"
     apt_install chromium
   fi
+  # The Chinese pages' screenshots (end2end/tests/polish.spec.ts) show boxes without a CJK font.
+  if ! ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; then
+    log "installing Debian's fonts-noto-cjk"
+    apt_install fonts-noto-cjk
+  fi
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     log "installing Debian's postgresql"
     apt_install postgresql

@@ -56,10 +56,11 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 /// the inline script (carrying the CSP nonce) that loads the WASM and hydrates each island: a
 /// `<leptos-island>` element names the bundle's export that takes it over. Then it marks the
 /// body, which tells tests (and curious users) that the bundle has taken over the page.
+/// Times are made local by a script of their own (`public/local-time.js`), outside the bundle.
 #[cfg(feature = "ssr")]
 #[component]
 fn SiteAssets() -> impl IntoView {
-    use crate::site::{Site, CSS, JS, WASM};
+    use crate::site::{Site, CSS, JS, LOCAL_TIME, WASM};
     let site = Site::current();
     let (js, wasm) = (site.url(JS), site.url(WASM));
     let script = format!(
@@ -72,6 +73,7 @@ fn SiteAssets() -> impl IntoView {
         <link rel="modulepreload" href=js/>
         <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
         <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script>
+        <script type="module" src=site.url(LOCAL_TIME)></script>
     }
 }
 

@@ -41,6 +41,8 @@ pub const JS: &str = "pkg/yaoshi.js";
 pub const WASM: &str = "pkg/yaoshi.wasm";
 /// The stylesheet.
 pub const CSS: &str = "pkg/yaoshi.css";
+/// The script that shows times in the reader's time zone (`public/local-time.js`).
+pub const LOCAL_TIME: &str = "local-time.js";
 
 /// Where the site's files come from.
 #[derive(Debug)]
@@ -76,7 +78,7 @@ impl Site {
     }
 
     fn dir(root: PathBuf) -> Site {
-        let versions = [JS, WASM, CSS]
+        let versions = [JS, WASM, CSS, LOCAL_TIME]
             .into_iter()
             .filter_map(|asset| Some((asset, format!("{:016x}", fnv1a(&std::fs::read(root.join(asset)).ok()?)))))
             .collect();
@@ -99,7 +101,7 @@ impl Site {
         }
     }
 
-    /// The URL a page links `asset` (one of [`JS`], [`WASM`], [`CSS`]) by, with its content
+    /// The URL a page links `asset` (one of [`JS`], [`WASM`], [`CSS`], [`LOCAL_TIME`]) by, with its content
     /// version when known.
     pub fn url(&self, asset: &'static str) -> String {
         let version = match self {

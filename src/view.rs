@@ -3,6 +3,30 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A moment a page shows. The server writes it in UTC (`text`), inside a `<time>` whose
+/// `datetime` is `iso`; in the browser, `public/local-time.js` rewrites it in the reader's
+/// time zone and language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moment {
+    /// RFC 3339 in UTC, e.g. `2026-12-01T07:34:00Z`.
+    pub iso: String,
+    /// The same for people, e.g. `2026-12-01 07:34 UTC`.
+    pub text: String,
+    /// Seconds between it and the page being made (negative for a moment still to come).
+    pub age: i64,
+}
+
+/// A browser as a `User-Agent` names it: "Chrome 156 on Linux".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserName {
+    /// The browser, e.g. `Chrome`.
+    pub name: String,
+    /// Its major version, or empty.
+    pub version: String,
+    /// The operating system, or empty.
+    pub os: String,
+}
+
 /// One requested scope, in plain words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeItem {
@@ -62,9 +86,9 @@ pub struct AppGrant {
     /// What it may do.
     pub scopes: Vec<ScopeItem>,
     /// When the user approved it.
-    pub granted_at: String,
+    pub granted_at: Moment,
     /// When it last obtained a token for the user.
-    pub last_used_at: Option<String>,
+    pub last_used_at: Option<Moment>,
 }
 
 /// A browser the user is signed in on.
@@ -72,14 +96,14 @@ pub struct AppGrant {
 pub struct BrowserSession {
     /// Opaque id (the stored hash of the session cookie; not the cookie).
     pub id: String,
-    /// The browser's `User-Agent`.
-    pub user_agent: String,
+    /// The browser, from its `User-Agent`; `None` when that names none we know.
+    pub browser: Option<BrowserName>,
     /// The address it signed in from.
     pub ip: String,
     /// When it signed in.
-    pub started_at: String,
+    pub started_at: Moment,
     /// When it was last active.
-    pub last_seen_at: String,
+    pub last_seen_at: Moment,
     /// Whether this is the browser looking at the page.
     pub current: bool,
 }
@@ -119,14 +143,14 @@ pub struct AccountView {
 /// One line of an account's recent activity (a security event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityItem {
-    /// When (UTC).
-    pub at: String,
+    /// When.
+    pub at: Moment,
     /// The event kind, e.g. `sign_in.success`.
     pub kind: String,
     /// The client address.
     pub ip: String,
-    /// The browser, if any.
-    pub user_agent: String,
+    /// The browser, if the `User-Agent` names one we know.
+    pub browser: Option<BrowserName>,
     /// A short reason or name.
     pub detail: String,
 }
@@ -136,8 +160,8 @@ pub struct ActivityItem {
 pub struct AdminEvent {
     /// Increasing id.
     pub id: i64,
-    /// When (UTC).
-    pub at: String,
+    /// When.
+    pub at: Moment,
     /// The event kind.
     pub kind: String,
     /// The account it concerns, by username (or `#id` once deleted).
@@ -171,7 +195,7 @@ pub struct IdentityItem {
     /// The linked identity's email (or id at the provider).
     pub detail: String,
     /// When it was linked.
-    pub linked_at: Option<String>,
+    pub linked_at: Option<Moment>,
     /// Whether unlinking is allowed (it is not the last way to sign in).
     pub can_unlink: bool,
 }
@@ -218,7 +242,7 @@ pub struct DevApp {
     /// Grant types, e.g. `authorization_code`.
     pub grant_types: Vec<String>,
     /// When it was registered.
-    pub created_at: String,
+    pub created_at: Moment,
 }
 
 /// A client secret shown once, right after it was generated.
@@ -269,7 +293,7 @@ pub struct AdminUser {
     /// Whether the account is an admin.
     pub admin: bool,
     /// When it was created.
-    pub created_at: String,
+    pub created_at: Moment,
 }
 
 /// What `/admin/users` shows.

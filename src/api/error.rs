@@ -15,8 +15,10 @@ pub enum AppError {
     BadCredentials,
     /// The current password given to confirm a change is wrong.
     WrongPassword,
-    /// The page needs a signed-in user.
+    /// The page needs a signed-in user, and this browser's session has ended.
     SignedOut,
+    /// The page needs a signed-in user, and this browser has no session.
+    SignInRequired,
     /// Too many failed attempts: try again in this many minutes.
     Throttled(u32),
     /// The signed-in user may not see this page.
@@ -84,10 +86,11 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 21] = [
+    const WITHOUT_TEXT: [AppError; 22] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
+        AppError::SignInRequired,
         AppError::Forbidden,
         AppError::Expired,
         AppError::Unavailable,
@@ -115,6 +118,7 @@ impl AppError {
             E::BadCredentials => ("credentials", 401, |t| t.err_credentials),
             E::WrongPassword => ("password", 401, |t| t.err_wrong_password),
             E::SignedOut => ("signed_out", 401, |t| t.err_signed_out),
+            E::SignInRequired => ("sign_in", 401, |t| t.err_sign_in_required),
             E::Throttled(1) => (THROTTLED, 429, |t| t.err_throttled_one),
             E::Throttled(_) => (THROTTLED, 429, |t| t.err_throttled),
             E::Forbidden => ("forbidden", 403, |t| t.err_forbidden),

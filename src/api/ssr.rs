@@ -115,13 +115,18 @@ impl From<crate::service::ServiceError> for AppError {
 }
 
 /// The services, the request and the signed-in session; a signed-out visitor is sent to the
-/// login page, which returns to `page` afterwards.
+/// login page, which returns to `page` afterwards. It tells a browser whose session ended
+/// (its cookie names none that is still valid) that it was signed out, and one without a
+/// session cookie (a first visit, or after signing out) to sign in.
 pub async fn signed_in(page: &str) -> Result<(Services, Parts, Session), AppError> {
     let s = services()?;
     let parts = parts()?;
     match session(&s, &parts).await? {
         Some(session) => Ok((s, parts, session)),
-        None => fail(&parts, AppError::SignedOut, &crate::web::next::login_url(page)),
+        None => {
+            let e = if session_token(&parts).is_some() { AppError::SignedOut } else { AppError::SignInRequired };
+            fail(&parts, e, &crate::web::next::login_url(page))
+        }
     }
 }
 

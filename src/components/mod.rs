@@ -4,10 +4,12 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 
 pub mod forms;
+pub mod moment;
 
 use crate::{
     api::error::AppError,
     i18n::{t, Locale},
+    view::BrowserName,
 };
 
 /// The frame around every page: brand line, language switch and a card.
@@ -71,6 +73,19 @@ pub fn Notice(
 #[component]
 pub fn Loading() -> impl IntoView {
     view! { <p class="muted">{t().loading}</p> }
+}
+
+/// A browser in the page's language: "Chrome 156 on Linux" (or "Chrome 156" when the system
+/// is unknown); "Unknown browser" for none.
+pub fn browser_text(browser: Option<&BrowserName>) -> String {
+    let t = t();
+    let Some(b) = browser else { return t.unknown_browser.to_owned() };
+    let name = if b.version.is_empty() { b.name.clone() } else { format!("{} {}", b.name, b.version) };
+    if b.os.is_empty() {
+        name
+    } else {
+        t.browser_on.replace("{browser}", &name).replace("{os}", &b.os)
+    }
 }
 
 /// Once `action` succeeds with a URL, loads that URL in the browser (a full navigation: the

@@ -143,6 +143,20 @@ pub fn done_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// How long ago a moment `age` seconds old was, in `t`'s words ("2 minutes ago"); `None` past
+/// a month, when the date says more.
+pub fn ago(t: &Text, age: i64) -> Option<String> {
+    let (unit, (one, many)) = match age {
+        i64::MIN..60 => return Some(t.just_now.to_owned()),
+        60..3_600 => (60, t.minutes_ago),
+        3_600..86_400 => (3_600, t.hours_ago),
+        86_400..2_592_000 => (86_400, t.days_ago),
+        _ => return None,
+    };
+    let n = age / unit;
+    Some(if n == 1 { one.to_owned() } else { many.replace("{n}", &n.to_string()) })
+}
+
 /// Every string of the UI in one language.
 #[allow(missing_docs)]
 pub struct Text {
@@ -154,6 +168,8 @@ pub struct Text {
     pub err_credentials: &'static str,
     pub err_wrong_password: &'static str,
     pub err_signed_out: &'static str,
+    /// A visitor without a session opened a page that needs one.
+    pub err_sign_in_required: &'static str,
     pub err_throttled: &'static str,
     /// The same, for a wait of one minute.
     pub err_throttled_one: &'static str,
@@ -258,6 +274,8 @@ pub struct Text {
     pub event_user: &'static str,
     /// The events filter's address field.
     pub event_ip: &'static str,
+    /// The events table's time column (in the reader's time zone).
+    pub event_time: &'static str,
     /// No event matches.
     pub no_events: &'static str,
     /// The account page's activity heading.
@@ -290,6 +308,16 @@ pub struct Text {
     pub this_browser: &'static str,
     pub signed_in_at: &'static str,
     pub last_seen: &'static str,
+    /// A browser and its system: `{browser}` (name and version) on `{os}`.
+    pub browser_on: &'static str,
+    /// A moment less than a minute ago.
+    pub just_now: &'static str,
+    /// Minutes ago: for one, and for `{n}`.
+    pub minutes_ago: (&'static str, &'static str),
+    /// Hours ago: for one, and for `{n}`.
+    pub hours_ago: (&'static str, &'static str),
+    /// Days ago: for one, and for `{n}`.
+    pub days_ago: (&'static str, &'static str),
     pub sign_out_others: &'static str,
     pub delete_account: &'static str,
     pub delete_warning: &'static str,
@@ -377,6 +405,23 @@ mod tests {
             ("ZH_cn", Locale::ZhCn),
         ] {
             assert_eq!(Locale::negotiate(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn ages_read_in_the_largest_whole_unit() {
+        for (age, en, zh) in [
+            (-5, Some("just now"), Some("刚刚")),
+            (59, Some("just now"), Some("刚刚")),
+            (60, Some("a minute ago"), Some("1 分钟前")),
+            (150, Some("2 minutes ago"), Some("2 分钟前")),
+            (7_300, Some("2 hours ago"), Some("2 小时前")),
+            (86_400, Some("yesterday"), Some("昨天")),
+            (3 * 86_400 + 5, Some("3 days ago"), Some("3 天前")),
+            (40 * 86_400, None, None),
+        ] {
+            assert_eq!(ago(&EN, age).as_deref(), en, "{age}");
+            assert_eq!(ago(&ZH, age).as_deref(), zh, "{age}");
         }
     }
 

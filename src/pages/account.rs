@@ -12,10 +12,12 @@ use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::account::load_account,
     components::{
+        browser_text,
         forms::{
             DeleteAccountForm, EndSessionsForm, LinkProviderForm, PasswordForm, ProfileForm, RevokeAppForm,
             UnlinkProviderForm,
         },
+        moment::{LocalTime, TimeAgo},
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, scope_text, t},
@@ -56,13 +58,13 @@ fn Sections(v: AccountView) -> impl IntoView {
         let rows = v.apps.into_iter().map(|app| {
             let csrf = v.csrf.clone();
             let scopes = app.scopes.iter().map(|s| scope_text(&s.name, &s.description)).collect::<Vec<_>>().join(" · ");
-            let used = app.last_used_at.map(|at| format!("{}{at}", t.last_used));
+            let used = app.last_used_at.map(|at| view! { {t.last_used} <TimeAgo at/> });
             view! {
                 <li class="row app">
                     <div>
                         <strong>{app.client_name.clone()}</strong>
                         <div class="muted">{scopes}</div>
-                        <div class="muted">{t.authorized_at} {app.granted_at} {used}</div>
+                        <div class="muted">{t.authorized_at} <LocalTime at=app.granted_at/> {used}</div>
                     </div>
                     <RevokeAppForm>
                         <input type="hidden" name="csrf" value=csrf/>
@@ -79,8 +81,7 @@ fn Sections(v: AccountView) -> impl IntoView {
         .into_iter()
         .map(|s| {
             let csrf = v.csrf.clone();
-            let agent = if s.user_agent.is_empty() { t.unknown_browser.to_owned() } else { s.user_agent };
-            let details = format!("{}{}{}{}{}", s.ip, t.signed_in_at, s.started_at, t.last_seen, s.last_seen_at);
+            let agent = browser_text(s.browser.as_ref());
             let sign_out = (!s.current).then(move || {
                 view! {
                     <EndSessionsForm>
@@ -95,7 +96,9 @@ fn Sections(v: AccountView) -> impl IntoView {
                     <div>
                         <strong>{agent}</strong>
                         {s.current.then(|| view! { <span class="badge">{t.this_browser}</span> })}
-                        <div class="muted">{details}</div>
+                        <div class="muted">
+                            {s.ip} {t.signed_in_at} <LocalTime at=s.started_at/> {t.last_seen} <TimeAgo at=s.last_seen_at/>
+                        </div>
                     </div>
                     {sign_out}
                 </li>
@@ -106,13 +109,13 @@ fn Sections(v: AccountView) -> impl IntoView {
         .activity
         .into_iter()
         .map(|a| {
-            let agent = if a.user_agent.is_empty() { String::new() } else { format!(" · {}", a.user_agent) };
+            let agent = a.browser.map(|b| format!(" · {}", browser_text(Some(&b))));
             let data_kind = a.kind.clone();
             view! {
                 <li class="row activity" data-kind=data_kind>
                     <div>
                         <strong><code>{a.kind}</code></strong> " " <span class="muted">{a.detail}</span>
-                        <div class="muted"><time>{a.at}</time> " · " {a.ip} {agent}</div>
+                        <div class="muted"><LocalTime at=a.at/> " · " {a.ip} {agent}</div>
                     </div>
                 </li>
             }
@@ -204,10 +207,10 @@ fn Sections(v: AccountView) -> impl IntoView {
 fn IdentityRow(i: IdentityItem, csrf: String) -> impl IntoView {
     let t = t();
     let provider = i.provider.clone();
-    let status = match (&i.linked_at, i.detail.is_empty()) {
-        (Some(at), true) => format!("{}{at}", t.linked_at),
-        (Some(at), false) => format!("{} · {}{at}", i.detail, t.linked_at),
-        (None, _) => t.not_linked.to_owned(),
+    let status = match (i.linked_at, i.detail.is_empty()) {
+        (Some(at), true) => view! { {t.linked_at} <LocalTime at/> }.into_any(),
+        (Some(at), false) => view! { {i.detail} " · " {t.linked_at} <LocalTime at/> }.into_any(),
+        (None, _) => t.not_linked.into_any(),
     };
     let button = if i.linked {
         let label = format!("{} {}", t.unlink, i.name);

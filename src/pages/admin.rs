@@ -11,6 +11,7 @@ use crate::{
     api::admin::{load_admin_clients, load_admin_events, load_admin_users},
     components::{
         forms::{AdminContactForm, ClientPolicyForm, UserEnabledForm},
+        moment::LocalTime,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
@@ -90,7 +91,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
                         {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
                         <div class="muted">{u.display_name} " · " {u.email.clone()} " " {contact_badge(&u.email, u.email_verified)}
                             {(!u.phone.is_empty()).then(|| view! { " · " {u.phone.clone()} " " })} {contact_badge(&u.phone, u.phone_verified)}
-                            " · " {u.created_at}</div>
+                            " · " <LocalTime at=u.created_at/></div>
                     </div>
                     <div class="actions">
                         {contact_action(&csrf_contact, u.id, "verify", t.send_verification,
@@ -213,7 +214,7 @@ fn EventRows(v: AdminEventsView) -> impl IntoView {
             let data_kind = e.kind.clone();
             view! {
                 <tr class="event" data-kind=data_kind>
-                    <td><time>{e.at}</time></td>
+                    <td><LocalTime at=e.at/></td>
                     <td><code>{e.kind}</code></td>
                     <td>{e.user}</td>
                     <td>{e.actor}</td>
@@ -227,7 +228,7 @@ fn EventRows(v: AdminEventsView) -> impl IntoView {
     view! {
         <table class="events">
             <thead><tr>
-                <th scope="col">"UTC"</th>
+                <th scope="col">{t.event_time}</th>
                 <th scope="col">{t.event_kind}</th>
                 <th scope="col">{t.event_user}</th>
                 <th scope="col">{t.admin}</th>

@@ -10,6 +10,7 @@ use crate::{
     api::apps::load_apps,
     components::{
         forms::{DeleteAppForm, EditAppForm, RegisterAppForm, RotateSecretForm},
+        moment::LocalTime,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
@@ -77,15 +78,17 @@ fn Apps(v: AppsView) -> impl IntoView {
         }
     });
     let csrf = v.csrf.clone();
+    // An empty list is a sentence, not a `<ul>` holding a `<p>`.
     let list = if v.apps.is_empty() {
         view! { <p class="muted">{t.no_dev_apps}</p> }.into_any()
     } else {
-        v.apps.into_iter().map(|app| view! { <AppRow app csrf=csrf.clone()/> }).collect_view().into_any()
+        let rows = v.apps.into_iter().map(|app| view! { <AppRow app csrf=csrf.clone()/> }).collect_view();
+        view! { <ul class="rows dev-apps">{rows}</ul> }.into_any()
     };
     let default_grants = vec!["authorization_code".to_owned(), "refresh_token".to_owned()];
     view! {
         {secret}
-        <ul class="rows dev-apps">{list}</ul>
+        {list}
 
         <h2 id="register-app">{t.register_app}</h2>
         <RegisterAppForm class="form" labelled_by="register-app">
@@ -132,7 +135,7 @@ fn AppRow(app: DevApp, csrf: String) -> impl IntoView {
                 <div class="muted">{t.client_id} ": " <code class="client-id">{id_shown}</code></div>
                 <div class="muted">{app.grant_types.join(" · ")}</div>
                 <div class="muted">{app.redirect_uris.join(" ")}</div>
-                <div class="muted">{t.registered_at} {app.created_at.clone()}</div>
+                <div class="muted">{t.registered_at} <LocalTime at=app.created_at/></div>
                 <details>
                     <summary>{t.edit}</summary>
                     <EditAppForm class="form">

@@ -3,6 +3,7 @@
 
 use super::{
     events::{kind, Event, Origin},
+    present::{browser_name, moment},
     session::Session,
     users::{validate_password, SignInError},
     ServiceError, Services,
@@ -45,12 +46,6 @@ fn confirm_failure(e: SignInError) -> ConfirmError {
 /// How long the username of a deleted account stays reserved.
 pub const USERNAME_COOLDOWN: i64 = 30 * 86_400;
 
-/// `2026-11-25 07:40 UTC` for a unix time.
-pub fn format_time(unix: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_default()
-}
-
 impl Services {
     /// Everything the account page shows.
     pub async fn account_view(&self, session: &Session, csrf: String) -> Result<AccountView, ServiceError> {
@@ -65,8 +60,8 @@ impl Services {
                 client_id: g.client_id,
                 client_name: g.client_name,
                 scopes: self.scope_items(&g.scope),
-                granted_at: format_time(g.granted_at),
-                last_used_at: g.last_used_at.map(format_time),
+                granted_at: moment(g.granted_at, now),
+                last_used_at: g.last_used_at.map(|at| moment(at, now)),
             })
             .collect();
         let sessions = self
@@ -77,10 +72,10 @@ impl Services {
             .map(|s| BrowserSession {
                 current: s.session_hash == session.hash,
                 id: s.session_hash,
-                user_agent: s.user_agent,
+                browser: browser_name(&s.user_agent),
                 ip: s.ip,
-                started_at: format_time(s.created_at),
-                last_seen_at: format_time(s.last_seen_at),
+                started_at: moment(s.created_at, now),
+                last_seen_at: moment(s.last_seen_at, now),
             })
             .collect();
         let claim_dropped = if user.email.is_none() || user.phone_number.is_none() {
@@ -105,17 +100,17 @@ impl Services {
             apps,
             sessions,
             csrf,
-            identities: self.identity_items(user).await?,
+            identities: self.identity_items(user, now).await?,
             has_password: user.password_hash.is_some(),
             activity: self
                 .recent_sign_ins(user.id)
                 .await?
                 .into_iter()
                 .map(|e| ActivityItem {
-                    at: format_time(e.at),
+                    at: moment(e.at, now),
                     kind: e.kind,
                     ip: e.ip,
-                    user_agent: e.user_agent,
+                    browser: browser_name(&e.user_agent),
                     detail: e.detail,
                 })
                 .collect(),

@@ -2,8 +2,8 @@
 //! admin may flip (skip consent, the password grant, the implicit grant).
 
 use super::{
-    account::format_time,
     events::{kind, Event, Origin},
+    present::moment,
     session::Session,
     ServiceError, Services,
 };
@@ -28,7 +28,7 @@ pub struct ClientPolicy {
     pub implicit: bool,
 }
 
-fn admin_user(u: User) -> AdminUser {
+fn admin_user(u: User, now: i64) -> AdminUser {
     AdminUser {
         id: u.id,
         username: u.username,
@@ -39,7 +39,7 @@ fn admin_user(u: User) -> AdminUser {
         display_name: u.display_name,
         active: u.active,
         admin: u.admin,
-        created_at: format_time(u.created_at),
+        created_at: moment(u.created_at, now),
     }
 }
 
@@ -106,7 +106,8 @@ impl Services {
     pub async fn admin_users(&self, session: &Session, query: &str) -> Result<Vec<AdminUser>, ServiceError> {
         self.ensure_admin(session)?;
         let users = self.store.search_users(query.trim(), USERS_PER_PAGE).await?;
-        Ok(users.into_iter().map(admin_user).collect())
+        let now = self.now();
+        Ok(users.into_iter().map(|u| admin_user(u, now)).collect())
     }
 
     /// Enables or disables an account. Disabling ends the user's sessions and revokes their
@@ -157,11 +158,12 @@ impl Services {
             names.insert(id, name);
         }
         let name = |id: Option<i64>| id.and_then(|i| names.get(&i).cloned()).unwrap_or_default();
+        let now = self.now();
         let out = rows
             .into_iter()
             .map(|e| AdminEvent {
                 id: e.id,
-                at: format_time(e.at),
+                at: moment(e.at, now),
                 user: name(e.user_id),
                 actor: name(e.actor_id),
                 kind: e.kind,

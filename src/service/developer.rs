@@ -4,8 +4,8 @@
 //! developer can pick only the code, refresh and client-credentials grants.
 
 use super::{
-    account::format_time,
     clients::{ClientSpec, NewClient},
+    present::moment,
     ServiceError, Services,
 };
 use crate::{oauth::model::GrantType, store::ClientRecord, view::DevApp};
@@ -44,22 +44,23 @@ impl AppForm {
     }
 }
 
-/// How the pages show a client.
-pub fn dev_app(r: &ClientRecord) -> DevApp {
+/// How the pages show a client, on a page made at `now`.
+pub fn dev_app(r: &ClientRecord, now: i64) -> DevApp {
     DevApp {
         client_id: r.client.client_id.clone(),
         name: r.client.name.clone(),
         confidential: r.client.confidential,
         redirect_uris: r.client.redirect_uris.clone(),
         grant_types: r.client.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
-        created_at: format_time(r.created_at),
+        created_at: moment(r.created_at, now),
     }
 }
 
 impl Services {
     /// The user's registered clients.
     pub async fn developer_apps(&self, user_id: i64) -> Result<Vec<DevApp>, ServiceError> {
-        Ok(self.store.clients_owned_by(user_id).await?.iter().map(dev_app).collect())
+        let now = self.now();
+        Ok(self.store.clients_owned_by(user_id).await?.iter().map(|r| dev_app(r, now)).collect())
     }
 
     /// Registers a client owned by the user; a confidential one comes with a generated secret.

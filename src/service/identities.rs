@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     crypto::sha256_hex,
-    service::account::format_time,
+    service::present::moment,
     store::{ExternalIdentity, NewUser, PendingIdentity, StoreError, Unlink, User},
     view::{IdentityItem, PendingView},
 };
@@ -222,7 +222,7 @@ impl Services {
 
     /// The account page's list: every enabled provider (linked or not), then identities of
     /// providers no longer configured, which can only be unlinked.
-    pub async fn identity_items(&self, user: &User) -> Result<Vec<IdentityItem>, ServiceError> {
+    pub async fn identity_items(&self, user: &User, now: i64) -> Result<Vec<IdentityItem>, ServiceError> {
         let linked = self.store.identities_for_user(user.id).await?;
         let can_unlink = user.password_hash.is_some() || linked.len() > 1;
         let item = |provider: &str, name: &str, i: Option<&ExternalIdentity>| IdentityItem {
@@ -230,7 +230,7 @@ impl Services {
             name: name.to_owned(),
             linked: i.is_some(),
             detail: i.map(|i| i.email.clone().unwrap_or_else(|| i.subject.clone())).unwrap_or_default(),
-            linked_at: i.map(|i| format_time(i.created_at)),
+            linked_at: i.map(|i| moment(i.created_at, now)),
             can_unlink: i.is_some() && can_unlink,
         };
         let mut items: Vec<IdentityItem> =

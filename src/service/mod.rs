@@ -19,6 +19,7 @@ pub mod logout_delivery;
 pub mod message_delivery;
 pub mod notify;
 mod oidc;
+pub mod present;
 pub mod recovery;
 mod refresh;
 pub mod session;

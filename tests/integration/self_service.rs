@@ -257,7 +257,52 @@ async fn the_language_follows_accept_language_and_the_switch(backend: Backend) {
     assert_eq!(away.headers().get("location").and_then(|v| v.to_str().ok()), Some("/"));
 }
 
+/// A page that needs a session sends a browser without one to sign in, and tells one whose
+/// session ended that it was signed out. The account page names each browser by its
+/// `User-Agent` and writes its times in UTC, for the browser to make local.
+async fn the_login_page_tells_a_first_visit_from_an_ended_session(backend: Backend) {
+    let (t, _app, _alice) = oauth::setup(backend).await;
+    let redirect = |b: reqwest::Client| {
+        let url = t.url("/account");
+        async move {
+            let resp = b.get(url).header(ACCEPT, "text/html").send().await.expect("page");
+            assert!(resp.status().is_redirection(), "{}", resp.status());
+            resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        }
+    };
+    let first = browser();
+    let to = redirect(first.clone()).await;
+    assert_eq!(to, "/o/login/?next=/account&error=sign_in");
+    let (_, login) = t.page(&first, &to).await;
+    assert!(login.contains("Sign in to continue.") && !login.contains("signed out"), "{login}");
+
+    let chrome =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(chrome)
+        .build()
+        .expect("client");
+    t.sign_in(&other, "alice", PW).await;
+    let csrf = t.sign_in(&first, "alice", PW).await;
+    let (_, account) = t.page(&first, "/account").await;
+    assert!(account.contains("<strong>Chrome 156 on Linux</strong>"), "{account}");
+    assert!(account.contains("<strong>Unknown browser</strong>"), "reqwest names no browser");
+    let started = account.split("<time datetime=\"").nth(1).expect("a time");
+    assert!(started.contains("Z\" data-local=\"\">") && started.contains(" UTC</time>"), "{started}");
+    assert!(account.contains("just now</time>"), "last seen, relative");
+
+    let (status, _) = t.submit(&first, "/api/account/sessions", &[("csrf", &csrf), ("session_id", "")]).await;
+    assert_eq!(status, 303);
+    let to = redirect(other.clone()).await;
+    assert_eq!(to, "/o/login/?next=/account&error=signed_out");
+    let (_, login) = t.page(&other, &to).await;
+    assert!(login.contains("You are signed out. Sign in again."), "{login}");
+}
+
 on_both_backends!(
+    the_login_page_tells_a_first_visit_from_an_ended_session,
     deleting_an_account_revokes_everything_and_holds_the_username,
     developer_apps_are_private_and_their_secrets_work_once_shown,
     admin_pages_need_the_admin_flag_and_disabling_ends_access,
