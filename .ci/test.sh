@@ -75,7 +75,7 @@ cd "$work/deploy"
 export DATABASE_URL="sqlite://$work/e2e.db"
 yaoshi="$work/deploy/yaoshi"
 for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor; do
-  echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
+  echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --email-verified --password-stdin >/dev/null
 done
 echo "e2e-password-root" | "$yaoshi" user create root --admin --password-stdin >/dev/null
 "$yaoshi" client create --name "Single Page App" --public --client-id spa \
@@ -95,7 +95,7 @@ up_port=$(( port + 1 ))
 upstream="http://127.0.0.2:$up_port"
 up_db="sqlite://$work/upstream.db"
 for u in uma vera walt; do
-  echo "e2e-upstream-$u" | "$yaoshi" --database-url "$up_db" user create "$u" --email "$u@example.com" --password-stdin >/dev/null
+  echo "e2e-upstream-$u" | "$yaoshi" --database-url "$up_db" user create "$u" --email "$u@example.com" --email-verified --password-stdin >/dev/null
 done
 echo "e2e-upstream-client-secret" | "$yaoshi" --database-url "$up_db" client create --name "Yaoshi under test" \
   --client-id e2e-rp --secret-stdin --trusted --redirect-uri "$base/o/login/callback/upstream" \
@@ -121,6 +121,26 @@ kind = "oidc"
 issuer = "http://127.0.0.1:9"
 client_id = "nobody"
 client_secret = "nothing"
+
+# Mail through real SMTP to the mailbox, SMS to the fake Tencent endpoint (.ci/mailbox.sh).
+[mail]
+transport = "smtp"
+from = "Yaoshi <no-reply@yaoshi.test>"
+smtp_host = "${YAOSHI_TEST_SMTP%:*}"
+smtp_port = ${YAOSHI_TEST_SMTP##*:}
+smtp_security = "none"
+smtp_username = "$YAOSHI_TEST_SMTP_USER"
+smtp_password = "$YAOSHI_TEST_SMTP_PASSWORD"
+
+[sms]
+transport = "tencent"
+access_key_id = "$YAOSHI_TEST_SMS_SECRET_ID"
+access_key_secret = "$YAOSHI_TEST_SMS_SECRET_KEY"
+sign_name = "钥匙"
+template = "1234567"
+sdk_app_id = "1400000000"
+region = "ap-guangzhou"
+endpoint = "$YAOSHI_TEST_SMS_URL"
 TOML
 "$yaoshi" --config "$work/yaoshi.toml" --issuer "$base" \
   serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
@@ -141,7 +161,7 @@ took "Playwright"
 # step was answered by the other instance. A fresh database; fixtures made with the CLI.
 "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres yaoshi_balance
 balance_db="postgres://postgres@127.0.0.1:$PG_PORT/yaoshi_balance"
-echo "e2e-password-nina" | "$yaoshi" --database-url "$balance_db" user create nina --email nina@example.com \
+echo "e2e-password-nina" | "$yaoshi" --database-url "$balance_db" user create nina --email nina@example.com --email-verified \
   --password-stdin >/dev/null
 "$yaoshi" --database-url "$balance_db" client create --name "Balanced App" --public --client-id lb-spa \
   --redirect-uri http://127.0.0.1:8000/lb --grant authorization_code --grant refresh_token >/dev/null
