@@ -202,6 +202,7 @@ http {
     location / { proxy_pass http://yaoshi; }
     location /pkg/ { proxy_pass http://site; }
     location = /favicon.svg { proxy_pass http://site; }
+    location = /local-time.js { proxy_pass http://site; }
   }
 }
 NGINX
