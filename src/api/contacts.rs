@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{account::ACCOUNT_PAGE, error::AppError};
+#[cfg(feature = "ssr")]
+use super::account::ACCOUNT_PAGE;
+use super::error::AppError;
 
 /// Where a forgotten password is reset.
 pub const FORGOT_PAGE: &str = "/o/password/forgot/";

@@ -284,12 +284,12 @@ async fn oidcc_scope_email(backend: Backend) {
     let (t, rp, _) = setup(backend).await;
     let body = tokens(&t, &rp, "openid email", &[]).await;
     let (_, claims) = verified(&t, &jwks(&t).await, s(&body, "id_token"), "rp", None);
-    assert_eq!((&claims["email"], &claims["email_verified"]), (&json!("alice@example.com"), &json!(false)));
+    assert_eq!((&claims["email"], &claims["email_verified"]), (&json!("alice@example.com"), &json!(true)));
     assert_eq!((claims.get("name"), claims.get("preferred_username")), (None, None));
     let info = send(t.http.get(t.url("/o/userinfo/")).bearer_auth(s(&body, "access_token"))).await.json;
     assert_eq!(
         (&info["email"], &info["email_verified"], info.get("name")),
-        (&json!("alice@example.com"), &json!(false), None)
+        (&json!("alice@example.com"), &json!(true), None)
     );
 }
 
@@ -303,7 +303,7 @@ async fn oidcc_scope_all(backend: Backend) {
         ("name", json!("alice display")),
         ("preferred_username", json!("alice")),
         ("email", json!("alice@example.com")),
-        ("email_verified", json!(false)),
+        ("email_verified", json!(true)),
     ] {
         assert_eq!(claims[k], v, "{k}");
     }
@@ -328,7 +328,7 @@ fn assert_userinfo(reply: &crate::common::oauth::Reply, sub: &str) {
     let v = &reply.json;
     assert_eq!(v["sub"], json!(sub), "the same sub as the ID Token (§5.3.2)");
     assert_eq!((&v["name"], &v["preferred_username"]), (&json!("alice display"), &json!("alice")));
-    assert_eq!((&v["email"], &v["email_verified"]), (&json!("alice@example.com"), &json!(false)));
+    assert_eq!((&v["email"], &v["email_verified"]), (&json!("alice@example.com"), &json!(true)));
 }
 
 /// oidcc-userinfo-get.
@@ -506,7 +506,7 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
         json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(m["authorization_response_iss_parameter_supported"], json!(true));
-    assert_eq!(m["scopes_supported"], json!(["email", "openid", "profile", "read", "write"]));
+    assert_eq!(m["scopes_supported"], json!(["email", "openid", "phone", "profile", "read", "write"]));
     for g in ["authorization_code", "refresh_token", "client_credentials", "password", "implicit"] {
         assert!(m["grant_types_supported"].as_array().unwrap().contains(&json!(g)), "{g}");
     }
