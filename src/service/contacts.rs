@@ -103,7 +103,9 @@ impl From<Refusal> for ContactError {
 /// `region`. Only numbers libphonenumber's metadata calls valid are accepted.
 pub fn normalize_phone(raw: &str, region: &str) -> Result<String, ContactError> {
     let invalid = || ContactError::Invalid(format!("{:?} is not a phone number", raw.trim()));
-    let region = region.parse::<phonenumber::country::Id>().ok();
+    // A number with its country code needs no region (and the parser refuses one given with
+    // a region of another country).
+    let region = if raw.trim().starts_with('+') { None } else { region.parse::<phonenumber::country::Id>().ok() };
     let number = phonenumber::parse(region, raw.trim()).map_err(|_| invalid())?;
     if !phonenumber::is_valid(&number) {
         return Err(invalid());
