@@ -70,10 +70,10 @@ test("changing the password signs out the other browser", async ({ browser }) =>
 test("the profile form saves and explains bad input", async ({ browser }) => {
   const { page } = await signedInPage(browser, "mallory", password("mallory"));
   await page.getByLabel("Display name").fill("Mallory M.");
-  await page.getByLabel("Email").fill("alice@example.com");
+  await page.getByLabel("Email", { exact: true }).fill("alice@example.com");
   await page.getByRole("button", { name: "Save profile" }).click();
   await expect(page.getByRole("alert")).toHaveText("that email is already registered");
-  await page.getByLabel("Email").fill("mallory.m@example.com");
+  await page.getByLabel("Email", { exact: true }).fill("mallory.m@example.com");
   await page.getByRole("button", { name: "Save profile" }).click();
   await expect(page.getByRole("status")).toHaveText("Your profile was saved.");
   await expect(page.getByLabel("Display name")).toHaveValue("Mallory M.");

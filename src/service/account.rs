@@ -129,15 +129,35 @@ impl Services {
         if let Some(e) = email {
             super::users::validate_email(e)?;
         }
-        self.store
-            .update_profile(user_id, display_name, email, email.map(normalize_login).as_deref(), self.now())
-            .await
-            .map_err(|e| match e {
+        let normalized = email.map(normalize_login);
+        let changed = before.as_deref().map(normalize_login) != normalized;
+        // An address another account verified can never become this one's: said at once.
+        if let Some(n) = normalized.as_deref().filter(|_| changed) {
+            if self.store.user_by_verified_email(n).await?.is_some_and(|u| u.id != user_id) {
+                return Err(ServiceError::Conflict("that email is already registered".into()));
+            }
+        }
+        self.store.update_profile(user_id, display_name, email, normalized.as_deref(), self.now()).await.map_err(
+            |e| match e {
                 StoreError::Conflict(_) => ServiceError::Conflict("that email is already registered".into()),
                 other => other.into(),
-            })?;
+            },
+        )?;
         if before.as_deref() != email {
             self.record(Event::new(kind::EMAIL_CHANGED).user(user_id), &Origin::default()).await;
+        }
+        // A new address is a claim: its verification goes out now (within the send limits).
+        if let (true, Some(address)) = (changed, normalized) {
+            let locale = super::contacts::locale_of(self.store.user_by_id(user_id).await?.as_ref());
+            let sent = match self.may_send_to(super::contacts::purpose::VERIFY, &address, Some(user_id)).await {
+                Ok(()) => {
+                    self.issue_contact_code(super::contacts::purpose::VERIFY, &address, Some(user_id), locale).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "the verification of a changed email was not sent");
+            }
         }
         Ok(())
     }
