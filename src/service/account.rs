@@ -45,6 +45,8 @@ fn confirm_failure(e: SignInError) -> ConfirmError {
 
 /// How long the username of a deleted account stays reserved.
 pub const USERNAME_COOLDOWN: i64 = 30 * 86_400;
+/// How long the account page says another account took an address this one had claimed.
+const CLAIM_DROPPED_SHOWN: i64 = 30 * 86_400;
 
 impl Services {
     /// Everything the account page shows.
@@ -78,17 +80,9 @@ impl Services {
                 last_seen_at: moment(s.last_seen_at, now),
             })
             .collect();
-        let claim_dropped = if user.email.is_none() || user.phone_number.is_none() {
-            let filter = crate::store::EventFilter {
-                kind: Some(kind::CONTACT_CLAIM_DROPPED.into()),
-                user_id: Some(user.id),
-                limit: 1,
-                ..Default::default()
-            };
-            self.store.events(&filter).await?.first().is_some_and(|e| e.at > now - 30 * 86_400)
-        } else {
-            false
-        };
+        // Shown for a month, while the dropped address is still missing.
+        let claim_dropped = (user.email.is_none() || user.phone_number.is_none())
+            && user.claim_dropped_at.is_some_and(|at| at > now - CLAIM_DROPPED_SHOWN);
         Ok(AccountView {
             email_verified: user.email_verified,
             phone: user.phone_number.clone().unwrap_or_default(),
@@ -149,13 +143,7 @@ impl Services {
         // A new address is a claim: its verification goes out now (within the send limits).
         if let (true, Some(address)) = (changed, normalized) {
             let locale = super::contacts::locale_of(self.store.user_by_id(user_id).await?.as_ref());
-            let sent = match self.may_send_to(super::contacts::purpose::VERIFY, &address, Some(user_id)).await {
-                Ok(()) => {
-                    self.issue_contact_code(super::contacts::purpose::VERIFY, &address, Some(user_id), locale).await
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = sent {
+            if let Err(e) = self.send_code(super::contacts::purpose::VERIFY, &address, Some(user_id), locale).await {
                 tracing::warn!(error = %e, "the verification of a changed email was not sent");
             }
         }

@@ -83,12 +83,7 @@ impl Services {
                     }
                 };
                 let locale = super::contacts::locale_of(Some(&user));
-                match self.may_send_to(super::contacts::purpose::RESET, &address, Some(user.id)).await {
-                    Ok(()) => {
-                        self.issue_contact_code(super::contacts::purpose::RESET, &address, Some(user.id), locale).await
-                    }
-                    Err(e) => Err(e),
-                }
+                self.send_code(super::contacts::purpose::RESET, &address, Some(user.id), locale).await
             }
             _ => return Err(ServiceError::Invalid("unknown action".into())),
         };

@@ -128,7 +128,9 @@ pub(crate) fn locale_of(user: Option<&User>) -> Locale {
 }
 
 impl Services {
-    async fn code_key(&self) -> Result<&[u8], ContactError> {
+    /// The server key one-time codes and CAPTCHA challenges are keyed with (each use under
+    /// its own label).
+    pub(super) async fn code_key(&self) -> Result<&[u8], ContactError> {
         self.code_key
             .get_or_try_init(|| async {
                 let candidate = random_token("");
@@ -179,6 +181,19 @@ impl Services {
             return Err(ContactError::TooSoon { retry_after: 3600 });
         }
         Ok(())
+    }
+
+    /// Sends a code for `purpose` to `address` if its send limits allow one now
+    /// ([`Services::may_send_to`]), then [`Services::issue_contact_code`].
+    pub(super) async fn send_code(
+        &self,
+        purpose: &'static str,
+        address: &str,
+        user_id: Option<i64>,
+        locale: Locale,
+    ) -> Result<(), ContactError> {
+        self.may_send_to(purpose, address, user_id).await?;
+        self.issue_contact_code(purpose, address, user_id, locale).await
     }
 
     /// Makes a code for `purpose` at `address` and queues the message that carries it (a mail
@@ -251,12 +266,11 @@ impl Services {
         let attempt = self.begin_attempt(throttle::code_budgets(&self.settings.throttle, address, origin.ip)).await?;
         let found = async {
             let typed = self.code_hash(purpose, address, &code).await?;
-            let live = self.store.live_codes(purpose, address, self.now()).await?;
-            let hit = live.iter().find(|c| ct_eq(&c.code_hash, &typed)).cloned();
+            let now = self.now();
+            let live = self.store.live_codes(purpose, address, now).await?;
+            let hit = live.into_iter().find(|c| ct_eq(&c.code_hash, &typed));
             if hit.is_none() {
-                for c in &live {
-                    self.store.code_missed(c.id).await?;
-                }
+                self.store.codes_missed(purpose, address, now).await?;
             }
             Ok::<_, ContactError>(hit)
         }
@@ -277,8 +291,7 @@ impl Services {
         };
         let address = normalize_login(email);
         self.count_send(origin).await?;
-        self.may_send_to(purpose::VERIFY, &address, Some(user.id)).await?;
-        self.issue_contact_code(purpose::VERIFY, &address, Some(user.id), locale_of(Some(user))).await
+        self.send_code(purpose::VERIFY, &address, Some(user.id), locale_of(Some(user))).await
     }
 
     /// Sends a code to the account's unverified phone number.
@@ -287,8 +300,7 @@ impl Services {
             return Err(ContactError::NothingToVerify);
         };
         self.count_send(origin).await?;
-        self.may_send_to(purpose::VERIFY, phone, Some(user.id)).await?;
-        self.issue_contact_code(purpose::VERIFY, phone, Some(user.id), locale_of(Some(user))).await
+        self.send_code(purpose::VERIFY, phone, Some(user.id), locale_of(Some(user))).await
     }
 
     /// Sets the account's phone number (a claim until verified) and sends it a code; an empty

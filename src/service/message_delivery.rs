@@ -88,14 +88,13 @@ impl Services {
         if message == Message::ResetRequest {
             return self.resolve_reset_request(&queued.recipient).await;
         }
-        let sent = if let Some(mail) = message.email(&queued.recipient, locale, SITE, &LIFETIMES) {
+        if let Some(mail) = message.email(&queued.recipient, locale, SITE, &LIFETIMES) {
             self.notify.mail.send(&mail).await
         } else if let Some(sms) = message.sms(&queued.recipient, locale) {
             self.notify.sms.send(&sms).await
         } else {
             Err(SendError::Rejected("nothing to send".into()))
-        };
-        sent
+        }
     }
 
     /// A reset request, resolved now: a reset code to the account that verified the address,
@@ -108,14 +107,11 @@ impl Services {
         }
         .map_err(unavailable)?;
         let Some(user) = user.filter(|u| u.active) else { return Ok(()) };
-        match self.may_send_to(purpose::RESET, address, Some(user.id)).await {
+        match self.send_code(purpose::RESET, address, Some(user.id), locale_of(Some(&user))).await {
             Ok(()) => {}
             Err(ContactError::TooSoon { .. }) => return Ok(()),
             Err(_) => return Err(SendError::Transient("storage unavailable".into())),
         }
-        self.issue_contact_code(purpose::RESET, address, Some(user.id), locale_of(Some(&user)))
-            .await
-            .map_err(|_| SendError::Transient("storage unavailable".into()))?;
         let channel = if kind_of(address) == ContactKind::Phone { "sms" } else { "email" };
         self.record(Event::new(kind::PASSWORD_RESET_SENT).user(user.id).detail(channel), &Origin::default()).await;
         Ok(())

@@ -7,7 +7,7 @@
 
 use super::{
     contacts::{kind_of, normalize_phone, purpose, ContactError},
-    events::{kind, Event, Origin},
+    events::Origin,
     notify::templates::Message,
     users::{normalize_login, validate_email, validate_password},
     Services,
@@ -89,10 +89,7 @@ impl Services {
         if !self.store.consume_code(code.id, now).await? {
             return Err(ContactError::StaleLink);
         }
-        self.store.set_password_hash(user.id, Some(&hash), now).await?;
-        self.end_user_sessions(user.id, None).await.map_err(|_| ContactError::Unavailable)?;
-        self.store.end_user_access(user.id, now).await?;
-        self.record(Event::new(kind::PASSWORD_CHANGED).user(user.id).detail("reset"), origin).await;
+        self.replace_password(user.id, &hash, "reset", origin).await?;
         if let Some(email) = user.email.as_deref().filter(|_| user.email_verified) {
             let notice = self.message_for(
                 &normalize_login(email),

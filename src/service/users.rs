@@ -199,13 +199,7 @@ impl Services {
             // address); the account page can send it again.
             let address = normalize_login(email);
             let locale = super::contacts::locale_of(Some(&user));
-            let sent = match self.may_send_to(super::contacts::purpose::VERIFY, &address, Some(user.id)).await {
-                Ok(()) => {
-                    self.issue_contact_code(super::contacts::purpose::VERIFY, &address, Some(user.id), locale).await
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = sent {
+            if let Err(e) = self.send_code(super::contacts::purpose::VERIFY, &address, Some(user.id), locale).await {
                 tracing::warn!(error = %e, "the verification of a new account's email was not sent");
             }
         }
@@ -243,12 +237,25 @@ impl Services {
         validate_password(password)?;
         let user = self.find_user(login).await?;
         let hash = self.hasher.hash(password).await?;
+        self.replace_password(user.id, &hash, "operator", &Origin::default()).await?;
+        Ok(())
+    }
+
+    /// Gives the account a new password hash when its owner cannot use the old one (an
+    /// operator set it, or a reset): every session ends and every token is revoked, so
+    /// nothing obtained with the old password stays; a `PASSWORD_CHANGED` event says `why`.
+    pub(super) async fn replace_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        why: &str,
+        origin: &Origin,
+    ) -> crate::store::StoreResult<()> {
         let now = self.now();
-        self.store.set_password_hash(user.id, Some(&hash), now).await?;
-        // As after a change on the account page: nothing obtained with the old password stays.
-        self.end_user_sessions(user.id, None).await?;
-        self.store.end_user_access(user.id, now).await?;
-        self.record(Event::new(kind::PASSWORD_CHANGED).user(user.id).detail("operator"), &Origin::default()).await;
+        self.store.set_password_hash(user_id, Some(hash), now).await?;
+        self.end_user_sessions(user_id, None).await?;
+        self.store.end_user_access(user_id, now).await?;
+        self.record(Event::new(kind::PASSWORD_CHANGED).user(user_id).detail(why), origin).await;
         Ok(())
     }
 

@@ -35,8 +35,8 @@ pub trait ContactStore: Send + Sync {
     async fn live_codes(&self, purpose: &str, address: &str, now: i64) -> StoreResult<Vec<ContactCode>>;
     /// The live code whose link token hashes to `link_hash`.
     async fn code_by_link(&self, link_hash: &str, now: i64) -> StoreResult<Option<ContactCode>>;
-    /// Counts a wrong code against the code `id`.
-    async fn code_missed(&self, id: i64) -> StoreResult<()>;
+    /// Counts a wrong code against every live code for `purpose` at `address`.
+    async fn codes_missed(&self, purpose: &str, address: &str, now: i64) -> StoreResult<()>;
     /// Uses the code `id` up; false if it was used or expired meanwhile (so of two requests
     /// with one code, one wins).
     async fn consume_code(&self, id: i64, now: i64) -> StoreResult<bool>;
@@ -136,11 +136,17 @@ macro_rules! contact_sql {
                 .await?)
             }
 
-            async fn code_missed(&self, id: i64) -> StoreResult<()> {
-                sqlx::query("UPDATE contact_codes SET attempts = attempts + 1 WHERE id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
+            async fn codes_missed(&self, purpose: &str, address: &str, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE contact_codes SET attempts = attempts + 1
+                     WHERE purpose = $1 AND address = $2 AND consumed_at IS NULL AND expires_at > $3 AND attempts < $4",
+                )
+                .bind(purpose)
+                .bind(address)
+                .bind(now)
+                .bind(MAX_CODE_ATTEMPTS)
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 
@@ -166,12 +172,12 @@ macro_rules! contact_sql {
                 let (verify, drop_others) = match kind {
                     ContactKind::Email => (
                         "UPDATE users SET email_normalized = email_claim, updated_at = $3 WHERE id = $1 AND email_claim = $2",
-                        "UPDATE users SET email = NULL, email_claim = NULL, updated_at = $3
+                        "UPDATE users SET email = NULL, email_claim = NULL, claim_dropped_at = $3, updated_at = $3
                          WHERE email_claim = $2 AND id <> $1 AND email_normalized IS NULL RETURNING id",
                     ),
                     ContactKind::Phone => (
                         "UPDATE users SET phone_verified = TRUE, updated_at = $3 WHERE id = $1 AND phone_number = $2",
-                        "UPDATE users SET phone_number = NULL, updated_at = $3
+                        "UPDATE users SET phone_number = NULL, claim_dropped_at = $3, updated_at = $3
                          WHERE phone_number = $2 AND id <> $1 AND NOT phone_verified RETURNING id",
                     ),
                 };

@@ -36,6 +36,8 @@ pub struct User {
     pub phone_verified: bool,
     /// The language messages to the account are written in (a BCP 47 tag), if known.
     pub locale: Option<String>,
+    /// When another account's verification last dropped an address this one had claimed.
+    pub claim_dropped_at: Option<i64>,
 }
 
 /// A user to create. The normalised forms are computed by the service.

@@ -48,7 +48,8 @@ pub trait UserStore: Send + Sync {
 
 /// The columns a [`User`] is read from.
 pub(super) const USER_COLUMNS: &str = "id, username, email, (email_normalized IS NOT NULL) AS email_verified, \
-     display_name, password_hash, active, admin, created_at, phone_number, phone_verified, locale";
+     display_name, password_hash, active, admin, created_at, phone_number, phone_verified, locale, \
+     claim_dropped_at";
 
 /// The insert of a [`NewUser`] (`$1`…`$10`, `$8` is now), shared with the accounts opened by
 /// a provider sign-in: the normalised address is always the claim, and the verified address

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
-use super::{call_provider, hmac_sha256, host_header, sha256_hex, SendError, Sms, SmsTransport};
+use super::{call_provider, hmac_sha256, host_header, sha256_hex, SendError, Sms, SmsProvider, SmsTransport};
 use crate::config::{ConfigError, SmsSettings};
 
 /// The API's address.
@@ -87,49 +87,31 @@ fn acs_date(at: time::OffsetDateTime) -> String {
 }
 
 /// Sends SMS through Alibaba Cloud.
-pub struct AliyunSms {
-    http: reqwest::Client,
-    endpoint: url::Url,
-    settings: SmsSettings,
-}
-
-impl std::fmt::Debug for AliyunSms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AliyunSms")
-            .field("endpoint", &self.endpoint.as_str())
-            .field("settings", &self.settings)
-            .finish()
-    }
-}
+#[derive(Debug)]
+pub struct AliyunSms(SmsProvider);
 
 impl AliyunSms {
     /// The transport for validated `[sms]` settings.
     pub fn new(s: &SmsSettings) -> Result<Self, ConfigError> {
-        let endpoint = url::Url::parse(s.endpoint.as_deref().unwrap_or(ENDPOINT))
-            .map_err(|e| ConfigError::Invalid { key: "sms.endpoint", reason: e.to_string() })?;
-        Ok(Self { http: super::sms_http()?, endpoint, settings: s.clone() })
-    }
-
-    fn field(v: &Option<String>) -> &str {
-        v.as_deref().map(str::trim).unwrap_or_default()
+        SmsProvider::new(s, ENDPOINT).map(Self)
     }
 }
 
 #[async_trait]
 impl SmsTransport for AliyunSms {
     async fn send(&self, sms: &Sms) -> Result<(), SendError> {
-        let s = &self.settings;
+        let s = &self.0.settings;
         // `SendSms` takes mainland numbers with or without 86, and others as the country code
         // and number: E.164 without its `+`.
         let number = sms.to.trim().trim_start_matches('+');
         let template_param = json!({ "code": sms.code }).to_string();
         let query = [
             ("PhoneNumbers", number),
-            ("SignName", Self::field(&s.sign_name)),
+            ("SignName", SmsProvider::field(&s.sign_name)),
             ("TemplateCode", s.template_for(sms.locale)),
             ("TemplateParam", template_param.as_str()),
         ];
-        let host = host_header(&self.endpoint);
+        let host = host_header(&self.0.endpoint);
         let date = acs_date(time::OffsetDateTime::now_utc());
         let nonce = crate::crypto::random_id();
         let empty_body = sha256_hex(b"");
@@ -143,16 +125,16 @@ impl SmsTransport for AliyunSms {
         ];
         let authorization = acs3_authorization(
             &Acs3Request {
-                access_key_id: Self::field(&s.access_key_id),
+                access_key_id: SmsProvider::field(&s.access_key_id),
                 method: "POST",
                 query: &query,
                 headers: &headers,
             },
-            Self::field(&s.access_key_secret),
+            SmsProvider::field(&s.access_key_secret),
         );
-        let mut url = self.endpoint.clone();
+        let mut url = self.0.endpoint.clone();
         url.set_query(Some(&canonical_query(&query)));
-        let mut req = self.http.post(url).header("Authorization", authorization).header("Accept", "application/json");
+        let mut req = self.0.http.post(url).header("Authorization", authorization).header("Accept", "application/json");
         for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
             req = req.header(*name, *value);
         }

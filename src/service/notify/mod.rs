@@ -109,6 +109,29 @@ impl Transports {
     }
 }
 
+/// What every SMS provider's transport holds: its HTTP client, the API's address and the
+/// `[sms]` settings (whose `Debug` hides the secret).
+#[derive(Debug)]
+pub struct SmsProvider {
+    http: reqwest::Client,
+    endpoint: url::Url,
+    settings: crate::config::SmsSettings,
+}
+
+impl SmsProvider {
+    /// The provider for validated `[sms]` settings, at `sms.endpoint` or `default_endpoint`.
+    fn new(s: &crate::config::SmsSettings, default_endpoint: &str) -> Result<Self, ConfigError> {
+        let endpoint = url::Url::parse(s.endpoint.as_deref().unwrap_or(default_endpoint))
+            .map_err(|e| ConfigError::Invalid { key: "sms.endpoint", reason: e.to_string() })?;
+        Ok(Self { http: sms_http()?, endpoint, settings: s.clone() })
+    }
+
+    /// A setting as sent: trimmed, empty when unset.
+    fn field(v: &Option<String>) -> &str {
+        v.as_deref().map(str::trim).unwrap_or_default()
+    }
+}
+
 /// Time allowed to reach an SMS provider.
 const SMS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time allowed for one whole call to an SMS provider.

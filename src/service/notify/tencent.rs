@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::{call_provider, hmac_sha256, host_header, sha256_hex, SendError, Sms, SmsTransport};
+use super::{call_provider, hmac_sha256, host_header, sha256_hex, SendError, Sms, SmsProvider, SmsTransport};
 use crate::config::{ConfigError, SmsSettings};
 
 /// The API's address.
@@ -69,68 +69,51 @@ fn utc_date(timestamp: i64) -> String {
 }
 
 /// Sends SMS through Tencent Cloud.
-pub struct TencentSms {
-    http: reqwest::Client,
-    endpoint: url::Url,
-    settings: SmsSettings,
-}
-
-impl std::fmt::Debug for TencentSms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TencentSms")
-            .field("endpoint", &self.endpoint.as_str())
-            .field("settings", &self.settings)
-            .finish()
-    }
-}
+#[derive(Debug)]
+pub struct TencentSms(SmsProvider);
 
 impl TencentSms {
     /// The transport for validated `[sms]` settings.
     pub fn new(s: &SmsSettings) -> Result<Self, ConfigError> {
-        let endpoint = url::Url::parse(s.endpoint.as_deref().unwrap_or(ENDPOINT))
-            .map_err(|e| ConfigError::Invalid { key: "sms.endpoint", reason: e.to_string() })?;
-        Ok(Self { http: super::sms_http()?, endpoint, settings: s.clone() })
-    }
-
-    fn field(v: &Option<String>) -> &str {
-        v.as_deref().map(str::trim).unwrap_or_default()
+        SmsProvider::new(s, ENDPOINT).map(Self)
     }
 }
 
 #[async_trait]
 impl SmsTransport for TencentSms {
     async fn send(&self, sms: &Sms) -> Result<(), SendError> {
-        let s = &self.settings;
+        let s = &self.0.settings;
         let payload = json!({
             "PhoneNumberSet": [sms.to],
-            "SmsSdkAppId": Self::field(&s.sdk_app_id),
-            "SignName": Self::field(&s.sign_name),
+            "SmsSdkAppId": SmsProvider::field(&s.sdk_app_id),
+            "SignName": SmsProvider::field(&s.sign_name),
             "TemplateId": s.template_for(sms.locale),
             "TemplateParamSet": [sms.code],
         })
         .to_string();
         let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-        let host = host_header(&self.endpoint);
+        let host = host_header(&self.0.endpoint);
         let signed = [("content-type", CONTENT_TYPE), ("host", host.as_str()), ("x-tc-action", ACTION)];
         let authorization = tc3_authorization(
             &Tc3Request {
-                secret_id: Self::field(&s.access_key_id),
+                secret_id: SmsProvider::field(&s.access_key_id),
                 service: SERVICE,
                 timestamp,
                 headers: &signed,
                 payload: payload.as_bytes(),
             },
-            Self::field(&s.access_key_secret),
+            SmsProvider::field(&s.access_key_secret),
         );
         let req = self
+            .0
             .http
-            .post(self.endpoint.clone())
+            .post(self.0.endpoint.clone())
             .header("Authorization", authorization)
             .header("Content-Type", CONTENT_TYPE)
             .header("X-TC-Action", ACTION)
             .header("X-TC-Version", VERSION)
             .header("X-TC-Timestamp", timestamp.to_string())
-            .header("X-TC-Region", Self::field(&s.region))
+            .header("X-TC-Region", SmsProvider::field(&s.region))
             .body(payload);
         let (status, answer) = call_provider(req).await?;
         outcome(status, &answer)
