@@ -141,6 +141,11 @@ template = "1234567"
 sdk_app_id = "1400000000"
 region = "ap-guangzhou"
 endpoint = "$YAOSHI_TEST_SMS_URL"
+
+# The proof-of-work CAPTCHA on the forms that send codes, cheap here (the browser solves it).
+[captcha]
+kind = "pow"
+pow_bits = 12
 TOML
 "$yaoshi" --config "$work/yaoshi.toml" --issuer "$base" \
   serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &

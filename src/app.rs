@@ -56,11 +56,12 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 /// the inline script (carrying the CSP nonce) that loads the WASM and hydrates each island: a
 /// `<leptos-island>` element names the bundle's export that takes it over. Then it marks the
 /// body, which tells tests (and curious users) that the bundle has taken over the page.
-/// Times are made local by a script of their own (`public/local-time.js`), outside the bundle.
+/// Times are made local by a script of their own (`public/local-time.js`), outside the bundle;
+/// so is the CAPTCHA's (`public/captcha.js`), which does nothing on a page without one.
 #[cfg(feature = "ssr")]
 #[component]
 fn SiteAssets() -> impl IntoView {
-    use crate::site::{Site, CSS, JS, LOCAL_TIME, WASM};
+    use crate::site::{Site, CAPTCHA, CSS, JS, LOCAL_TIME, WASM};
     let site = Site::current();
     let (js, wasm) = (site.url(JS), site.url(WASM));
     let script = format!(
@@ -74,6 +75,7 @@ fn SiteAssets() -> impl IntoView {
         <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
         <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script>
         <script type="module" src=site.url(LOCAL_TIME)></script>
+        <script type="module" src=site.url(CAPTCHA)></script>
     }
 }
 
@@ -109,16 +111,24 @@ pub fn App() -> impl IntoView {
 }
 
 /// Sets the page's Content-Security-Policy: scripts only from this origin plus the one inline
-/// hydration script, which carries this response's nonce.
+/// hydration script, which carries this response's nonce. A provider CAPTCHA's origin may
+/// also serve scripts, frames and calls (its widget is all three).
 #[cfg(feature = "ssr")]
 fn content_security_policy() {
     use axum::http::{header, HeaderValue};
     let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
         return;
     };
+    let captcha = use_context::<crate::service::Services>()
+        .filter(|s| s.settings.captcha.kind == crate::config::CaptchaKind::Provider)
+        .and_then(|s| s.settings.captcha.provider_origin())
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
+    let frames = if captcha.is_empty() { String::new() } else { format!(" frame-src 'self'{captcha};") };
     let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'{captcha}; style-src 'self'{captcha}; \
+         img-src 'self' data:; connect-src 'self'{captcha};{frames} frame-ancestors 'none'; base-uri 'none'; \
+         object-src 'none'"
     );
     if let Ok(v) = HeaderValue::from_str(&policy) {
         res.insert_header(header::CONTENT_SECURITY_POLICY, v);

@@ -43,6 +43,8 @@ pub const WASM: &str = "pkg/yaoshi.wasm";
 pub const CSS: &str = "pkg/yaoshi.css";
 /// The script that shows times in the reader's time zone (`public/local-time.js`).
 pub const LOCAL_TIME: &str = "local-time.js";
+/// The script that solves the CAPTCHA's proof of work (`public/captcha.js`).
+pub const CAPTCHA: &str = "captcha.js";
 
 /// Where the site's files come from.
 #[derive(Debug)]
@@ -78,7 +80,7 @@ impl Site {
     }
 
     fn dir(root: PathBuf) -> Site {
-        let versions = [JS, WASM, CSS, LOCAL_TIME]
+        let versions = [JS, WASM, CSS, LOCAL_TIME, CAPTCHA]
             .into_iter()
             .filter_map(|asset| Some((asset, format!("{:016x}", fnv1a(&std::fs::read(root.join(asset)).ok()?)))))
             .collect();
@@ -101,7 +103,7 @@ impl Site {
         }
     }
 
-    /// The URL a page links `asset` (one of [`JS`], [`WASM`], [`CSS`], [`LOCAL_TIME`]) by, with its content
+    /// The URL a page links `asset` (one of [`JS`], [`WASM`], [`CSS`], [`LOCAL_TIME`], [`CAPTCHA`]) by, with its content
     /// version when known.
     pub fn url(&self, asset: &'static str) -> String {
         let version = match self {

@@ -336,3 +336,24 @@ pub struct AdminClientsView {
     /// Token for the page's forms.
     pub csrf: String,
 }
+
+/// The CAPTCHA a form that sends codes carries (see `service::captcha`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaptchaWidget {
+    /// A proof-of-work challenge the page's script solves.
+    Pow {
+        /// The challenge, as the server made it.
+        challenge: String,
+        /// The zero bits the answer's hash must start with.
+        bits: u8,
+    },
+    /// A third-party widget.
+    Provider {
+        /// The widget's public site key.
+        site_key: String,
+        /// The class its script looks for.
+        widget_class: String,
+        /// Its script.
+        script_url: String,
+    },
+}

@@ -122,6 +122,8 @@ test("forgot password: the mailed link resets it, and old sessions and refresh t
   await page.getByRole("link", { name: "Forgot your password?" }).click();
   await expect(page.getByRole("heading", { name: "Reset your password" })).toBeVisible();
   await page.getByLabel("Email or phone number").fill(email.toUpperCase());
+  // The page's script solves the CAPTCHA's proof of work before the code may be sent.
+  await expect(page.locator('input[name="captcha"]')).toHaveAttribute("data-solved", "true");
   await page.getByRole("button", { name: "Send a code" }).click();
   await expect(page).toHaveURL(/\/o\/password\/reset\/\?to=/);
   await expect(page.getByText("If an account uses that address")).toBeVisible();
@@ -151,6 +153,7 @@ test("phone sign-in by SMS code finishes an authorization-code flow; wrong codes
   await expect(page).toHaveURL(/\/o\/login\/\?next=/);
   await page.getByRole("link", { name: "Phone code" }).click();
   await page.getByLabel("Phone number").fill(`139 ${digits.slice(0, 4)} ${digits.slice(4)}`);
+  await expect(page.locator('input[name="captcha"]')).toHaveAttribute("data-solved", "true");
   await page.getByRole("button", { name: "Send code" }).click();
   await expect(page.getByText(number)).toBeVisible();
   const code = await smsCode(number);
@@ -172,6 +175,7 @@ test("phone sign-in by SMS code finishes an authorization-code flow; wrong codes
   const other = await page.context().browser()!.newPage();
   await other.goto("/o/login/?method=phone");
   await other.getByLabel("Phone number").fill(number);
+  await expect(other.locator('input[name="captcha"]')).toHaveAttribute("data-solved", "true");
   await other.getByRole("button", { name: "Send code" }).click();
   const next = await smsCode(number, code);
   const wrong = next === "000000" ? "111111" : "000000";
@@ -183,4 +187,17 @@ test("phone sign-in by SMS code finishes an authorization-code flow; wrong codes
   await other.getByLabel("Code").fill(next);
   await other.getByRole("button", { name: "Sign in" }).click();
   await expect(other.getByText(/Too many attempts/)).toBeVisible();
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the CAPTCHA on the forms that send codes says it needs the page's script", async ({ page }) => {
+    await page.goto("/o/password/forgot/");
+    await expect(page.getByText("This form needs JavaScript")).toBeVisible();
+    await page.getByLabel("Email or phone number").fill("nobody@example.com");
+    await page.getByRole("button", { name: "Send a code" }).click();
+    await expect(page).toHaveURL(/\/o\/password\/forgot\/\?error=captcha/);
+    await expect(page.locator(".error")).toContainText("The anti-robot check was not passed");
+  });
 });

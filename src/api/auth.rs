@@ -20,6 +20,8 @@ pub struct LoginState {
     pub providers: Vec<crate::view::ProviderLink>,
     /// Whether signing in with a code sent by SMS is offered.
     pub phone_sign_in: bool,
+    /// The CAPTCHA the forms that send codes carry, if it is on.
+    pub captcha: Option<crate::view::CaptchaWidget>,
 }
 
 /// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
@@ -41,6 +43,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
         admin,
         providers,
         phone_sign_in: s.settings.contacts.phone_sign_in,
+        captcha: s.captcha_widget().await?,
     })
 }
 

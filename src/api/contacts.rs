@@ -113,14 +113,23 @@ fn phone_tab(next: &str, extra: &str) -> String {
 
 /// Sends a sign-in code to a phone number, then shows the form for it.
 #[server(endpoint = "login/phone/send")]
-pub async fn send_sign_in_code(csrf: String, phone: String, next: String) -> Result<String, AppError> {
+pub async fn send_sign_in_code(
+    csrf: String,
+    phone: String,
+    next: String,
+    captcha: Option<String>,
+) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let next = crate::web::next::safe_next(&next).to_owned();
     let locale = crate::web::locale::of_request(&parts.uri, &parts.headers);
-    match s.send_sign_in_code(&phone, locale, &ssr::origin(&parts)).await {
+    let origin = ssr::origin(&parts);
+    if let Err(e) = s.check_captcha(captcha.as_deref(), &origin).await {
+        return ssr::fail(&parts, e.into(), &phone_tab(&next, ""));
+    }
+    match s.send_sign_in_code(&phone, locale, &origin).await {
         Ok(e164) => {
             let extra = format!("&phone={}&done=code_sent", crate::web::query::urlencode(&e164));
             Ok(ssr::go_to(&parts, phone_tab(&next, &extra)))
@@ -160,13 +169,17 @@ pub async fn phone_login(csrf: String, phone: String, code: String, next: String
 /// Asks for a reset code for an email address or phone number; on to the reset page, which
 /// says the same for every address.
 #[server(endpoint = "password/forgot")]
-pub async fn forgot_password(csrf: String, address: String) -> Result<String, AppError> {
+pub async fn forgot_password(csrf: String, address: String, captcha: Option<String>) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let locale = crate::web::locale::of_request(&parts.uri, &parts.headers);
-    match s.request_reset(&address, locale, &ssr::origin(&parts)).await {
+    let origin = ssr::origin(&parts);
+    if let Err(e) = s.check_captcha(captcha.as_deref(), &origin).await {
+        return ssr::fail(&parts, e.into(), FORGOT_PAGE);
+    }
+    match s.request_reset(&address, locale, &origin).await {
         Ok(to) => Ok(ssr::go_to(&parts, format!("{RESET_PAGE}?to={}", crate::web::query::urlencode(&to)))),
         Err(e) => ssr::fail(&parts, e.into(), FORGOT_PAGE),
     }

@@ -68,6 +68,8 @@ pub enum AppError {
     TooSoon,
     /// There is no unverified address to verify.
     NothingToVerify,
+    /// The form's CAPTCHA answer is missing, wrong or used.
+    Captcha,
 }
 
 /// The code of [`AppError::Throttled`].
@@ -86,7 +88,7 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 22] = [
+    const WITHOUT_TEXT: [AppError; 23] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
@@ -109,6 +111,7 @@ impl AppError {
         AppError::ContactTaken,
         AppError::TooSoon,
         AppError::NothingToVerify,
+        AppError::Captcha,
     ];
 
     /// The one table: every variant's code, status and message.
@@ -142,6 +145,7 @@ impl AppError {
             E::ContactTaken => ("contact_taken", 409, |t| t.err_contact_taken),
             E::TooSoon => ("too_soon", 429, |t| t.err_too_soon),
             E::NothingToVerify => ("nothing_to_verify", 400, |t| t.err_nothing_to_verify),
+            E::Captcha => ("captcha", 400, |t| t.err_captcha),
         };
         Meta { code, status, text }
     }

@@ -180,6 +180,16 @@ impl From<crate::service::contacts::ContactError> for AppError {
     }
 }
 
+impl From<crate::service::captcha::CaptchaError> for AppError {
+    fn from(e: crate::service::captcha::CaptchaError) -> Self {
+        use crate::service::captcha::CaptchaError as E;
+        match e {
+            E::Failed => AppError::Captcha,
+            E::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
 impl From<crate::service::upstream::UpstreamFailure> for AppError {
     fn from(e: crate::service::upstream::UpstreamFailure) -> Self {
         use crate::service::upstream::UpstreamFailure as F;

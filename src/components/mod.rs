@@ -3,6 +3,7 @@
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 
+pub mod captcha;
 pub mod forms;
 pub mod moment;
 

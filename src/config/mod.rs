@@ -4,6 +4,7 @@
 //! (clap reads the `YAOSHI_*` and `DATABASE_URL` variables) and [`FileSettings`]. The
 //! `[[providers]]` tables (upstream identity providers) are read in `providers.rs`.
 
+mod captcha;
 mod contacts;
 mod database;
 mod limits;
@@ -12,6 +13,7 @@ mod providers;
 pub mod proxies;
 mod throttle;
 
+pub use captcha::{provider_url, CaptchaKind, CaptchaSettings, CAPTCHA_SECRET_ENV};
 pub use contacts::ContactSettings;
 pub use database::{DatabaseSettings, SqliteSync};
 pub use limits::RequestLimits;
@@ -136,6 +138,8 @@ pub struct Settings {
     pub contacts: ContactSettings,
     /// How mail and SMS leave (`[mail]`, `[sms]`).
     pub notify: NotifySettings,
+    /// The CAPTCHA on the forms that send codes (`[captcha]`).
+    pub captcha: CaptchaSettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -188,6 +192,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             contacts: ContactSettings::default(),
             notify: NotifySettings::default(),
+            captcha: CaptchaSettings::default(),
         }
     }
 }
@@ -222,6 +227,7 @@ impl fmt::Debug for Settings {
             .field("database", &self.database)
             .field("contacts", &self.contacts)
             .field("notify", &self.notify)
+            .field("captcha", &self.captcha)
             .finish()
     }
 }
@@ -318,6 +324,8 @@ pub struct FileSettings {
     pub mail: Option<MailSettings>,
     /// See [`Settings::notify`].
     pub sms: Option<SmsSettings>,
+    /// See [`Settings::captcha`].
+    pub captcha: Option<CaptchaSettings>,
 }
 
 impl FileSettings {
@@ -397,6 +405,7 @@ impl Settings {
         self.database.validate()?;
         self.contacts.validate()?;
         self.notify.validate()?;
+        self.captcha.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

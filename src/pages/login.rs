@@ -12,11 +12,12 @@ use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::auth::login_context,
     components::{
+        captcha::CaptchaField,
         forms::{LoginForm, PhoneLoginForm, SendCodeForm},
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
-    view::ProviderLink,
+    view::{CaptchaWidget, ProviderLink},
     web::query::{query_value, urlencode},
 };
 
@@ -49,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
                         })}
                         <MethodTabs shown=ctx.phone_sign_in by_phone=by_phone() next=raw_next()/>
                         {if ctx.phone_sign_in && by_phone() {
-                            view! { <PhoneSignIn csrf=ctx.csrf.clone() next=next() phone=phone() error=error_from_url()/> }.into_any()
+                            view! { <PhoneSignIn csrf=ctx.csrf.clone() next=next() phone=phone() captcha=ctx.captcha.clone() error=error_from_url()/> }.into_any()
                         } else {
                             view! {
                             <LoginForm class="form" error=error_from_url()>
@@ -130,6 +131,8 @@ fn PhoneSignIn(
     next: String,
     /// The number a code was sent to, or empty.
     phone: String,
+    /// The CAPTCHA the sending forms carry.
+    captcha: Option<CaptchaWidget>,
     /// The `?error=…` the page came with.
     error: Option<String>,
 ) -> impl IntoView {
@@ -142,6 +145,7 @@ fn PhoneSignIn(
                 <label for="phone">{t.phone_number}</label>
                 <input id="phone" name="phone" type="tel" autocomplete="tel" required autofocus aria-describedby="phone-hint"/>
                 <span id="phone-hint" class="muted">{t.phone_hint}</span>
+                <CaptchaField widget=captcha/>
                 <button type="submit" class="primary">{t.send_code}</button>
             </SendCodeForm>
         }
@@ -163,6 +167,7 @@ fn PhoneSignIn(
             <input type="hidden" name="csrf" value=csrf_again/>
             <input type="hidden" name="next" value=next_again/>
             <input type="hidden" name="phone" value=phone_again/>
+            <CaptchaField widget=captcha/>
             <button type="submit">{t.send_code_again}</button>
         </SendCodeForm>
         <p class="muted"><a href=another>{t.use_another_number}</a></p>

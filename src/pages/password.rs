@@ -13,6 +13,7 @@ use crate::{
         error::{error_for_code, error_text},
     },
     components::{
+        captcha::CaptchaField,
         forms::{ForgotForm, ResetForm},
         ErrorBanner, Layout, Loading,
     },
@@ -39,6 +40,7 @@ pub fn ForgotPage() -> impl IntoView {
                             <input type="hidden" name="csrf" value=ctx.csrf.clone()/>
                             <label for="address">{t.email_or_phone}</label>
                             <input id="address" name="address" type="text" autocomplete="username" required autofocus/>
+                            <CaptchaField widget=ctx.captcha.clone()/>
                             <button type="submit" class="primary">{t.send_reset}</button>
                         </ForgotForm>
                         <p class="muted"><a href="/o/login/">{t.back_to_sign_in}</a></p>

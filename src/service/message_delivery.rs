@@ -24,8 +24,9 @@ use crate::{
     store::{ContactKind, QueuedMessage, StoreResult},
 };
 
-/// How long a claimed message stays with the instance that claimed it.
-const LEASE: i64 = 60;
+/// What a claim allows beyond twice the transports' hand-over limit: the database writes
+/// before and after the attempt.
+const LEASE_MARGIN: i64 = 10;
 /// Messages claimed (and sent concurrently) at once.
 const CLAIM: i64 = 16;
 /// The first retry waits this long; each further one twice as long.
@@ -55,7 +56,7 @@ impl Services {
     /// claimed.
     pub async fn deliver_due_messages(&self) -> StoreResult<usize> {
         let now = self.now();
-        let messages = self.store.claim_messages(now, now + LEASE, CLAIM).await?;
+        let messages = self.store.claim_messages(now, now + self.message_lease(), CLAIM).await?;
         let claimed = messages.len();
         let mut attempts = tokio::task::JoinSet::new();
         for message in messages {
@@ -64,6 +65,15 @@ impl Services {
         }
         while attempts.join_next().await.is_some() {}
         Ok(claimed)
+    }
+
+    /// How long a claimed message stays with the instance that claimed it: twice the longest
+    /// hand-over the transports allow, plus [`LEASE_MARGIN`]. Long enough that an instance
+    /// still sending is never overtaken by another (which would send it twice), short enough
+    /// that what a crashed instance had claimed goes out soon after (50 s with SMTP's default
+    /// 10 s timeout).
+    fn message_lease(&self) -> i64 {
+        2 * self.notify.handover_limit().as_secs().try_into().unwrap_or(i64::MAX / 4) + LEASE_MARGIN
     }
 
     /// One attempt at one message, and its outcome recorded.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 mod attempt_queue;
 pub mod authorize;
+pub mod captcha;
 pub mod cleanup;
 pub mod clients;
 pub mod contacts;

@@ -45,6 +45,8 @@ pub enum Expired {
     ContactCodes(i64),
     /// Messages given up before the time given (sent ones leave the outbox at once).
     Messages(i64),
+    /// Used CAPTCHA answers whose challenge expired at the time given.
+    CaptchaAnswers(i64),
 }
 
 impl Expired {
@@ -66,6 +68,7 @@ impl Expired {
             Expired::LogoutNotices(..) => "logout_notices",
             Expired::ContactCodes(..) => "contact_codes",
             Expired::Messages(..) => "messages",
+            Expired::CaptchaAnswers(..) => "captcha_answers",
         }
     }
 
@@ -160,6 +163,12 @@ impl Expired {
             Expired::Messages(before) => (
                 "DELETE FROM message_outbox WHERE id IN
                    (SELECT id FROM message_outbox WHERE given_up_at IS NOT NULL AND given_up_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::CaptchaAnswers(before) => (
+                "DELETE FROM captcha_answers WHERE digest IN
+                   (SELECT digest FROM captcha_answers WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),

@@ -2,6 +2,8 @@
 //! a developer or a `--demo` run can follow verification and recovery without a mail server.
 //! It prints the codes and links it carries: never use it where real people sign in.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use super::{Email, MailTransport, SendError, Sms, SmsTransport};
@@ -16,6 +18,10 @@ impl MailTransport for LogTransport {
         tracing::info!(to = %mail.to, subject = %mail.subject, body = %mail.text, "mail (log transport, not sent)");
         Ok(())
     }
+
+    fn handover_limit(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 #[async_trait]
@@ -23,5 +29,9 @@ impl SmsTransport for LogTransport {
     async fn send(&self, sms: &Sms) -> Result<(), SendError> {
         tracing::info!(to = %sms.to, code = %sms.code, locale = sms.locale.tag(), "SMS (log transport, not sent)");
         Ok(())
+    }
+
+    fn handover_limit(&self) -> Duration {
+        Duration::ZERO
     }
 }

@@ -61,11 +61,20 @@ pub enum SendError {
     Rejected(String),
 }
 
+/// The longest a transport is assumed to take over one message when it does not say: the SMS
+/// providers' client gives up after [`SMS_TIMEOUT`].
+const DEFAULT_HANDOVER: Duration = SMS_TIMEOUT;
+
 /// Sends mail.
 #[async_trait]
 pub trait MailTransport: Send + Sync {
     /// Sends one mail; `Ok` once the next hop accepted it.
     async fn send(&self, mail: &Email) -> Result<(), SendError>;
+
+    /// The longest [`MailTransport::send`] takes before it gives up.
+    fn handover_limit(&self) -> Duration {
+        DEFAULT_HANDOVER
+    }
 }
 
 /// Sends SMS.
@@ -73,6 +82,11 @@ pub trait MailTransport: Send + Sync {
 pub trait SmsTransport: Send + Sync {
     /// Sends one SMS; `Ok` once the provider accepted it.
     async fn send(&self, sms: &Sms) -> Result<(), SendError>;
+
+    /// The longest [`SmsTransport::send`] takes before it gives up.
+    fn handover_limit(&self) -> Duration {
+        DEFAULT_HANDOVER
+    }
 }
 
 /// The transports this instance sends through.
@@ -92,6 +106,11 @@ impl Default for Transports {
 }
 
 impl Transports {
+    /// The longest one message takes to hand over, whichever transport carries it.
+    pub fn handover_limit(&self) -> Duration {
+        self.mail.handover_limit().max(self.sms.handover_limit())
+    }
+
     /// The transports the settings choose, built once (the SMTP connection pool, the SMS
     /// providers' HTTP client). Needs a tokio runtime when mail goes through SMTP.
     pub fn from_settings(s: &NotifySettings) -> Result<Transports, ConfigError> {

@@ -89,11 +89,15 @@ impl MailTransport for SmtpTransport {
         let message = self.message(mail)?;
         // lettre bounds the connection by the timeout but not every later command: the whole
         // hand-over gets twice the timeout (a connection, then the dialogue).
-        match tokio::time::timeout(self.timeout * 2, self.mailer.send(message)).await {
+        match tokio::time::timeout(self.handover_limit(), self.mailer.send(message)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => Err(SendError::Transient("SMTP: timed out".into())),
         }
+    }
+
+    fn handover_limit(&self) -> std::time::Duration {
+        self.timeout * 2
     }
 }
 
