@@ -85,13 +85,19 @@ echo "logout-rp-secret" | "$yaoshi" client create --name "Logout RP" --client-id
 "$yaoshi" client create --name "Trusted Console" --client-id trusted --trusted \
   --redirect-uri http://127.0.0.1:8000/trusted --grant authorization_code >/dev/null
 
-port=$(( 40000 + RANDOM % 20000 ))
+# Five distinct ports the kernel says are free now (a fixed offset from a random port may be
+# taken: the ephemeral range of outgoing connections covers it): this server, the upstream
+# provider, and the balancer with its two instances.
+read -r port up_port lb_port instance_a instance_b < <(python3 -c '
+import socket
+held = [socket.socket() for _ in range(5)]
+for s in held: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in held))')
 base="http://127.0.0.1:$port"
 
 # A second Yaoshi, with its own database, is the upstream OpenID Connect provider people may
 # sign in with. It listens on 127.0.0.2, another host to the browser, so that the two servers'
 # cookies stay apart (cookies ignore ports). Its client `e2e-rp` skips consent.
-up_port=$(( port + 1 ))
 upstream="http://127.0.0.2:$up_port"
 up_db="sqlite://$work/upstream.db"
 for u in uma vera walt; do
@@ -170,10 +176,10 @@ echo "e2e-password-nina" | "$yaoshi" --database-url "$balance_db" user create ni
   --password-stdin >/dev/null
 "$yaoshi" --database-url "$balance_db" client create --name "Balanced App" --public --client-id lb-spa \
   --redirect-uri http://127.0.0.1:8000/lb --grant authorization_code --grant refresh_token >/dev/null
-lb="http://127.0.0.1:$(( port + 2 ))"
+lb="http://127.0.0.1:$lb_port"
 instances=""
 balance_pids=()
-for p in $(( port + 3 )) $(( port + 4 )); do
+for p in "$instance_a" "$instance_b"; do
   "$yaoshi" --database-url "$balance_db" --issuer "$lb" --trusted-proxies 127.0.0.1 \
     serve --bind "127.0.0.1:$p" >"$work/instance-$p.log" 2>&1 &
   balance_pids+=($!)
@@ -208,6 +214,7 @@ http {
     location /pkg/ { proxy_pass http://site; }
     location = /favicon.svg { proxy_pass http://site; }
     location = /local-time.js { proxy_pass http://site; }
+    location = /captcha.js { proxy_pass http://site; }
   }
 }
 NGINX
