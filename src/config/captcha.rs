@@ -136,14 +136,10 @@ impl CaptchaSettings {
     }
 }
 
-/// `raw` as an https URL, or an http one on a loopback host (tests, a local relay).
+/// `raw` as an https URL, or an http one on a loopback host (tests, a local relay): the rule
+/// of every outbound endpoint.
 pub fn provider_url(raw: Option<&str>) -> Option<url::Url> {
-    let url = url::Url::parse(raw?.trim()).ok()?;
-    let loopback = url.host_str().is_some_and(|h| {
-        let h = h.trim_start_matches('[').trim_end_matches(']');
-        h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    });
-    (url.scheme() == "https" || (url.scheme() == "http" && loopback)).then_some(url)
+    crate::oauth::upstream::check_endpoint(raw?.trim()).ok()
 }
 
 #[cfg(test)]
