@@ -241,6 +241,8 @@ pub struct DevApp {
     pub redirect_uris: Vec<String>,
     /// Grant types, e.g. `authorization_code`.
     pub grant_types: Vec<String>,
+    /// Web origins allowed to call the token and user info endpoints (CORS).
+    pub allowed_origins: Vec<String>,
     /// When it was registered.
     pub created_at: Moment,
 }
@@ -326,6 +328,8 @@ pub struct AdminClient {
     pub implicit: bool,
     /// All its grant types.
     pub grant_types: Vec<String>,
+    /// Web origins allowed to call the token and user info endpoints (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 /// What `/admin/clients` shows.

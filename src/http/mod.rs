@@ -2,6 +2,7 @@
 
 mod authorize;
 mod browser;
+mod cors;
 mod error;
 mod extract;
 mod form_post;
@@ -17,6 +18,7 @@ use axum::{
 };
 
 pub use browser::guard as browser_guard;
+pub use cors::cors;
 pub use error::OAuthResponse;
 pub use extract::{BearerToken, OAuthForm};
 

@@ -153,6 +153,7 @@ pub static EN: Text = Text {
     confidential: "confidential",
     public: "public",
     redirect_uris: "Redirect URIs (one per line)",
+    allowed_origins: "Web origins allowed to call the token endpoint from a browser (CORS; one per line, e.g. https://app.example)",
     grant_types: "Grant types",
     register: "Register",
     secret_once: "Copy this client secret now: it will not be shown again.",

@@ -334,6 +334,7 @@ pub struct Text {
     pub confidential: &'static str,
     pub public: &'static str,
     pub redirect_uris: &'static str,
+    pub allowed_origins: &'static str,
     pub grant_types: &'static str,
     pub register: &'static str,
     pub secret_once: &'static str,

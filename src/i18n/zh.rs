@@ -152,6 +152,7 @@ pub static ZH: Text = Text {
     confidential: "机密",
     public: "公开",
     redirect_uris: "回调地址（每行一个）",
+    allowed_origins: "允许从浏览器调用令牌端点的网页来源（CORS；每行一个，例如 https://app.example）",
     grant_types: "授权类型",
     register: "注册",
     secret_once: "请立即复制此客户端密钥：它不会再次显示。",

@@ -18,7 +18,7 @@ use crate::{
 pub const USERS_PER_PAGE: i64 = 100;
 
 /// The switches an admin sets on a client.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientPolicy {
     /// Skip the consent page.
     pub trusted: bool,
@@ -26,6 +26,8 @@ pub struct ClientPolicy {
     pub password: bool,
     /// Allow the implicit grant.
     pub implicit: bool,
+    /// Web origins for CORS (replacing the registered ones).
+    pub allowed_origins: Vec<String>,
 }
 
 fn admin_user(u: User, now: i64) -> AdminUser {
@@ -185,7 +187,9 @@ impl Services {
                 None => None,
             };
             let c = &r.client;
+            let allowed_origins = self.store.client_origins(&c.client_id).await?;
             out.push(AdminClient {
+                allowed_origins,
                 client_id: c.client_id.clone(),
                 name: c.name.clone(),
                 confidential: c.confidential,
@@ -223,10 +227,15 @@ impl Services {
             }
         }
         client.grant_types.sort_by_key(|g| g.as_str());
+        let origins = super::clients::normalize_origins(&policy.allowed_origins)?;
         if self.store.update_client(&client).await? {
+            self.store.set_client_origins(client_id, &origins).await?;
             let what = format!(
-                "client_policy trusted={} password={} implicit={}",
-                policy.trusted, policy.password, policy.implicit
+                "client_policy trusted={} password={} implicit={} origins={}",
+                policy.trusted,
+                policy.password,
+                policy.implicit,
+                origins.join(" ")
             );
             let event = Event::new(kind::ADMIN_ACTION).client(client_id).actor(Some(session.user.id)).detail(what);
             self.record(event, &Origin::default()).await;

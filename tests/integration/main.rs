@@ -15,6 +15,7 @@ mod balance;
 mod cleanup;
 mod cli;
 mod contacts;
+mod cors;
 mod crash;
 mod events;
 mod fuzz;
