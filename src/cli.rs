@@ -199,8 +199,9 @@ enum ClientCommand {
         /// An exact redirect URI (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
-        /// A grant: authorization_code, refresh_token, client_credentials, password, implicit
-        /// (repeatable; default authorization_code and refresh_token).
+        /// A grant: authorization_code, refresh_token, client_credentials, password, implicit,
+        /// device_code (RFC 8628; also by its URN) (repeatable; default authorization_code and
+        /// refresh_token).
         #[arg(long = "grant")]
         grants: Vec<String>,
         /// A scope the client may ask for (repeatable; default all).
@@ -545,7 +546,10 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             let logout = crate::store::LogoutSettings { post_logout_redirect_uris, backchannel_logout_uri };
             let grants = grants
                 .iter()
-                .map(|g| g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))))
+                .map(|g| match g.as_str() {
+                    "device_code" => Ok(GrantType::DeviceCode),
+                    _ => g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let secret = if secret_stdin { Some(read_secret(true, "")?) } else { None };
             let created = s

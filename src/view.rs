@@ -326,6 +326,8 @@ pub struct AdminClient {
     pub password: bool,
     /// May use the implicit grant.
     pub implicit: bool,
+    /// May use the device authorization grant.
+    pub device: bool,
     /// All its grant types.
     pub grant_types: Vec<String>,
     /// Web origins allowed to call the token and user info endpoints (CORS).

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         ("/o/token", post(token::token).fallback(token::method_not_allowed)),
         ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),
         ("/o/introspect", post(token::introspect).fallback(token::method_not_allowed)),
+        ("/o/device/authorize", post(token::device_authorize).fallback(token::method_not_allowed)),
         ("/o/userinfo", get(token::userinfo).post(token::userinfo_post)),
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);

@@ -105,6 +105,21 @@ pub(super) async fn introspect(
     for_client(answer(result.await, used_basic), requester)
 }
 
+/// `POST /o/device/authorize/` (RFC 8628 §3.1): the same client authentication as the token
+/// endpoint.
+pub(super) async fn device_authorize(
+    State(s): State<Services>,
+    client: Option<Extension<ClientAddr>>,
+    OAuthForm { basic, params }: OAuthForm,
+) -> Response {
+    let used_basic = basic.is_some();
+    let result = async {
+        let creds = ClientCredentials::from_parts(basic, &params)?;
+        s.device_authorize(&creds, &params, client.map(|c| c.ip)).await
+    };
+    answer(result.await, used_basic)
+}
+
 /// Any method but POST on a form endpoint.
 pub(super) async fn method_not_allowed() -> Response {
     let mut resp = OAuthResponse::from(OAuthError::invalid_request("use POST")).into_response();

@@ -206,4 +206,12 @@ pub static EN: Text = Text {
     not_linked: "not linked",
     set_password: "Set a password",
     no_password_yet: "Your account has no password: you sign in through a provider. Set one to sign in without it.",
+    device_grant: "Device grant",
+    device_title: "Connect a device",
+    device_intro: "Enter the code your device shows.",
+    device_code_label: "Code",
+    device_continue: "Continue",
+    device_check_code: "Approve only if your device shows this code:",
+    device_approved: "Done: your device is signed in. You may close this page.",
+    device_denied: "Denied: the device was not signed in.",
 };

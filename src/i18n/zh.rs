@@ -202,4 +202,12 @@ pub static ZH: Text = Text {
     not_linked: "未关联",
     set_password: "设置密码",
     no_password_yet: "你的账户还没有密码：你通过第三方服务登录。设置密码后也可以直接登录。",
+    device_grant: "设备授权模式",
+    device_title: "连接设备",
+    device_intro: "请输入设备上显示的代码。",
+    device_code_label: "代码",
+    device_continue: "继续",
+    device_check_code: "仅当你的设备显示以下代码时才批准：",
+    device_approved: "完成：你的设备已登录。你可以关闭此页面。",
+    device_denied: "已拒绝：设备未登录。",
 };

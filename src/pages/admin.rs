@@ -142,6 +142,7 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
                 ("trusted", t.skip_consent, c.trusted),
                 ("password", t.password_grant, c.password),
                 ("implicit", t.implicit_grant, c.implicit),
+                ("device_code", t.device_grant, c.device),
             ]
             .into_iter()
             .map(|(name, label, on)| {

@@ -26,6 +26,8 @@ pub struct ClientPolicy {
     pub password: bool,
     /// Allow the implicit grant.
     pub implicit: bool,
+    /// Allow the device authorization grant (RFC 8628).
+    pub device: bool,
     /// Web origins for CORS (replacing the registered ones).
     pub allowed_origins: Vec<String>,
 }
@@ -197,6 +199,7 @@ impl Services {
                 trusted: c.trusted,
                 password: c.grant_types.contains(&GrantType::Password),
                 implicit: c.grant_types.contains(&GrantType::Implicit),
+                device: c.grant_types.contains(&GrantType::DeviceCode),
                 grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
             });
         }
@@ -220,7 +223,12 @@ impl Services {
                 .map_err(|why| ServiceError::Invalid(why.into()))?;
         }
         client.trusted = policy.trusted;
-        for (grant, on) in [(GrantType::Password, policy.password), (GrantType::Implicit, policy.implicit)] {
+        let switches = [
+            (GrantType::Password, policy.password),
+            (GrantType::Implicit, policy.implicit),
+            (GrantType::DeviceCode, policy.device),
+        ];
+        for (grant, on) in switches {
             client.grant_types.retain(|g| *g != grant);
             if on {
                 client.grant_types.push(grant);
@@ -231,10 +239,11 @@ impl Services {
         if self.store.update_client(&client).await? {
             self.store.set_client_origins(client_id, &origins).await?;
             let what = format!(
-                "client_policy trusted={} password={} implicit={} origins={}",
+                "client_policy trusted={} password={} implicit={} device={} origins={}",
                 policy.trusted,
                 policy.password,
                 policy.implicit,
+                policy.device,
                 origins.join(" ")
             );
             let event = Event::new(kind::ADMIN_ACTION).client(client_id).actor(Some(session.user.id)).detail(what);

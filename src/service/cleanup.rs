@@ -50,7 +50,7 @@ impl Cleanup {
 
 impl Services {
     /// Every kind of expired row with its cut-off at `now`.
-    fn expired_kinds(&self, now: i64) -> [Expired; 15] {
+    fn expired_kinds(&self, now: i64) -> [Expired; 16] {
         [
             Expired::AuthCodes(now - CODES_KEPT),
             Expired::AccessTokens(now),
@@ -67,6 +67,7 @@ impl Services {
             Expired::LogoutNotices(now - GIVEN_UP_KEPT),
             Expired::ContactCodes(now - 86_400),
             Expired::Messages(now - GIVEN_UP_KEPT),
+            Expired::DeviceCodes(now),
         ]
     }
 

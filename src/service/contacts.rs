@@ -128,7 +128,7 @@ pub(crate) fn locale_of(user: Option<&User>) -> Locale {
 }
 
 impl Services {
-    async fn code_key(&self) -> Result<&[u8], ContactError> {
+    pub(super) async fn code_key(&self) -> Result<&[u8], ContactError> {
         self.code_key
             .get_or_try_init(|| async {
                 let candidate = random_token("");

@@ -45,6 +45,8 @@ pub enum Expired {
     ContactCodes(i64),
     /// Messages given up before the time given (sent ones leave the outbox at once).
     Messages(i64),
+    /// Device authorization requests that expired before the time given.
+    DeviceCodes(i64),
 }
 
 impl Expired {
@@ -66,6 +68,7 @@ impl Expired {
             Expired::LogoutNotices(..) => "logout_notices",
             Expired::ContactCodes(..) => "contact_codes",
             Expired::Messages(..) => "messages",
+            Expired::DeviceCodes(..) => "device_codes",
         }
     }
 
@@ -160,6 +163,11 @@ impl Expired {
             Expired::Messages(before) => (
                 "DELETE FROM message_outbox WHERE id IN
                    (SELECT id FROM message_outbox WHERE given_up_at IS NOT NULL AND given_up_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::DeviceCodes(before) => (
+                "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),

@@ -17,6 +17,7 @@ mod cli;
 mod contacts;
 mod cors;
 mod crash;
+mod device_grant;
 mod events;
 mod fuzz;
 mod hardening;
