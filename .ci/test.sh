@@ -74,12 +74,18 @@ cd "$work/deploy"
 # Fixtures for the browser tests, made with the CLI as an operator would.
 export DATABASE_URL="sqlite://$work/e2e.db"
 yaoshi="$work/deploy/yaoshi"
-for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor; do
+for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor wendy xavier; do
   echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --email-verified --password-stdin >/dev/null
 done
 echo "e2e-password-root" | "$yaoshi" user create root --admin --password-stdin >/dev/null
 "$yaoshi" client create --name "Single Page App" --public --client-id spa \
   --redirect-uri http://127.0.0.1:8000/spa --grant authorization_code --grant refresh_token >/dev/null
+# end2end/tests/cors.spec.ts serves this app from both ports; only 8001 is an allowed origin.
+"$yaoshi" client create --name "CORS SPA" --public --client-id cors-spa --redirect-uri http://127.0.0.1:8001/cb \
+  --redirect-uri http://127.0.0.1:8002/cb --allowed-origin http://127.0.0.1:8001 --grant authorization_code >/dev/null
+# end2end/tests/device.spec.ts plays this device (RFC 8628).
+"$yaoshi" client create --name "Living Room TV" --public --client-id tv-device --grant device_code \
+  --grant refresh_token >/dev/null
 echo "logout-rp-secret" | "$yaoshi" client create --name "Logout RP" --client-id logout-rp --trusted --secret-stdin \
   --redirect-uri http://127.0.0.1:8000/rp --post-logout-redirect-uri http://127.0.0.1:8000/logged-out >/dev/null
 "$yaoshi" client create --name "Trusted Console" --client-id trusted --trusted \

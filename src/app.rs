@@ -12,6 +12,7 @@ use crate::pages::{
     admin::{AdminClientsPage, AdminEventsPage, AdminUsersPage},
     apps::AppsPage,
     consent::ConsentPage,
+    device::DevicePage,
     home::HomePage,
     login::LoginPage,
     login_finish::FinishPage,
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/logout/") view=LogoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/login/finish/") view=FinishPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/device/") view=DevicePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/register/") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/verify/") view=VerifyPage ssr=SsrMode::Async/>

@@ -199,8 +199,9 @@ enum ClientCommand {
         /// An exact redirect URI (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
-        /// A grant: authorization_code, refresh_token, client_credentials, password, implicit
-        /// (repeatable; default authorization_code and refresh_token).
+        /// A grant: authorization_code, refresh_token, client_credentials, password, implicit,
+        /// device_code (RFC 8628; also by its URN) (repeatable; default authorization_code and
+        /// refresh_token).
         #[arg(long = "grant")]
         grants: Vec<String>,
         /// A scope the client may ask for (repeatable; default all).
@@ -221,9 +222,21 @@ enum ClientCommand {
         /// Where logout tokens are POSTed when a session the client took part in ends.
         #[arg(long)]
         backchannel_logout_uri: Option<String>,
+        /// A web origin (scheme://host[:port]) whose pages may call the token, revocation,
+        /// introspection and user info endpoints (CORS; repeatable).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Replace a client's web origins (CORS); none given clears them.
+    SetOrigins {
+        /// The client_id.
+        client_id: String,
+        /// A web origin (scheme://host[:port]; repeatable).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
     },
     /// List clients.
     List {
@@ -454,9 +467,9 @@ fn user_json(u: &User) -> Value {
            "active": u.active, "admin": u.admin, "created_at": u.created_at})
 }
 
-fn client_json(r: &ClientRecord) -> Value {
+fn client_json(r: &ClientRecord, allowed_origins: &[String]) -> Value {
     let c = &r.client;
-    json!({"client_id": c.client_id, "name": c.name,
+    json!({"client_id": c.client_id, "name": c.name, "allowed_origins": allowed_origins,
            "client_type": if c.confidential { "confidential" } else { "public" },
            "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
            "scope": c.scopes.to_string(), "trusted": c.trusted, "owner_id": r.owner_id, "created_at": r.created_at})
@@ -528,12 +541,16 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             secret_stdin,
             post_logout_redirect_uris,
             backchannel_logout_uri,
+            allowed_origins,
             json,
         } => {
             let logout = crate::store::LogoutSettings { post_logout_redirect_uris, backchannel_logout_uri };
             let grants = grants
                 .iter()
-                .map(|g| g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))))
+                .map(|g| match g.as_str() {
+                    "device_code" => Ok(GrantType::DeviceCode),
+                    _ => g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let secret = if secret_stdin { Some(read_secret(true, "")?) } else { None };
             let created = s
@@ -548,9 +565,11 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
                     secret,
                     owner_id: None,
                     logout,
+                    allowed_origins,
                 })
                 .await?;
-            let mut value = client_json(&created.record);
+            let origins = s.client_origins(&created.record.client.client_id).await?;
+            let mut value = client_json(&created.record, &origins);
             value["client_secret"] = json!(created.secret);
             emit(json, value, || {
                 let mut out = format!("client_id: {}", created.record.client.client_id);
@@ -562,7 +581,11 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         }
         ClientCommand::List { json } => {
             let clients = s.store.list_clients().await.map_err(ServiceError::from)?;
-            emit(json, json!({"clients": clients.iter().map(client_json).collect::<Vec<_>>()}), || {
+            let mut listed = Vec::new();
+            for r in &clients {
+                listed.push(client_json(r, &s.client_origins(&r.client.client_id).await?));
+            }
+            emit(json, json!({"clients": listed}), || {
                 clients
                     .iter()
                     .map(|r| format!("{}\t{}", r.client.client_id, r.client.name))
@@ -572,8 +595,17 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         }
         ClientCommand::Show { client_id, json } => {
             let r = s.find_client(&client_id).await?;
-            let value = client_json(&r);
+            let value = client_json(&r, &s.client_origins(&client_id).await?);
             emit(json, value.clone(), || serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        ClientCommand::SetOrigins { client_id, allowed_origins } => {
+            s.find_client(&client_id).await?;
+            s.set_client_origins(&client_id, &allowed_origins).await?;
+            let origins = s.client_origins(&client_id).await?;
+            println!(
+                "allowed origins of {client_id}: {}",
+                if origins.is_empty() { "none".into() } else { origins.join(" ") }
+            );
         }
         ClientCommand::RotateSecret { client_id, json } => {
             let secret = s.rotate_client_secret(&client_id).await?;

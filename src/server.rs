@@ -58,6 +58,7 @@ pub fn app(services: Services, leptos_options: LeptosOptions) -> Router {
         // extractors get the same bound instead of their own default.
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(limits, body_limit::limit_body))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::http::cors))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_failures))
         .layer(middleware::from_fn(count_requests))

@@ -241,6 +241,8 @@ pub struct DevApp {
     pub redirect_uris: Vec<String>,
     /// Grant types, e.g. `authorization_code`.
     pub grant_types: Vec<String>,
+    /// Web origins allowed to call the token and user info endpoints (CORS).
+    pub allowed_origins: Vec<String>,
     /// When it was registered.
     pub created_at: Moment,
 }
@@ -324,8 +326,12 @@ pub struct AdminClient {
     pub password: bool,
     /// May use the implicit grant.
     pub implicit: bool,
+    /// May use the device authorization grant.
+    pub device: bool,
     /// All its grant types.
     pub grant_types: Vec<String>,
+    /// Web origins allowed to call the token and user info endpoints (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 /// What `/admin/clients` shows.

@@ -98,6 +98,12 @@ async function auditEveryPage(browser: Browser, locale: string, colorScheme: Sch
   await scan(page, "account with an error");
   await visit(page, "/");
   await scan(page, "home, signed in");
+  await visit(page, "/o/device/");
+  await scan(page, "device code entry");
+  const device = await (await page.request.post("/o/device/authorize/", { form: { client_id: "tv-device" } })).json();
+  await visit(page, `/o/device/?user_code=${device.user_code}`);
+  await expect(page.locator("button[value=approve]")).toBeVisible();
+  await scan(page, "device confirmation");
   await visit(page, "/o/logout/");
   await scan(page, "logout confirmation");
   await visit(page, "/o/login/");
@@ -122,7 +128,7 @@ async function auditEveryPage(browser: Browser, locale: string, colorScheme: Sch
 
   await admin.close();
   await context.close();
-  expect(scanned.length).toBe(22);
+  expect(scanned.length).toBe(24);
   expect(found, `axe violations (${locale}, ${colorScheme}):\n${found.join("\n")}`).toEqual([]);
 }
 

@@ -65,12 +65,19 @@ pub async fn set_client_policy(
     trusted: Option<String>,
     password: Option<String>,
     implicit: Option<String>,
+    device_code: Option<String>,
+    allowed_origins: Option<String>,
 ) -> Result<String, AppError> {
     use crate::service::admin::ClientPolicy;
     let _checked_by_guard = csrf;
     let (s, parts, session) = super::ssr::signed_in_admin(CLIENTS_PAGE).await?;
-    let policy =
-        ClientPolicy { trusted: trusted.is_some(), password: password.is_some(), implicit: implicit.is_some() };
+    let policy = ClientPolicy {
+        trusted: trusted.is_some(),
+        password: password.is_some(),
+        implicit: implicit.is_some(),
+        device: device_code.is_some(),
+        allowed_origins: allowed_origins.unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
+    };
     let result = s.set_client_policy(&session, &client_id, policy).await;
     super::ssr::finish(&parts, CLIENTS_PAGE, "saved", result)
 }

@@ -25,10 +25,12 @@ fn app_form(
     name: String,
     public: Option<String>,
     redirect_uris: String,
+    allowed_origins: Option<String>,
     grants: [(&str, Option<String>); 3],
 ) -> crate::service::developer::AppForm {
     crate::service::developer::AppForm {
         name,
+        allowed_origins: allowed_origins.unwrap_or_default(),
         public: public.as_deref() == Some("public"),
         redirect_uris,
         grants: grants.into_iter().filter(|(_, on)| on.is_some()).map(|(g, _)| g.to_owned()).collect(),
@@ -62,6 +64,7 @@ pub async fn register_app(
     name: String,
     client_type: Option<String>,
     redirect_uris: String,
+    allowed_origins: Option<String>,
     authorization_code: Option<String>,
     refresh_token: Option<String>,
     client_credentials: Option<String>,
@@ -73,6 +76,7 @@ pub async fn register_app(
         name,
         client_type,
         redirect_uris,
+        allowed_origins,
         [
             ("authorization_code", authorization_code),
             ("refresh_token", refresh_token),
@@ -98,6 +102,7 @@ pub async fn edit_app(
     client_id: String,
     name: String,
     redirect_uris: String,
+    allowed_origins: Option<String>,
     authorization_code: Option<String>,
     refresh_token: Option<String>,
     client_credentials: Option<String>,
@@ -108,6 +113,7 @@ pub async fn edit_app(
         name,
         None,
         redirect_uris,
+        allowed_origins,
         [
             ("authorization_code", authorization_code),
             ("refresh_token", refresh_token),

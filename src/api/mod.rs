@@ -15,6 +15,8 @@ pub mod auth;
 pub mod consent;
 #[allow(missing_docs)]
 pub mod contacts;
+#[allow(missing_docs)]
+pub mod device;
 pub mod error;
 #[allow(missing_docs)]
 pub mod register;

@@ -24,6 +24,7 @@ use crate::{
             ConfirmLink, ForgotPassword, PhoneLogin, ResetPassword, SendSignInCode, SendVerification, SetPhone,
             VerifyContact,
         },
+        device::DecideDevice,
         error::{error_text, AppError},
         upstream::{FinishLink, FinishSignup, LinkProvider, UnlinkProvider},
     },
@@ -98,6 +99,8 @@ form_islands! {
     LogoutForm(Logout);
     /// Approving or denying an app (the consent page).
     DecideForm(Decide);
+    /// Approving or denying a device (the device page).
+    DecideDeviceForm(DecideDevice);
     /// The account page's profile.
     ProfileForm(UpdateProfile);
     /// The account page's password.

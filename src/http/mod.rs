@@ -2,6 +2,7 @@
 
 mod authorize;
 mod browser;
+mod cors;
 mod error;
 mod extract;
 mod form_post;
@@ -17,6 +18,7 @@ use axum::{
 };
 
 pub use browser::guard as browser_guard;
+pub use cors::cors;
 pub use error::OAuthResponse;
 pub use extract::{BearerToken, OAuthForm};
 
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         ("/o/token", post(token::token).fallback(token::method_not_allowed)),
         ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),
         ("/o/introspect", post(token::introspect).fallback(token::method_not_allowed)),
+        ("/o/device/authorize", post(token::device_authorize).fallback(token::method_not_allowed)),
         ("/o/userinfo", get(token::userinfo).post(token::userinfo_post)),
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);

@@ -9,12 +9,13 @@ use axum::{
 };
 
 use super::{
+    cors::RequestingClient,
     error::{no_store, OAuthResponse},
     extract::{BearerToken, OAuthForm},
 };
 use crate::{
     metrics::{metrics, GrantLabels},
-    oauth::{client_auth::ClientCredentials, error::OAuthError, request::TokenRequest},
+    oauth::{client_auth::ClientCredentials, error::OAuthError, params::Params, request::TokenRequest},
     service::{token::BearerError, Services},
     web::client_addr::ClientAddr,
 };
@@ -32,6 +33,19 @@ fn answer<T: serde::Serialize>(result: Result<T, OAuthError>, basic: bool) -> Re
     }
 }
 
+/// The client a form request names (HTTP Basic first, else `client_id`), for the CORS check.
+fn requesting_client(basic: Option<&(String, String)>, params: &Params) -> Option<RequestingClient> {
+    basic.map(|(id, _)| id.as_str()).or_else(|| params.get("client_id")).map(|id| RequestingClient(id.to_owned()))
+}
+
+/// `resp` with the requesting client noted on it (see [`RequestingClient`]).
+fn for_client(mut resp: Response, client: Option<RequestingClient>) -> Response {
+    if let Some(c) = client {
+        resp.extensions_mut().insert(c);
+    }
+    resp
+}
+
 /// `POST /o/token/` (RFC 6749 §3.2).
 pub(super) async fn token(
     State(s): State<Services>,
@@ -39,6 +53,7 @@ pub(super) async fn token(
     OAuthForm { basic, params }: OAuthForm,
 ) -> Response {
     let used_basic = basic.is_some();
+    let requester = requesting_client(basic.as_ref(), &params);
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
         let req = TokenRequest::from_params(&params)?;
@@ -47,7 +62,7 @@ pub(super) async fn token(
         metrics().tokens.get_or_create(&GrantLabels { grant: grant.as_str().to_owned() }).inc();
         Ok(issued)
     };
-    answer(result.await, used_basic)
+    for_client(answer(result.await, used_basic), requester)
 }
 
 /// `POST /o/revoke_token/` (RFC 7009 §2).
@@ -57,11 +72,12 @@ pub(super) async fn revoke(
     OAuthForm { basic, params }: OAuthForm,
 ) -> Response {
     let used_basic = basic.is_some();
+    let requester = requesting_client(basic.as_ref(), &params);
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
         s.revoke(&creds, params.require("token")?, client.map(|c| c.ip)).await
     };
-    match result.await {
+    let resp = match result.await {
         // RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if the
         // token has been revoked successfully or if the client submitted an invalid token."
         Ok(()) => {
@@ -70,7 +86,8 @@ pub(super) async fn revoke(
             resp
         }
         Err(error) => OAuthResponse { error, basic: used_basic }.into_response(),
-    }
+    };
+    for_client(resp, requester)
 }
 
 /// `POST /o/introspect/` (RFC 7662 §2).
@@ -80,9 +97,25 @@ pub(super) async fn introspect(
     OAuthForm { basic, params }: OAuthForm,
 ) -> Response {
     let used_basic = basic.is_some();
+    let requester = requesting_client(basic.as_ref(), &params);
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
         s.introspect(&creds, params.require("token")?, client.map(|c| c.ip)).await
+    };
+    for_client(answer(result.await, used_basic), requester)
+}
+
+/// `POST /o/device/authorize/` (RFC 8628 §3.1): the same client authentication as the token
+/// endpoint.
+pub(super) async fn device_authorize(
+    State(s): State<Services>,
+    client: Option<Extension<ClientAddr>>,
+    OAuthForm { basic, params }: OAuthForm,
+) -> Response {
+    let used_basic = basic.is_some();
+    let result = async {
+        let creds = ClientCredentials::from_parts(basic, &params)?;
+        s.device_authorize(&creds, &params, client.map(|c| c.ip)).await
     };
     answer(result.await, used_basic)
 }

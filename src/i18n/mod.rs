@@ -336,6 +336,7 @@ pub struct Text {
     pub confidential: &'static str,
     pub public: &'static str,
     pub redirect_uris: &'static str,
+    pub allowed_origins: &'static str,
     pub grant_types: &'static str,
     pub register: &'static str,
     pub secret_once: &'static str,
@@ -387,6 +388,15 @@ pub struct Text {
     pub not_linked: &'static str,
     pub set_password: &'static str,
     pub no_password_yet: &'static str,
+    // the device grant (RFC 8628)
+    pub device_grant: &'static str,
+    pub device_title: &'static str,
+    pub device_intro: &'static str,
+    pub device_code_label: &'static str,
+    pub device_continue: &'static str,
+    pub device_check_code: &'static str,
+    pub device_approved: &'static str,
+    pub device_denied: &'static str,
 }
 
 #[cfg(test)]

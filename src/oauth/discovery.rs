@@ -27,6 +27,8 @@ pub const REVOCATION_PATH: &str = "/o/revoke_token/";
 pub const INTROSPECTION_PATH: &str = "/o/introspect/";
 /// RP-Initiated Logout's end-session endpoint.
 pub const END_SESSION_PATH: &str = "/o/logout/";
+/// RFC 8628 §3.1 device authorization endpoint.
+pub const DEVICE_AUTHORIZATION_PATH: &str = "/o/device/authorize/";
 
 /// What the metadata is computed from.
 #[derive(Clone, Copy, Debug)]
@@ -97,6 +99,9 @@ pub struct ProviderMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// RP-Initiated Logout §2.1 `end_session_endpoint`.
     pub end_session_endpoint: String,
+    /// RFC 8628 §4 `device_authorization_endpoint`, when the device grant is offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// Back-Channel Logout §2.1: logout tokens are sent.
     pub backchannel_logout_supported: bool,
     /// Back-Channel Logout §2.1: they carry `sid` (as the ID Tokens do).
@@ -151,6 +156,7 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
         end_session_endpoint: at(END_SESSION_PATH),
+        device_authorization_endpoint: has(GrantType::DeviceCode).then(|| at(DEVICE_AUTHORIZATION_PATH)),
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
@@ -202,8 +208,16 @@ mod tests {
         assert_eq!(m["claims_parameter_supported"], json!(false));
         assert_eq!(
             m["grant_types_supported"],
-            json!(["authorization_code", "password", "client_credentials", "refresh_token", "implicit"])
+            json!([
+                "authorization_code",
+                "password",
+                "client_credentials",
+                "refresh_token",
+                "implicit",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
+        assert_eq!(m["device_authorization_endpoint"], json!("https://id.example/o/device/authorize/"));
         assert_eq!(m["subject_types_supported"], json!(["public"]));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
         assert_eq!(
@@ -239,6 +253,7 @@ mod tests {
             "a code can be posted or put in the fragment"
         );
         assert_eq!(m["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
+        assert_eq!(m.get("device_authorization_endpoint"), None, "no device grant, no endpoint");
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["ES256", "RS256"]));
         let claims = m["claims_supported"].as_array().unwrap();
         assert!(!claims.contains(&json!("email")) && !claims.contains(&json!("name")));

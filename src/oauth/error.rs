@@ -61,6 +61,16 @@ pub enum ErrorCode {
     /// RFC 6750 §3.1: "The access token provided is expired, revoked, malformed,
     /// or invalid for other reasons."
     InvalidToken,
+    /// RFC 8628 §3.5: "The authorization request is still pending as the end user hasn't
+    /// yet completed the user-interaction steps".
+    AuthorizationPending,
+    /// RFC 8628 §3.5: "A variant of "authorization_pending", the authorization request is
+    /// still pending and polling should continue, but the interval MUST be increased by 5
+    /// seconds for this and all subsequent requests."
+    SlowDown,
+    /// RFC 8628 §3.5: "The "device_code" has expired, and the device authorization session
+    /// has concluded."
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -83,6 +93,9 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -201,7 +214,7 @@ mod tests {
         assert_eq!(quoted(&"a".repeat(100)).len(), 64);
     }
 
-    const TABLE: [(ErrorCode, &str, u16); 16] = [
+    const TABLE: [(ErrorCode, &str, u16); 19] = [
         (ErrorCode::InvalidRequest, "invalid_request", 400),
         (ErrorCode::InvalidClient, "invalid_client", 401),
         (ErrorCode::InvalidGrant, "invalid_grant", 400),
@@ -218,6 +231,9 @@ mod tests {
         (ErrorCode::RequestNotSupported, "request_not_supported", 400),
         (ErrorCode::RequestUriNotSupported, "request_uri_not_supported", 400),
         (ErrorCode::InvalidToken, "invalid_token", 401),
+        (ErrorCode::AuthorizationPending, "authorization_pending", 400),
+        (ErrorCode::SlowDown, "slow_down", 400),
+        (ErrorCode::ExpiredToken, "expired_token", 400),
     ];
 
     #[test]

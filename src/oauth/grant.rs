@@ -209,7 +209,7 @@ mod tests {
     fn grant_type_must_be_registered() {
         let c = client("app");
         assert_eq!(ensure_grant_allowed(&c, GrantType::AuthorizationCode), Ok(()));
-        for grant in [GrantType::Password, GrantType::ClientCredentials, GrantType::Implicit] {
+        for grant in [GrantType::Password, GrantType::ClientCredentials, GrantType::Implicit, GrantType::DeviceCode] {
             let err = ensure_grant_allowed(&c, grant).unwrap_err();
             assert_eq!(err.code, ErrorCode::UnauthorizedClient, "{grant}");
         }

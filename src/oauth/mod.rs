@@ -15,6 +15,8 @@
 //! | RFC 6749 §3.1.1, §4.1.3, §4.3.2, §4.4.2, §6 (token requests, `response_type`) | `request.rs` |
 //! | RFC 6749 §2.3 (client authentication)         | `client_auth.rs` |
 //! | RFC 7636 §4 (PKCE)                            | `pkce.rs`        |
+//! | RFC 6454 §4, §6.2; Fetch §3.2 (web origins for CORS) | `cors.rs`  |
+//! | RFC 8628 §3.1-3.5, §6.1 (device authorization grant, user codes) | `device.rs` |
 //! | RFC 6749 §3.1.2; RFC 8252 §7, §8.3; RFC 9700 §2.1 (redirection URIs) | `redirect.rs` |
 //! | RFC 6749 §3.3, §4.1.3, §6; RFC 9700 §2.1.1 (grant validation) | `grant.rs` |
 //! | RFC 6749 §4.2.2, §4.4.3, §5.1 (token response) | `token.rs`      |
@@ -30,6 +32,8 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod cors;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod grant;

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope::Scope;
 
+/// RFC 8628 §3.4: the `grant_type` of a device access token request.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// An authorization grant type (RFC 6749 §1.3), named as in the `grant_type`
 /// parameter and in client registration (RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -24,16 +27,20 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 6749 §4.2, the implicit grant (authorization endpoint only).
     Implicit,
+    /// RFC 8628 §3.4, the device authorization grant.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type, in declaration order.
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
         GrantType::Implicit,
+        GrantType::DeviceCode,
     ];
 
     /// The registered name of the grant type.
@@ -44,6 +51,7 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
             GrantType::Implicit => "implicit",
+            GrantType::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 }
@@ -157,6 +165,7 @@ mod tests {
             (GrantType::ClientCredentials, "client_credentials"),
             (GrantType::RefreshToken, "refresh_token"),
             (GrantType::Implicit, "implicit"),
+            (GrantType::DeviceCode, "urn:ietf:params:oauth:grant-type:device_code"),
         ];
         assert_eq!(names.map(|(g, _)| g), GrantType::ALL);
         for (grant, name) in names {
@@ -171,7 +180,8 @@ mod tests {
 
     #[test]
     fn unknown_grant_type_is_unsupported() {
-        let unknown = ["", "Password", "authorization-code", "urn:ietf:params:oauth:grant-type:jwt-bearer"];
+        let unknown =
+            ["", "Password", "authorization-code", "urn:ietf:params:oauth:grant-type:jwt-bearer", "device_code"];
         for name in unknown {
             let err = name.parse::<GrantType>().unwrap_err();
             assert_eq!(err.code, ErrorCode::UnsupportedGrantType, "{name:?}");

@@ -49,6 +49,12 @@ pub enum TokenRequest {
         /// The requested (narrower or equal) scope, if any.
         scope: Option<Scope>,
     },
+    /// RFC 8628 §3.4 `grant_type=urn:ietf:params:oauth:grant-type:device_code`.
+    DeviceCode {
+        /// "REQUIRED. The device verification code, "device_code" from the device
+        /// authorization response".
+        device_code: String,
+    },
 }
 
 impl TokenRequest {
@@ -81,6 +87,7 @@ impl TokenRequest {
             GrantType::Implicit => {
                 return Err(OAuthError::unsupported_grant_type("the implicit grant is not used at the token endpoint"))
             }
+            GrantType::DeviceCode => TokenRequest::DeviceCode { device_code: owned("device_code")? },
         })
     }
 
@@ -91,6 +98,7 @@ impl TokenRequest {
             TokenRequest::Password { .. } => GrantType::Password,
             TokenRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
             TokenRequest::RefreshToken { .. } => GrantType::RefreshToken,
+            TokenRequest::DeviceCode { .. } => GrantType::DeviceCode,
         }
     }
 }
@@ -123,6 +131,7 @@ impl fmt::Debug for TokenRequest {
             TokenRequest::RefreshToken { scope, .. } => {
                 f.debug_struct("RefreshToken").field("refresh_token", &REDACTED).field("scope", scope).finish()
             }
+            TokenRequest::DeviceCode { .. } => f.debug_struct("DeviceCode").field("device_code", &REDACTED).finish(),
         }
     }
 }

@@ -72,7 +72,7 @@ impl fmt::Debug for TokenResponse {
 pub fn issues_refresh_token(grant: GrantType) -> bool {
     match grant {
         GrantType::ClientCredentials | GrantType::Implicit => false,
-        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken => true,
+        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken | GrantType::DeviceCode => true,
     }
 }
 
@@ -89,6 +89,7 @@ mod tests {
             (GrantType::RefreshToken, true),
             (GrantType::ClientCredentials, false),
             (GrantType::Implicit, false),
+            (GrantType::DeviceCode, true),
         ];
         for (grant, expected) in cases {
             assert_eq!(issues_refresh_token(grant), expected, "{grant}");

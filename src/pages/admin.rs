@@ -135,11 +135,14 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
         .into_iter()
         .map(|c| {
             let (csrf, client_id, row_id) = (csrf.clone(), c.client_id.clone(), c.client_id.clone());
+            let origins_id = format!("{}-origins", c.client_id);
+            let origins_for = origins_id.clone();
             let kind = if c.confidential { t.confidential } else { t.public };
             let boxes = [
                 ("trusted", t.skip_consent, c.trusted),
                 ("password", t.password_grant, c.password),
                 ("implicit", t.implicit_grant, c.implicit),
+                ("device_code", t.device_grant, c.device),
             ]
             .into_iter()
             .map(|(name, label, on)| {
@@ -161,6 +164,8 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
                         <input type="hidden" name="csrf" value=csrf/>
                         <input type="hidden" name="client_id" value=client_id/>
                         {boxes}
+                        <label for=origins_for>{t.allowed_origins}</label>
+                        <input type="text" id=origins_id name="allowed_origins" value=c.allowed_origins.join(" ")/>
                         <button type="submit" aria-label=format!("{} {}", t.save, c.name)>{t.save}</button>
                     </ClientPolicyForm>
                 </li>

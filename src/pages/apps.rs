@@ -108,6 +108,8 @@ fn Apps(v: AppsView) -> impl IntoView {
             </fieldset>
             <label for="app-redirects">{t.redirect_uris}</label>
             <textarea id="app-redirects" name="redirect_uris" rows="3" placeholder="https://app.example/callback"></textarea>
+            <label for="app-origins">{t.allowed_origins}</label>
+            <textarea id="app-origins" name="allowed_origins" rows="2" placeholder="https://app.example"></textarea>
             <fieldset>
                 <legend>{t.grant_types}</legend>
                 {grant_boxes("new", &default_grants)}
@@ -124,6 +126,10 @@ fn AppRow(app: DevApp, csrf: String) -> impl IntoView {
     let prefix = format!("edit-{}", app.client_id);
     let name_id = format!("{prefix}-name");
     let redirects_id = format!("{prefix}-redirects");
+    let origins_id = format!("{prefix}-origins");
+    let origins_for = origins_id.clone();
+    let origins_text = app.allowed_origins.join("\n");
+    let origins_line = (!app.allowed_origins.is_empty()).then(|| app.allowed_origins.join(" "));
     let [csrf_edit, csrf_rotate, csrf_delete] = std::array::from_fn(|_| csrf.clone());
     let [id_row, id_shown, id_edit, id_rotate, id_delete] = std::array::from_fn(|_| app.client_id.clone());
     let (name_for, redirects_for) = (name_id.clone(), redirects_id.clone());
@@ -135,6 +141,7 @@ fn AppRow(app: DevApp, csrf: String) -> impl IntoView {
                 <div class="muted">{t.client_id} ": " <code class="client-id">{id_shown}</code></div>
                 <div class="muted">{app.grant_types.join(" · ")}</div>
                 <div class="muted">{app.redirect_uris.join(" ")}</div>
+                {origins_line.map(|o| view! { <div class="muted allowed-origins">{t.allowed_origins} ": " {o}</div> })}
                 <div class="muted">{t.registered_at} <LocalTime at=app.created_at/></div>
                 <details>
                     <summary>{t.edit}</summary>
@@ -145,6 +152,8 @@ fn AppRow(app: DevApp, csrf: String) -> impl IntoView {
                         <input id=name_id name="name" type="text" required value=app.name.clone()/>
                         <label for=redirects_for>{t.redirect_uris}</label>
                         <textarea id=redirects_id name="redirect_uris" rows="3">{app.redirect_uris.join("\n")}</textarea>
+                        <label for=origins_for>{t.allowed_origins}</label>
+                        <textarea id=origins_id name="allowed_origins" rows="2">{origins_text}</textarea>
                         <fieldset>
                             <legend>{t.grant_types}</legend>
                             {grants}

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod apps;
 pub mod consent;
 pub mod contacts;
+pub mod device;
 pub mod home;
 pub mod login;
 pub mod login_finish;

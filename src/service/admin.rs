@@ -18,7 +18,7 @@ use crate::{
 pub const USERS_PER_PAGE: i64 = 100;
 
 /// The switches an admin sets on a client.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientPolicy {
     /// Skip the consent page.
     pub trusted: bool,
@@ -26,6 +26,10 @@ pub struct ClientPolicy {
     pub password: bool,
     /// Allow the implicit grant.
     pub implicit: bool,
+    /// Allow the device authorization grant (RFC 8628).
+    pub device: bool,
+    /// Web origins for CORS (replacing the registered ones).
+    pub allowed_origins: Vec<String>,
 }
 
 fn admin_user(u: User, now: i64) -> AdminUser {
@@ -180,7 +184,9 @@ impl Services {
                 None => None,
             };
             let c = &r.client;
+            let allowed_origins = self.store.client_origins(&c.client_id).await?;
             out.push(AdminClient {
+                allowed_origins,
                 client_id: c.client_id.clone(),
                 name: c.name.clone(),
                 confidential: c.confidential,
@@ -188,6 +194,7 @@ impl Services {
                 trusted: c.trusted,
                 password: c.grant_types.contains(&GrantType::Password),
                 implicit: c.grant_types.contains(&GrantType::Implicit),
+                device: c.grant_types.contains(&GrantType::DeviceCode),
                 grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
             });
         }
@@ -211,17 +218,28 @@ impl Services {
                 .map_err(|why| ServiceError::Invalid(why.into()))?;
         }
         client.trusted = policy.trusted;
-        for (grant, on) in [(GrantType::Password, policy.password), (GrantType::Implicit, policy.implicit)] {
+        let switches = [
+            (GrantType::Password, policy.password),
+            (GrantType::Implicit, policy.implicit),
+            (GrantType::DeviceCode, policy.device),
+        ];
+        for (grant, on) in switches {
             client.grant_types.retain(|g| *g != grant);
             if on {
                 client.grant_types.push(grant);
             }
         }
         client.grant_types.sort_by_key(|g| g.as_str());
+        let origins = super::clients::normalize_origins(&policy.allowed_origins)?;
         if self.store.update_client(&client).await? {
+            self.store.set_client_origins(client_id, &origins).await?;
             let what = format!(
-                "client_policy trusted={} password={} implicit={}",
-                policy.trusted, policy.password, policy.implicit
+                "client_policy trusted={} password={} implicit={} device={} origins={}",
+                policy.trusted,
+                policy.password,
+                policy.implicit,
+                policy.device,
+                origins.join(" ")
             );
             let event = Event::new(kind::ADMIN_ACTION).client(client_id).actor(Some(session.user.id)).detail(what);
             self.record(event, &Origin::default()).await;

@@ -50,7 +50,7 @@ impl Cleanup {
 
 impl Services {
     /// Every kind of expired row with its cut-off at `now`.
-    fn expired_kinds(&self, now: i64) -> [Expired; 16] {
+    fn expired_kinds(&self, now: i64) -> [Expired; 17] {
         [
             Expired::AuthCodes(now - CODES_KEPT),
             Expired::AccessTokens(now),
@@ -68,6 +68,7 @@ impl Services {
             Expired::ContactCodes(now - 86_400),
             Expired::Messages(now - GIVEN_UP_KEPT),
             Expired::CaptchaAnswers(now),
+            Expired::DeviceCodes(now),
         ]
     }
 

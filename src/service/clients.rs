@@ -7,7 +7,7 @@ use super::{
 use crate::{
     crypto::{client_secret_record, prefix, random_id, random_token},
     oauth::{
-        grant,
+        cors, grant,
         model::{Client, GrantType},
         redirect,
         scope::Scope,
@@ -39,6 +39,8 @@ pub struct ClientSpec {
     pub owner_id: Option<i64>,
     /// Where the browser may go after RP-initiated logout, and where logout tokens go.
     pub logout: crate::store::LogoutSettings,
+    /// Web origins whose pages may call the token and user info endpoints (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 /// A registered client with its secret, which is shown this once and never again. `Debug`
@@ -63,6 +65,7 @@ impl std::fmt::Debug for ClientSpec {
             .field("client_id", &self.client_id)
             .field("owner_id", &self.owner_id)
             .field("logout", &self.logout)
+            .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +75,27 @@ impl std::fmt::Debug for NewClient {
         f.debug_struct("NewClient").field("record", &self.record).finish_non_exhaustive()
     }
 }
+
+/// Each origin validated and normalised (`oauth::cors`), duplicates dropped, sorted.
+pub fn normalize_origins(raw: &[String]) -> Result<Vec<String>, ServiceError> {
+    let mut origins = raw
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| {
+            cors::validate_registration(o)
+                .map_err(|why| ServiceError::InvalidField("allowed_origins", format!("origin {o:?}: {why}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if origins.len() > MAX_ORIGINS {
+        return Err(ServiceError::InvalidField("allowed_origins", format!("at most {MAX_ORIGINS} origins")));
+    }
+    origins.sort();
+    origins.dedup();
+    Ok(origins)
+}
+
+/// The most web origins one client may register.
+pub const MAX_ORIGINS: usize = 20;
 
 /// Logout URIs follow the redirect URI rules (exact, no fragment, https or loopback http);
 /// a back-channel URI is called by the server, so it must be http(s).
@@ -91,6 +115,7 @@ impl Services {
     pub async fn create_client(&self, spec: ClientSpec) -> Result<NewClient, ServiceError> {
         let client = self.client_from_spec(&spec)?;
         validate_logout(&spec.logout)?;
+        let origins = normalize_origins(&spec.allowed_origins)?;
         let (record, secret) = match (client.confidential, spec.secret) {
             (false, Some(_)) => return Err(ServiceError::Invalid("public clients have no secret".into())),
             (false, None) => (None, None),
@@ -112,6 +137,9 @@ impl Services {
         })?;
         if spec.logout != crate::store::LogoutSettings::default() {
             self.store.set_client_logout(&record.client.client_id, &spec.logout).await?;
+        }
+        if !origins.is_empty() {
+            self.store.set_client_origins(&record.client.client_id, &origins).await?;
         }
         let event = Event::new(kind::CLIENT_CREATED).client(&record.client.client_id).actor(spec.owner_id);
         self.record(event.detail(record.client.name.clone()), &Origin::default()).await;
@@ -175,6 +203,35 @@ impl Services {
     /// The client with this id, or `NotFound`.
     pub async fn find_client(&self, client_id: &str) -> Result<ClientRecord, ServiceError> {
         self.store.client(client_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no client {client_id:?}")))
+    }
+
+    /// The web origins a client registered for CORS.
+    pub async fn client_origins(&self, client_id: &str) -> Result<Vec<String>, ServiceError> {
+        Ok(self.store.client_origins(client_id).await?)
+    }
+
+    /// Replaces a client's web origins after validating them.
+    pub async fn set_client_origins(&self, client_id: &str, raw: &[String]) -> Result<(), ServiceError> {
+        let origins = normalize_origins(raw)?;
+        self.store.set_client_origins(client_id, &origins).await?;
+        Ok(())
+    }
+
+    /// The value of `Access-Control-Allow-Origin` for a request from `origin` (the `Origin`
+    /// header as sent): the header itself when that origin is registered by `client_id` (the
+    /// requesting client, when it could be told) or, with `None`, by any client. `None` means
+    /// no CORS headers at all, which the browser enforces by hiding the answer. A failing
+    /// store also answers `None`: no cross-origin reads while in doubt.
+    pub async fn cors_origin(&self, origin: &str, client_id: Option<&str>) -> Option<String> {
+        let normalized = cors::request_origin(origin)?;
+        match self.store.origin_registered(&normalized, client_id).await {
+            Ok(true) => Some(origin.to_owned()),
+            Ok(false) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the registered web origins");
+                None
+            }
+        }
     }
 
     /// Replaces a confidential client's secret with a new generated one, returned this once.

@@ -60,6 +60,7 @@ pub async fn ensure(s: &Services) -> Result<Demo, ServiceError> {
             secret: Some(CLIENT_SECRET.into()),
             owner_id: None,
             logout: Default::default(),
+            allowed_origins: vec![],
         })
         .await?;
         created = true;

@@ -25,11 +25,17 @@ pub struct AppForm {
     pub redirect_uris: String,
     /// Grant type names from [`DEVELOPER_GRANTS`].
     pub grants: Vec<String>,
+    /// Web origins for CORS, one per line (or separated by spaces).
+    pub allowed_origins: String,
 }
 
 impl AppForm {
     fn redirect_uris(&self) -> Vec<String> {
         self.redirect_uris.split_whitespace().map(str::to_owned).collect()
+    }
+
+    fn allowed_origins(&self) -> Vec<String> {
+        self.allowed_origins.split_whitespace().map(str::to_owned).collect()
     }
 
     fn grants(&self) -> Result<Vec<GrantType>, ServiceError> {
@@ -45,8 +51,9 @@ impl AppForm {
 }
 
 /// How the pages show a client, on a page made at `now`.
-pub fn dev_app(r: &ClientRecord, now: i64) -> DevApp {
+pub fn dev_app(r: &ClientRecord, allowed_origins: Vec<String>, now: i64) -> DevApp {
     DevApp {
+        allowed_origins,
         client_id: r.client.client_id.clone(),
         name: r.client.name.clone(),
         confidential: r.client.confidential,
@@ -60,7 +67,12 @@ impl Services {
     /// The user's registered clients.
     pub async fn developer_apps(&self, user_id: i64) -> Result<Vec<DevApp>, ServiceError> {
         let now = self.now();
-        Ok(self.store.clients_owned_by(user_id).await?.iter().map(|r| dev_app(r, now)).collect())
+        let mut apps = Vec::new();
+        for r in self.store.clients_owned_by(user_id).await? {
+            let origins = self.store.client_origins(&r.client.client_id).await?;
+            apps.push(dev_app(&r, origins, now));
+        }
+        Ok(apps)
     }
 
     /// Registers a client owned by the user; a confidential one comes with a generated secret.
@@ -71,6 +83,7 @@ impl Services {
             redirect_uris: form.redirect_uris(),
             grants: form.grants()?,
             owner_id: Some(user_id),
+            allowed_origins: form.allowed_origins(),
             ..ClientSpec::default()
         };
         if spec.grants.is_empty() {
@@ -79,7 +92,7 @@ impl Services {
         self.create_client(spec).await
     }
 
-    /// Changes name, redirect URIs and developer-chosen grants; the type, secret, scopes and
+    /// Changes name, redirect URIs, web origins and developer-chosen grants; the type, secret, scopes and
     /// the operator's switches (trusted, password, implicit) stay as they are.
     pub async fn edit_app(&self, user_id: i64, client_id: &str, form: &AppForm) -> Result<(), ServiceError> {
         let record = self.owned_client(user_id, client_id).await?;
@@ -101,7 +114,9 @@ impl Services {
             ..ClientSpec::default()
         };
         let client = self.client_from_spec(&spec)?;
+        let origins = super::clients::normalize_origins(&form.allowed_origins())?;
         if self.store.update_client(&client).await? {
+            self.store.set_client_origins(client_id, &origins).await?;
             Ok(())
         } else {
             Err(not_found())

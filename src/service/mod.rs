@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod demo;
 pub mod developer;
 pub mod device;
+pub mod device_grant;
 pub mod events;
 pub mod identities;
 pub mod keys;

@@ -185,6 +185,29 @@ pub(crate) fn code_budgets(t: &ThrottleSettings, address: &str, ip: Option<IpAdd
     budgets
 }
 
+/// The budgets of device user codes (RFC 8628 §5.1, "brute forcing") typed by the signed-in
+/// `user_id` from `ip`: a few wrong ones per account, then growing delays, and per address
+/// across accounts.
+pub(crate) fn user_code_budgets(t: &ThrottleSettings, user_id: i64, ip: Option<IpAddr>) -> Vec<Budget> {
+    let mut budgets = vec![Budget {
+        key: format!("ucode:{user_id}"),
+        free: t.account_address,
+        after: AfterBudget::Delays,
+        forgiven: true,
+        label: "user_code_account",
+    }];
+    if let Some(ip) = ip {
+        budgets.push(Budget {
+            key: format!("ucode-ip:{}", address_key(ip)),
+            free: t.address,
+            after: AfterBudget::Delays,
+            forgiven: false,
+            label: "user_code_client",
+        });
+    }
+    budgets
+}
+
 /// The budget of messages (codes, resets) one client address may have sent: as many as its
 /// sign-ups, and every request counts, so a script cannot run up an SMS bill.
 pub(crate) fn send_budgets(t: &ThrottleSettings, ip: Option<IpAddr>) -> Vec<Budget> {

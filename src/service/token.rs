@@ -232,6 +232,7 @@ impl Services {
             TokenRequest::RefreshToken { refresh_token, scope } => {
                 self.refresh(&client, &refresh_token, scope.as_ref()).await
             }
+            TokenRequest::DeviceCode { device_code } => self.device_code_grant(&client, &device_code).await,
         }
     }
 

@@ -30,6 +30,13 @@ pub trait ClientStore: Send + Sync {
     async fn client_logout(&self, client_id: &str) -> StoreResult<Option<LogoutSettings>>;
     /// Replaces a client's logout registration. False if no such client.
     async fn set_client_logout(&self, client_id: &str, settings: &LogoutSettings) -> StoreResult<bool>;
+    /// The web origins a client registered for CORS (normalised), sorted.
+    async fn client_origins(&self, client_id: &str) -> StoreResult<Vec<String>>;
+    /// Replaces a client's web origins (already normalised), in one transaction.
+    async fn set_client_origins(&self, client_id: &str, origins: &[String]) -> StoreResult<()>;
+    /// Whether `origin` (normalised) is registered: by `client_id` when given, otherwise by
+    /// any client.
+    async fn origin_registered(&self, origin: &str, client_id: Option<&str>) -> StoreResult<bool>;
 }
 
 const CLIENT_COLUMNS: &str =
@@ -135,6 +142,44 @@ macro_rules! client_sql {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn client_origins(&self, client_id: &str) -> StoreResult<Vec<String>> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT origin FROM client_origins WHERE client_id = $1 ORDER BY origin")
+                        .bind(client_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(|(o,)| o).collect())
+            }
+
+            async fn set_client_origins(&self, client_id: &str, origins: &[String]) -> StoreResult<()> {
+                let mut tx = super::sql::begin(&self.pool).await?;
+                sqlx::query("DELETE FROM client_origins WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+                for origin in origins {
+                    sqlx::query("INSERT INTO client_origins (client_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(client_id)
+                        .bind(origin)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn origin_registered(&self, origin: &str, client_id: Option<&str>) -> StoreResult<bool> {
+                let row: Option<(i32,)> = match client_id {
+                    Some(id) => sqlx::query_as("SELECT 1 FROM client_origins WHERE origin = $1 AND client_id = $2")
+                        .bind(origin)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                    None => sqlx::query_as("SELECT 1 FROM client_origins WHERE origin = $1 LIMIT 1")
+                        .bind(origin)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                };
+                Ok(row.is_some())
             }
         }
     };

@@ -47,6 +47,8 @@ pub enum Expired {
     Messages(i64),
     /// Used CAPTCHA answers whose challenge expired at the time given.
     CaptchaAnswers(i64),
+    /// Device authorization requests that expired before the time given.
+    DeviceCodes(i64),
 }
 
 impl Expired {
@@ -69,6 +71,7 @@ impl Expired {
             Expired::ContactCodes(..) => "contact_codes",
             Expired::Messages(..) => "messages",
             Expired::CaptchaAnswers(..) => "captcha_answers",
+            Expired::DeviceCodes(..) => "device_codes",
         }
     }
 
@@ -169,6 +172,11 @@ impl Expired {
             Expired::CaptchaAnswers(before) => (
                 "DELETE FROM captcha_answers WHERE digest IN
                    (SELECT digest FROM captcha_answers WHERE expires_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::DeviceCodes(before) => (
+                "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),
