@@ -336,6 +336,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         contacts: file.contacts.unwrap_or(d.contacts),
         // The secrets only from the file or the environment: flags would show in `ps`.
         notify: crate::config::NotifySettings::resolve(file.mail, file.sms, &|k| std::env::var(k).ok()),
+        second_factors: crate::config::FactorSettings::resolve(file.second_factors, &|k| std::env::var(k).ok()),
     };
     s.validate()?;
     Ok((s, guessed))

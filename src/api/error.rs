@@ -68,6 +68,12 @@ pub enum AppError {
     TooSoon,
     /// There is no unverified address to verify.
     NothingToVerify,
+    /// A second-factor code that was accepted before (RFC 6238 §5.2: a code works once).
+    CodeReplayed,
+    /// No such second factor, or no enrolment in progress.
+    NoSuchFactor,
+    /// The second step of a sign-in is missing or took too long.
+    SignInExpired,
 }
 
 /// The code of [`AppError::Throttled`].
@@ -86,7 +92,7 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 22] = [
+    const WITHOUT_TEXT: [AppError; 25] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
@@ -109,6 +115,9 @@ impl AppError {
         AppError::ContactTaken,
         AppError::TooSoon,
         AppError::NothingToVerify,
+        AppError::CodeReplayed,
+        AppError::NoSuchFactor,
+        AppError::SignInExpired,
     ];
 
     /// The one table: every variant's code, status and message.
@@ -142,6 +151,9 @@ impl AppError {
             E::ContactTaken => ("contact_taken", 409, |t| t.err_contact_taken),
             E::TooSoon => ("too_soon", 429, |t| t.err_too_soon),
             E::NothingToVerify => ("nothing_to_verify", 400, |t| t.err_nothing_to_verify),
+            E::CodeReplayed => ("code_replayed", 400, |t| t.err_code_replayed),
+            E::NoSuchFactor => ("no_such_factor", 400, |t| t.err_no_such_factor),
+            E::SignInExpired => ("sign_in_expired", 400, |t| t.err_sign_in_expired),
         };
         Meta { code, status, text }
     }

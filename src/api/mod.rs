@@ -17,6 +17,8 @@ pub mod consent;
 pub mod contacts;
 pub mod error;
 #[allow(missing_docs)]
+pub mod factors;
+#[allow(missing_docs)]
 pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;

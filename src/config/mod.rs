@@ -6,6 +6,7 @@
 
 mod contacts;
 mod database;
+mod factors;
 mod limits;
 mod notify;
 mod providers;
@@ -14,6 +15,7 @@ mod throttle;
 
 pub use contacts::ContactSettings;
 pub use database::{DatabaseSettings, SqliteSync};
+pub use factors::{FactorSettings, FACTOR_KEY_ENV};
 pub use limits::RequestLimits;
 pub use notify::{
     MailSettings, MailTransportKind, NotifySettings, SmsSettings, SmsTransportKind, SmtpSecurity, SMS_SECRET_ENV,
@@ -136,6 +138,9 @@ pub struct Settings {
     pub contacts: ContactSettings,
     /// How mail and SMS leave (`[mail]`, `[sms]`).
     pub notify: NotifySettings,
+    /// Second factors: the key their secrets are sealed with, and when the second step may
+    /// be skipped (`[second_factors]`).
+    pub second_factors: FactorSettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -188,6 +193,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             contacts: ContactSettings::default(),
             notify: NotifySettings::default(),
+            second_factors: FactorSettings::default(),
         }
     }
 }
@@ -222,6 +228,7 @@ impl fmt::Debug for Settings {
             .field("database", &self.database)
             .field("contacts", &self.contacts)
             .field("notify", &self.notify)
+            .field("second_factors", &self.second_factors)
             .finish()
     }
 }
@@ -318,6 +325,8 @@ pub struct FileSettings {
     pub mail: Option<MailSettings>,
     /// See [`Settings::notify`].
     pub sms: Option<SmsSettings>,
+    /// See [`Settings::second_factors`].
+    pub second_factors: Option<FactorSettings>,
 }
 
 impl FileSettings {
@@ -397,6 +406,7 @@ impl Settings {
         self.database.validate()?;
         self.contacts.validate()?;
         self.notify.validate()?;
+        self.second_factors.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

@@ -3,7 +3,7 @@
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
-//! [`ContactStore`], [`MessageOutboxStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! [`ContactStore`], [`MessageOutboxStore`], [`FactorStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -30,6 +30,7 @@ mod clients;
 mod consents;
 mod contacts;
 mod events;
+mod factors;
 mod identities;
 mod messages;
 mod oidc;
@@ -47,6 +48,7 @@ pub use clients::ClientStore;
 pub use consents::ConsentStore;
 pub use contacts::{ContactStore, MAX_CODE_ATTEMPTS};
 pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
+pub use factors::{ClientFactorPolicy, FactorRow, FactorStore};
 pub use identities::IdentityStore;
 pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
@@ -97,6 +99,7 @@ pub trait Store:
     + LogoutOutboxStore
     + ContactStore
     + MessageOutboxStore
+    + FactorStore
     + PurgeStore
     + ServerStore
     + Send
@@ -118,6 +121,7 @@ impl<T> Store for T where
         + LogoutOutboxStore
         + ContactStore
         + MessageOutboxStore
+        + FactorStore
         + PurgeStore
         + ServerStore
         + Send
