@@ -32,6 +32,7 @@ mod outage;
 mod page_stall;
 mod proxy;
 mod schema;
+mod second_factors;
 mod self_service;
 mod store;
 mod token_grants;
