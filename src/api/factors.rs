@@ -93,14 +93,16 @@ pub async fn load_security() -> Result<SecurityView, AppError> {
     })
 }
 
-/// Starts a TOTP enrolment (a new secret); the page then shows its QR code.
+/// Starts a TOTP enrolment (a new secret); the page then shows its QR code. The answer's
+/// query differs from the page's own URL, so that the enhanced form's navigation loads it
+/// (a change of fragment alone would not).
 #[server(endpoint = "account/security/totp")]
 pub async fn start_totp(csrf: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
     let (s, parts, session) = ssr::signed_in(SECURITY_PAGE).await?;
     match s.begin_totp(&session.user).await {
-        Ok(_) => Ok(ssr::go_to(&parts, format!("{SECURITY_PAGE}#enrol"))),
+        Ok(_) => Ok(ssr::go_to(&parts, format!("{SECURITY_PAGE}?step=enrol#enrol"))),
         Err(e) => ssr::fail(&parts, factor_error(e), SECURITY_PAGE),
     }
 }

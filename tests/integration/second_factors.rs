@@ -46,7 +46,7 @@ impl Enrolled {
 /// start, read the key beside the QR code, type the app's code, read the recovery codes.
 async fn enrol(t: &TestServer, b: &reqwest::Client, csrf: &str) -> Enrolled {
     let (status, to) = t.submit(b, "/api/account/security/totp", &[("csrf", csrf)]).await;
-    assert_eq!((status, to.as_str()), (303, "/account/security#enrol"));
+    assert_eq!((status, to.as_str()), (303, "/account/security?step=enrol#enrol"));
     let (status, html) = t.page(b, SECURITY).await;
     assert_eq!(status, 200);
     assert!(html.contains("<svg"), "the QR code is an inline SVG");
