@@ -16,10 +16,12 @@ use crate::pages::{
     home::HomePage,
     login::LoginPage,
     login_finish::FinishPage,
+    login_mfa::SecondStepPage,
     logout::LogoutPage,
     not_found::NotFound,
     password::{ForgotPage, ResetPage},
     register::RegisterPage,
+    security::SecurityPage,
     verify::VerifyPage,
 };
 
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/login/") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/logout/") view=LogoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/login/finish/") view=FinishPage ssr=SsrMode::Async/>
+                    <Route path=path!("/o/login/mfa/") view=SecondStepPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/device/") view=DevicePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
@@ -103,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/password/forgot/") view=ForgotPage ssr=SsrMode::Async/>
                     <Route path=path!("/o/password/reset/") view=ResetPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/apps") view=AppsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients") view=AdminClientsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/events") view=AdminEventsPage ssr=SsrMode::Async/>

@@ -350,6 +350,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         // The secrets only from the file or the environment: flags would show in `ps`.
         notify: crate::config::NotifySettings::resolve(file.mail, file.sms, &|k| std::env::var(k).ok()),
         captcha: crate::config::CaptchaSettings::resolve(file.captcha, &|k| std::env::var(k).ok()),
+        second_factors: crate::config::FactorSettings::resolve(file.second_factors, &|k| std::env::var(k).ok()),
     };
     s.validate()?;
     Ok((s, guessed))

@@ -296,6 +296,8 @@ pub struct AdminUser {
     pub admin: bool,
     /// When it was created.
     pub created_at: Moment,
+    /// Whether it has a second factor.
+    pub second_factor: bool,
 }
 
 /// What `/admin/users` shows.
@@ -328,6 +330,10 @@ pub struct AdminClient {
     pub implicit: bool,
     /// May use the device authorization grant.
     pub device: bool,
+    /// Its users must have passed a second factor.
+    pub require_mfa: bool,
+    /// The password grant works for accounts with a second factor too.
+    pub mfa_password_grant: bool,
     /// All its grant types.
     pub grant_types: Vec<String>,
     /// Web origins allowed to call the token and user info endpoints (CORS).
@@ -362,4 +368,54 @@ pub enum CaptchaWidget {
         /// Its script.
         script_url: String,
     },
+}
+
+/// A confirmed second factor on the security page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorItem {
+    /// Its id (for removing it).
+    pub id: i64,
+    /// `totp`.
+    pub kind: String,
+    /// When it was added.
+    pub added_at: Moment,
+    /// When a code of it was last accepted.
+    pub last_used_at: Option<Moment>,
+}
+
+/// A TOTP enrolment in progress: what the authenticator app needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentView {
+    /// The secret in base32, to type by hand.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub uri: String,
+    /// The URI as a QR code, an SVG document rendered by the server.
+    pub qr_svg: String,
+}
+
+/// What `/account/security` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    /// Token for the page's forms.
+    pub csrf: String,
+    /// Whether the account has a password (removing a factor asks for it).
+    pub has_password: bool,
+    /// The confirmed factors.
+    pub factors: Vec<FactorItem>,
+    /// The enrolment in progress, if any.
+    pub enrolment: Option<EnrolmentView>,
+    /// Unused recovery codes left.
+    pub recovery_left: i64,
+    /// Recovery codes made by the previous request, shown this once.
+    pub new_codes: Vec<String>,
+}
+
+/// What the second step of a sign-in (`/o/login/mfa/`) shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondStepView {
+    /// Token for the form.
+    pub csrf: String,
+    /// Days a browser may be remembered for (0: the operator does not allow it).
+    pub remember_days: i64,
 }

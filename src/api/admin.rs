@@ -48,6 +48,15 @@ pub async fn admin_contact(csrf: String, user_id: i64, action: String) -> Result
     super::ssr::finish(&parts, USERS_PAGE, "code_sent", result)
 }
 
+/// Removes every second factor and recovery code of a user (who lost them).
+#[server(endpoint = "admin/users/factors")]
+pub async fn reset_user_factors(csrf: String, user_id: i64) -> Result<String, AppError> {
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = super::ssr::signed_in_admin(USERS_PAGE).await?;
+    let result = s.admin_reset_factors(&session, user_id).await;
+    super::ssr::finish(&parts, USERS_PAGE, "factors_reset", result)
+}
+
 /// Every client with its switches.
 #[server(endpoint = "admin/clients", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_admin_clients() -> Result<AdminClientsView, AppError> {
@@ -59,6 +68,7 @@ pub async fn load_admin_clients() -> Result<AdminClientsView, AppError> {
 
 /// Sets a client's switches. Checkboxes arrive as `Some("on")` when ticked.
 #[server(endpoint = "admin/clients/policy")]
+#[allow(clippy::too_many_arguments)]
 pub async fn set_client_policy(
     csrf: String,
     client_id: String,
@@ -67,6 +77,8 @@ pub async fn set_client_policy(
     implicit: Option<String>,
     device_code: Option<String>,
     allowed_origins: Option<String>,
+    require_mfa: Option<String>,
+    mfa_password_grant: Option<String>,
 ) -> Result<String, AppError> {
     use crate::service::admin::ClientPolicy;
     let _checked_by_guard = csrf;
@@ -77,6 +89,8 @@ pub async fn set_client_policy(
         implicit: implicit.is_some(),
         device: device_code.is_some(),
         allowed_origins: allowed_origins.unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
+        require_mfa: require_mfa.is_some(),
+        mfa_password_grant: mfa_password_grant.is_some(),
     };
     let result = s.set_client_policy(&session, &client_id, policy).await;
     super::ssr::finish(&parts, CLIENTS_PAGE, "saved", result)

@@ -54,27 +54,14 @@ pub async fn login_context() -> Result<LoginState, AppError> {
 pub async fn login(csrf: String, username: String, password: String, next: String) -> Result<String, AppError> {
     use super::ssr;
     let _checked_by_guard = csrf;
-    use crate::{
-        service::users::SignInError,
-        web::{
-            cookie::{device_cookie, session_cookie},
-            next::safe_next,
-        },
-    };
+    use crate::{service::users::SignInError, web::next::safe_next};
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let next = safe_next(&next).to_owned();
     let previous = ssr::session_token(&parts);
-    match s.log_in(&username, &password, &ssr::origin(&parts), previous.as_deref()).await {
-        Ok((token, user)) => {
-            ssr::set_cookie(&session_cookie(&token, s.secure_cookies()));
-            // This browser is now known to the account: it keeps the right to try its
-            // password while strangers are locked out.
-            if let Some(device) = s.device_token(user.id).await {
-                ssr::set_cookie(&device_cookie(&device, s.secure_cookies()));
-            }
-            Ok(ssr::go_to(&parts, next))
-        }
+    let remembered = ssr::cookie(&parts, crate::web::cookie::MFA_DEVICE_COOKIE);
+    match s.log_in(&username, &password, &ssr::origin(&parts), previous.as_deref(), remembered.as_deref()).await {
+        Ok((step, user)) => Ok(ssr::entered(&s, &parts, step, Some(user.id), &next).await),
         Err(e) => {
             let e = match e {
                 SignInError::BadCredentials => AppError::BadCredentials,

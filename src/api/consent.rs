@@ -31,6 +31,10 @@ pub async fn decide(csrf: String, query: String, decision: String) -> Result<Str
         AuthorizeStep::SignIn { back, login_hint } => {
             Ok(ssr::go_to(&parts, crate::web::next::login_url_hinted(&back, login_hint.as_deref())))
         }
+        AuthorizeStep::SecondStep { pending, back } => {
+            ssr::set_cookie(&crate::web::cookie::mfa_pending_cookie(&pending, s.secure_cookies()));
+            Ok(ssr::go_to(&parts, crate::web::next::second_step_url(&back)))
+        }
         AuthorizeStep::Page(AuthorizePage::Error { description, .. }) => {
             ssr::fail(&parts, AppError::Invalid(description), &format!("/o/authorize/?{query}"))
         }

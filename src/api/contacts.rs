@@ -143,7 +143,6 @@ pub async fn send_sign_in_code(
 #[server(endpoint = "login/phone")]
 pub async fn phone_login(csrf: String, phone: String, code: String, next: String) -> Result<String, AppError> {
     use super::ssr;
-    use crate::web::cookie::{device_cookie, session_cookie};
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
@@ -156,14 +155,12 @@ pub async fn phone_login(csrf: String, phone: String, code: String, next: String
         Err(e) => return ssr::fail(&parts, e.into(), &back),
     };
     let previous = ssr::session_token(&parts);
-    let Ok(token) = s.start_session(&user, origin.ip, &origin.user_agent, previous.as_deref()).await else {
-        return ssr::fail(&parts, AppError::Unavailable, &back);
-    };
-    ssr::set_cookie(&session_cookie(&token, s.secure_cookies()));
-    if let Some(device) = s.device_token(user.id).await {
-        ssr::set_cookie(&device_cookie(&device, s.secure_cookies()));
+    let remembered = ssr::cookie(&parts, crate::web::cookie::MFA_DEVICE_COOKIE);
+    // RFC 8176 §2 `sms`: a code sent by SMS.
+    match s.after_first_step(&user, "sms", &origin, previous.as_deref(), remembered.as_deref()).await {
+        Ok(step) => Ok(ssr::entered(&s, &parts, step, Some(user.id), &next).await),
+        Err(_) => ssr::fail(&parts, AppError::Unavailable, &back),
     }
-    Ok(ssr::go_to(&parts, next))
 }
 
 /// Asks for a reset code for an email address or phone number; on to the reset page, which

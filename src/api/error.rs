@@ -70,6 +70,12 @@ pub enum AppError {
     NothingToVerify,
     /// The form's CAPTCHA answer is missing, wrong or used.
     Captcha,
+    /// A second-factor code that was accepted before (RFC 6238 §5.2: a code works once).
+    CodeReplayed,
+    /// No such second factor, or no enrolment in progress.
+    NoSuchFactor,
+    /// The second step of a sign-in is missing or took too long.
+    SignInExpired,
 }
 
 /// The code of [`AppError::Throttled`].
@@ -88,7 +94,7 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 23] = [
+    const WITHOUT_TEXT: [AppError; 26] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
@@ -112,6 +118,9 @@ impl AppError {
         AppError::TooSoon,
         AppError::NothingToVerify,
         AppError::Captcha,
+        AppError::CodeReplayed,
+        AppError::NoSuchFactor,
+        AppError::SignInExpired,
     ];
 
     /// The one table: every variant's code, status and message.
@@ -146,6 +155,9 @@ impl AppError {
             E::TooSoon => ("too_soon", 429, |t| t.err_too_soon),
             E::NothingToVerify => ("nothing_to_verify", 400, |t| t.err_nothing_to_verify),
             E::Captcha => ("captcha", 400, |t| t.err_captcha),
+            E::CodeReplayed => ("code_replayed", 400, |t| t.err_code_replayed),
+            E::NoSuchFactor => ("no_such_factor", 400, |t| t.err_no_such_factor),
+            E::SignInExpired => ("sign_in_expired", 400, |t| t.err_sign_in_expired),
         };
         Meta { code, status, text }
     }

@@ -19,6 +19,8 @@ pub mod contacts;
 pub mod device;
 pub mod error;
 #[allow(missing_docs)]
+pub mod factors;
+#[allow(missing_docs)]
 pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;

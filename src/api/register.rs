@@ -44,7 +44,7 @@ pub async fn register(
         return ssr::done(&parts, "/o/login/", "check_email");
     }
     let previous = ssr::session_token(&parts);
-    match s.start_session(&user, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref()).await {
+    match s.start_session(&user, ssr::client_ip(&parts), &ssr::user_agent(&parts), previous.as_deref(), "pwd").await {
         Ok(token) => {
             ssr::set_cookie(&session_cookie(&token, s.secure_cookies()));
             Ok(ssr::go_to(&parts, next))

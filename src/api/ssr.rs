@@ -240,6 +240,41 @@ pub fn browser_info(parts: &Parts) -> crate::service::upstream::BrowserInfo {
         user_agent: user_agent(parts),
         previous_session: session_token(parts),
         device: cookie(parts, crate::web::cookie::DEVICE_COOKIE),
+        remembered: cookie(parts, crate::web::cookie::MFA_DEVICE_COOKIE),
+    }
+}
+
+/// Where a passed first step of signing in leads: with a session, its cookie (and, for
+/// `device_for`, this browser's device cookie) and on to `next`; for an account with a second
+/// factor, the pending sign-in's cookie and the second step, which keeps `next`.
+pub async fn entered(
+    s: &Services,
+    parts: &Parts,
+    step: crate::service::session::FirstStep,
+    device_for: Option<i64>,
+    next: &str,
+) -> String {
+    use crate::{
+        service::session::FirstStep,
+        web::cookie::{device_cookie, mfa_pending_cookie, session_cookie},
+    };
+    match step {
+        FirstStep::Session(token) => {
+            set_cookie(&session_cookie(&token, s.secure_cookies()));
+            // This browser is now known to the account: it keeps the right to try its
+            // password while strangers are locked out.
+            if let Some(device) = match device_for {
+                Some(user_id) => s.device_token(user_id).await,
+                None => None,
+            } {
+                set_cookie(&device_cookie(&device, s.secure_cookies()));
+            }
+            go_to(parts, next.to_owned())
+        }
+        FirstStep::SecondStep(pending) => {
+            set_cookie(&mfa_pending_cookie(&pending, s.secure_cookies()));
+            go_to(parts, crate::web::next::second_step_url(next))
+        }
     }
 }
 

@@ -20,16 +20,18 @@ pub async fn load_pending() -> Result<PendingView, AppError> {
     Ok(s.pending_view(&token, csrf).await?)
 }
 
-/// The end of both finishing functions: sign in, drop the pending cookie, continue.
+/// The end of both finishing functions: drop the pending cookie, then sign in (or on to the
+/// second step) and continue.
 #[cfg(feature = "ssr")]
-fn entered(parts: &axum::http::request::Parts, s: &crate::service::Services, session: &str, next: &str) -> String {
-    use crate::web::{
-        cookie::{clear_pending_cookie, session_cookie},
-        next::safe_next,
-    };
-    super::ssr::set_cookie(&session_cookie(session, s.secure_cookies()));
+async fn entered(
+    parts: &axum::http::request::Parts,
+    s: &crate::service::Services,
+    step: crate::service::session::FirstStep,
+    next: &str,
+) -> String {
+    use crate::web::{cookie::clear_pending_cookie, next::safe_next};
     super::ssr::set_cookie(&clear_pending_cookie(s.secure_cookies()));
-    super::ssr::go_to(parts, safe_next(next).to_owned())
+    super::ssr::entered(s, parts, step, None, safe_next(next)).await
 }
 
 /// Creates the account (no password) for the pending identity, signs it in and continues to
@@ -45,7 +47,7 @@ pub async fn finish_signup(csrf: String, username: String) -> Result<String, App
         return ssr::fail(&parts, AppError::UpstreamState, "/o/login/");
     };
     match s.finish_signup(&token, &username, &ssr::browser_info(&parts)).await {
-        Ok((session, next)) => Ok(entered(&parts, &s, &session, &next)),
+        Ok((step, next)) => Ok(entered(&parts, &s, step, &next).await),
         Err(FinishError::Expired) => ssr::fail(&parts, AppError::UpstreamState, "/o/login/"),
         Err(e) => ssr::fail(&parts, e.into(), FINISH_PAGE),
     }
@@ -64,7 +66,7 @@ pub async fn finish_link(csrf: String, password: String) -> Result<String, AppEr
         return ssr::fail(&parts, AppError::UpstreamState, "/o/login/");
     };
     match s.finish_link(&token, &password, &ssr::browser_info(&parts)).await {
-        Ok((session, next)) => Ok(entered(&parts, &s, &session, &next)),
+        Ok((step, next)) => Ok(entered(&parts, &s, step, &next).await),
         Err(FinishError::Expired) => ssr::fail(&parts, AppError::UpstreamState, "/o/login/"),
         Err(e) => ssr::fail(&parts, e.into(), FINISH_PAGE),
     }

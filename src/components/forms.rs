@@ -16,7 +16,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use crate::{
     api::{
         account::{ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
-        admin::{AdminContact, SetClientPolicy, SetUserEnabled},
+        admin::{AdminContact, ResetUserFactors, SetClientPolicy, SetUserEnabled},
         apps::{DeleteApp, EditApp, RegisterApp, RotateAppSecret},
         auth::{Login, Logout},
         consent::Decide,
@@ -26,6 +26,7 @@ use crate::{
         },
         device::DecideDevice,
         error::{error_text, AppError},
+        factors::{ConfirmTotp, LoginSecondStep, RegenerateCodes, RemoveFactor, StartTotp},
         upstream::{FinishLink, FinishSignup, LinkProvider, UnlinkProvider},
     },
     components::{follow, ErrorBanner},
@@ -149,4 +150,16 @@ form_islands! {
     ForgotForm(ForgotPassword);
     /// Setting a new password after a reset.
     ResetForm(ResetPassword);
+    /// Starting a TOTP enrolment.
+    StartTotpForm(StartTotp);
+    /// Confirming a TOTP enrolment with its first code.
+    ConfirmTotpForm(ConfirmTotp);
+    /// Removing a second factor.
+    RemoveFactorForm(RemoveFactor);
+    /// Making new recovery codes.
+    RegenerateCodesForm(RegenerateCodes);
+    /// The second step of signing in.
+    SecondStepForm(LoginSecondStep);
+    /// An admin removing a user's second factors.
+    ResetFactorsForm(ResetUserFactors);
 }

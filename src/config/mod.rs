@@ -7,6 +7,7 @@
 mod captcha;
 mod contacts;
 mod database;
+mod factors;
 mod limits;
 mod notify;
 mod providers;
@@ -16,6 +17,7 @@ mod throttle;
 pub use captcha::{provider_url, CaptchaKind, CaptchaSettings, CAPTCHA_SECRET_ENV};
 pub use contacts::ContactSettings;
 pub use database::{DatabaseSettings, SqliteSync};
+pub use factors::{FactorSettings, FACTOR_KEY_ENV};
 pub use limits::RequestLimits;
 pub use notify::{
     MailSettings, MailTransportKind, NotifySettings, SmsSettings, SmsTransportKind, SmtpSecurity, SMS_SECRET_ENV,
@@ -140,6 +142,9 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// The CAPTCHA on the forms that send codes (`[captcha]`).
     pub captcha: CaptchaSettings,
+    /// Second factors: the key their secrets are sealed with, and when the second step may
+    /// be skipped (`[second_factors]`).
+    pub second_factors: FactorSettings,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -193,6 +198,7 @@ impl Default for Settings {
             contacts: ContactSettings::default(),
             notify: NotifySettings::default(),
             captcha: CaptchaSettings::default(),
+            second_factors: FactorSettings::default(),
         }
     }
 }
@@ -228,6 +234,7 @@ impl fmt::Debug for Settings {
             .field("contacts", &self.contacts)
             .field("notify", &self.notify)
             .field("captcha", &self.captcha)
+            .field("second_factors", &self.second_factors)
             .finish()
     }
 }
@@ -326,6 +333,8 @@ pub struct FileSettings {
     pub sms: Option<SmsSettings>,
     /// See [`Settings::captcha`].
     pub captcha: Option<CaptchaSettings>,
+    /// See [`Settings::second_factors`].
+    pub second_factors: Option<FactorSettings>,
 }
 
 impl FileSettings {
@@ -406,6 +415,7 @@ impl Settings {
         self.contacts.validate()?;
         self.notify.validate()?;
         self.captcha.validate()?;
+        self.second_factors.validate()?;
         let a = self.argon2;
         if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
             return invalid(

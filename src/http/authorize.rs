@@ -87,6 +87,11 @@ async fn respond(state: AppState, req: Request, step: AuthorizeStep) -> Response
             let url = crate::web::next::login_url_hinted(&back, login_hint.as_deref());
             (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
         }
+        AuthorizeStep::SecondStep { pending, back } => {
+            let url = crate::web::next::second_step_url(&back);
+            let cookie = crate::web::cookie::mfa_pending_cookie(&pending, s.secure_cookies());
+            (StatusCode::FOUND, [(header::LOCATION, url), (header::SET_COOKIE, cookie)]).into_response()
+        }
         AuthorizeStep::FormPost { action, fields } => form_post_response(&req, &action, &fields),
         AuthorizeStep::Page(page) => {
             let csrf = CsrfToken::of(req.extensions()).unwrap_or_default();

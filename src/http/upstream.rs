@@ -11,7 +11,10 @@ use axum::{
 
 use crate::{
     api::{error::AppError, upstream::FINISH_PAGE},
-    service::upstream::{BrowserInfo, Finished},
+    service::{
+        session::FirstStep,
+        upstream::{BrowserInfo, Finished},
+    },
     state::AppState,
     web::{
         cookie::{
@@ -71,6 +74,7 @@ pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
         previous_session,
         device: request_cookie(headers, crate::web::cookie::DEVICE_COOKIE),
+        remembered: request_cookie(headers, crate::web::cookie::MFA_DEVICE_COOKIE),
     };
     let flow = request_cookie(headers, FLOW_COOKIE);
     let query = req.uri().query().unwrap_or_default();
@@ -79,9 +83,13 @@ pub(super) async fn callback(State(state): State<AppState>, Path(provider): Path
     let mut cookies = vec![clear_flow_cookie(secure)];
     let next = safe_next(&outcome.next).to_owned();
     let location = match outcome.result {
-        Ok(Finished::SignedIn(token)) => {
+        Ok(Finished::SignedIn(FirstStep::Session(token))) => {
             cookies.push(session_cookie(&token, secure));
             next
+        }
+        Ok(Finished::SignedIn(FirstStep::SecondStep(pending))) => {
+            cookies.push(crate::web::cookie::mfa_pending_cookie(&pending, secure));
+            crate::web::next::second_step_url(&next)
         }
         Ok(Finished::Linked) => "/account?done=linked".to_owned(),
         Ok(Finished::Pending(token)) => {

@@ -77,6 +77,8 @@ pub struct ProviderMetadata {
     pub claim_types_supported: Vec<&'static str>,
     /// `claims_supported`.
     pub claims_supported: Vec<&'static str>,
+    /// `acr_values_supported`: the `acr` values ID Tokens state and `acr_values` may ask for.
+    pub acr_values_supported: Vec<&'static str>,
     /// `ui_locales_supported`: the languages `ui_locales` can pick.
     pub ui_locales_supported: Vec<&'static str>,
     /// `claims_parameter_supported`: no.
@@ -145,6 +147,7 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         token_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
         claim_types_supported: vec!["normal"],
         claims_supported: supported_claims(f.scopes),
+        acr_values_supported: super::acr::ACR_VALUES_SUPPORTED.to_vec(),
         ui_locales_supported: f.ui_locales.to_vec(),
         claims_parameter_supported: false,
         request_parameter_supported: false,
@@ -205,6 +208,7 @@ mod tests {
         assert_eq!(m["response_modes_supported"], json!(["query", "fragment", "form_post"]));
         assert_eq!(m["prompt_values_supported"], json!(["none", "login", "consent", "select_account"]));
         assert_eq!(m["ui_locales_supported"], json!(["en", "zh-CN"]));
+        assert_eq!(m["acr_values_supported"], json!(["urn:yaoshi:acr:1fa", "urn:yaoshi:acr:mfa"]));
         assert_eq!(m["claims_parameter_supported"], json!(false));
         assert_eq!(
             m["grant_types_supported"],

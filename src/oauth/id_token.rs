@@ -45,7 +45,7 @@ pub const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
 pub const PHONE_CLAIMS: &[&str] = &["phone_number", "phone_number_verified"];
 /// Claims every ID Token may carry, whatever the scope.
 pub const ID_TOKEN_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "sid", "azp"];
+    &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "sid", "azp", "amr", "acr"];
 
 /// The user claims `scope` releases for `who` (§5.4), without `sub`. Absent values are left
 /// out rather than sent as null (§5.3.2: "If a Claim is not returned, that Claim Name SHOULD
@@ -111,6 +111,9 @@ pub struct IdTokenFacts<'a> {
     pub code: Option<&'a str>,
     /// `sid`: the session the user authenticated in.
     pub sid: Option<&'a str>,
+    /// How the user authenticated in that session: RFC 8176 `amr` values, space-separated;
+    /// `None` (or empty) when unknown, and then neither `amr` nor `acr` is stated.
+    pub amr: Option<&'a str>,
     /// The algorithm that will sign it (decides `at_hash`'s hash).
     pub alg: Alg,
     /// `iat`.
@@ -143,6 +146,12 @@ pub fn id_token_claims(f: &IdTokenFacts) -> Value {
     }
     if let Some(sid) = f.sid {
         claims.insert("sid".into(), sid.into());
+    }
+    // §2: `amr` "JSON array of strings that are identifiers for authentication methods used in
+    // the authentication", and `acr` the class those methods satisfy.
+    if let Some(amr) = f.amr.filter(|a| !a.trim().is_empty()) {
+        claims.insert("amr".into(), json!(super::acr::amr_values(amr)));
+        claims.insert("acr".into(), super::acr::acr_for(amr).into());
     }
     // §2: "MAY be included even when the authorized party is the same as the sole audience".
     claims.insert("azp".into(), f.client_id.into());
@@ -189,10 +198,23 @@ mod tests {
             access_token: Some("yat_token"),
             code: None,
             sid: Some("s1"),
+            amr: None,
             alg: Alg::RS256,
             now: 1000,
             lifetime: 3600,
         }
+    }
+
+    #[test]
+    fn amr_and_acr_state_how_the_session_was_authenticated() {
+        let scope = Scope::parse("openid").unwrap();
+        let c = id_token_claims(&IdTokenFacts { amr: Some("pwd otp mfa"), ..facts(&scope) });
+        assert_eq!(c["amr"], json!(["pwd", "otp", "mfa"]));
+        assert_eq!(c["acr"], json!(crate::oauth::acr::ACR_MFA));
+        let c = id_token_claims(&IdTokenFacts { amr: Some("pwd"), ..facts(&scope) });
+        assert_eq!(c["acr"], json!(crate::oauth::acr::ACR_ONE_FACTOR));
+        let c = id_token_claims(&IdTokenFacts { amr: Some(""), ..facts(&scope) });
+        assert!(c.get("amr").is_none() && c.get("acr").is_none(), "unknown methods are not stated");
     }
 
     #[test]

@@ -26,10 +26,13 @@
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
 //! | OIDC Core §10.1.1 (signing key rotation: publish first, retire after the last token) | `key_schedule.rs` |
 //! | RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1; Multiple Response Type Encoding Practices (authorization requests and answers; `prompt`, `max_age` and `id_token_hint` against the session) | `authorize/` |
+//! | RFC 8176 (`amr`), OIDC Core §2, §3.1.2.1 (`acr`, `acr_values`) | `acr.rs` |
+//! | RFC 6238, RFC 4226 (TOTP second factors), RFC 4648 §6 (base32) | `totp.rs` |
 //! | RFC 6749 §4.1 and RFC 7636 as a client, RFC 9207 §2.4, OIDC Core §3.1.3.7, §5.3.2 (signing in with an upstream provider) | `upstream/` |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acr;
 pub mod authorize;
 pub mod client_auth;
 pub mod cors;
@@ -48,4 +51,5 @@ pub mod redirect;
 pub mod request;
 pub mod scope;
 pub mod token;
+pub mod totp;
 pub mod upstream;

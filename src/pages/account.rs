@@ -152,7 +152,7 @@ fn Sections(v: AccountView) -> impl IntoView {
     };
     view! {
         <p>{t.signed_in_as.0} <strong class="who">{v.username}</strong> {t.signed_in_as.1}
-           " " <a href="/account/apps">{t.developer_apps}</a></p>
+           " " <a href="/account/apps">{t.developer_apps}</a> " · " <a href="/account/security">{t.security_title}</a></p>
 
         <h2 id="profile">{t.profile}</h2>
         <ProfileForm class="form" labelled_by="profile">

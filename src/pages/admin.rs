@@ -10,7 +10,7 @@ use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::admin::{load_admin_clients, load_admin_events, load_admin_users},
     components::{
-        forms::{AdminContactForm, ClientPolicyForm, UserEnabledForm},
+        forms::{AdminContactForm, ClientPolicyForm, ResetFactorsForm, UserEnabledForm},
         moment::LocalTime,
         ErrorBanner, Layout, Loading, Notice,
     },
@@ -69,8 +69,19 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
         .into_iter()
         .map(|u| {
             let csrf_contact = csrf.clone();
+            let csrf_factors = csrf.clone();
             let csrf = csrf.clone();
             let username = u.username.clone();
+            let reset_label = format!("{} {}", t.reset_factors, u.username);
+            let reset = u.second_factor.then(move || {
+                view! {
+                    <ResetFactorsForm>
+                        <input type="hidden" name="csrf" value=csrf_factors/>
+                        <input type="hidden" name="user_id" value=u.id.to_string()/>
+                        <button type="submit" class="danger" aria-label=reset_label>{t.reset_factors}</button>
+                    </ResetFactorsForm>
+                }
+            });
             let toggle = (u.id != me).then(move || {
                 let (label, enabled) = if u.active { (t.disable, "false") } else { (t.enable, "true") };
                 view! {
@@ -89,6 +100,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
                         <strong>{u.username.clone()}</strong>
                         {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
                         {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
+                        {u.second_factor.then(|| view! { " " <span class="badge second-factor">{t.second_factor}</span> })}
                         <div class="muted">{u.display_name} " · " {u.email.clone()} " " {contact_badge(&u.email, u.email_verified)}
                             {(!u.phone.is_empty()).then(|| view! { " · " {u.phone.clone()} " " })} {contact_badge(&u.phone, u.phone_verified)}
                             " · " <LocalTime at=u.created_at/></div>
@@ -97,6 +109,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
                         {contact_action(&csrf_contact, u.id, "verify", t.send_verification,
                             (!u.email.is_empty() && !u.email_verified) || (!u.phone.is_empty() && !u.phone_verified))}
                         {contact_action(&csrf_contact, u.id, "reset", t.send_reset_admin, u.email_verified || u.phone_verified)}
+                        {reset}
                         {toggle}
                     </div>
                 </li>
@@ -143,6 +156,8 @@ fn ClientRows(v: AdminClientsView) -> impl IntoView {
                 ("password", t.password_grant, c.password),
                 ("implicit", t.implicit_grant, c.implicit),
                 ("device_code", t.device_grant, c.device),
+                ("require_mfa", t.require_mfa, c.require_mfa),
+                ("mfa_password_grant", t.mfa_password_grant, c.mfa_password_grant),
             ]
             .into_iter()
             .map(|(name, label, on)| {

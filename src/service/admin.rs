@@ -30,10 +30,15 @@ pub struct ClientPolicy {
     pub device: bool,
     /// Web origins for CORS (replacing the registered ones).
     pub allowed_origins: Vec<String>,
+    /// Require a second factor of its users (step-up).
+    pub require_mfa: bool,
+    /// Allow the password grant for accounts with a second factor.
+    pub mfa_password_grant: bool,
 }
 
-fn admin_user(u: User, now: i64) -> AdminUser {
+fn admin_user(u: User, now: i64, second_factor: bool) -> AdminUser {
     AdminUser {
+        second_factor,
         id: u.id,
         username: u.username,
         email: u.email.unwrap_or_default(),
@@ -106,7 +111,28 @@ impl Services {
         self.ensure_admin(session)?;
         let users = self.store.search_users(query.trim(), USERS_PER_PAGE).await?;
         let now = self.now();
-        Ok(users.into_iter().map(|u| admin_user(u, now)).collect())
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let with_factor = self.store.users_with_factors(&ids).await?;
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let second_factor = with_factor.contains(&u.id);
+                admin_user(u, now, second_factor)
+            })
+            .collect())
+    }
+
+    /// Removes every second factor and recovery code of `user_id` (a user who lost them signs
+    /// in with the password again and may enrol anew). Recorded as an admin action.
+    pub async fn admin_reset_factors(&self, session: &Session, user_id: i64) -> Result<(), ServiceError> {
+        self.ensure_admin(session)?;
+        if self.store.user_by_id(user_id).await?.is_none() {
+            return Err(ServiceError::NotFound("no such user".into()));
+        }
+        self.reset_factors(Some(session.user.id), user_id, &Origin::default())
+            .await
+            .map(|_| ())
+            .map_err(|_| ServiceError::Store(crate::store::StoreError::Unavailable("second factors".into())))
     }
 
     /// Enables or disables an account. Disabling ends the user's sessions and revokes their
@@ -185,8 +211,11 @@ impl Services {
             };
             let c = &r.client;
             let allowed_origins = self.store.client_origins(&c.client_id).await?;
+            let factors = self.store.client_factor_policy(&c.client_id).await?.unwrap_or_default();
             out.push(AdminClient {
                 allowed_origins,
+                require_mfa: factors.require_mfa,
+                mfa_password_grant: factors.mfa_password_grant,
                 client_id: c.client_id.clone(),
                 name: c.name.clone(),
                 confidential: c.confidential,
@@ -231,14 +260,21 @@ impl Services {
         }
         client.grant_types.sort_by_key(|g| g.as_str());
         let origins = super::clients::normalize_origins(&policy.allowed_origins)?;
-        if self.store.update_client(&client).await? {
+        let factors = crate::store::ClientFactorPolicy {
+            require_mfa: policy.require_mfa,
+            mfa_password_grant: policy.mfa_password_grant,
+        };
+        if self.store.update_client(&client).await? && self.store.set_client_factor_policy(client_id, factors).await? {
             self.store.set_client_origins(client_id, &origins).await?;
             let what = format!(
-                "client_policy trusted={} password={} implicit={} device={} origins={}",
+                "client_policy trusted={} password={} implicit={} device={} require_mfa={} mfa_password_grant={} \
+                 origins={}",
                 policy.trusted,
                 policy.password,
                 policy.implicit,
                 policy.device,
+                policy.require_mfa,
+                policy.mfa_password_grant,
                 origins.join(" ")
             );
             let event = Event::new(kind::ADMIN_ACTION).client(client_id).actor(Some(session.user.id)).detail(what);

@@ -9,6 +9,7 @@ use super::{
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
     oauth::{
+        acr,
         authorize::{
             after_consent, after_login, check_session, validate, AuthorizeError, ClientAnswer, NoSession, ResponseMode,
             SignedIn, ValidAuthorize,
@@ -33,6 +34,15 @@ pub enum AuthorizeStep {
         back: String,
         /// The client's `login_hint`, if any.
         login_hint: Option<String>,
+    },
+    /// Send the browser to the second step of signing in (`/o/login/mfa/`) with this pending
+    /// sign-in (for its cookie), which returns to `back`: the session did not pass the second
+    /// factor the request or the client asks for (step-up).
+    SecondStep {
+        /// The pending sign-in of the session's user.
+        pending: String,
+        /// Where the second step returns to.
+        back: String,
     },
     /// Render the consent or error page.
     Page(AuthorizePage),
@@ -70,7 +80,47 @@ fn error_page(e: &OAuthError) -> AuthorizeStep {
     AuthorizeStep::Page(AuthorizePage::Error { code: e.code.as_str().into(), description: e.description.to_string() })
 }
 
+/// Whether a session may answer a request that may ask for a second factor.
+enum StepUp {
+    /// It may: nothing more is asked, or it passed a second factor.
+    Satisfied,
+    /// It did not pass one, and the account has one: the second step, with this pending
+    /// sign-in of the session's first step.
+    SecondStep(String),
+    /// The client requires a second factor, and the account has none.
+    Refused,
+}
+
 impl Services {
+    /// Whether `session` passed the second factor the request (`acr_values`) or the client
+    /// (its "require a second factor" switch) asks for (see [`acr::needs_second_factor`]). A
+    /// voluntary `acr_values` is answered with the one factor an account without a second one
+    /// has (OIDC Core §5.5.1.1: `acr` is voluntary unless essential); the client's switch is
+    /// not.
+    async fn step_up(&self, query: &str, client: &Client, session: &Session) -> Result<StepUp, AuthorizeStep> {
+        if acr::has_second_factor(&session.amr) {
+            return Ok(StepUp::Satisfied);
+        }
+        let failed = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "second-factor lookup failed");
+            AuthorizeStep::unavailable()
+        };
+        let policy = self.store.client_factor_policy(&client.client_id).await.map_err(|e| failed(&e))?;
+        let required = policy.unwrap_or_default().require_mfa;
+        let acr_values = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "acr_values").map(|(_, v)| v);
+        if !acr::needs_second_factor(acr_values.as_deref(), required) {
+            return Ok(StepUp::Satisfied);
+        }
+        match self.has_second_factor(session.user.id).await.map_err(|e| failed(&e))? {
+            true => {
+                let pending = self.pending_sign_in(session.user.id, &session.amr).await.map_err(|e| failed(&e))?;
+                Ok(StepUp::SecondStep(pending))
+            }
+            false if required => Ok(StepUp::Refused),
+            false => Ok(StepUp::Satisfied),
+        }
+    }
+
     /// Validates the request; `Err` is the step to take instead (error page or error redirect).
     async fn validated(&self, query: &str) -> Result<(ValidAuthorize, Client), AuthorizeStep> {
         let params = Params::from_form(query.as_bytes()).map_err(|e| error_page(&e))?;
@@ -132,6 +182,24 @@ impl Services {
                 return AuthorizeStep::SignIn { back, login_hint: v.login_hint.clone() };
             }
         };
+        match self.step_up(query, &client, session).await {
+            Ok(StepUp::Satisfied) => {}
+            Ok(StepUp::SecondStep(_)) if v.prompt.none => {
+                let e = OAuthError::new(ErrorCode::LoginRequired, "a sign-in with a second factor is needed");
+                return v.target().error(&e, issuer).into();
+            }
+            Ok(StepUp::SecondStep(pending)) => {
+                return AuthorizeStep::SecondStep { pending, back: format!("/o/authorize/?{}", after_login(query)) };
+            }
+            Ok(StepUp::Refused) => {
+                let e = OAuthError::new(
+                    ErrorCode::AccessDenied,
+                    "this application requires two-step verification, which the account has not set up",
+                );
+                return v.target().error(&e, issuer).into();
+            }
+            Err(step) => return step,
+        }
         let remembered = match self.store.consent(session.user.id, &client.client_id).await {
             Ok(scope) => scope.is_some_and(|s| v.scope.is_subset(&s)),
             Err(e) => {
@@ -162,6 +230,18 @@ impl Services {
         let Some(session) = session else {
             return AuthorizeStep::SignIn { back: format!("/o/authorize/?{query}"), login_hint: None };
         };
+        // The consent form is user input: the step-up the request needs is checked again.
+        match self.step_up(query, &client, session).await {
+            Ok(StepUp::Satisfied) => {}
+            Ok(StepUp::SecondStep(pending)) => {
+                return AuthorizeStep::SecondStep { pending, back: format!("/o/authorize/?{query}") }
+            }
+            Ok(StepUp::Refused) => {
+                let e = OAuthError::new(ErrorCode::AccessDenied, "this application requires two-step verification");
+                return v.target().error(&e, &self.settings.issuer).into();
+            }
+            Err(step) => return step,
+        }
         let form_post = v.response_mode == ResponseMode::FormPost;
         if !approve {
             if form_post {

@@ -53,6 +53,12 @@ pub mod kind {
     pub const PASSWORD_RESET_SENT: &str = "account.password_reset_sent";
     /// A message could not be sent and was given up (detail: kind and the last error).
     pub const MESSAGE_ABANDONED: &str = "message.abandoned";
+    /// A second factor was added (detail: its kind).
+    pub const FACTOR_ADDED: &str = "account.factor_added";
+    /// A second factor was removed by its owner (detail: its kind).
+    pub const FACTOR_REMOVED: &str = "account.factor_removed";
+    /// The account's recovery codes were replaced.
+    pub const RECOVERY_CODES_REGENERATED: &str = "account.recovery_codes_regenerated";
     /// An admin (or the command line) acted (detail: what).
     pub const ADMIN_ACTION: &str = "admin.action";
 }

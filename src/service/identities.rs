@@ -3,6 +3,7 @@
 //! is given), and listing and unlinking identities on the account page.
 
 use super::{
+    session::FirstStep,
     upstream::BrowserInfo,
     users::{normalize_login, validate_username, SignInError},
     ServiceError, Services,
@@ -105,7 +106,7 @@ impl Services {
         token: &str,
         username: &str,
         browser: &BrowserInfo,
-    ) -> Result<(String, String), FinishError> {
+    ) -> Result<(FirstStep, String), FinishError> {
         let pending = self.pending(token).await?;
         if !self.settings.registration {
             return Err(FinishError::Closed);
@@ -170,7 +171,7 @@ impl Services {
             }
             Err(e) => return Err(finish_failure(e)),
         };
-        self.enter(&pending, &user, browser).await
+        self.enter(&pending, &user, browser, "").await
     }
 
     /// Links the pending identity to the account with its verified email after checking that
@@ -180,7 +181,7 @@ impl Services {
         token: &str,
         password: &str,
         browser: &BrowserInfo,
-    ) -> Result<(String, String), FinishError> {
+    ) -> Result<(FirstStep, String), FinishError> {
         let pending = self.pending(token).await?;
         let candidate = self.link_candidate(&pending).await.map_err(finish_failure)?.ok_or(FinishError::Closed)?;
         let login = candidate.email.clone().unwrap_or_default();
@@ -202,7 +203,7 @@ impl Services {
             Err(StoreError::Conflict(_)) => return Err(FinishError::Taken),
             Err(e) => return Err(finish_failure(e)),
         }
-        self.enter(&pending, &user, browser).await
+        self.enter(&pending, &user, browser, "pwd").await
     }
 
     /// Ends the pending identity and opens a session for `user`.
@@ -211,13 +212,16 @@ impl Services {
         pending: &PendingIdentity,
         user: &User,
         browser: &BrowserInfo,
-    ) -> Result<(String, String), FinishError> {
+        amr: &str,
+    ) -> Result<(FirstStep, String), FinishError> {
         self.store.delete_pending_identity(&pending.pending_hash).await.map_err(finish_failure)?;
-        let session = self
-            .start_session(user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
+        // An existing account linked by its password keeps its second factor.
+        let (previous, remembered) = (browser.previous_session.as_deref(), browser.remembered.as_deref());
+        let step = self
+            .after_first_step(user, amr, &browser.origin(), previous, remembered)
             .await
             .map_err(|_| FinishError::Unavailable)?;
-        Ok((session, pending.next.clone()))
+        Ok((step, pending.next.clone()))
     }
 
     /// The account page's list: every enabled provider (linked or not), then identities of

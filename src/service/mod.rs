@@ -14,6 +14,7 @@ pub mod developer;
 pub mod device;
 pub mod device_grant;
 pub mod events;
+pub mod factors;
 pub mod identities;
 pub mod keys;
 pub mod logout;
@@ -58,6 +59,10 @@ pub struct Services {
     device_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// The key that hashes one-time codes, loaded from the store once.
     code_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The key second-factor secrets are sealed with (see `factors`), loaded once.
+    factor_key: Arc<tokio::sync::OnceCell<[u8; 32]>>,
+    /// The key that signs pending sign-ins and remembered devices, loaded once.
+    pending_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// Wakes this instance's message delivery when a message was queued.
     message_wake: Arc<tokio::sync::Notify>,
     /// OpenID Connect: this instance's copy of the signing keys and the `sid` key.
@@ -129,6 +134,8 @@ impl Services {
             rotation_key: Arc::default(),
             device_key: Arc::default(),
             code_key: Arc::default(),
+            factor_key: Arc::default(),
+            pending_key: Arc::default(),
             message_wake: Arc::default(),
             oidc: Arc::default(),
             upstream,

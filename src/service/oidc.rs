@@ -34,6 +34,9 @@ struct Authentication<'a> {
     auth_time: Option<i64>,
     session_hash: Option<&'a str>,
     nonce: Option<&'a str>,
+    /// The session's `amr`, when the caller holds the session; otherwise read from the
+    /// session by its hash.
+    amr: Option<&'a str>,
 }
 
 /// What else the response carrying an ID Token holds.
@@ -93,6 +96,12 @@ impl Services {
             Some(hash) => Some(session_id(self.sid_key().await?, hash)),
             None => None,
         };
+        // What the session used (OIDC Core §2 `amr`, `acr`); unknown once it has ended.
+        let amr = match (auth.amr, auth.session_hash) {
+            (Some(amr), _) => Some(amr.to_owned()),
+            (None, Some(hash)) => self.store.session_amr(hash).await.map_err(unavailable)?,
+            (None, None) => None,
+        };
         let claims = id_token_claims(&IdTokenFacts {
             issuer: &self.settings.issuer,
             client_id,
@@ -103,6 +112,7 @@ impl Services {
             access_token: issued_with.access_token,
             code: issued_with.code,
             sid: sid.as_deref(),
+            amr: amr.as_deref(),
             alg: key.alg(),
             now: self.now(),
             lifetime: self.settings.id_token_ttl,
@@ -139,6 +149,7 @@ impl Services {
             auth_time: Some(code.auth_time),
             session_hash: code.session_hash.as_deref(),
             nonce: code.nonce.as_deref(),
+            amr: None,
         };
         let with = IssuedWith { access_token: Some(access_token), code: None };
         self.sign_id_token(&client.client_id, &user, &code.scope, &auth, with).await
@@ -156,7 +167,12 @@ impl Services {
         access_token: Option<&str>,
         code: Option<&str>,
     ) -> Result<String, OAuthError> {
-        let auth = Authentication { auth_time: Some(session.auth_time), session_hash: Some(&session.hash), nonce };
+        let auth = Authentication {
+            auth_time: Some(session.auth_time),
+            session_hash: Some(&session.hash),
+            nonce,
+            amr: Some(&session.amr),
+        };
         self.sign_id_token(client_id, &session.user, scope, &auth, IssuedWith { access_token, code }).await
     }
 
@@ -196,6 +212,7 @@ impl Services {
             auth_time: Some(grant.auth_time),
             session_hash: grant.session_hash.as_deref(),
             nonce: None,
+            amr: None,
         };
         let with = IssuedWith { access_token: Some(access_token), code: None };
         self.sign_id_token(&client.client_id, &user, scope, &auth, with).await.map(Some)

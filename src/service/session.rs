@@ -3,7 +3,12 @@
 
 use std::net::IpAddr;
 
-use super::{events::Origin, users::SignInError, Services};
+use super::{
+    events::{kind, Event, Origin},
+    factors::{amr_with_otp, FactorError, FactorUsed},
+    users::SignInError,
+    Services,
+};
 use crate::{
     crypto::{prefix, random_token, sha256_hex},
     store::{NewSession, User},
@@ -27,6 +32,18 @@ pub struct Session {
     pub user: User,
     /// When they signed in.
     pub auth_time: i64,
+    /// How they signed in: RFC 8176 `amr` values, space-separated (`pwd`, `otp`, `mfa`, ...).
+    pub amr: String,
+}
+
+/// Where a first step of signing in (a password, an SMS code, a provider) leads.
+#[derive(Clone, Debug)]
+pub enum FirstStep {
+    /// A session is open: its cookie value.
+    Session(String),
+    /// The account has a second factor: no session yet, only this pending sign-in (for an
+    /// HttpOnly cookie) that the second step (`/o/login/mfa/`) completes.
+    SecondStep(String),
 }
 
 impl Services {
@@ -35,28 +52,75 @@ impl Services {
         self.settings.issuer.starts_with("https://")
     }
 
-    /// Checks the credentials and opens a new session; the previous one (if any) ends, so a
-    /// session id is never carried across a sign-in. Returns the new cookie value.
+    /// Checks the credentials; then opens a new session (the previous one, if any, ends, so a
+    /// session id is never carried across a sign-in), or for an account with a second factor
+    /// only a pending sign-in. `remembered` is the browser's remembered-device cookie.
     pub async fn log_in(
         &self,
         login: &str,
         password: &str,
         origin: &Origin,
         previous: Option<&str>,
-    ) -> Result<(String, User), SignInError> {
+        remembered: Option<&str>,
+    ) -> Result<(FirstStep, User), SignInError> {
         let user = self.sign_in(login, password, origin).await?;
-        let token = self.start_session(&user, origin.ip, &origin.user_agent, previous).await?;
+        let step = self.after_first_step(&user, "pwd", origin, previous, remembered).await?;
+        Ok((step, user))
+    }
+
+    /// After a first step that proved `amr` for `user`: a session, or when the account has a
+    /// second factor (and this browser is not a remembered device the operator allows), a
+    /// pending sign-in.
+    pub async fn after_first_step(
+        &self,
+        user: &User,
+        amr: &str,
+        origin: &Origin,
+        previous: Option<&str>,
+        remembered: Option<&str>,
+    ) -> Result<FirstStep, SignInError> {
+        let unavailable = |_| SignInError::Unavailable;
+        if self.needs_second_step(user, remembered).await.map_err(unavailable)? {
+            return Ok(FirstStep::SecondStep(self.pending_sign_in(user.id, amr).await.map_err(unavailable)?));
+        }
+        self.start_session(user, origin.ip, &origin.user_agent, previous, amr).await.map(FirstStep::Session)
+    }
+
+    /// The second step of a sign-in: the pending sign-in `pending` (its cookie) and a TOTP or
+    /// recovery code, through the throttle. Opens the session, whose `amr` adds `otp` and `mfa`
+    /// to the first step's. Returns the cookie value and the user.
+    pub async fn finish_second_step(
+        &self,
+        pending: &str,
+        code: &str,
+        origin: &Origin,
+        previous: Option<&str>,
+    ) -> Result<(String, User), FactorError> {
+        let p = self.read_pending_sign_in(pending).await?;
+        let user = self.store.user_by_id(p.user_id).await?.filter(|u| u.active).ok_or(FactorError::Expired)?;
+        let used = self.check_second_factor(user.id, code, origin).await?;
+        let how = match used {
+            FactorUsed::Totp => "second_factor:totp",
+            FactorUsed::Recovery => "second_factor:recovery_code",
+        };
+        self.record(Event::new(kind::SIGN_IN_SUCCESS).user(user.id).detail(how), origin).await;
+        let token = self
+            .start_session(&user, origin.ip, &origin.user_agent, previous, &amr_with_otp(&p.amr))
+            .await
+            .map_err(|_| FactorError::Unavailable)?;
         Ok((token, user))
     }
 
     /// Opens a session for `user` (ending `previous`, so a session id never survives a
-    /// sign-in) and returns the cookie value.
+    /// sign-in) authenticated by `amr`, and returns the cookie value. Callers that have only
+    /// seen a first step go through [`Services::after_first_step`] instead.
     pub async fn start_session(
         &self,
         user: &User,
         ip: Option<IpAddr>,
         user_agent: &str,
         previous: Option<&str>,
+        amr: &str,
     ) -> Result<String, SignInError> {
         if let Some(old) = previous {
             let _ = self.store.delete_session(&sha256_hex(old)).await;
@@ -70,6 +134,7 @@ impl Services {
             expires_at: now + ABSOLUTE_LIFETIME,
             user_agent: user_agent.chars().take(300).collect(),
             ip: ip.map(|i| i.to_string()).unwrap_or_default(),
+            amr: amr.to_owned(),
         };
         self.store.insert_session(&session).await.map_err(|e| {
             tracing::error!(error = %e, "cannot store a session");
@@ -91,7 +156,7 @@ impl Services {
         if now - record.last_seen_at >= TOUCH_EVERY {
             let _ = self.store.touch_session(&hash, now).await;
         }
-        Ok(Some(Session { hash, user, auth_time: record.auth_time }))
+        Ok(Some(Session { hash, user, auth_time: record.auth_time, amr: record.amr }))
     }
 }
 
@@ -128,7 +193,7 @@ mod tests {
             })
             .await
             .expect("user");
-        let token = s.start_session(&user, None, "test", None).await.expect("session");
+        let token = s.start_session(&user, None, "test", None, "pwd").await.expect("session");
         assert_eq!(s.session(&token).await.unwrap().map(|x| x.auth_time), Some(1_700_000_000));
         clock.advance(IDLE_LIFETIME - 1);
         assert!(s.session(&token).await.unwrap().is_some(), "still within the idle lifetime");

@@ -208,6 +208,30 @@ pub(crate) fn user_code_budgets(t: &ThrottleSettings, user_id: i64, ip: Option<I
     budgets
 }
 
+/// The budgets of a second-factor code (TOTP or recovery) typed for the account `user_id`
+/// from `ip`. Whoever types it already knew the password, so the budget is per account,
+/// whatever the address (a million TOTP codes, three valid at a time: a few wrong ones, then
+/// growing delays), plus the per-address budget across accounts.
+pub(crate) fn factor_budgets(t: &ThrottleSettings, user_id: i64, ip: Option<IpAddr>) -> Vec<Budget> {
+    let mut budgets = vec![Budget {
+        key: format!("2fa:{user_id}"),
+        free: t.account_address,
+        after: AfterBudget::Delays,
+        forgiven: true,
+        label: "second_factor",
+    }];
+    if let Some(ip) = ip {
+        budgets.push(Budget {
+            key: format!("2fa-ip:{}", address_key(ip)),
+            free: t.address,
+            after: AfterBudget::Delays,
+            forgiven: false,
+            label: "second_factor_client",
+        });
+    }
+    budgets
+}
+
 /// The budget of messages (codes, resets) one client address may have sent: as many as its
 /// sign-ups, and every request counts, so a script cannot run up an SMS bill.
 pub(crate) fn send_budgets(t: &ThrottleSettings, ip: Option<IpAddr>) -> Vec<Budget> {

@@ -304,7 +304,33 @@ impl Services {
             }
             SignInError::Unavailable => busy(),
         })?;
+        self.second_factor_allows_password_grant(client, user.id, ip).await?;
         self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await
+    }
+
+    /// The password grant carries no second factor, so an account that has one may not use it
+    /// (a stolen password alone must not be enough), unless the operator allows it for this
+    /// client. RFC 6749 §5.2 `invalid_grant`: "The provided authorization grant (e.g., ...
+    /// resource owner credentials) is invalid", with a description that says why.
+    async fn second_factor_allows_password_grant(
+        &self,
+        client: &Client,
+        user_id: i64,
+        ip: Option<IpAddr>,
+    ) -> Result<(), OAuthError> {
+        if !self.has_second_factor(user_id).await.map_err(|_| busy())? {
+            return Ok(());
+        }
+        let policy = self.store.client_factor_policy(&client.client_id).await.map_err(unavailable)?;
+        if policy.is_some_and(|p| p.mfa_password_grant) {
+            return Ok(());
+        }
+        let event =
+            Event::new(kind::SIGN_IN_FAILURE).user(user_id).client(&client.client_id).detail("second_factor_required");
+        self.record(event, &Origin::ip(ip)).await;
+        Err(OAuthError::invalid_grant(
+            "this account uses two-step verification: sign in through the browser (authorization code flow)",
+        ))
     }
 
     pub(super) async fn ensure_user_active(&self, user_id: Option<i64>) -> Result<(), OAuthError> {

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{
     events::{kind, Event, Origin},
-    session::Session,
+    session::{FirstStep, Session},
     upstream_http::{UpstreamClient, CALLBACK_BUDGET},
     Services,
 };
@@ -95,8 +95,9 @@ pub struct Started {
 /// How a callback ended well.
 #[derive(Debug)]
 pub enum Finished {
-    /// A known identity: a new session (its cookie value) for its account.
-    SignedIn(String),
+    /// A known identity: a new session (its cookie value) for its account, or the second step
+    /// when the account has a second factor.
+    SignedIn(FirstStep),
     /// The identity is now linked to the signed-in account.
     Linked,
     /// A new identity, waiting behind this cookie value on the finish page.
@@ -136,6 +137,8 @@ pub struct BrowserInfo {
     pub previous_session: Option<String>,
     /// The device cookie it sent (see `service::device`).
     pub device: Option<String>,
+    /// The remembered-device cookie of the second step it sent (see `service::factors`).
+    pub remembered: Option<String>,
 }
 
 impl BrowserInfo {
@@ -300,11 +303,15 @@ impl Services {
                 let event =
                     Event::new(kind::SIGN_IN_SUCCESS).user(user.id).detail(format!("provider:{}", flow.provider));
                 self.record(event, &browser.origin()).await;
-                let token = self
-                    .start_session(&user, browser.ip, &browser.user_agent, browser.previous_session.as_deref())
-                    .await
-                    .map_err(|_| UpstreamFailure::Store)?;
-                Ok(Finished::SignedIn(token))
+                let (previous, remembered) = (browser.previous_session.as_deref(), browser.remembered.as_deref());
+                let step = if self.settings.second_factors.after_provider {
+                    self.after_first_step(&user, "", &browser.origin(), previous, remembered).await
+                } else {
+                    self.start_session(&user, browser.ip, &browser.user_agent, previous, "")
+                        .await
+                        .map(FirstStep::Session)
+                };
+                Ok(Finished::SignedIn(step.map_err(|_| UpstreamFailure::Store)?))
             }
             None => self.hold_pending(p, profile, &flow.next).await.map(Finished::Pending),
         }

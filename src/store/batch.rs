@@ -194,7 +194,7 @@ macro_rules! sql_rows {
                 }
                 if !sessions.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO sessions (session_hash, user_id, auth_time, created_at, last_seen_at, expires_at, user_agent, ip) ",
+                        "INSERT INTO sessions (session_hash, user_id, auth_time, created_at, last_seen_at, expires_at, user_agent, ip, amr) ",
                     );
                     q.push_values(&sessions, |mut b, s| {
                         b.push_bind(&s.session_hash)
@@ -204,7 +204,8 @@ macro_rules! sql_rows {
                             .push_bind(s.auth_time)
                             .push_bind(s.expires_at)
                             .push_bind(&s.user_agent)
-                            .push_bind(&s.ip);
+                            .push_bind(&s.ip)
+                            .push_bind(&s.amr);
                     });
                     q.build().execute(&mut **tx).await?;
                 }

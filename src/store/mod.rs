@@ -3,7 +3,7 @@
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
-//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -31,6 +31,7 @@ mod consents;
 mod contacts;
 mod device_codes;
 mod events;
+mod factors;
 mod identities;
 mod messages;
 mod oidc;
@@ -49,6 +50,7 @@ pub use consents::ConsentStore;
 pub use contacts::{ContactStore, MAX_CODE_ATTEMPTS};
 pub use device_codes::{DeviceCodeStore, DeviceGrant, DevicePoll, NewDeviceCode, PendingDevice};
 pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
+pub use factors::{ClientFactorPolicy, FactorRow, FactorStore};
 pub use identities::IdentityStore;
 pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
@@ -100,6 +102,7 @@ pub trait Store:
     + ContactStore
     + MessageOutboxStore
     + DeviceCodeStore
+    + FactorStore
     + PurgeStore
     + ServerStore
     + Send
@@ -122,6 +125,7 @@ impl<T> Store for T where
         + ContactStore
         + MessageOutboxStore
         + DeviceCodeStore
+        + FactorStore
         + PurgeStore
         + ServerStore
         + Send

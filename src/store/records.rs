@@ -117,6 +117,8 @@ pub struct NewSession {
     pub user_agent: String,
     /// Address, for the account page.
     pub ip: String,
+    /// How the user authenticated (RFC 8176 `amr` values, space-separated).
+    pub amr: String,
 }
 
 /// A stored login session.
@@ -134,6 +136,9 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     /// Absolute end.
     pub expires_at: i64,
+    /// How the user authenticated (RFC 8176 `amr` values, space-separated; empty for sessions
+    /// opened before second factors existed).
+    pub amr: String,
 }
 
 /// A refresh token to store.

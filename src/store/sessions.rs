@@ -22,6 +22,9 @@ pub trait SessionStore: Send + Sync {
         now: i64,
         idle_since: i64,
     ) -> StoreResult<Option<(SessionRecord, User)>>;
+    /// How the session `session_hash` was authenticated (its stored `amr`), whether or not it
+    /// is still live; `None` once it is gone.
+    async fn session_amr(&self, session_hash: &str) -> StoreResult<Option<String>>;
     /// Records activity on a session.
     async fn touch_session(&self, session_hash: &str, now: i64) -> StoreResult<()>;
     /// Ends one session.
@@ -56,7 +59,7 @@ macro_rules! session_sql {
             }
 
             async fn session(&self, session_hash: &str, now: i64, idle_since: i64) -> StoreResult<Option<(SessionRecord, User)>> {
-                let sql = "SELECT session_hash, user_id, auth_time, created_at, last_seen_at, expires_at FROM sessions
+                let sql = "SELECT session_hash, user_id, auth_time, created_at, last_seen_at, expires_at, amr FROM sessions
                      WHERE session_hash = $1 AND expires_at > $2 AND last_seen_at >= $3";
                 let Some(session) = sqlx::query_as::<_, SessionRecord>(sql)
                     .bind(session_hash)
@@ -69,6 +72,14 @@ macro_rules! session_sql {
                 };
                 let user = self.user_by_id(session.user_id).await?.filter(|u| u.active);
                 Ok(user.map(|u| (session, u)))
+            }
+
+            async fn session_amr(&self, session_hash: &str) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT amr FROM sessions WHERE session_hash = $1")
+                    .bind(session_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(amr,)| amr))
             }
 
             async fn touch_session(&self, session_hash: &str, now: i64) -> StoreResult<()> {

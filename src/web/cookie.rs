@@ -18,6 +18,12 @@ pub const PENDING_COOKIE: &str = "yaoshi_pending";
 pub const DEVICE_COOKIE: &str = "yaoshi_device";
 /// The developer apps page's one-time secret (see `api::apps`).
 pub const APP_SECRET_COOKIE: &str = "yaoshi_new_secret";
+/// A sign-in waiting for its second step (see `service::factors`).
+pub const MFA_PENDING_COOKIE: &str = "yaoshi_mfa";
+/// A browser the operator lets skip the second step for a while (see `service::factors`).
+pub const MFA_DEVICE_COOKIE: &str = "yaoshi_mfa_device";
+/// The security page's one-time recovery codes (see `api::factors`).
+pub const RECOVERY_CODES_COOKIE: &str = "yaoshi_recovery_codes";
 
 /// The value of cookie `name`, from any of the request's `Cookie` headers.
 pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -49,6 +55,12 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
 /// It survives sign-out: it is no session, only the right to keep trying a password.
 pub fn device_cookie(token: &str, secure: bool) -> String {
     http_only_cookie(DEVICE_COOKIE, token, "/", "Lax", crate::service::device::DEVICE_LIFETIME, secure)
+}
+
+/// The `Set-Cookie` value for a sign-in waiting for its second step (HttpOnly, SameSite=Lax
+/// so that it survives the redirect back from a provider, for the pending sign-in's lifetime).
+pub fn mfa_pending_cookie(token: &str, secure: bool) -> String {
+    http_only_cookie(MFA_PENDING_COOKIE, token, "/", "Lax", crate::service::factors::PENDING_LIFETIME, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

@@ -38,6 +38,11 @@ pub fn login_page(next: &str) -> String {
     }
 }
 
+/// The second step of a sign-in (`/o/login/mfa/`), which continues to `next` afterwards.
+pub fn second_step_url(next: &str) -> String {
+    format!("/o/login/mfa/?next={}", utf8_percent_encode(safe_next(next), NEXT_ESCAPE))
+}
+
 /// The login page that returns to `path_and_query`, with the sign-in form pre-filled with
 /// `login_hint` (OIDC Core §3.1.2.1) when the client sent one.
 pub fn login_url_hinted(path_and_query: &str, login_hint: Option<&str>) -> String {

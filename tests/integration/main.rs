@@ -36,6 +36,7 @@ mod outbox_crash;
 mod page_stall;
 mod proxy;
 mod schema;
+mod second_factors;
 mod self_service;
 mod store;
 mod token_grants;

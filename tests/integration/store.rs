@@ -211,6 +211,7 @@ async fn concurrent_ends_of_a_session_tell_its_client_once(backend: Backend) {
         expires_at: 90_000,
         user_agent: "test".into(),
         ip: "127.0.0.1".into(),
+        amr: "pwd".into(),
     };
     store.insert_session(&session).await.expect("session");
     store.record_session_client("session-hash", "rp", alice.id, 1_000).await.expect("session client");

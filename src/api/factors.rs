@@ -1,0 +1,206 @@
+//! Second factors: the security page's server functions (enrol TOTP, confirm it, remove it,
+//! regenerate recovery codes) and the second step of signing in. New recovery codes reach the
+//! page once, through a short-lived HttpOnly cookie scoped to it (never a URL), as the
+//! developer apps page shows a new secret.
+
+use leptos::prelude::*;
+
+use super::error::AppError;
+use crate::view::{SecondStepView, SecurityView};
+
+/// Where the security page lives.
+pub const SECURITY_PAGE: &str = "/account/security";
+/// Where the second step of signing in lives.
+pub const SECOND_STEP_PAGE: &str = "/o/login/mfa/";
+
+#[cfg(feature = "ssr")]
+fn factor_error(e: crate::service::factors::FactorError) -> AppError {
+    use crate::service::factors::FactorError as E;
+    match e {
+        E::WrongCode => AppError::WrongCode,
+        E::Replayed => AppError::CodeReplayed,
+        E::Throttled { retry_after } => AppError::throttled(retry_after),
+        E::WrongPassword => AppError::WrongPassword,
+        E::NotFound => AppError::NoSuchFactor,
+        E::Expired => AppError::SignInExpired,
+        E::Unavailable => AppError::Unavailable,
+    }
+}
+
+/// Hands new recovery codes of `user_id` to the next load of the security page.
+#[cfg(feature = "ssr")]
+fn flash_codes(s: &crate::service::Services, user_id: i64, codes: &[String]) {
+    use crate::web::cookie::{http_only_cookie, RECOVERY_CODES_COOKIE};
+    let value = format!("{user_id}:{}", codes.join(","));
+    super::ssr::set_cookie(&http_only_cookie(
+        RECOVERY_CODES_COOKIE,
+        &value,
+        SECURITY_PAGE,
+        "Strict",
+        300,
+        s.secure_cookies(),
+    ));
+}
+
+/// The account's second factors, the enrolment in progress (with its QR code) and recovery
+/// codes made by the previous request (shown this once).
+#[server(endpoint = "account/security", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_security() -> Result<SecurityView, AppError> {
+    use super::ssr;
+    use crate::{
+        service::{factors::qr_svg, present::moment},
+        view::{EnrolmentView, FactorItem},
+        web::cookie::{http_only_cookie, RECOVERY_CODES_COOKIE},
+    };
+    let (s, parts, session) = ssr::signed_in(SECURITY_PAGE).await?;
+    let csrf = ssr::csrf_token(&parts)?;
+    let user = &session.user;
+    let now = s.now();
+    let factors = s
+        .factor_list(user.id)
+        .await
+        .map_err(factor_error)?
+        .into_iter()
+        .map(|f| FactorItem {
+            id: f.id,
+            kind: f.kind,
+            added_at: moment(f.added_at, now),
+            last_used_at: f.last_used_at.map(|at| moment(at, now)),
+        })
+        .collect();
+    let enrolment = s.pending_totp(user).await.map_err(factor_error)?.map(|e| EnrolmentView {
+        qr_svg: qr_svg(&e.uri),
+        secret: e.secret,
+        uri: e.uri,
+    });
+    let mut new_codes = Vec::new();
+    if let Some(flashed) = ssr::cookie(&parts, RECOVERY_CODES_COOKIE) {
+        ssr::set_cookie(&http_only_cookie(RECOVERY_CODES_COOKIE, "", SECURITY_PAGE, "Strict", 0, s.secure_cookies()));
+        // Only this user's, so a cookie planted for another account shows nothing.
+        if let Some((owner, codes)) = flashed.split_once(':') {
+            if owner == user.id.to_string() {
+                new_codes = codes.split(',').map(str::to_owned).collect();
+            }
+        }
+    }
+    Ok(SecurityView {
+        csrf,
+        has_password: user.password_hash.is_some(),
+        factors,
+        enrolment,
+        recovery_left: s.recovery_codes_left(user.id).await.map_err(factor_error)?,
+        new_codes,
+    })
+}
+
+/// Starts a TOTP enrolment (a new secret); the page then shows its QR code. The answer's
+/// query differs from the page's own URL, so that the enhanced form's navigation loads it
+/// (a change of fragment alone would not).
+#[server(endpoint = "account/security/totp")]
+pub async fn start_totp(csrf: String) -> Result<String, AppError> {
+    use super::ssr;
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = ssr::signed_in(SECURITY_PAGE).await?;
+    match s.begin_totp(&session.user).await {
+        Ok(_) => Ok(ssr::go_to(&parts, format!("{SECURITY_PAGE}?step=enrol#enrol"))),
+        Err(e) => ssr::fail(&parts, factor_error(e), SECURITY_PAGE),
+    }
+}
+
+/// Confirms the enrolment with the app's first code; the recovery codes are shown next.
+#[server(endpoint = "account/security/totp/confirm")]
+pub async fn confirm_totp(csrf: String, code: String) -> Result<String, AppError> {
+    use super::ssr;
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = ssr::signed_in(SECURITY_PAGE).await?;
+    match s.confirm_totp(&session, &code, &ssr::origin(&parts)).await {
+        Ok(codes) => {
+            flash_codes(&s, session.user.id, &codes);
+            ssr::done(&parts, SECURITY_PAGE, "factor_added")
+        }
+        Err(e) => ssr::fail(&parts, factor_error(e), SECURITY_PAGE),
+    }
+}
+
+/// Removes a factor after the password and a current code.
+#[server(endpoint = "account/security/remove")]
+pub async fn remove_factor(csrf: String, factor_id: i64, password: String, code: String) -> Result<String, AppError> {
+    use super::ssr;
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = ssr::signed_in(SECURITY_PAGE).await?;
+    match s.remove_factor(&session, factor_id, &password, &code, &ssr::origin(&parts)).await {
+        Ok(()) => ssr::done(&parts, SECURITY_PAGE, "factor_removed"),
+        Err(e) => ssr::fail(&parts, factor_error(e), SECURITY_PAGE),
+    }
+}
+
+/// Replaces the recovery codes after a current code; the new ones are shown next.
+#[server(endpoint = "account/security/recovery")]
+pub async fn regenerate_codes(csrf: String, code: String) -> Result<String, AppError> {
+    use super::ssr;
+    let _checked_by_guard = csrf;
+    let (s, parts, session) = ssr::signed_in(SECURITY_PAGE).await?;
+    match s.regenerate_recovery_codes(&session, &code, &ssr::origin(&parts)).await {
+        Ok(codes) => {
+            flash_codes(&s, session.user.id, &codes);
+            ssr::done(&parts, SECURITY_PAGE, "codes_regenerated")
+        }
+        Err(e) => ssr::fail(&parts, factor_error(e), SECURITY_PAGE),
+    }
+}
+
+/// What the second step's page needs.
+#[server(endpoint = "login/mfa/context", input = leptos::server_fn::codec::GetUrl)]
+pub async fn second_step_context() -> Result<SecondStepView, AppError> {
+    use super::ssr;
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let remember_days = s.settings.second_factors.remember_device_secs / 86_400;
+    Ok(SecondStepView { csrf: ssr::csrf_token(&parts)?, remember_days })
+}
+
+/// The second step of signing in: a TOTP or recovery code for the pending sign-in this
+/// browser holds; then the session opens and the browser continues to `next`. `remember`
+/// (a ticked checkbox) lets this browser skip the step for a while, if the operator allows.
+#[server(endpoint = "login/mfa")]
+pub async fn login_second_step(
+    csrf: String,
+    code: String,
+    next: String,
+    remember: Option<String>,
+) -> Result<String, AppError> {
+    use super::ssr;
+    use crate::web::{
+        cookie::{device_cookie, http_only_cookie, session_cookie, MFA_DEVICE_COOKIE, MFA_PENDING_COOKIE},
+        next::{login_page, safe_next, second_step_url},
+    };
+    let _checked_by_guard = csrf;
+    let s = ssr::services()?;
+    let parts = ssr::parts()?;
+    let next = safe_next(&next).to_owned();
+    let secure = s.secure_cookies();
+    let Some(pending) = ssr::cookie(&parts, MFA_PENDING_COOKIE) else {
+        return ssr::fail(&parts, AppError::SignInExpired, &login_page(&next));
+    };
+    let previous = ssr::session_token(&parts);
+    match s.finish_second_step(&pending, &code, &ssr::origin(&parts), previous.as_deref()).await {
+        Ok((token, user)) => {
+            ssr::set_cookie(&session_cookie(&token, secure));
+            ssr::set_cookie(&http_only_cookie(MFA_PENDING_COOKIE, "", "/", "Lax", 0, secure));
+            if let Some(device) = s.device_token(user.id).await {
+                ssr::set_cookie(&device_cookie(&device, secure));
+            }
+            if remember.is_some() {
+                if let Some((value, secs)) = s.remembered_device(user.id).await {
+                    ssr::set_cookie(&http_only_cookie(MFA_DEVICE_COOKIE, &value, "/", "Lax", secs, secure));
+                }
+            }
+            Ok(ssr::go_to(&parts, next))
+        }
+        Err(crate::service::factors::FactorError::Expired) => {
+            ssr::set_cookie(&http_only_cookie(MFA_PENDING_COOKIE, "", "/", "Lax", 0, secure));
+            ssr::fail(&parts, AppError::SignInExpired, &login_page(&next))
+        }
+        Err(e) => ssr::fail(&parts, factor_error(e), &second_step_url(&next)),
+    }
+}
