@@ -52,16 +52,26 @@ impl Services {
             .await;
     }
 
-    /// Claims the messages due now and attempts each once, concurrently; returns how many it
-    /// claimed.
+    /// Claims the messages due now and attempts each once; returns how many it claimed.
+    /// Recipients are served concurrently, each one's messages in order: a reset request
+    /// checks the address's send limits against the codes before it, so two requests for one
+    /// address must not be resolved side by side.
     pub async fn deliver_due_messages(&self) -> StoreResult<usize> {
         let now = self.now();
         let messages = self.store.claim_messages(now, now + self.message_lease(), CLAIM).await?;
         let claimed = messages.len();
-        let mut attempts = tokio::task::JoinSet::new();
+        let mut by_recipient: std::collections::BTreeMap<String, Vec<QueuedMessage>> = Default::default();
         for message in messages {
+            by_recipient.entry(message.recipient.clone()).or_default().push(message);
+        }
+        let mut attempts = tokio::task::JoinSet::new();
+        for (_, queue) in by_recipient {
             let s = self.clone();
-            attempts.spawn(async move { s.attempt_message(message).await });
+            attempts.spawn(async move {
+                for message in queue {
+                    s.attempt_message(message).await;
+                }
+            });
         }
         while attempts.join_next().await.is_some() {}
         Ok(claimed)
