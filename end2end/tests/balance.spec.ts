@@ -9,7 +9,7 @@ const instances = (process.env.YAOSHI_INSTANCES ?? "").split(" ").filter(Boolean
 test.skip(instances.length !== 2, "needs the two instances behind nginx that .ci/test.sh starts");
 
 const REDIRECT_URI = "http://127.0.0.1:8000/lb";
-const isAsset = (path: string) => path.startsWith("/pkg/") || path === "/favicon.svg" || path === "/local-time.js";
+const isAsset = (path: string) => path.startsWith("/pkg/") || path === "/favicon.svg" || path === "/local-time.js" || path === "/captcha.js";
 
 test("authorize, login, consent, token, refresh, account and logout, each step on the other instance", async ({
   page,
