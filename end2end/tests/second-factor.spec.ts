@@ -47,9 +47,21 @@ const AUTHORIZE =
 
 // The browser forgets its session (and every other cookie of the site): the next sign-in
 // starts from nothing, as in a fresh browser.
+// A navigation the last form started may still be under way and abort this one: then wait
+// for it and go again.
 async function signOut(page: Page) {
+  await page.waitForLoadState("load");
   await page.context().clearCookies();
-  await page.goto("/account");
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto("/account");
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.waitForLoadState("load");
+      await page.context().clearCookies();
+    }
+  }
   await page.waitForURL(/\/o\/login\//);
 }
 
