@@ -11,7 +11,7 @@ use crate::{
     config::{FileSettings, LogFormat, Settings},
     oauth::{jose::Alg, model::GrantType},
     service::{clients::ClientSpec, keys::KeyInfo, users::Registration, ServiceError, Services},
-    store::{ClientRecord, User},
+    store::{ClientRecord, ClientTokenPolicy, User},
 };
 
 /// Yaoshi: an OAuth 2.0 / OpenID Connect authorization server and user system.
@@ -226,9 +226,21 @@ enum ClientCommand {
         /// introspection and user info endpoints (CORS; repeatable).
         #[arg(long = "allowed-origin")]
         allowed_origins: Vec<String>,
+        /// How its access tokens are issued and its requests made.
+        #[command(flatten)]
+        tokens: TokenPolicyArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Replace how a client's access tokens are issued (opaque or JWT, their audiences) and
+    /// whether its authorization requests must be pushed.
+    SetTokenPolicy {
+        /// The client_id.
+        client_id: String,
+        /// The policy (what is not given is reset to its default).
+        #[command(flatten)]
+        tokens: TokenPolicyArgs,
     },
     /// Replace a client's web origins (CORS); none given clears them.
     SetOrigins {
@@ -468,9 +480,11 @@ fn user_json(u: &User) -> Value {
            "active": u.active, "admin": u.admin, "created_at": u.created_at})
 }
 
-fn client_json(r: &ClientRecord, allowed_origins: &[String]) -> Value {
+fn client_json(r: &ClientRecord, allowed_origins: &[String], tokens: &ClientTokenPolicy) -> Value {
     let c = &r.client;
     json!({"client_id": c.client_id, "name": c.name, "allowed_origins": allowed_origins,
+           "access_token_format": tokens.format.as_str(), "resources": tokens.resources,
+           "require_par": tokens.require_par,
            "client_type": if c.confidential { "confidential" } else { "public" },
            "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
            "scope": c.scopes.to_string(), "trusted": c.trusted, "owner_id": r.owner_id, "created_at": r.created_at})
@@ -529,6 +543,31 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A client's token policy on the command line.
+#[derive(clap::Args, Debug)]
+struct TokenPolicyArgs {
+    /// `opaque` (default) or `jwt` (RFC 9068: resource servers verify them offline).
+    #[arg(long, default_value = "opaque")]
+    access_token_format: String,
+    /// A resource server its tokens are for (RFC 8707; an absolute URI, the `aud` of JWT
+    /// access tokens; repeatable).
+    #[arg(long = "resource")]
+    resources: Vec<String>,
+    /// Its authorization requests must be pushed to `/o/par/` first (RFC 9126).
+    #[arg(long)]
+    require_par: bool,
+}
+
+impl TokenPolicyArgs {
+    fn policy(self) -> Result<ClientTokenPolicy, CliError> {
+        Ok(ClientTokenPolicy {
+            format: self.access_token_format.parse().map_err(CliError::Usage)?,
+            resources: self.resources,
+            require_par: self.require_par,
+        })
+    }
+}
+
 async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError> {
     match cmd {
         ClientCommand::Create {
@@ -543,8 +582,10 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             post_logout_redirect_uris,
             backchannel_logout_uri,
             allowed_origins,
+            tokens,
             json,
         } => {
+            let policy = crate::service::clients::checked_token_policy(tokens.policy()?)?;
             let logout = crate::store::LogoutSettings { post_logout_redirect_uris, backchannel_logout_uri };
             let grants = grants
                 .iter()
@@ -569,8 +610,10 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
                     allowed_origins,
                 })
                 .await?;
-            let origins = s.client_origins(&created.record.client.client_id).await?;
-            let mut value = client_json(&created.record, &origins);
+            let client_id = &created.record.client.client_id;
+            s.set_client_token_policy(client_id, policy).await?;
+            let origins = s.client_origins(client_id).await?;
+            let mut value = client_json(&created.record, &origins, &s.client_token_policy(client_id).await?);
             value["client_secret"] = json!(created.secret);
             emit(json, value, || {
                 let mut out = format!("client_id: {}", created.record.client.client_id);
@@ -584,7 +627,8 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             let clients = s.store.list_clients().await.map_err(ServiceError::from)?;
             let mut listed = Vec::new();
             for r in &clients {
-                listed.push(client_json(r, &s.client_origins(&r.client.client_id).await?));
+                let id = &r.client.client_id;
+                listed.push(client_json(r, &s.client_origins(id).await?, &s.client_token_policy(id).await?));
             }
             emit(json, json!({"clients": listed}), || {
                 clients
@@ -596,7 +640,8 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         }
         ClientCommand::Show { client_id, json } => {
             let r = s.find_client(&client_id).await?;
-            let value = client_json(&r, &s.client_origins(&client_id).await?);
+            let value =
+                client_json(&r, &s.client_origins(&client_id).await?, &s.client_token_policy(&client_id).await?);
             emit(json, value.clone(), || serde_json::to_string_pretty(&value).unwrap_or_default());
         }
         ClientCommand::SetOrigins { client_id, allowed_origins } => {
@@ -606,6 +651,16 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             println!(
                 "allowed origins of {client_id}: {}",
                 if origins.is_empty() { "none".into() } else { origins.join(" ") }
+            );
+        }
+        ClientCommand::SetTokenPolicy { client_id, tokens } => {
+            s.set_client_token_policy(&client_id, tokens.policy()?).await?;
+            let p = s.client_token_policy(&client_id).await?;
+            println!(
+                "{client_id}: {} access tokens, resources: {}, pushed requests {}",
+                p.format,
+                if p.resources.is_empty() { "none".into() } else { p.resources.join(" ") },
+                if p.require_par { "required" } else { "optional" }
             );
         }
         ClientCommand::RotateSecret { client_id, json } => {

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         ("/o/revoke_token", post(token::revoke).fallback(token::method_not_allowed)),
         ("/o/introspect", post(token::introspect).fallback(token::method_not_allowed)),
         ("/o/device/authorize", post(token::device_authorize).fallback(token::method_not_allowed)),
+        ("/o/par", post(token::pushed_authorization_request).fallback(token::method_not_allowed)),
         ("/o/userinfo", get(token::userinfo).post(token::userinfo_post)),
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);

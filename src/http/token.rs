@@ -58,7 +58,7 @@ pub(super) async fn token(
         let creds = ClientCredentials::from_parts(basic, &params)?;
         let req = TokenRequest::from_params(&params)?;
         let grant = req.grant_type();
-        let issued = s.exchange(&creds, req, client.map(|c| c.ip)).await?;
+        let issued = s.exchange(&creds, req, &params.get_all("resource"), client.map(|c| c.ip)).await?;
         metrics().tokens.get_or_create(&GrantLabels { grant: grant.as_str().to_owned() }).inc();
         Ok(issued)
     };
@@ -118,6 +118,28 @@ pub(super) async fn device_authorize(
         s.device_authorize(&creds, &params, client.map(|c| c.ip)).await
     };
     answer(result.await, used_basic)
+}
+
+/// `POST /o/par/` (RFC 9126 §2): the same client authentication as the token endpoint;
+/// "201 Created" with the `request_uri` (§2.2).
+pub(super) async fn pushed_authorization_request(
+    State(s): State<Services>,
+    client: Option<Extension<ClientAddr>>,
+    OAuthForm { basic, params }: OAuthForm,
+) -> Response {
+    let used_basic = basic.is_some();
+    let result = async {
+        let creds = ClientCredentials::from_parts(basic, &params)?;
+        s.push_authorization_request(&creds, &params, client.map(|c| c.ip)).await
+    };
+    match result.await {
+        Ok(pushed) => {
+            let mut resp = json_no_store(pushed);
+            *resp.status_mut() = StatusCode::CREATED;
+            resp
+        }
+        Err(error) => OAuthResponse { error, basic: used_basic }.into_response(),
+    }
 }
 
 /// Any method but POST on a form endpoint.

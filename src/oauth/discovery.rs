@@ -29,6 +29,8 @@ pub const INTROSPECTION_PATH: &str = "/o/introspect/";
 pub const END_SESSION_PATH: &str = "/o/logout/";
 /// RFC 8628 §3.1 device authorization endpoint.
 pub const DEVICE_AUTHORIZATION_PATH: &str = "/o/device/authorize/";
+/// RFC 9126 §2: the pushed authorization request endpoint.
+pub const PAR_PATH: &str = "/o/par/";
 
 /// What the metadata is computed from.
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +106,10 @@ pub struct ProviderMetadata {
     /// RFC 8628 §4 `device_authorization_endpoint`, when the device grant is offered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
+    /// RFC 9126 §5 `pushed_authorization_request_endpoint`.
+    pub pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: pushing is required per client, not for every one.
+    pub require_pushed_authorization_requests: bool,
     /// Back-Channel Logout §2.1: logout tokens are sent.
     pub backchannel_logout_supported: bool,
     /// Back-Channel Logout §2.1: they carry `sid` (as the ID Tokens do).
@@ -160,6 +166,8 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         authorization_response_iss_parameter_supported: true,
         end_session_endpoint: at(END_SESSION_PATH),
         device_authorization_endpoint: has(GrantType::DeviceCode).then(|| at(DEVICE_AUTHORIZATION_PATH)),
+        pushed_authorization_request_endpoint: at(PAR_PATH),
+        require_pushed_authorization_requests: false,
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
@@ -223,6 +231,8 @@ mod tests {
         );
         assert_eq!(m["device_authorization_endpoint"], json!("https://id.example/o/device/authorize/"));
         assert_eq!(m["subject_types_supported"], json!(["public"]));
+        assert_eq!(m["pushed_authorization_request_endpoint"], json!("https://id.example/o/par/"));
+        assert_eq!(m["require_pushed_authorization_requests"], json!(false));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
         assert_eq!(
             m["token_endpoint_auth_methods_supported"],

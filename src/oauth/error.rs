@@ -58,6 +58,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §3.1.2.6: "The OP does not support use of the request_uri parameter".
     RequestUriNotSupported,
+    /// OIDC Core §3.1.2.6: "The request_uri in the Authorization Request returns an error or
+    /// contains invalid data." (RFC 9126 §4: an unknown, expired or used pushed request.)
+    InvalidRequestUri,
     /// RFC 6750 §3.1: "The access token provided is expired, revoked, malformed,
     /// or invalid for other reasons."
     InvalidToken,
@@ -71,6 +74,8 @@ pub enum ErrorCode {
     /// RFC 8628 §3.5: "The "device_code" has expired, and the device authorization session
     /// has concluded."
     ExpiredToken,
+    /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -92,10 +97,12 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidToken => "invalid_token",
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 
@@ -179,6 +186,11 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidScope, description)
     }
 
+    /// An `invalid_target` error (RFC 8707 §2).
+    pub fn invalid_target(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, description)
+    }
+
     /// A `server_error` error.
     pub fn server_error(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::ServerError, description)
@@ -214,7 +226,7 @@ mod tests {
         assert_eq!(quoted(&"a".repeat(100)).len(), 64);
     }
 
-    const TABLE: [(ErrorCode, &str, u16); 19] = [
+    const TABLE: [(ErrorCode, &str, u16); 21] = [
         (ErrorCode::InvalidRequest, "invalid_request", 400),
         (ErrorCode::InvalidClient, "invalid_client", 401),
         (ErrorCode::InvalidGrant, "invalid_grant", 400),
@@ -230,10 +242,12 @@ mod tests {
         (ErrorCode::InteractionRequired, "interaction_required", 400),
         (ErrorCode::RequestNotSupported, "request_not_supported", 400),
         (ErrorCode::RequestUriNotSupported, "request_uri_not_supported", 400),
+        (ErrorCode::InvalidRequestUri, "invalid_request_uri", 400),
         (ErrorCode::InvalidToken, "invalid_token", 401),
         (ErrorCode::AuthorizationPending, "authorization_pending", 400),
         (ErrorCode::SlowDown, "slow_down", 400),
         (ErrorCode::ExpiredToken, "expired_token", 400),
+        (ErrorCode::InvalidTarget, "invalid_target", 400),
     ];
 
     #[test]

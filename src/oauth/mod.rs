@@ -21,6 +21,8 @@
 //! | RFC 6749 §3.3, §4.1.3, §6; RFC 9700 §2.1.1 (grant validation) | `grant.rs` |
 //! | RFC 6749 §4.2.2, §4.4.3, §5.1 (token response) | `token.rs`      |
 //! | RFC 7515 (JWS), RFC 7517 (JWK), RFC 7518 §3.3, §3.4, §6 (RS256, ES256), RFC 7519 (JWT); OIDC Core 3.1.3.6 (at_hash), 3.1.3.7 (ID Token validation) | `jose/` |
+//! | RFC 9068 (JWT access tokens), RFC 8707 §2 (resource indicators, `aud`) | `jwt_access.rs` |
+//! | RFC 9126 §2, §4 (pushed authorization requests) | `par.rs` |
 //! | OIDC Core §2, §5.4, §12.2 (ID Token claims, scope claims), Back-Channel Logout §2.1 (`sid`) | `id_token.rs` |
 //! | OIDC RP-Initiated Logout 1.0 §2-3, Back-Channel Logout 1.0 §2.4 (logout token) | `logout.rs` |
 //! | OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3 (provider metadata) | `discovery.rs` |
@@ -42,9 +44,11 @@ pub mod error;
 pub mod grant;
 pub mod id_token;
 pub mod jose;
+pub mod jwt_access;
 pub mod key_schedule;
 pub mod logout;
 pub mod model;
+pub mod par;
 pub mod params;
 pub mod pkce;
 pub mod redirect;

@@ -9,6 +9,11 @@ use std::fmt;
 
 use crate::oauth::error::{quoted, OAuthError};
 
+/// Parameters that may be sent more than once: RFC 8707 §2, "Multiple "resource" parameters
+/// MAY be used to indicate that the requested token is intended to be used at multiple
+/// resources." They are absolute URIs, so a value with a raw space in it is no such URI.
+pub const REPEATABLE: &[&str] = &["resource"];
+
 /// Decoded form or query parameters, each name present at most once and never
 /// with an empty value.
 ///
@@ -30,8 +35,22 @@ impl Params {
     /// `invalid_request`; a name repeated only with empty values is simply omitted.
     pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Result<Params, OAuthError> {
         let mut seen = BTreeSet::new();
-        let mut values = BTreeMap::new();
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
         for (name, value) in pairs {
+            if REPEATABLE.contains(&name.as_str()) && !value.is_empty() {
+                // URIs hold no raw spaces, so a space keeps the values apart.
+                match values.get_mut(&name) {
+                    Some(v) => {
+                        v.push(' ');
+                        v.push_str(&value);
+                    }
+                    None => {
+                        values.insert(name.clone(), value);
+                    }
+                }
+                seen.insert(name);
+                continue;
+            }
             let repeated = seen.contains(&name) && (!value.is_empty() || values.contains_key(&name));
             if repeated {
                 return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", quoted(&name))));
@@ -56,6 +75,20 @@ impl Params {
         self.values.get(name).map(String::as_str)
     }
 
+    /// Every value of a parameter that may be repeated ([`REPEATABLE`]), in the order sent.
+    pub fn get_all(&self, name: &str) -> Vec<&str> {
+        self.get(name).map(|v| v.split(' ').filter(|p| !p.is_empty()).collect()).unwrap_or_default()
+    }
+
+    /// The parameters form-encoded again (Appendix B), without those named in `except`.
+    pub fn to_form(&self, except: &[&str]) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.values.iter().filter(|(k, _)| !except.contains(&k.as_str())) {
+            out.append_pair(k, v);
+        }
+        out.finish()
+    }
+
     /// The value of a REQUIRED parameter; absent -> `invalid_request`
     /// ("missing parameter `name`").
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
@@ -73,6 +106,21 @@ impl fmt::Debug for Params {
 mod tests {
     use super::*;
     use crate::oauth::error::ErrorCode;
+
+    #[test]
+    fn resource_may_repeat() {
+        let p = Params::from_pairs(pairs(&[
+            ("resource", "https://a/"),
+            ("x", "1"),
+            ("resource", "urn:b"),
+            ("resource", ""),
+        ]))
+        .unwrap();
+        assert_eq!(p.get_all("resource"), vec!["https://a/", "urn:b"]);
+        assert_eq!(p.get_all("x"), vec!["1"]);
+        assert!(p.get_all("absent").is_empty());
+        assert!(Params::from_pairs(pairs(&[("scope", "a"), ("scope", "b")])).is_err(), "others still may not");
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

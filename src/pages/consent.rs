@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::{
     components::{forms::DecideForm, ErrorBanner, Layout},
     i18n::{scope_text, t},
-    view::{AuthorizeData, AuthorizePage, ConsentView},
+    view::{AuthorizeData, AuthorizePage, ConsentView, ScopeItem},
 };
 
 /// `/o/authorize/`. Its data comes from the handler that decided to render it.
@@ -44,20 +44,41 @@ fn Consent(view: ConsentView, csrf: String) -> impl IntoView {
                 <strong>{view.username.clone()}</strong> {t.wants_access.1}
             </p>
             <h2>{t.will_be_able}</h2>
-            <ul class="scopes">
-                {view.scopes.iter().map(|s| view! {
-                    <li>{scope_text(&s.name, &s.description)} " " <code>{s.name.clone()}</code></li>
-                }).collect_view()}
-            </ul>
+            <ScopeList scopes=view.scopes.clone()/>
             <p class="muted">{t.sent_to.0} <strong>{view.redirect_host.clone()}</strong> {t.sent_to.1}</p>
             <DecideForm>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="query" value=view.query.clone()/>
-                <div class="actions">
-                    <button type="submit" name="decision" value="deny">{t.deny}</button>
-                    <button type="submit" name="decision" value="approve" class="primary">{t.approve}</button>
-                </div>
+                <DecisionButtons/>
             </DecideForm>
         </Layout>
+    }
+}
+
+/// What the app asks to do, one line per scope: the words and the scope's name.
+#[component]
+pub fn ScopeList(
+    /// The scopes asked for, in the order the request named them.
+    scopes: Vec<ScopeItem>,
+) -> impl IntoView {
+    view! {
+        <ul class="scopes">
+            {scopes.into_iter().map(|s| view! {
+                <li>{scope_text(&s.name, &s.description)} " " <code>{s.name}</code></li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// Deny and Approve, posted as `decision`. Deny comes first: pressing Enter submits a form
+/// with its first button.
+#[component]
+pub fn DecisionButtons() -> impl IntoView {
+    let t = t();
+    view! {
+        <div class="actions">
+            <button type="submit" name="decision" value="deny">{t.deny}</button>
+            <button type="submit" name="decision" value="approve" class="primary">{t.approve}</button>
+        </div>
     }
 }

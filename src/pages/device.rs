@@ -13,7 +13,8 @@ use crate::{
         error::{error_for_code, error_text},
     },
     components::{forms::DecideDeviceForm, ErrorBanner, Layout, Loading, Notice},
-    i18n::{scope_text, t},
+    i18n::t,
+    pages::consent::{DecisionButtons, ScopeList},
 };
 
 /// The device verification page.
@@ -91,18 +92,11 @@ fn Confirm(request: DeviceConfirm, username: String, csrf: String) -> impl IntoV
         <p>{t.device_check_code}</p>
         <p class="user-code"><code>{request.user_code.clone()}</code></p>
         <h2>{t.will_be_able}</h2>
-        <ul class="scopes">
-            {request.scopes.iter().map(|s| view! {
-                <li>{scope_text(&s.name, &s.description)} " " <code>{s.name.clone()}</code></li>
-            }).collect_view()}
-        </ul>
+        <ScopeList scopes=request.scopes.clone()/>
         <DecideDeviceForm>
             <input type="hidden" name="csrf" value=csrf/>
             <input type="hidden" name="user_code" value=request.user_code.clone()/>
-            <div class="actions">
-                <button type="submit" name="decision" value="deny">{t.deny}</button>
-                <button type="submit" name="decision" value="approve" class="primary">{t.approve}</button>
-            </div>
+            <DecisionButtons/>
         </DecideDeviceForm>
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{
     events::{kind, Event, Origin},
+    par::Expanded,
     session::Session,
     Services,
 };
@@ -157,6 +158,11 @@ impl Services {
     /// `GET /o/authorize/`: log in first, then skip consent when it was given before (or the
     /// client is trusted), else ask.
     pub async fn authorize(&self, query: &str, session: Option<&Session>) -> AuthorizeStep {
+        let request = match self.expand_pushed(query).await {
+            Ok(e) => e,
+            Err(e) => return error_page(&e),
+        };
+        let query = request.query.as_str();
         let (v, client) = match self.validated(query).await {
             Ok(ok) => ok,
             Err(step) => return step,
@@ -178,8 +184,10 @@ impl Services {
                 return v.target().error(&e, issuer).into();
             }
             Err(_) => {
-                let back = format!("/o/authorize/?{}", after_login(query));
-                return AuthorizeStep::SignIn { back, login_hint: v.login_hint.clone() };
+                return match self.return_to(&request, after_login(query)).await {
+                    Ok(back) => AuthorizeStep::SignIn { back, login_hint: v.login_hint.clone() },
+                    Err(e) => error_page(&e),
+                };
             }
         };
         match self.step_up(query, &client, session).await {
@@ -189,7 +197,10 @@ impl Services {
                 return v.target().error(&e, issuer).into();
             }
             Ok(StepUp::SecondStep(pending)) => {
-                return AuthorizeStep::SecondStep { pending, back: format!("/o/authorize/?{}", after_login(query)) };
+                return match self.return_to(&request, after_login(query)).await {
+                    Ok(back) => AuthorizeStep::SecondStep { pending, back },
+                    Err(e) => error_page(&e),
+                };
             }
             Ok(StepUp::Refused) => {
                 let e = OAuthError::new(
@@ -208,13 +219,13 @@ impl Services {
             }
         };
         if client.trusted || (remembered && !v.prompt.consent) {
-            return self.grant(&v, &client, session).await;
+            return self.grant(&v, &client, session, &request).await;
         }
         if v.prompt.none {
             let e = OAuthError::new(ErrorCode::ConsentRequired, "the user has not approved this app");
             return v.target().error(&e, issuer).into();
         }
-        AuthorizeStep::Page(AuthorizePage::Consent(self.consent_view(&v, &client, session, query)))
+        AuthorizeStep::Page(AuthorizePage::Consent(self.consent_view(&v, &client, session, &request.outer)))
     }
 
     /// The consent page's decision. The request is validated again: the form is user input.
@@ -222,19 +233,24 @@ impl Services {
     /// A decision is answered with a URL (it is a server function), so a `form_post` answer
     /// is made by a GET of this endpoint instead: after an approval, the request again (now
     /// approved, it answers at once); after a denial, [`Self::denied`].
-    pub async fn decide(&self, query: &str, session: Option<&Session>, approve: bool) -> AuthorizeStep {
+    pub async fn decide(&self, outer: &str, session: Option<&Session>, approve: bool) -> AuthorizeStep {
+        let request = match self.expand_pushed(outer).await {
+            Ok(e) => e,
+            Err(e) => return error_page(&e),
+        };
+        let query = request.query.as_str();
         let (v, client) = match self.validated(query).await {
             Ok(ok) => ok,
             Err(step) => return step,
         };
         let Some(session) = session else {
-            return AuthorizeStep::SignIn { back: format!("/o/authorize/?{query}"), login_hint: None };
+            return AuthorizeStep::SignIn { back: format!("/o/authorize/?{outer}"), login_hint: None };
         };
         // The consent form is user input: the step-up the request needs is checked again.
         match self.step_up(query, &client, session).await {
             Ok(StepUp::Satisfied) => {}
             Ok(StepUp::SecondStep(pending)) => {
-                return AuthorizeStep::SecondStep { pending, back: format!("/o/authorize/?{query}") }
+                return AuthorizeStep::SecondStep { pending, back: format!("/o/authorize/?{outer}") }
             }
             Ok(StepUp::Refused) => {
                 let e = OAuthError::new(ErrorCode::AccessDenied, "this application requires two-step verification");
@@ -245,9 +261,12 @@ impl Services {
         let form_post = v.response_mode == ResponseMode::FormPost;
         if !approve {
             if form_post {
-                return AuthorizeStep::Redirect(format!("{DENIED_PATH}?{query}"));
+                return AuthorizeStep::Redirect(format!("{DENIED_PATH}?{outer}"));
             }
-            let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+            let e = match self.spend_pushed(&request).await {
+                Ok(()) => OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+                Err(e) => e,
+            };
             return v.target().error(&e, &self.settings.issuer).into();
         }
         // A new approval adds to what was approved before (the consent widens, never narrows).
@@ -264,31 +283,44 @@ impl Services {
         let given = Event::new(kind::CONSENT_GIVEN).user(session.user.id).client(&client.client_id);
         self.record(given.detail(v.scope.to_string()), &Origin::default()).await;
         if form_post {
-            return AuthorizeStep::Redirect(format!("/o/authorize/?{}", after_consent(query)));
+            return match self.return_to(&request, after_consent(query)).await {
+                Ok(back) => AuthorizeStep::Redirect(back),
+                Err(e) => error_page(&e),
+            };
         }
-        self.grant(&v, &client, session).await
+        self.grant(&v, &client, session, &request).await
     }
 
     /// `GET /o/authorize/denied/`: the denial of a `form_post` request, posted to the client.
     /// Only the signed-in user's browser gets here from the consent page; anyone else could
     /// as well send the client an `access_denied` of their own.
-    pub async fn denied(&self, query: &str, session: Option<&Session>) -> AuthorizeStep {
-        let (v, _) = match self.validated(query).await {
+    pub async fn denied(&self, outer: &str, session: Option<&Session>) -> AuthorizeStep {
+        let request = match self.expand_pushed(outer).await {
+            Ok(e) => e,
+            Err(e) => return error_page(&e),
+        };
+        let (v, _) = match self.validated(&request.query).await {
             Ok(ok) => ok,
             Err(step) => return step,
         };
         if session.is_none() {
-            return AuthorizeStep::SignIn { back: format!("/o/authorize/?{query}"), login_hint: None };
+            return AuthorizeStep::SignIn { back: format!("/o/authorize/?{outer}"), login_hint: None };
         }
-        let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        let e = match self.spend_pushed(&request).await {
+            Ok(()) => OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+            Err(e) => e,
+        };
         v.target().error(&e, &self.settings.issuer).into()
     }
 
     /// Answers the approved request: a code (§4.1.2), an access token (§4.2.2), an ID Token
     /// (OIDC Core §3.2.2.5, §3.3.2.5), or several, by the request's response mode.
-    async fn grant(&self, v: &ValidAuthorize, client: &Client, session: &Session) -> AuthorizeStep {
+    async fn grant(&self, v: &ValidAuthorize, client: &Client, session: &Session, request: &Expanded) -> AuthorizeStep {
         let issuer = &self.settings.issuer;
         let target = v.target();
+        if let Err(e) = self.spend_pushed(request).await {
+            return target.error(&e, issuer).into();
+        }
         match self.response_parameters(v, client, session).await {
             Ok(pairs) => {
                 let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -310,8 +342,9 @@ impl Services {
             out.push(("code", code.clone()));
         }
         let tokens = if v.response_type.token {
+            let form = self.access_form(client, &[]).await?;
             let issued =
-                self.issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), None).await?;
+                self.issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), &form).await?;
             let grant = crate::metrics::GrantLabels { grant: GrantType::Implicit.as_str().to_owned() };
             crate::metrics::metrics().tokens.get_or_create(&grant).inc();
             Some(issued)

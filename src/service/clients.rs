@@ -7,12 +7,12 @@ use super::{
 use crate::{
     crypto::{client_secret_record, prefix, random_id, random_token},
     oauth::{
-        cors, grant,
+        cors, grant, jwt_access,
         model::{Client, GrantType},
         redirect,
         scope::Scope,
     },
-    store::ClientRecord,
+    store::{ClientRecord, ClientTokenPolicy},
 };
 
 /// What an operator or developer asks for when registering a client. `Debug` leaves the
@@ -92,6 +92,25 @@ pub fn normalize_origins(raw: &[String]) -> Result<Vec<String>, ServiceError> {
     origins.sort();
     origins.dedup();
     Ok(origins)
+}
+
+/// A token policy with its resource indicators validated (RFC 8707 §2: absolute URIs without
+/// fragment), duplicates dropped, at most [`jwt_access::MAX_RESOURCES`].
+pub fn checked_token_policy(mut policy: ClientTokenPolicy) -> Result<ClientTokenPolicy, ServiceError> {
+    let mut resources: Vec<String> = Vec::with_capacity(policy.resources.len());
+    for r in policy.resources.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        jwt_access::validate_resource(r)
+            .map_err(|why| ServiceError::InvalidField("resources", format!("resource {r:?}: {why}")))?;
+        if !resources.iter().any(|known| known == r) {
+            resources.push(r.to_owned());
+        }
+    }
+    if resources.len() > jwt_access::MAX_RESOURCES {
+        let most = jwt_access::MAX_RESOURCES;
+        return Err(ServiceError::InvalidField("resources", format!("at most {most} resources")));
+    }
+    policy.resources = resources;
+    Ok(policy)
 }
 
 /// The most web origins one client may register.
@@ -214,6 +233,27 @@ impl Services {
     pub async fn set_client_origins(&self, client_id: &str, raw: &[String]) -> Result<(), ServiceError> {
         let origins = normalize_origins(raw)?;
         self.store.set_client_origins(client_id, &origins).await?;
+        Ok(())
+    }
+
+    /// How a client's access tokens are issued and its requests made.
+    pub async fn client_token_policy(&self, client_id: &str) -> Result<ClientTokenPolicy, ServiceError> {
+        self.store
+            .client_token_policy(client_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no client {client_id:?}")))
+    }
+
+    /// Replaces a client's token policy after validating its resource indicators.
+    pub async fn set_client_token_policy(
+        &self,
+        client_id: &str,
+        policy: ClientTokenPolicy,
+    ) -> Result<(), ServiceError> {
+        let policy = checked_token_policy(policy)?;
+        if !self.store.set_client_token_policy(client_id, &policy).await? {
+            return Err(ServiceError::NotFound(format!("no client {client_id:?}")));
+        }
         Ok(())
     }
 

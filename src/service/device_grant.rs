@@ -219,6 +219,7 @@ impl Services {
         &self,
         client: &Client,
         device_code: &str,
+        form: &super::access_token::AccessForm,
     ) -> Result<TokenResponse, OAuthError> {
         let hash = sha256_hex(device_code);
         match self.store.poll_device_code(&hash, &client.client_id, self.now()).await.map_err(unavailable)? {
@@ -228,7 +229,7 @@ impl Services {
             }
             DevicePoll::Issue(granted) => {
                 self.ensure_user_active(Some(granted.user_id)).await?;
-                self.issue_tokens(client, GrantType::DeviceCode, Some(granted.user_id), granted.scope, None).await
+                self.issue_tokens(client, GrantType::DeviceCode, Some(granted.user_id), granted.scope, form).await
             }
         }
     }

@@ -271,7 +271,8 @@ impl Services {
             now,
             RotationTimes {
                 publish_delay: self.settings.key_publish_delay,
-                token_lifetime: self.settings.id_token_ttl,
+                // The key also signs JWT access tokens, which may live longer.
+                token_lifetime: self.settings.id_token_ttl.max(self.settings.access_token_ttl),
                 propagation: CACHE_TTL.as_secs() as i64 + VERIFIER_LEEWAY,
             },
         );

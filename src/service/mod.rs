@@ -1,6 +1,7 @@
 //! Use cases: the one entry point that the axum routes, the server functions and the CLI
 //! share. Only this layer combines the protocol core, the store, the clock and crypto.
 
+mod access_token;
 pub mod account;
 pub mod admin;
 mod attempt_queue;
@@ -22,6 +23,7 @@ pub mod logout_delivery;
 pub mod message_delivery;
 pub mod notify;
 mod oidc;
+mod par;
 pub mod present;
 pub mod recovery;
 mod refresh;

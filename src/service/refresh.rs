@@ -7,6 +7,7 @@
 //! nobody without the server's key can compute them.
 
 use super::{
+    access_token::{AccessForm, Issued},
     events::{kind, Event, Origin},
     token::Minted,
     unavailable, Services,
@@ -58,6 +59,7 @@ impl Services {
         client: &Client,
         token: &str,
         requested: Option<&Scope>,
+        form: &AccessForm,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let hash = sha256_hex(token);
@@ -70,7 +72,7 @@ impl Services {
             return Err(invalid());
         }
         if let Some(rotated_at) = stored.rotated_at {
-            if let Some(again) = self.grace_retry(token, &stored, rotated_at, now).await? {
+            if let Some(again) = self.grace_retry(token, &stored, rotated_at, now, form).await? {
                 return self.with_refresh_id_token(again, &stored, client).await;
             }
             self.store.revoke_family(&stored.family_id, now).await.map_err(unavailable)?;
@@ -95,15 +97,24 @@ impl Services {
             Some(stored.scope.clone()),
         );
         // Signed before the rotation, so that a failure here leaves the presented token usable.
-        let id_token = self.refresh_id_token(&stored, client, &scope, &minted.access).await?;
+        let issued = Issued {
+            client_id: &client.client_id,
+            user_id: stored.user_id,
+            scope: &scope,
+            expires_at: rows.access_expires_at,
+        };
+        let access_token = self.present_access(form, minted.access.clone(), &issued).await?;
+        let id_token = self.refresh_id_token(&stored, client, &scope, &access_token).await?;
         match self.store.rotate_refresh(&hash, &rows, now).await.map_err(unavailable)? {
-            Rotation::Rotated => Ok(TokenResponse { id_token, ..minted.response(&scope) }),
+            Rotation::Rotated => Ok(TokenResponse { access_token, id_token, ..minted.response(&scope) }),
             Rotation::Lost => {
                 // Another request rotated it first: within the grace window this one gets the
                 // same pair; the record is read again to learn its successor.
                 let fresh = self.store.refresh_token(&hash).await.map_err(unavailable)?;
                 if let Some(fresh) = fresh.filter(|f| f.revoked_at.is_none()) {
-                    if let Some(again) = self.grace_retry(token, &fresh, fresh.rotated_at.unwrap_or(now), now).await? {
+                    if let Some(again) =
+                        self.grace_retry(token, &fresh, fresh.rotated_at.unwrap_or(now), now, form).await?
+                    {
                         return self.with_refresh_id_token(again, &stored, client).await;
                     }
                 }
@@ -133,6 +144,7 @@ impl Services {
         stored: &RefreshRecord,
         rotated_at: i64,
         now: i64,
+        form: &AccessForm,
     ) -> Result<Option<TokenResponse>, OAuthError> {
         if self.settings.refresh_grace == 0 || now - rotated_at > self.settings.refresh_grace {
             return Ok(None);
@@ -148,8 +160,11 @@ impl Services {
             (Some(n), Some(a))
                 if n.rotated_at.is_none() && n.revoked_at.is_none() && a.revoked_at.is_none() && a.expires_at > now =>
             {
+                let scope = a.scope.clone();
+                let issued =
+                    Issued { client_id: &a.client_id, user_id: a.user_id, scope: &scope, expires_at: a.expires_at };
                 Ok(Some(TokenResponse {
-                    access_token: minted.access,
+                    access_token: self.present_access(form, minted.access, &issued).await?,
                     token_type: "Bearer",
                     expires_in: a.expires_at - now,
                     scope: Some(a.scope.to_string()),

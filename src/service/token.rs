@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::{
+    access_token::{AccessForm, Issued},
     events::{kind, Event, Origin},
     throttle::{self, Refusal, Verdict},
     unavailable,
@@ -210,29 +211,34 @@ impl Services {
     }
 
     /// `POST /o/token/`: authenticates the client, validates the grant and issues tokens.
+    ///
+    /// `resources` are the request's RFC 8707 `resource` parameters: the audiences of a JWT
+    /// access token (see [`crate::oauth::jwt_access::audience`]).
     pub async fn exchange(
         &self,
         creds: &ClientCredentials,
         req: TokenRequest,
+        resources: &[&str],
         ip: Option<IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(creds, ip).await?;
         grant::ensure_grant_allowed(&client, req.grant_type())?;
+        let form = self.access_form(&client, resources).await?;
         match req {
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-                self.redeem_code(&client, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await
+                self.redeem_code(&client, &code, redirect_uri.as_deref(), code_verifier.as_deref(), &form).await
             }
             TokenRequest::Password { username, password, scope } => {
-                self.password_grant(&client, &username, &password, scope.as_ref(), ip).await
+                self.password_grant(&client, &username, &password, scope.as_ref(), ip, &form).await
             }
             TokenRequest::ClientCredentials { scope } => {
                 let scope = grant::resolve_scope(scope.as_ref(), &client, &self.known_scopes)?;
-                self.issue_tokens(&client, GrantType::ClientCredentials, None, scope, None).await
+                self.issue_tokens(&client, GrantType::ClientCredentials, None, scope, &form).await
             }
             TokenRequest::RefreshToken { refresh_token, scope } => {
-                self.refresh(&client, &refresh_token, scope.as_ref()).await
+                self.refresh(&client, &refresh_token, scope.as_ref(), &form).await
             }
-            TokenRequest::DeviceCode { device_code } => self.device_code_grant(&client, &device_code).await,
+            TokenRequest::DeviceCode { device_code } => self.device_code_grant(&client, &device_code, &form).await,
         }
     }
 
@@ -245,6 +251,7 @@ impl Services {
         code: &str,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
+        form: &AccessForm,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let code_hash = sha256_hex(code);
@@ -269,7 +276,14 @@ impl Services {
             self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
             return Err(e);
         }
-        let mut response = minted.response(&issued.scope);
+        let mut response =
+            match self.respond(form, minted, &client.client_id, Some(issued.user_id), &issued.scope).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.store.revoke_family(&code_hash, now).await.map_err(unavailable)?;
+                    return Err(e);
+                }
+            };
         // OIDC Core §3.1.3.3: an authentication request (scope `openid`) gets an ID Token.
         if issued.scope.contains("openid") {
             match self.code_id_token(client, &issued, &code_hash, &response.access_token).await {
@@ -291,6 +305,7 @@ impl Services {
         password: &str,
         scope: Option<&Scope>,
         ip: Option<IpAddr>,
+        form: &AccessForm,
     ) -> Result<TokenResponse, OAuthError> {
         let scope = grant::resolve_scope(scope, client, &self.known_scopes)?;
         // A throttled attempt gets exactly the answer of a wrong password, so the throttle
@@ -305,7 +320,7 @@ impl Services {
             SignInError::Unavailable => busy(),
         })?;
         self.second_factor_allows_password_grant(client, user.id, ip).await?;
-        self.issue_tokens(client, GrantType::Password, Some(user.id), scope, None).await
+        self.issue_tokens(client, GrantType::Password, Some(user.id), scope, form).await
     }
 
     /// The password grant carries no second factor, so an account that has one may not use it
@@ -341,34 +356,35 @@ impl Services {
         }
     }
 
-    /// Mints and stores the tokens of one grant.
-    pub(crate) async fn issue_tokens(
+    /// Mints and stores the tokens of one grant, the access token in the client's `form`.
+    pub(super) async fn issue_tokens(
         &self,
         client: &Client,
         grant: GrantType,
         user_id: Option<i64>,
         scope: Scope,
-        family: Option<String>,
+        form: &AccessForm,
     ) -> Result<TokenResponse, OAuthError> {
-        let refresh_scope = Some(scope.clone());
-        let (response, tokens) = self.mint(client, grant, user_id, scope, family, refresh_scope);
-        self.store.insert_tokens(&tokens).await.map_err(unavailable)?;
-        Ok(response)
+        let minted = Minted::new(grant, self);
+        let rows = minted.rows(self, client, user_id, &scope, None, Some(scope.clone()));
+        self.store.insert_tokens(&rows).await.map_err(unavailable)?;
+        self.respond(form, minted, &client.client_id, user_id, &scope).await
     }
 
-    /// Creates fresh random tokens: the response for the client and the hashes for the store.
-    fn mint(
+    /// The response for tokens just stored, with the access token in the client's `form`.
+    pub(super) async fn respond(
         &self,
-        client: &Client,
-        grant: GrantType,
+        form: &AccessForm,
+        minted: Minted,
+        client_id: &str,
         user_id: Option<i64>,
-        scope: Scope,
-        family: Option<String>,
-        refresh_scope: Option<Scope>,
-    ) -> (TokenResponse, NewTokens) {
-        let minted = Minted::new(grant, self);
-        let rows = minted.rows(self, client, user_id, &scope, family, refresh_scope);
-        (minted.response(&scope), rows)
+        scope: &Scope,
+    ) -> Result<TokenResponse, OAuthError> {
+        let expires_at = self.now() + minted.ttl;
+        let mut response = minted.response(scope);
+        let issued = Issued { client_id, user_id, scope, expires_at };
+        response.access_token = self.present_access(form, response.access_token, &issued).await?;
+        Ok(response)
     }
 
     /// RFC 7009 §2.1: revokes a token the client owns. Unknown tokens and other clients'
@@ -376,16 +392,16 @@ impl Services {
     pub async fn revoke(&self, creds: &ClientCredentials, token: &str, ip: Option<IpAddr>) -> Result<(), OAuthError> {
         let client = self.authenticate_client(creds, ip).await?;
         let now = self.now();
-        let hash = sha256_hex(token);
-        if let Some(r) = self.store.refresh_token(&hash).await.map_err(unavailable)? {
+        if let Some(r) = self.store.refresh_token(&sha256_hex(token)).await.map_err(unavailable)? {
             if r.client_id == client.client_id {
                 self.store.revoke_family(&r.family_id, now).await.map_err(unavailable)?;
             }
             return Ok(());
         }
-        if let Some(a) = self.store.access_token(&hash).await.map_err(unavailable)? {
+        let key = self.access_record_key(token).await?;
+        if let Some(a) = self.store.access_token(&key).await.map_err(unavailable)? {
             if a.client_id == client.client_id {
-                self.store.revoke_access_token(&hash, now).await.map_err(unavailable)?;
+                self.store.revoke_access_token(&key, now).await.map_err(unavailable)?;
             }
         }
         Ok(())
@@ -404,10 +420,10 @@ impl Services {
             return Err(OAuthError::invalid_client("client authentication failed"));
         }
         let now = self.now();
-        let hash = sha256_hex(token);
-        let (record, token_type) = match self.store.access_token(&hash).await.map_err(unavailable)? {
+        let key = self.access_record_key(token).await?;
+        let (record, token_type) = match self.store.access_token(&key).await.map_err(unavailable)? {
             Some(a) => (a, "Bearer"),
-            None => match self.store.refresh_token(&hash).await.map_err(unavailable)? {
+            None => match self.store.refresh_token(&sha256_hex(token)).await.map_err(unavailable)? {
                 Some(r) if r.rotated_at.is_none() => (
                     AccessRecord {
                         family_id: Some(r.family_id),
@@ -449,9 +465,10 @@ impl Services {
     /// The user behind a bearer access token, with the claims its scopes allow.
     pub async fn userinfo(&self, bearer: &str) -> Result<UserInfo, BearerError> {
         let now = self.now();
+        let key = self.access_record_key(bearer).await.map_err(|_| BearerError::Unavailable)?;
         let record = self
             .store
-            .access_token(&sha256_hex(bearer))
+            .access_token(&key)
             .await
             .map_err(|_| BearerError::Unavailable)?
             .filter(|a| a.revoked_at.is_none() && a.expires_at > now)

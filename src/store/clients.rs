@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use super::{
     records::{client_columns, ClientRow},
     sql::{PostgresStore, SqliteStore},
-    ClientRecord, LogoutSettings, StoreResult,
+    ClientRecord, LogoutSettings, StoreError, StoreResult,
 };
+use crate::oauth::jwt_access::AccessTokenFormat;
 
 /// Registered OAuth clients, including their OpenID Connect logout registration.
 #[async_trait]
@@ -37,6 +38,23 @@ pub trait ClientStore: Send + Sync {
     /// Whether `origin` (normalised) is registered: by `client_id` when given, otherwise by
     /// any client.
     async fn origin_registered(&self, origin: &str, client_id: Option<&str>) -> StoreResult<bool>;
+    /// How the client's access tokens are issued and its requests made; `None` for an unknown
+    /// client.
+    async fn client_token_policy(&self, client_id: &str) -> StoreResult<Option<ClientTokenPolicy>>;
+    /// Replaces the client's token policy; false for an unknown client.
+    async fn set_client_token_policy(&self, client_id: &str, policy: &ClientTokenPolicy) -> StoreResult<bool>;
+}
+
+/// How a client's access tokens are issued (RFC 9068, RFC 8707) and whether its authorization
+/// requests must be pushed (RFC 9126). Opaque tokens, no resources, no push by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientTokenPolicy {
+    /// Opaque or JWT access tokens.
+    pub format: AccessTokenFormat,
+    /// The resource servers its tokens are for: the `aud` of JWT access tokens.
+    pub resources: Vec<String>,
+    /// Authorization requests must come through `POST /o/par/`.
+    pub require_par: bool,
 }
 
 const CLIENT_COLUMNS: &str =
@@ -180,6 +198,36 @@ macro_rules! client_sql {
                         .await?,
                 };
                 Ok(row.is_some())
+            }
+
+            async fn client_token_policy(&self, client_id: &str) -> StoreResult<Option<ClientTokenPolicy>> {
+                let row: Option<(String, String, bool)> = sqlx::query_as(
+                    "SELECT access_token_format, resources, require_par FROM clients WHERE client_id = $1",
+                )
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(format, resources, require_par)| {
+                    Ok(ClientTokenPolicy {
+                        format: format.parse().map_err(StoreError::Corrupt)?,
+                        resources: resources.split_whitespace().map(str::to_owned).collect(),
+                        require_par,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn set_client_token_policy(&self, client_id: &str, p: &ClientTokenPolicy) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE clients SET access_token_format = $1, resources = $2, require_par = $3 WHERE client_id = $4",
+                )
+                .bind(p.format.as_str())
+                .bind(p.resources.join(" "))
+                .bind(p.require_par)
+                .bind(client_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
         }
     };

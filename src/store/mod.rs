@@ -3,7 +3,7 @@
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
-//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`], [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -37,6 +37,7 @@ mod messages;
 mod oidc;
 mod outbox;
 mod purge;
+mod pushed;
 mod records;
 mod server;
 mod sessions;
@@ -45,7 +46,7 @@ mod throttle;
 mod tokens;
 mod users;
 
-pub use clients::ClientStore;
+pub use clients::{ClientStore, ClientTokenPolicy};
 pub use consents::ConsentStore;
 pub use contacts::{ContactStore, MAX_CODE_ATTEMPTS};
 pub use device_codes::{DeviceCodeStore, DeviceGrant, DevicePoll, NewDeviceCode, PendingDevice};
@@ -56,6 +57,7 @@ pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
 pub use outbox::LogoutOutboxStore;
 pub use purge::{Expired, PurgeStore};
+pub use pushed::{PushedRecord, PushedRequestStore};
 pub use records::*;
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -103,6 +105,7 @@ pub trait Store:
     + MessageOutboxStore
     + DeviceCodeStore
     + FactorStore
+    + PushedRequestStore
     + PurgeStore
     + ServerStore
     + Send
@@ -126,6 +129,7 @@ impl<T> Store for T where
         + MessageOutboxStore
         + DeviceCodeStore
         + FactorStore
+        + PushedRequestStore
         + PurgeStore
         + ServerStore
         + Send

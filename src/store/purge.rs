@@ -49,6 +49,8 @@ pub enum Expired {
     CaptchaAnswers(i64),
     /// Device authorization requests that expired before the time given.
     DeviceCodes(i64),
+    /// Pushed authorization requests that expired before the time given.
+    PushedRequests(i64),
 }
 
 impl Expired {
@@ -72,6 +74,7 @@ impl Expired {
             Expired::Messages(..) => "messages",
             Expired::CaptchaAnswers(..) => "captcha_answers",
             Expired::DeviceCodes(..) => "device_codes",
+            Expired::PushedRequests(..) => "pushed_requests",
         }
     }
 
@@ -177,6 +180,12 @@ impl Expired {
             ),
             Expired::DeviceCodes(before) => (
                 "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::PushedRequests(before) => (
+                "DELETE FROM pushed_requests WHERE request_hash IN
+                   (SELECT request_hash FROM pushed_requests WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),

@@ -236,6 +236,20 @@ impl TestServer {
         &self._db.url
     }
 
+    /// Runs `sql` on this server's database over a connection of its own, behind the server's
+    /// back (as an operator, a clock or a crash would); returns the number of rows it changed.
+    pub async fn execute_sql(&self, sql: &str) -> u64 {
+        use sqlx::Connection as _;
+        let url = self.database_url();
+        if url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
+            sqlx::query(sql).execute(&mut c).await.expect(sql).rows_affected()
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::query(sql).execute(&mut c).await.expect(sql).rows_affected()
+        }
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

@@ -4,19 +4,6 @@
 use crate::common::{Backend, TestServer};
 use yaoshi::service::cleanup::BATCH;
 
-/// Runs `sql` on the test database behind the server's back.
-async fn exec(t: &TestServer, sql: &str) -> u64 {
-    use sqlx::Connection as _;
-    let url = t.database_url();
-    if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
-        sqlx::query(sql).execute(&mut c).await.expect(sql).rows_affected()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
-        sqlx::query(sql).execute(&mut c).await.expect(sql).rows_affected()
-    }
-}
-
 /// The number of rows `sql` (a `SELECT COUNT(*)`) counts.
 async fn count(t: &TestServer, sql: &str) -> i64 {
     use sqlx::Connection as _;
@@ -37,7 +24,7 @@ async fn insert_many(t: &TestServer, n: i64, into: &str, select: &str) {
         "INSERT INTO {into} WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
          SELECT {select} FROM n"
     );
-    assert_eq!(exec(t, &sql).await, n as u64);
+    assert_eq!(t.execute_sql(&sql).await, n as u64);
 }
 
 /// 2,000 expired events, 1,200 expired throttle windows and 600 ended sessions go, in batches

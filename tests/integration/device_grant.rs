@@ -10,22 +10,9 @@ use yaoshi::{oauth::model::GrantType, service::clients::ClientSpec};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// Runs `sql` on the test database over a connection of its own.
-async fn execute(srv: &TestServer, sql: &str) {
-    use sqlx::Connection;
-    let url = srv.database_url();
-    if url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
-        sqlx::query(sql).execute(&mut conn).await.expect(sql);
-    } else {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-        sqlx::query(sql).execute(&mut conn).await.expect(sql);
-    }
-}
-
 /// As if the device had waited out its interval since the last poll.
 async fn wait_interval(srv: &TestServer) {
-    execute(srv, "UPDATE device_codes SET polled_at = polled_at - 100 WHERE polled_at IS NOT NULL").await;
+    srv.execute_sql("UPDATE device_codes SET polled_at = polled_at - 100 WHERE polled_at IS NOT NULL").await;
 }
 
 /// A server with alice and a public TV app that registered the device grant.
@@ -159,7 +146,7 @@ async fn denial_and_expiry_give_the_rfc_errors(backend: Backend) {
 
     let late = authorize_device(&srv, &app, "profile").await;
     let (device_code, user_code) = (late.field("device_code"), late.field("user_code"));
-    execute(&srv, "UPDATE device_codes SET expires_at = 1 WHERE status = 'pending'").await;
+    srv.execute_sql("UPDATE device_codes SET expires_at = 1 WHERE status = 'pending'").await;
     poll(&srv, &app, &device_code).await.error(400, "expired_token");
     let (_, html) = srv.page(&b, &format!("/o/device/?user_code={user_code}")).await;
     assert!(html.contains("wrong or has expired") && !html.contains("Approve"), "{html}");

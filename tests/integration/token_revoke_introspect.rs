@@ -17,19 +17,6 @@ async fn userinfo(srv: &TestServer, token: &str) -> Reply {
     send(srv.http.get(srv.url("/o/userinfo/")).bearer_auth(token)).await
 }
 
-/// Runs `sql` on the test database over a connection of its own.
-async fn execute(srv: &TestServer, sql: &str) {
-    use sqlx::Connection;
-    let url = srv.database_url();
-    if url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
-        sqlx::query(sql).execute(&mut conn).await.expect(sql);
-    } else {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-        sqlx::query(sql).execute(&mut conn).await.expect(sql);
-    }
-}
-
 /// Asserts a revocation answer: 200, empty, not cached.
 #[track_caller]
 fn assert_revoked(r: &Reply) {
@@ -86,7 +73,7 @@ async fn revocation_needs_client_and_token(backend: Backend) {
 async fn storage_failure_is_503_never_200(backend: Backend) {
     let (srv, app, _) = setup(backend).await;
     let (access, refresh_token) = password(&srv, &app, "openid").await;
-    execute(&srv, "DROP TABLE refresh_tokens").await;
+    srv.execute_sql("DROP TABLE refresh_tokens").await;
     for t in [&refresh_token, &access, "yat_no-such-token"] {
         revoke(&srv, &app, t).await.error(503, "temporarily_unavailable");
     }
