@@ -35,6 +35,8 @@ pub(super) struct Issued<'a> {
     pub user_id: Option<i64>,
     /// The granted scope.
     pub scope: &'a Scope,
+    /// When the record was made.
+    pub issued_at: i64,
     /// When the record expires.
     pub expires_at: i64,
 }
@@ -69,7 +71,7 @@ impl Services {
             audience,
             scope: issued.scope,
             jti: &jti,
-            issued_at: self.now(),
+            issued_at: issued.issued_at,
             expires_at: issued.expires_at,
         });
         Ok(key.sign(jwt_access::TYP, &claims, &mut OsRng))

@@ -101,6 +101,7 @@ impl Services {
             client_id: &client.client_id,
             user_id: stored.user_id,
             scope: &scope,
+            issued_at: rows.now,
             expires_at: rows.access_expires_at,
         };
         let access_token = self.present_access(form, minted.access.clone(), &issued).await?;
@@ -161,8 +162,13 @@ impl Services {
                 if n.rotated_at.is_none() && n.revoked_at.is_none() && a.revoked_at.is_none() && a.expires_at > now =>
             {
                 let scope = a.scope.clone();
-                let issued =
-                    Issued { client_id: &a.client_id, user_id: a.user_id, scope: &scope, expires_at: a.expires_at };
+                let issued = Issued {
+                    client_id: &a.client_id,
+                    user_id: a.user_id,
+                    scope: &scope,
+                    issued_at: a.created_at,
+                    expires_at: a.expires_at,
+                };
                 Ok(Some(TokenResponse {
                     access_token: self.present_access(form, minted.access, &issued).await?,
                     token_type: "Bearer",

@@ -380,9 +380,10 @@ impl Services {
         user_id: Option<i64>,
         scope: &Scope,
     ) -> Result<TokenResponse, OAuthError> {
-        let expires_at = self.now() + minted.ttl;
+        let issued_at = self.now();
+        let expires_at = issued_at + minted.ttl;
         let mut response = minted.response(scope);
-        let issued = Issued { client_id, user_id, scope, expires_at };
+        let issued = Issued { client_id, user_id, scope, issued_at, expires_at };
         response.access_token = self.present_access(form, response.access_token, &issued).await?;
         Ok(response)
     }

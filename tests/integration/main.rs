@@ -22,6 +22,7 @@ mod device_grant;
 mod events;
 mod fuzz;
 mod hardening;
+mod jwt_access_par;
 mod lifecycle;
 mod limits;
 mod logout_outbox;
