@@ -38,7 +38,7 @@ enum Policy {
 fn policy(path: &str) -> Option<Policy> {
     let bare = path.strip_suffix('/').unwrap_or(path);
     match bare {
-        "/o/token" | "/o/revoke_token" | "/o/introspect" => Some(Policy::Registered { methods: "POST" }),
+        "/o/token" | "/o/revoke_token" | "/o/introspect" | "/o/par" => Some(Policy::Registered { methods: "POST" }),
         "/o/userinfo" => Some(Policy::Registered { methods: "GET, POST" }),
         "/o/.well-known/jwks.json"
         | "/.well-known/openid-configuration"
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn only_the_api_endpoints_and_documents_have_a_policy() {
-        for path in ["/o/token/", "/o/token", "/o/revoke_token/", "/o/introspect/"] {
+        for path in ["/o/token/", "/o/token", "/o/revoke_token/", "/o/introspect/", "/o/par/"] {
             assert_eq!(policy(path), Some(Policy::Registered { methods: "POST" }), "{path}");
         }
         assert_eq!(policy("/o/userinfo/"), Some(Policy::Registered { methods: "GET, POST" }));

@@ -128,18 +128,20 @@ pub(super) async fn pushed_authorization_request(
     OAuthForm { basic, params }: OAuthForm,
 ) -> Response {
     let used_basic = basic.is_some();
+    let requester = requesting_client(basic.as_ref(), &params);
     let result = async {
         let creds = ClientCredentials::from_parts(basic, &params)?;
         s.push_authorization_request(&creds, &params, client.map(|c| c.ip)).await
     };
-    match result.await {
+    let resp = match result.await {
         Ok(pushed) => {
             let mut resp = json_no_store(pushed);
             *resp.status_mut() = StatusCode::CREATED;
             resp
         }
         Err(error) => OAuthResponse { error, basic: used_basic }.into_response(),
-    }
+    };
+    for_client(resp, requester)
 }
 
 /// Any method but POST on a form endpoint.

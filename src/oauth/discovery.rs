@@ -247,10 +247,8 @@ mod tests {
             (&m["backchannel_logout_supported"], &m["backchannel_logout_session_supported"]),
             (&json!(true), &json!(true))
         );
-        // Nothing that is not built: no registration, no PAR, no signed requests, no front-channel logout.
-        for absent in
-            ["registration_endpoint", "frontchannel_logout_supported", "pushed_authorization_request_endpoint"]
-        {
+        // Nothing that is not built: no registration, no signed requests, no front-channel logout.
+        for absent in ["registration_endpoint", "frontchannel_logout_supported"] {
             assert_eq!(m.get(absent), None, "{absent}");
         }
     }

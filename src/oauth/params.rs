@@ -37,7 +37,10 @@ impl Params {
         let mut seen = BTreeSet::new();
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         for (name, value) in pairs {
-            if REPEATABLE.contains(&name.as_str()) && !value.is_empty() {
+            if REPEATABLE.contains(&name.as_str()) {
+                if value.is_empty() {
+                    continue;
+                }
                 // URIs hold no raw spaces, so a space keeps the values apart.
                 match values.get_mut(&name) {
                     Some(v) => {

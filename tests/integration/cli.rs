@@ -264,3 +264,66 @@ fn serve_without_an_issuer_advertises_its_own_port() {
         stderr(&out)
     );
 }
+
+#[test]
+fn clients_get_origins_the_device_grant_and_a_token_policy() {
+    let cli = Cli::new();
+    let created = cli.json(
+        &[
+            "client",
+            "create",
+            "--name",
+            "Console",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8001/cb",
+            "--allowed-origin",
+            "HTTP://127.0.0.1:8001",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "device_code",
+            "--access-token-format",
+            "jwt",
+            "--resource",
+            "https://api.example/",
+            "--require-par",
+            "--json",
+        ],
+        "",
+    );
+    let id = created["client_id"].as_str().expect("client_id").to_owned();
+    assert_eq!(created["allowed_origins"], serde_json::json!(["http://127.0.0.1:8001"]), "normalised");
+    assert_eq!(
+        created["grant_types"],
+        serde_json::json!(["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"])
+    );
+    assert_eq!(
+        (&created["access_token_format"], &created["resources"], &created["require_par"]),
+        (&serde_json::json!("jwt"), &serde_json::json!(["https://api.example/"]), &serde_json::json!(true))
+    );
+
+    assert!(cli.run(&["client", "set-origins", &id, "--allowed-origin", "https://app.example"], "").status.success());
+    assert!(cli.run(&["client", "set-token-policy", &id], "").status.success(), "back to the defaults");
+    let shown = cli.json(&["client", "show", &id, "--json"], "");
+    assert_eq!(shown["allowed_origins"], serde_json::json!(["https://app.example"]));
+    assert_eq!(
+        (&shown["access_token_format"], &shown["resources"], &shown["require_par"]),
+        (&serde_json::json!("opaque"), &serde_json::json!([]), &serde_json::json!(false))
+    );
+
+    for (bad, says) in [
+        (vec!["--access-token-format", "paseto"], "unknown access token format"),
+        (vec!["--resource", "https://api.example/#frag"], "fragment"),
+        (vec!["--resource", "relative/path"], "absolute URI"),
+    ] {
+        let mut args = vec!["client", "set-token-policy", id.as_str()];
+        args.extend(bad);
+        let out = cli.run(&args, "");
+        assert!(!out.status.success() && stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    let bad_origin = cli.run(&["client", "set-origins", &id, "--allowed-origin", "https://app.example/path"], "");
+    assert!(!bad_origin.status.success());
+    let unknown = cli.run(&["client", "set-token-policy", "nobody"], "");
+    assert!(!unknown.status.success());
+}
