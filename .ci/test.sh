@@ -51,8 +51,14 @@ if ! wait "$system_tools"; then
   cat "${TMPDIR:-/tmp}/yaoshi-system-tools.log" >&2
   exit 1
 fi
-took "Chromium, PostgreSQL, nginx and aiosmtpd ready"
+took "Chromium, PostgreSQL, nginx, aiosmtpd and Django ready"
 start_postgres
+# A real django-oauth-toolkit database (users, applications, live tokens from DOT's own token
+# endpoint) for the import test, tests/integration/django_import.rs.
+timeout 300 "${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/py/bin/python" -W ignore tests/django/build_fixture.py \
+  "$work/django" >&2
+export YAOSHI_TEST_DJANGO="$work/django"
+took "Django database built"
 # Where outgoing mail and SMS go: a real SMTP server, and a fake Tencent SMS endpoint (which the
 # browser tests' server is configured with).
 start_mailbox

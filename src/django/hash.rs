@@ -187,6 +187,7 @@ mod tests {
     const ARGON2: &str =
         "argon2$argon2id$v=19$m=102400,t=2,p=8$UmVjb2NzSzkwRU83S2VtcXpRb0l0bA$lKYsCkbLfm+Jzxy4S61SWttlPrCSABJd8sw0gpVTlbo";
     const BCRYPT_SHA256: &str = "bcrypt_sha256$$2b$12$qwv.kSCzW1s4TBv9gbyxOeccu.6oCd1ReBBJOoYyyeZRDVc/O74oK";
+    const BCRYPT: &str = "bcrypt$$2b$12$4ogDSYzBc4dPCziYfF7JeOf/UbPpZQviEkUBl/H.KVwze9wbSk9MC";
     const SCRYPT: &str = "scrypt$16384$Okbe4ejlYp09HpBxkWta1K$8$5$sagxwiz0qv7s17MiA8bMRvNBPCpnW2Wx4DvpkQGn0dZRF0eTGslWFaCXdVMbGvOGTjJVHDy5m5p8zgXxN1Bu1Q==";
 
     fn no_argon2(_: &str, _: &str) -> bool {
@@ -233,6 +234,10 @@ mod tests {
     fn bcrypt_sha256_hashes_from_django_verify() {
         assert!(verify("correct horse", BCRYPT_SHA256, no_argon2));
         assert!(!verify("correct horse ", BCRYPT_SHA256, no_argon2));
+        assert!(verify("correct horse", BCRYPT, no_argon2));
+        assert!(!verify("correct horsf", BCRYPT, no_argon2));
+        // bcrypt_sha256 is not plain bcrypt of the password.
+        assert!(!verify("correct horse", &BCRYPT_SHA256.replacen("bcrypt_sha256", "bcrypt", 1), no_argon2));
     }
 
     #[test]
