@@ -47,4 +47,6 @@ PASSWORD_HASHERS = [
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": "Read", "write": "Write", "openid": "OpenID Connect"},
     "ACCESS_TOKEN_EXPIRE_SECONDS": 36000,
+    # The password grant, as sites that still use it have it (DOT warns that 4.0 will refuse it).
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": False,
 }
