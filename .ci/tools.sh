@@ -23,6 +23,7 @@ DJANGO_VERSION=5.2.19
 DOT_VERSION=3.4.1
 ARGON2_CFFI_VERSION=25.1.0
 BCRYPT_VERSION=5.0.0
+PSYCOPG_VERSION=3.3.9
 TOOLS_DIR="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 mode="${1:-build}"
@@ -114,12 +115,13 @@ if has system; then
     fi
     "$py/bin/python" -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
   fi
-  # Django and django-oauth-toolkit, in the same venv: `.ci/test.sh` builds a DOT database
-  # with them for the import test (tests/django/build_fixture.py).
-  if ! "$py/bin/python" -c "import django, oauth2_provider, argon2, bcrypt, sys
+  # Django and django-oauth-toolkit (and psycopg for Django on PostgreSQL), in the same venv:
+  # `.ci/test.sh` builds DOT databases with them for the import test (tests/django/).
+  if ! "$py/bin/python" -c "import django, oauth2_provider, argon2, bcrypt, psycopg, sys
 sys.exit(django.get_version() != '$DJANGO_VERSION')" 2>/dev/null; then
     log "installing Django $DJANGO_VERSION and django-oauth-toolkit $DOT_VERSION into $py"
     "$py/bin/python" -m pip install --quiet --disable-pip-version-check "django==$DJANGO_VERSION" \
-      "django-oauth-toolkit==$DOT_VERSION" "argon2-cffi==$ARGON2_CFFI_VERSION" "bcrypt==$BCRYPT_VERSION"
+      "django-oauth-toolkit==$DOT_VERSION" "argon2-cffi==$ARGON2_CFFI_VERSION" "bcrypt==$BCRYPT_VERSION" \
+      "psycopg[binary]==$PSYCOPG_VERSION"
   fi
 fi

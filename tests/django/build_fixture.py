@@ -1,9 +1,11 @@
 """Builds a real django-oauth-toolkit database for Yaoshi's import test.
 
-Usage: python build_fixture.py OUTDIR
+Usage: python build_fixture.py OUTDIR [POSTGRES_URL]
 
-Writes OUTDIR/dot.sqlite3 (a migrated Django database) and OUTDIR/fixture.json (the plaintext
-passwords, client secrets and tokens the test presents to Yaoshi after importing). Users are
+Writes OUTDIR/dot.sqlite3 (a migrated Django database), or with POSTGRES_URL fills that
+(existing) PostgreSQL database instead, and OUTDIR/fixture.json: the database's URL for
+`yaoshi import django --source`, and the plaintext passwords, client secrets and tokens the test
+presents to Yaoshi after importing. Users are
 made with Django's own create_user/make_password; applications of every grant type with
 hashed and plain secrets; live tokens come from DOT's own token endpoint (its TokenView,
 called through Django's test client, so no port is opened).
@@ -19,10 +21,16 @@ sys.path.insert(0, str(HERE))
 
 out = Path(sys.argv[1]).resolve()
 out.mkdir(parents=True, exist_ok=True)
-db = out / "dot.sqlite3"
-if db.exists():
-    db.unlink()
-os.environ["YAOSHI_DJANGO_DB"] = str(db)
+postgres = sys.argv[2] if len(sys.argv) > 2 else None
+if postgres:
+    os.environ["YAOSHI_DJANGO_POSTGRES"] = postgres
+    source = postgres
+else:
+    db = out / "dot.sqlite3"
+    if db.exists():
+        db.unlink()
+    os.environ["YAOSHI_DJANGO_DB"] = str(db)
+    source = f"sqlite://{db}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dotsite.settings")
 
 import django  # noqa: E402
@@ -36,6 +44,8 @@ from django.test import Client  # noqa: E402
 from oauth2_provider.models import Application  # noqa: E402
 
 call_command("migrate", verbosity=0)
+# A PostgreSQL database may hold a previous run's rows.
+call_command("flush", interactive=False, verbosity=0)
 
 users = []
 
@@ -122,5 +132,5 @@ tokens = {
 # A refresh at DOT revokes the refresh token it rotates: the new one is live, the old one not.
 tokens["rotated"] = token("pw-hashed", grant_type="refresh_token", refresh_token=tokens["password_root"]["refresh_token"])
 
-(out / "fixture.json").write_text(json.dumps({"database": str(db), "users": users, "apps": apps, "tokens": tokens}, indent=2))
-print(f"Django database at {db}")
+(out / "fixture.json").write_text(json.dumps({"source": source, "users": users, "apps": apps, "tokens": tokens}, indent=2))
+print(f"Django database at {source}")

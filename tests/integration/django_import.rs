@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 
 use crate::common::{oauth::*, Backend, TestServer};
 
-/// The fixture `build_fixture.py` wrote, or `None` (with a note) when it was not built.
-fn fixture() -> Option<Value> {
-    let Ok(dir) = std::env::var("YAOSHI_TEST_DJANGO") else {
+/// The fixture `build_fixture.py` wrote into the directory `var` names, or `None` (with a
+/// note) when it was not built.
+fn fixture(var: &str) -> Option<Value> {
+    let Ok(dir) = std::env::var(var) else {
         eprintln!(
-            "django_import skipped: YAOSHI_TEST_DJANGO is not set (.ci/test.sh builds the Django database with \
+            "django_import skipped: {var} is not set (.ci/test.sh builds the Django database with \
              tests/django/build_fixture.py and sets it)"
         );
         return None;
@@ -27,9 +28,9 @@ fn fixture() -> Option<Value> {
 /// Runs `yaoshi import django --source <the Django database> --json ARGS` on the server's
 /// database and returns its report.
 fn import(srv: &TestServer, fx: &Value, args: &[&str]) -> Value {
-    let source = format!("sqlite://{}", fx["database"].as_str().expect("database"));
+    let source = fx["source"].as_str().expect("source");
     let out = Command::new(env!("CARGO_BIN_EXE_yaoshi"))
-        .args(["--database-url", srv.database_url(), "import", "django", "--source", &source, "--json"])
+        .args(["--database-url", srv.database_url(), "import", "django", "--source", source, "--json"])
         .args(args)
         .env_remove("YAOSHI_CONFIG")
         .output()
@@ -58,18 +59,32 @@ fn has_issue(report: &Value, kind: &str, source_id: i64, problem: &str) -> bool 
         .any(|i| i["kind"] == kind && i["source_id"] == source_id && i["problem"].as_str().unwrap().contains(problem))
 }
 
+/// DOT on SQLite, into Yaoshi on either back end.
 async fn imports_a_dot_database(backend: Backend) {
-    let Some(fx) = fixture() else { return };
+    if let Some(fx) = fixture("YAOSHI_TEST_DJANGO") {
+        import_and_carry_on(backend, &fx).await;
+    }
+}
+
+/// DOT on PostgreSQL (Django's own PostgreSQL schema: `integer` keys, `timestamptz` times).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imports_a_dot_database_on_postgres() {
+    if let Some(fx) = fixture("YAOSHI_TEST_DJANGO_POSTGRES") {
+        import_and_carry_on(Backend::Postgres, &fx).await;
+    }
+}
+
+async fn import_and_carry_on(backend: Backend, fx: &Value) {
     let srv = TestServer::start(backend).await;
     let store = srv.store();
 
     // A dry run plans everything and writes nothing.
-    let plan = import(&srv, &fx, &["--dry-run"]);
+    let plan = import(&srv, fx, &["--dry-run"]);
     assert_eq!(plan["dry_run"], json!(true));
     assert!(plan["changes"].as_u64().unwrap() > 10, "{plan}");
     assert!(store.user_by_id(101).await.unwrap().is_none());
 
-    let report = import(&srv, &fx, &[]);
+    let report = import(&srv, fx, &[]);
     assert_eq!(report["changes"], plan["changes"], "{report}");
     // Carol and carol are one name to Yaoshi, and `ann+news@example.com` is no Yaoshi
     // username: both reported, neither fatal.
@@ -98,7 +113,7 @@ async fn imports_a_dot_database(backend: Backend) {
 
     // Every user with a password signs in with the old one through the password grant; the
     // `sub` is the Django id; the stored hash is argon2id afterwards.
-    let pw_app = app(&fx, "pw-hashed");
+    let pw_app = app(fx, "pw-hashed");
     for u in fx["users"].as_array().unwrap() {
         let (id, name) = (u["id"].as_i64().unwrap(), u["username"].as_str().unwrap());
         let Some(password) = u["password"].as_str() else { continue };
@@ -132,7 +147,7 @@ async fn imports_a_dot_database(backend: Backend) {
     // Each application's old secret gets client_credentials tokens; a Django-hashed one costs
     // one PBKDF2 check the first time and none afterwards (it became the SHA-256 record).
     for (client_id, first_cost) in [("cc-hashed", 1), ("cc-plain", 0)] {
-        let a = app(&fx, client_id);
+        let a = app(fx, client_id);
         let before = srv.services.hasher.checks();
         token(&srv, &a, &[("grant_type", "client_credentials")]).await.field("access_token");
         let after_first = srv.services.hasher.checks();
@@ -147,7 +162,7 @@ async fn imports_a_dot_database(backend: Backend) {
 
     // DOT's tokens: its access tokens introspect active, as alice (sub 101) where they have a
     // user; its live refresh token refreshes; the one DOT rotated away stays dead.
-    let r = post(&srv, "/o/introspect/", &pw_app.form(&[("token", dot_token(&fx, "password", "access_token"))])).await;
+    let r = post(&srv, "/o/introspect/", &pw_app.form(&[("token", dot_token(fx, "password", "access_token"))])).await;
     assert_eq!(
         (&r.json["active"], &r.json["sub"], &r.json["client_id"]),
         (&json!(true), &json!("101"), &json!("pw-hashed")),
@@ -155,17 +170,17 @@ async fn imports_a_dot_database(backend: Backend) {
         r.raw
     );
     assert_eq!(r.json["scope"], json!("read write"));
-    let r = post(&srv, "/o/introspect/", &pw_app.form(&[("token", dot_token(&fx, "cc_hashed", "access_token"))])).await;
+    let r = post(&srv, "/o/introspect/", &pw_app.form(&[("token", dot_token(fx, "cc_hashed", "access_token"))])).await;
     assert_eq!((&r.json["active"], &r.json["client_id"]), (&json!(true), &json!("cc-hashed")), "{}", r.raw);
-    let fresh = refresh(&srv, &pw_app, dot_token(&fx, "password", "refresh_token")).await;
+    let fresh = refresh(&srv, &pw_app, dot_token(fx, "password", "refresh_token")).await;
     let new_access = fresh.field("access_token");
     let r = post(&srv, "/o/introspect/", &pw_app.form(&[("token", &new_access)])).await;
     assert_eq!((&r.json["active"], &r.json["sub"]), (&json!(true), &json!("101")), "{}", r.raw);
-    refresh(&srv, &pw_app, dot_token(&fx, "password_root", "refresh_token")).await.error(400, "invalid_grant");
-    refresh(&srv, &pw_app, dot_token(&fx, "rotated", "refresh_token")).await.field("access_token");
+    refresh(&srv, &pw_app, dot_token(fx, "password_root", "refresh_token")).await.error(400, "invalid_grant");
+    refresh(&srv, &pw_app, dot_token(fx, "rotated", "refresh_token")).await.field("access_token");
 
     // A re-run changes nothing: no user, secret or token is put back as it was at the source.
-    let again = import(&srv, &fx, &[]);
+    let again = import(&srv, fx, &[]);
     assert_eq!(again["changes"], json!(0), "{again}");
     assert_eq!(again["users"]["unchanged"], json!(8));
     assert!(has_issue(&again, "user", 107, "is taken"), "{again}");
@@ -173,7 +188,7 @@ async fn imports_a_dot_database(backend: Backend) {
     assert!(store.client("cc-hashed").await.unwrap().unwrap().secret_hash.unwrap().starts_with("sha256:"));
 
     // The other resolution: the two refused accounts come in renamed, with their ids.
-    let renamed = import(&srv, &fx, &["--on-conflict", "rename"]);
+    let renamed = import(&srv, fx, &["--on-conflict", "rename"]);
     assert_eq!(renamed["users"]["created"], json!(2), "{renamed}");
     let carol = store.user_by_id(107).await.unwrap().expect("carol renamed");
     assert_eq!(carol.username, "carol-107");
@@ -185,7 +200,7 @@ async fn imports_a_dot_database(backend: Backend) {
     )
     .await
     .field("access_token");
-    assert_eq!(import(&srv, &fx, &["--on-conflict", "rename"])["changes"], json!(0));
+    assert_eq!(import(&srv, fx, &["--on-conflict", "rename"])["changes"], json!(0));
 
     // DOT's URLs: the discovery document with its trailing slash, and its management pages.
     let r = send(srv.http.get(srv.url("/o/.well-known/openid-configuration/"))).await;

@@ -1,9 +1,11 @@
 """A minimal Django project running django-oauth-toolkit, as a site moving to Yaoshi runs it.
 
-The database is a SQLite file named by YAOSHI_DJANGO_DB (build_fixture.py sets it).
+The database is the PostgreSQL database YAOSHI_DJANGO_POSTGRES names (a postgres:// URL), or
+else the SQLite file YAOSHI_DJANGO_DB names (build_fixture.py sets one of them).
 """
 
 import os
+import urllib.parse
 
 SECRET_KEY = "yaoshi-test-only-not-a-secret"
 DEBUG = False
@@ -43,6 +45,19 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+
+if os.environ.get("YAOSHI_DJANGO_POSTGRES"):
+    _pg = urllib.parse.urlsplit(os.environ["YAOSHI_DJANGO_POSTGRES"])
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _pg.path.lstrip("/"),
+            "USER": urllib.parse.unquote(_pg.username or ""),
+            "PASSWORD": urllib.parse.unquote(_pg.password or ""),
+            "HOST": _pg.hostname or "",
+            "PORT": str(_pg.port or ""),
+        }
+    }
 
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": "Read", "write": "Write", "openid": "OpenID Connect"},
