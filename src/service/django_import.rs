@@ -345,6 +345,15 @@ impl Services {
             };
             let fp = fingerprint(&row);
             let user_change = change(&marks, &key, &fp);
+            if marks.contains_key(&key) && !existing_ids.contains(&u.id) {
+                // Imported before, deleted in Yaoshi since: an operator's decision to keep.
+                plan.report.issues.push(issue(
+                    "the account was deleted in Yaoshi after an earlier import".into(),
+                    "left deleted (with its tokens)",
+                ));
+                plan.report.users.skipped += 1;
+                continue;
+            }
             if user_change != Change::Unchanged {
                 let mark = ImportMark { kind: "user", source_key: key.clone(), fingerprint: fp, target: key.clone() };
                 plan.writes.push((ImportRow::User(row), mark));
@@ -449,6 +458,14 @@ impl Services {
             };
             let fp = fingerprint(&row);
             let app_change = change(&marks, &key, &fp);
+            if marks.contains_key(&key) && !existing.contains(&a.client_id) {
+                plan.report.issues.push(issue(
+                    "the client was deleted in Yaoshi after an earlier import".into(),
+                    "left deleted (with its tokens)",
+                ));
+                plan.report.applications.skipped += 1;
+                continue;
+            }
             if app_change != Change::Unchanged {
                 let mark = ImportMark {
                     kind: "application",

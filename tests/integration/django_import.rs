@@ -202,6 +202,15 @@ async fn import_and_carry_on(backend: Backend, fx: &Value) {
     .field("access_token");
     assert_eq!(import(&srv, fx, &["--on-conflict", "rename"])["changes"], json!(0));
 
+    // An account and a client deleted in Yaoshi since stay deleted, with their tokens.
+    assert!(srv.services.store.delete_user(105, 0).await.unwrap());
+    assert!(store.delete_client("cc-plain").await.unwrap());
+    let after_deletion = import(&srv, fx, &["--on-conflict", "rename"]);
+    assert_eq!(after_deletion["changes"], json!(0), "{after_deletion}");
+    assert!(has_issue(&after_deletion, "user", 105, "deleted in Yaoshi"), "{after_deletion}");
+    assert!(has_issue(&after_deletion, "application", 5, "deleted in Yaoshi"), "{after_deletion}");
+    assert!(store.user_by_id(105).await.unwrap().is_none());
+
     // DOT's URLs: the discovery document with its trailing slash, and its management pages.
     let r = send(srv.http.get(srv.url("/o/.well-known/openid-configuration/"))).await;
     assert_eq!(r.status, 200);
