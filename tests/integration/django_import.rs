@@ -227,3 +227,26 @@ async fn import_and_carry_on(backend: Backend, fx: &Value) {
 }
 
 on_both_backends!(imports_a_dot_database);
+
+/// A source that is not a Django database is one clear line and exit 1, and writes nothing.
+#[test]
+fn a_source_that_is_not_a_django_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("yaoshi.db").display());
+    let empty = dir.path().join("empty.sqlite3");
+    std::fs::File::create(&empty).expect("an empty file");
+    let empty = format!("sqlite://{}", empty.display());
+    for (source, says) in
+        [("mysql://django@db/site", "must be a sqlite:// or postgres:// URL"), (empty.as_str(), "no table auth_user")]
+    {
+        let out = Command::new(env!("CARGO_BIN_EXE_yaoshi"))
+            .args(["--database-url", &db, "import", "django", "--source", source])
+            .env_remove("YAOSHI_CONFIG")
+            .output()
+            .expect("run yaoshi");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{source}");
+        assert!(stderr.contains(says), "{source}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{source}: {stderr}");
+    }
+}
