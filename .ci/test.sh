@@ -51,8 +51,19 @@ if ! wait "$system_tools"; then
   cat "${TMPDIR:-/tmp}/yaoshi-system-tools.log" >&2
   exit 1
 fi
-took "Chromium, PostgreSQL, nginx and aiosmtpd ready"
+took "Chromium, PostgreSQL, nginx, aiosmtpd and Django ready"
 start_postgres
+# A real django-oauth-toolkit database (users, applications, live tokens from DOT's own token
+# endpoint) for the import test, tests/integration/django_import.rs: one on SQLite, one with
+# Django on the test PostgreSQL.
+django_py="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/py/bin/python"
+timeout 300 "$django_py" -W ignore tests/django/build_fixture.py "$work/django" >&2
+export YAOSHI_TEST_DJANGO="$work/django"
+"$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres django_dot
+timeout 300 "$django_py" -W ignore tests/django/build_fixture.py "$work/django-postgres" \
+  "postgres://postgres@127.0.0.1:$PG_PORT/django_dot" >&2
+export YAOSHI_TEST_DJANGO_POSTGRES="$work/django-postgres"
+took "Django databases built"
 # Where outgoing mail and SMS go: a real SMTP server, and a fake Tencent SMS endpoint (which the
 # browser tests' server is configured with).
 start_mailbox

@@ -6,8 +6,9 @@
 #   wasm-bindgen: wasm-bindgen-cli at the pinned version (a few minutes to compile, once;
 #                 `.ci/site.sh` runs this while the WASM compiles)
 #   build:        base and wasm-bindgen: everything `.ci/site.sh` needs
-#   system:       Debian's Chromium, PostgreSQL and nginx, and aiosmtpd from PyPI in a venv
-#                 (`.ci/test.sh` runs this while it compiles)
+#   system:       Debian's Chromium, PostgreSQL and nginx, and aiosmtpd, Django and
+#                 django-oauth-toolkit from PyPI in a venv (`.ci/test.sh` runs this while it
+#                 compiles)
 #   test:         base, rustfmt and clippy
 #   dev:          build and cargo-leptos, for `cargo leptos watch` (about 25 minutes, once)
 set -euo pipefail
@@ -16,6 +17,13 @@ CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132
 AIOSMTPD_VERSION=1.4.6
+# The Django site whose database the import test reads (tests/django/), and the hashers'
+# libraries Django needs for argon2 and bcrypt.
+DJANGO_VERSION=5.2.19
+DOT_VERSION=3.4.1
+ARGON2_CFFI_VERSION=25.1.0
+BCRYPT_VERSION=5.0.0
+PSYCOPG_VERSION=3.3.9
 TOOLS_DIR="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 mode="${1:-build}"
@@ -106,5 +114,14 @@ if has system; then
       python3 -m venv "$py"
     fi
     "$py/bin/python" -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+  # Django and django-oauth-toolkit (and psycopg for Django on PostgreSQL), in the same venv:
+  # `.ci/test.sh` builds DOT databases with them for the import test (tests/django/).
+  if ! "$py/bin/python" -c "import django, oauth2_provider, argon2, bcrypt, psycopg, sys
+sys.exit(django.get_version() != '$DJANGO_VERSION')" 2>/dev/null; then
+    log "installing Django $DJANGO_VERSION and django-oauth-toolkit $DOT_VERSION into $py"
+    "$py/bin/python" -m pip install --quiet --disable-pip-version-check "django==$DJANGO_VERSION" \
+      "django-oauth-toolkit==$DOT_VERSION" "argon2-cffi==$ARGON2_CFFI_VERSION" "bcrypt==$BCRYPT_VERSION" \
+      "psycopg[binary]==$PSYCOPG_VERSION"
   fi
 fi

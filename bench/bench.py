@@ -53,6 +53,11 @@ def credentials():
     return {"client_id": env("BENCH_CLIENT_ID"), "client_secret": env("BENCH_CLIENT_SECRET")}
 
 
+def django_credentials():
+    """The imported django-oauth-toolkit client with a Django-hashed secret (run.sh), if any."""
+    return {"client_id": env("BENCH_DJANGO_CLIENT_ID"), "client_secret": env("BENCH_DJANGO_CLIENT_SECRET")}
+
+
 def password_grant_body(username):
     return form(grant_type="password", username=username, password=env("BENCH_PASSWORD"), scope="openid profile",
                 **credentials())
@@ -229,7 +234,15 @@ def endpoints(access_token):
         Endpoint("GET /o/login/ (SSR)", "check", "/o/login/", check='name="csrf" value="',
                  headers=["Accept: text/html"]),
         Endpoint("code flow (flows/s)", "flow"),
-    ]
+    ] + ([
+        # Its first use (the warm-up) verified the PBKDF2 hash DOT stored and replaced it with
+        # the SHA-256 record: from then on it costs what a native client costs.
+        Endpoint(IMPORTED_CC, "check", "/o/token/", "POST", token,
+                 form(grant_type="client_credentials", **django_credentials())),
+    ] if env("BENCH_DJANGO_CLIENT_ID") else [])
+
+
+IMPORTED_CC = "client_credentials, imported DOT client (after first use)"
 
 
 def stuck_sign_in(username):
@@ -261,6 +274,8 @@ def run_in(label, work):
     for _ in range(3):
         http("GET", "/healthz")
         http("POST", "/o/token/", form(grant_type="client_credentials", **credentials()))
+        if env("BENCH_DJANGO_CLIENT_ID"):
+            http("POST", "/o/token/", form(grant_type="client_credentials", **django_credentials()))
         http("GET", "/o/login/", headers={"Accept": "text/html"})
     time.sleep(1)
     idle = memory_kib(pid, "VmRSS")
@@ -327,6 +342,7 @@ def targets(label):
     return {
         "client_credentials": (f"≥ {cc}× healthz; p99 ≤ 20 ms at 64",
                                lambda r: r["ratio"] >= cc and (r["conns"] != 64 or r["p99"] <= 20)),
+        IMPORTED_CC: (f"≥ {cc}× healthz (DOT: about 2 req/s)", lambda r: r["ratio"] >= cc),
         "introspection": ("≥ 0.7× healthz", lambda r: r["ratio"] >= 0.7),
         "userinfo": ("≥ 0.7× healthz", lambda r: r["ratio"] >= 0.7),
         "GET /o/login/ (SSR)": ("≥ 0.5× healthz", lambda r: r["ratio"] >= 0.5),

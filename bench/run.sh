@@ -65,6 +65,22 @@ bench_backend() {
     BENCH_USERS+="bench-$i "
   done
 
+  # A django-oauth-toolkit client with a Django-hashed secret, imported (when the test venv
+  # has Django: `.ci/tools.sh system`): the row beside DOT's ~2 client_credentials/s.
+  unset BENCH_DJANGO_CLIENT_ID BENCH_DJANGO_CLIENT_SECRET
+  local py="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/py/bin/python"
+  if "$py" -c 'import oauth2_provider' 2>/dev/null \
+    && timeout 300 "$py" -W ignore tests/django/build_fixture.py "$work/django-$label" >/dev/null 2>&1 \
+    && "$bin" import django --source "sqlite://$work/django-$label/dot.sqlite3" --json >/dev/null; then
+    BENCH_DJANGO_CLIENT_ID=cc-hashed
+    BENCH_DJANGO_CLIENT_SECRET="$(python3 -c 'import json,sys
+print(next(a["secret"] for a in json.load(sys.stdin)["apps"] if a["client_id"] == "cc-hashed"))' \
+      <"$work/django-$label/fixture.json")"
+    export BENCH_DJANGO_CLIENT_ID BENCH_DJANGO_CLIENT_SECRET
+  else
+    echo "[bench] $label: no imported Django client (Django is not in the tools venv)" >&2
+  fi
+
   local port=$(( 30000 + RANDOM % 10000 ))
   export BENCH_BASE="http://127.0.0.1:$port" BENCH_METRICS="http://127.0.0.1:$((port + 1))/metrics"
   "$bin" serve --bind "127.0.0.1:$port" --metrics-bind "127.0.0.1:$((port + 1))" \

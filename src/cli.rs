@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `cleanup`, `user …`, `client …`, `keys …`. Every command that
+//! The command line: `serve`, `migrate`, `cleanup`, `user …`, `client …`, `keys …`, `import django`. Every command that
 //! prints data takes `--json` (one JSON object on stdout); errors are one line on stderr and
 //! exit 1.
 
@@ -115,6 +115,36 @@ enum Command {
     /// Manage the keys that sign ID Tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Copy users, applications and tokens from another system.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// From a django-oauth-toolkit database (read-only): users with their ids (the `sub`) and
+    /// password hashes, applications with their client_id and secret, live access and refresh
+    /// tokens. Safe to run again: only what changed at the source is written.
+    Django {
+        /// The Django database: sqlite://FILE or postgres://…
+        #[arg(long)]
+        source: String,
+        /// Print what would change, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A username Yaoshi does not accept, or one taken: skip the row or rename the account.
+        #[arg(long, value_enum, default_value_t)]
+        on_conflict: crate::service::django_import::OnConflict,
+        /// Who becomes an admin: staff (is_staff or is_superuser), superuser, or none.
+        #[arg(long, value_enum, default_value_t)]
+        admin_from: crate::service::django_import::AdminFrom,
+        /// Count Django's email addresses as verified (sign-in names and recovery addresses).
+        #[arg(long)]
+        emails_verified: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -446,7 +476,43 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::User(cmd) => user_command(&services, cmd).await?,
         Command::Client(cmd) => client_command(&services, cmd).await?,
         Command::Keys(cmd) => keys_command(&services, cmd).await?,
+        Command::Import(cmd) => import_command(&services, cmd).await?,
     }
+    Ok(())
+}
+
+async fn import_command(s: &Services, cmd: ImportCommand) -> Result<(), CliError> {
+    let ImportCommand::Django { source, dry_run, on_conflict, admin_from, emails_verified, json } = cmd;
+    let options = crate::service::django_import::ImportOptions { dry_run, on_conflict, admin_from, emails_verified };
+    let report = s.import_django(&source, options).await?;
+    let value = serde_json::to_value(&report).map_err(|e| CliError::Usage(e.to_string()))?;
+    emit(json, value, || {
+        let mut lines = vec![format!("{}{} changes", if report.dry_run { "dry run: " } else { "" }, report.changes)];
+        for (kind, t) in [
+            ("users", &report.users),
+            ("applications", &report.applications),
+            ("access_tokens", &report.access_tokens),
+            ("refresh_tokens", &report.refresh_tokens),
+        ] {
+            lines.push(format!(
+                "{kind}\tcreated {}\tupdated {}\tunchanged {}\tskipped {}\texpired {}",
+                t.created, t.updated, t.unchanged, t.skipped, t.expired
+            ));
+        }
+        for (algorithm, n) in &report.password_hashes {
+            lines.push(format!("password hashes\t{algorithm}\t{n}"));
+        }
+        if report.unexpired_grants_skipped > 0 {
+            lines.push(format!(
+                "authorization codes not imported\t{} (their clients restart the sign-in)",
+                report.unexpired_grants_skipped
+            ));
+        }
+        for i in &report.issues {
+            lines.push(format!("{} {}: {}: {}", i.kind, i.source_id, i.problem, i.resolution));
+        }
+        lines.join("\n")
+    });
     Ok(())
 }
 

@@ -215,9 +215,23 @@ fn hash_with(params: &Params, password: &str, memory: &mut Blocks) -> Result<Str
     Ok(phc.to_string())
 }
 
-/// Verifies with the parameters recorded in the PHC string itself, so hashes made under older
-/// settings keep working.
+/// Whether a stored password or client secret record is one imported from Django (see
+/// [`crate::django::hash`]), to be replaced by argon2id (or, for a client secret, by the
+/// SHA-256 record) once a check has succeeded.
+pub fn is_imported_hash(stored: &str) -> bool {
+    crate::django::hash::is_django_hash(stored)
+}
+
+/// Verifies an argon2 PHC string with the parameters recorded in it, so hashes made under
+/// older settings keep working; a hash imported from Django, with its own algorithm.
 fn verify_phc(password: &str, stored: &str, memory: &mut Blocks) -> bool {
+    if !stored.starts_with('$') {
+        return crate::django::hash::verify(password, stored, |pw, phc| verify_argon2(pw, phc, memory));
+    }
+    verify_argon2(password, stored, memory)
+}
+
+fn verify_argon2(password: &str, stored: &str, memory: &mut Blocks) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else { return false };
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
     let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed)) else {
@@ -315,6 +329,21 @@ mod tests {
             assert!(h.verify("pw", Some(&theirs)).await.unwrap());
             assert!(!h.verify("pW", Some(&theirs)).await.unwrap());
         }
+    }
+
+    #[tokio::test]
+    async fn django_hashes_verify_in_the_pool() {
+        let h = cheap();
+        // Written by Django 5.2's `make_password("correct horse")` (PBKDF2 at 1,000 rounds).
+        let django = "pbkdf2_sha256$1000$m8cEaFMXvKecdJFIX1Uj5j$uLh+x0YXBQAswIj5AZTCt3oRupMWgFvyBjcZlr9J6wQ=";
+        assert!(is_imported_hash(django));
+        assert!(h.verify("correct horse", Some(django)).await.unwrap());
+        assert!(!h.verify("correct horsE", Some(django)).await.unwrap());
+        assert_eq!(h.checks(), 2);
+        // Django's argon2 (its prefix, then a PHC string) goes through this argon2.
+        let ours = h.hash("pw").await.unwrap();
+        assert!(!is_imported_hash(&ours));
+        assert!(h.verify("pw", Some(&format!("argon2{ours}"))).await.unwrap());
     }
 
     #[tokio::test(start_paused = true)]

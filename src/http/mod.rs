@@ -3,6 +3,7 @@
 mod authorize;
 mod browser;
 mod cors;
+mod dot_pages;
 mod error;
 mod extract;
 mod form_post;
@@ -46,5 +47,5 @@ pub fn router() -> Router<AppState> {
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);
     }
-    r.merge(oidc::router())
+    r.merge(oidc::router()).merge(dot_pages::router())
 }

@@ -27,6 +27,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/o/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/o/.well-known/openid-configuration", get(metadata))
+        // django-oauth-toolkit's spelling, which relying parties moved from it have configured.
+        .route("/o/.well-known/openid-configuration/", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(metadata))
 }
 

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod developer;
 pub mod device;
 pub mod device_grant;
+pub mod django_import;
 pub mod events;
 pub mod factors;
 pub mod identities;

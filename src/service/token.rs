@@ -180,8 +180,22 @@ impl Services {
             if !matched {
                 return Err(failed());
             }
+            if crate::crypto::is_imported_hash(stored) {
+                self.upgrade_imported_secret(&record.client.client_id, secret).await;
+            }
         }
         Ok(record.client)
+    }
+
+    /// A client secret imported as a Django hash (PBKDF2 at up to a million rounds per check)
+    /// that has just verified becomes the SHA-256 record generated secrets have: DOT generates
+    /// secrets of ample entropy, which no dictionary holds, so every later request costs one
+    /// hash instead of a worker's second. A failure leaves the Django hash, which still works.
+    async fn upgrade_imported_secret(&self, client_id: &str, secret: &str) {
+        let record = crate::crypto::client_secret_record(secret);
+        if let Err(e) = self.store.set_client_secret(client_id, &record).await {
+            tracing::warn!(error = %e, client_id, "the imported client secret hash stays for now");
+        }
     }
 
     /// An operator-chosen client secret against its argon2id record, through the throttle. A

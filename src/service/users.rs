@@ -331,12 +331,29 @@ impl Services {
             }
             (Verdict::Success, Some(u)) => {
                 self.record(event(kind::SIGN_IN_SUCCESS).detail(reason), origin).await;
+                self.upgrade_imported_hash(&u, password).await;
                 Ok(u)
             }
             _ => {
                 self.record(event(kind::SIGN_IN_FAILURE).detail(reason), origin).await;
                 Err(SignInError::BadCredentials)
             }
+        }
+    }
+
+    /// After a successful sign-in with a hash imported from Django, replaces it with argon2id
+    /// (what Django's `check_password(setter=…)` does when its preferred hasher changes). A
+    /// failure only leaves the old hash in place: it still verifies.
+    async fn upgrade_imported_hash(&self, user: &User, password: &str) {
+        if !user.password_hash.as_deref().is_some_and(crate::crypto::is_imported_hash) {
+            return;
+        }
+        let hash = match self.hasher.hash(password).await {
+            Ok(h) => h,
+            Err(e) => return tracing::warn!(error = %e, user_id = user.id, "the imported password hash stays for now"),
+        };
+        if let Err(e) = self.store.set_password_hash(user.id, Some(&hash), self.now()).await {
+            tracing::warn!(error = %e, user_id = user.id, "the imported password hash stays for now");
         }
     }
 

@@ -3,7 +3,9 @@
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
-//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`], [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`],
+//! [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`], [`ImportStore`]), each declared with
+//! its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -33,6 +35,7 @@ mod device_codes;
 mod events;
 mod factors;
 mod identities;
+mod imports;
 mod messages;
 mod oidc;
 mod outbox;
@@ -53,6 +56,7 @@ pub use device_codes::{DeviceCodeStore, DeviceGrant, DevicePoll, NewDeviceCode, 
 pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
 pub use factors::{ClientFactorPolicy, FactorRow, FactorStore};
 pub use identities::IdentityStore;
+pub use imports::{ImportMark, ImportRow, ImportStore, ImportedClient, ImportedToken, ImportedUser};
 pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
 pub use outbox::LogoutOutboxStore;
@@ -108,6 +112,7 @@ pub trait Store:
     + PushedRequestStore
     + PurgeStore
     + ServerStore
+    + ImportStore
     + Send
     + Sync
 {
@@ -132,6 +137,7 @@ impl<T> Store for T where
         + PushedRequestStore
         + PurgeStore
         + ServerStore
+        + ImportStore
         + Send
         + Sync
 {

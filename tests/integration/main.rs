@@ -19,6 +19,7 @@ mod contacts;
 mod cors;
 mod crash;
 mod device_grant;
+mod django_import;
 mod events;
 mod fuzz;
 mod hardening;
