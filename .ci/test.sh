@@ -221,6 +221,7 @@ http {
     location = /favicon.svg { proxy_pass http://site; }
     location = /local-time.js { proxy_pass http://site; }
     location = /captcha.js { proxy_pass http://site; }
+    location = /passkey.js { proxy_pass http://site; }
   }
 }
 NGINX

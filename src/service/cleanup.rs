@@ -50,7 +50,7 @@ impl Cleanup {
 
 impl Services {
     /// Every kind of expired row with its cut-off at `now`.
-    fn expired_kinds(&self, now: i64) -> [Expired; 17] {
+    fn expired_kinds(&self, now: i64) -> [Expired; 18] {
         [
             Expired::AuthCodes(now - CODES_KEPT),
             Expired::AccessTokens(now),
@@ -69,6 +69,7 @@ impl Services {
             Expired::Messages(now - GIVEN_UP_KEPT),
             Expired::CaptchaAnswers(now),
             Expired::DeviceCodes(now),
+            Expired::WebauthnCeremonies(now),
         ]
     }
 

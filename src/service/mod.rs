@@ -22,6 +22,7 @@ pub mod logout_delivery;
 pub mod message_delivery;
 pub mod notify;
 mod oidc;
+pub mod passkeys;
 pub mod present;
 pub mod recovery;
 mod refresh;

@@ -3,7 +3,7 @@
 //! [`Store`] is the one object services hold (`Arc<dyn Store>`); it is the sum of the role
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
-//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
+//! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`], [`PasskeyStore`], [`PurgeStore`], [`ServerStore`]), each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -36,6 +36,7 @@ mod identities;
 mod messages;
 mod oidc;
 mod outbox;
+mod passkeys;
 mod purge;
 mod records;
 mod server;
@@ -55,6 +56,7 @@ pub use identities::IdentityStore;
 pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
 pub use outbox::LogoutOutboxStore;
+pub use passkeys::{CeremonyRow, NewPasskey, PasskeyRow, PasskeyStore};
 pub use purge::{Expired, PurgeStore};
 pub use records::*;
 pub use server::ServerStore;
@@ -103,6 +105,7 @@ pub trait Store:
     + MessageOutboxStore
     + DeviceCodeStore
     + FactorStore
+    + PasskeyStore
     + PurgeStore
     + ServerStore
     + Send
@@ -126,6 +129,7 @@ impl<T> Store for T where
         + MessageOutboxStore
         + DeviceCodeStore
         + FactorStore
+        + PasskeyStore
         + PurgeStore
         + ServerStore
         + Send

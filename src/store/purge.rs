@@ -49,6 +49,8 @@ pub enum Expired {
     CaptchaAnswers(i64),
     /// Device authorization requests that expired before the time given.
     DeviceCodes(i64),
+    /// WebAuthn ceremonies that expired before the time given, never finished.
+    WebauthnCeremonies(i64),
 }
 
 impl Expired {
@@ -72,6 +74,7 @@ impl Expired {
             Expired::Messages(..) => "messages",
             Expired::CaptchaAnswers(..) => "captcha_answers",
             Expired::DeviceCodes(..) => "device_codes",
+            Expired::WebauthnCeremonies(..) => "webauthn_ceremonies",
         }
     }
 
@@ -177,6 +180,12 @@ impl Expired {
             ),
             Expired::DeviceCodes(before) => (
                 "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::WebauthnCeremonies(before) => (
+                "DELETE FROM webauthn_ceremonies WHERE id_hash IN
+                   (SELECT id_hash FROM webauthn_ceremonies WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),
