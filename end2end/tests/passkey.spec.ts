@@ -75,7 +75,7 @@ test("passkeys: register, sign in without a password, second step of an MFA requ
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await page.waitForURL(/\/account$/);
   await page.goto("/account/security");
-  await expect(page.locator("li.passkey")).toContainText("Last used");
+  await expect(page.locator("li.passkey")).toContainText("last used");
 
   // An authorization request asking for two factors: the password, then the passkey.
   await signOut(page);

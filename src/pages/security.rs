@@ -137,7 +137,7 @@ fn Passkeys(passkeys: Vec<PasskeyItem>, csrf: String, has_password: bool) -> imp
 #[component]
 fn PasskeyRow(p: PasskeyItem, csrf: String, has_password: bool) -> impl IntoView {
     let t = t();
-    let used = p.last_used_at.map(|at| view! { " · " {t.last_used} <TimeAgo at/> });
+    let used = p.last_used_at.map(|at| view! { {t.last_used} <TimeAgo at/> });
     let password_id = format!("remove_passkey_password_{}", p.id);
     let label = format!("{} {}", t.remove, p.name);
     let password = if has_password {
@@ -187,7 +187,7 @@ fn Enrol(e: EnrolmentView, csrf: String) -> impl IntoView {
 #[component]
 fn FactorRow(f: FactorItem, csrf: String, has_password: bool) -> impl IntoView {
     let t = t();
-    let used = f.last_used_at.map(|at| view! { " · " {t.last_used} <TimeAgo at/> });
+    let used = f.last_used_at.map(|at| view! { {t.last_used} <TimeAgo at/> });
     let (password_id, code_id) = (format!("remove_password_{}", f.id), format!("remove_code_{}", f.id));
     let password = if has_password {
         view! {
