@@ -23,10 +23,12 @@ source .ci/postgres.sh
 source .ci/mailbox.sh
 server_pid=""
 upstream_pid=""
+passkey_pid=""
 work="$(mktemp -d /tmp/yaoshi-test.XXXXXX)"
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null || true
+  [ -n "$passkey_pid" ] && kill "$passkey_pid" 2>/dev/null || true
   kill ${balance_pids[*]:-} 2>/dev/null || true
   stop_postgres
   stop_mailbox
@@ -102,12 +104,12 @@ echo "logout-rp-secret" | "$yaoshi" client create --name "Logout RP" --client-id
 "$yaoshi" client create --name "Trusted Console" --client-id trusted --trusted \
   --redirect-uri http://127.0.0.1:8000/trusted --grant authorization_code >/dev/null
 
-# Five distinct ports the kernel says are free now (a fixed offset from a random port may be
+# Six distinct ports the kernel says are free now (a fixed offset from a random port may be
 # taken: the ephemeral range of outgoing connections covers it): this server, the upstream
-# provider, and the balancer with its two instances.
-read -r port up_port lb_port instance_a instance_b < <(python3 -c '
+# provider, the balancer with its two instances, and the passkey server.
+read -r port up_port lb_port instance_a instance_b pk_port < <(python3 -c '
 import socket
-held = [socket.socket() for _ in range(5)]
+held = [socket.socket() for _ in range(6)]
 for s in held: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in held))')
 base="http://127.0.0.1:$port"
@@ -174,12 +176,26 @@ TOML
   serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
 
-echo "[test] Playwright against $base (upstream provider $upstream)" >&2
+# Passkeys (end2end/tests/passkey.spec.ts) need a host name as the WebAuthn relying party:
+# browsers refuse an IP address. A server of its own, with its own database and fixtures,
+# whose issuer is http://localhost:PORT (a secure context to Chromium, like 127.0.0.1).
+passkey_url="http://localhost:$pk_port"
+pk_db="sqlite://$work/passkey.db"
+echo "e2e-password-penny" | "$yaoshi" --database-url "$pk_db" user create penny --email penny@example.com \
+  --email-verified --password-stdin >/dev/null
+echo "passkey-rp-secret" | "$yaoshi" --database-url "$pk_db" client create --name "Passkey RP" --client-id passkey-rp \
+  --trusted --secret-stdin --redirect-uri http://127.0.0.1:8000/rp --grant authorization_code >/dev/null
+"$yaoshi" --database-url "$pk_db" --issuer "$passkey_url" \
+  serve --bind "127.0.0.1:$pk_port" >"$work/passkey.log" 2>&1 &
+passkey_pid=$!
+
+echo "[test] Playwright against $base (upstream provider $upstream, passkeys at $passkey_url)" >&2
 cd "$root/end2end"
 [ -d node_modules/@playwright/test ] && [ -d node_modules/@axe-core/playwright ] || npm ci --no-audit --no-fund --silent
-if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" npx playwright test; then
+if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" YAOSHI_PASSKEY_URL="$passkey_url" npx playwright test; then
   echo "[test] server log:" >&2; tail -n 50 "$work/server.log" >&2
   echo "[test] upstream log:" >&2; tail -n 20 "$work/upstream.log" >&2
+  echo "[test] passkey server log:" >&2; tail -n 20 "$work/passkey.log" >&2
   exit 1
 fi
 took "Playwright"
@@ -232,6 +248,7 @@ http {
     location = /favicon.svg { proxy_pass http://site; }
     location = /local-time.js { proxy_pass http://site; }
     location = /captcha.js { proxy_pass http://site; }
+    location = /passkey.js { proxy_pass http://site; }
   }
 }
 NGINX

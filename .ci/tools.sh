@@ -2,7 +2,7 @@
 # Installs, idempotently, every tool the build and the tests need on a fresh Debian machine
 # that has only rustup, Node/npm and apt. Each step is skipped when its tool is already there.
 # Usage: .ci/tools.sh [base|wasm-bindgen|build|system|test|dev]
-#   base:         the wasm32 target and binaryen's wasm-opt (seconds)
+#   base:         the wasm32 target, binaryen's wasm-opt and Debian's libssl-dev (seconds)
 #   wasm-bindgen: wasm-bindgen-cli at the pinned version (a few minutes to compile, once;
 #                 `.ci/site.sh` runs this while the WASM compiles)
 #   build:        base and wasm-bindgen: everything `.ci/site.sh` needs
@@ -50,6 +50,12 @@ if has base build test dev; then
     log "installing binaryen@$BINARYEN_VERSION (wasm-opt) into $TOOLS_DIR"
     mkdir -p "$TOOLS_DIR"
     npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+  fi
+  # The passkeys' WebAuthn library (webauthn-rs) links OpenSSL, found through pkg-config:
+  # needed before any build of the server.
+  if ! pkg-config --exists openssl 2>/dev/null; then
+    log "installing Debian's libssl-dev and pkg-config"
+    apt_install libssl-dev pkg-config
   fi
 fi
 

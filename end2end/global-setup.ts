@@ -12,10 +12,15 @@ export default async function globalSetup() {
     callbacks.listen(8000, "127.0.0.1", () => resolve());
   });
 
-  // The server under test and, when the test command starts them, the upstream provider and
-  // the instances behind the balancer (those first: nginx answers as soon as one is up).
+  // The server under test and, when the test command starts them, the upstream provider, the
+  // passkey server and the instances behind the balancer (those first: nginx answers as soon as one is up).
   const instances = (process.env.YAOSHI_INSTANCES ?? "").split(" ").filter(Boolean).map((a) => `http://${a}`);
-  const servers = [...instances, process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000", process.env.YAOSHI_UPSTREAM_URL].filter(
+  const servers = [
+    ...instances,
+    process.env.YAOSHI_BASE_URL ?? "http://127.0.0.1:9000",
+    process.env.YAOSHI_UPSTREAM_URL,
+    process.env.YAOSHI_PASSKEY_URL,
+  ].filter(
     (u): u is string => !!u,
   );
   for (const base of servers) {

@@ -60,11 +60,12 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 /// `<leptos-island>` element names the bundle's export that takes it over. Then it marks the
 /// body, which tells tests (and curious users) that the bundle has taken over the page.
 /// Times are made local by a script of their own (`public/local-time.js`), outside the bundle;
-/// so is the CAPTCHA's (`public/captcha.js`), which does nothing on a page without one.
+/// so are the CAPTCHA's (`public/captcha.js`) and the passkeys' (`public/passkey.js`), which do
+/// nothing on a page without one.
 #[cfg(feature = "ssr")]
 #[component]
 fn SiteAssets() -> impl IntoView {
-    use crate::site::{Site, CAPTCHA, CSS, JS, LOCAL_TIME, WASM};
+    use crate::site::{Site, CAPTCHA, CSS, JS, LOCAL_TIME, PASSKEY, WASM};
     let site = Site::current();
     let (js, wasm) = (site.url(JS), site.url(WASM));
     let script = format!(
@@ -79,6 +80,7 @@ fn SiteAssets() -> impl IntoView {
         <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script>
         <script type="module" src=site.url(LOCAL_TIME)></script>
         <script type="module" src=site.url(CAPTCHA)></script>
+        <script type="module" src=site.url(PASSKEY)></script>
     }
 }
 

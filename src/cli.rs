@@ -214,6 +214,15 @@ enum UserCommand {
         /// Username or email.
         username: String,
     },
+    /// Remove every second factor and recovery code of a user who lost them: they sign in
+    /// with the password alone again and may enrol anew. Recorded as an admin action.
+    ResetFactors {
+        /// Username or email.
+        username: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -604,6 +613,12 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
         UserCommand::Enable { username } => {
             let u = s.set_active(&username, true).await?;
             println!("enabled {}", u.username);
+        }
+        UserCommand::ResetFactors { username, json } => {
+            let (u, removed) = s.operator_reset_factors(&username).await?;
+            emit(json, json!({"id": u.id, "username": u.username, "factors_removed": removed}), || {
+                format!("removed {removed} second factor(s) and every recovery code of {}", u.username)
+            });
         }
     }
     Ok(())

@@ -45,6 +45,8 @@ pub const CSS: &str = "pkg/yaoshi.css";
 pub const LOCAL_TIME: &str = "local-time.js";
 /// The script that solves the CAPTCHA's proof of work (`public/captcha.js`).
 pub const CAPTCHA: &str = "captcha.js";
+/// The script that runs the passkey ceremonies (`public/passkey.js`).
+pub const PASSKEY: &str = "passkey.js";
 
 /// Where the site's files come from.
 #[derive(Debug)]
@@ -80,7 +82,7 @@ impl Site {
     }
 
     fn dir(root: PathBuf) -> Site {
-        let versions = [JS, WASM, CSS, LOCAL_TIME, CAPTCHA]
+        let versions = [JS, WASM, CSS, LOCAL_TIME, CAPTCHA, PASSKEY]
             .into_iter()
             .filter_map(|asset| Some((asset, format!("{:016x}", fnv1a(&std::fs::read(root.join(asset)).ok()?)))))
             .collect();
@@ -103,7 +105,7 @@ impl Site {
         }
     }
 
-    /// The URL a page links `asset` (one of [`JS`], [`WASM`], [`CSS`], [`LOCAL_TIME`], [`CAPTCHA`]) by, with its content
+    /// The URL a page links `asset` (one of [`JS`], [`WASM`], [`CSS`], [`LOCAL_TIME`], [`CAPTCHA`], [`PASSKEY`]) by, with its content
     /// version when known.
     pub fn url(&self, asset: &'static str) -> String {
         let version = match self {

@@ -409,6 +409,23 @@ pub struct SecurityView {
     pub recovery_left: i64,
     /// Recovery codes made by the previous request, shown this once.
     pub new_codes: Vec<String>,
+    /// Whether passkeys are offered (the issuer is a host name).
+    pub passkeys_offered: bool,
+    /// The account's passkeys.
+    pub passkeys: Vec<PasskeyItem>,
+}
+
+/// One of the account's passkeys, as the security page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyItem {
+    /// Its id (for removing it).
+    pub id: i64,
+    /// The name its owner gave it.
+    pub name: String,
+    /// When it was registered.
+    pub added_at: Moment,
+    /// When it last signed a sign-in.
+    pub last_used_at: Option<Moment>,
 }
 
 /// What the second step of a sign-in (`/o/login/mfa/`) shows.
@@ -418,4 +435,6 @@ pub struct SecondStepView {
     pub csrf: String,
     /// Days a browser may be remembered for (0: the operator does not allow it).
     pub remember_days: i64,
+    /// Whether the pending sign-in's account has a passkey (offered as the second step).
+    pub passkey: bool,
 }

@@ -22,6 +22,8 @@ pub struct LoginState {
     pub phone_sign_in: bool,
     /// The CAPTCHA the forms that send codes carry, if it is on.
     pub captcha: Option<crate::view::CaptchaWidget>,
+    /// Whether "Sign in with a passkey" is offered (the issuer is a host name).
+    pub passkeys: bool,
 }
 
 /// The CSRF token for this browser and who is signed in. A GET: it changes nothing, so pages
@@ -44,6 +46,7 @@ pub async fn login_context() -> Result<LoginState, AppError> {
         providers,
         phone_sign_in: s.settings.contacts.phone_sign_in,
         captcha: s.captcha_widget().await?,
+        passkeys: s.passkeys_offered(),
     })
 }
 

@@ -76,6 +76,16 @@ pub enum AppError {
     NoSuchFactor,
     /// The second step of a sign-in is missing or took too long.
     SignInExpired,
+    /// A passkey's answer did not verify (or names no passkey of the account).
+    PasskeyRefused,
+    /// A passkey ceremony is unknown, expired or used.
+    PasskeyExpired,
+    /// The passkey is registered already.
+    PasskeyDuplicate,
+    /// A passkey's name is empty or too long.
+    PasskeyName,
+    /// Passkeys are not offered (the issuer is not a host name).
+    PasskeysOff,
 }
 
 /// The code of [`AppError::Throttled`].
@@ -94,7 +104,7 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 26] = [
+    const WITHOUT_TEXT: [AppError; 31] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
@@ -121,6 +131,11 @@ impl AppError {
         AppError::CodeReplayed,
         AppError::NoSuchFactor,
         AppError::SignInExpired,
+        AppError::PasskeyRefused,
+        AppError::PasskeyExpired,
+        AppError::PasskeyDuplicate,
+        AppError::PasskeyName,
+        AppError::PasskeysOff,
     ];
 
     /// The one table: every variant's code, status and message.
@@ -158,6 +173,11 @@ impl AppError {
             E::CodeReplayed => ("code_replayed", 400, |t| t.err_code_replayed),
             E::NoSuchFactor => ("no_such_factor", 400, |t| t.err_no_such_factor),
             E::SignInExpired => ("sign_in_expired", 400, |t| t.err_sign_in_expired),
+            E::PasskeyRefused => ("passkey_refused", 400, |t| t.err_passkey_refused),
+            E::PasskeyExpired => ("passkey_expired", 400, |t| t.err_passkey_expired),
+            E::PasskeyDuplicate => ("passkey_duplicate", 409, |t| t.err_passkey_duplicate),
+            E::PasskeyName => ("passkey_name", 400, |t| t.err_passkey_name),
+            E::PasskeysOff => ("passkeys_off", 400, |t| t.err_passkeys_off),
         };
         Meta { code, status, text }
     }

@@ -90,6 +90,19 @@ pub async fn load_security() -> Result<SecurityView, AppError> {
         enrolment,
         recovery_left: s.recovery_codes_left(user.id).await.map_err(factor_error)?,
         new_codes,
+        passkeys_offered: s.passkeys_offered(),
+        passkeys: s
+            .passkey_list(user.id)
+            .await
+            .map_err(|_| AppError::Unavailable)?
+            .into_iter()
+            .map(|p| crate::view::PasskeyItem {
+                id: p.id,
+                name: p.name,
+                added_at: moment(p.created_at, now),
+                last_used_at: p.last_used_at.map(|at| moment(at, now)),
+            })
+            .collect(),
     })
 }
 
@@ -149,6 +162,32 @@ pub async fn regenerate_codes(csrf: String, code: String) -> Result<String, AppE
     }
 }
 
+/// The cookies of a session opened by the second step: the session, the known device, the
+/// remembered browser when asked for (and allowed); the pending sign-in is done.
+#[cfg(feature = "ssr")]
+pub(crate) async fn opened_after_second_step(s: &crate::service::Services, token: &str, user_id: i64, remember: bool) {
+    use super::ssr;
+    use crate::web::cookie::{device_cookie, http_only_cookie, session_cookie, MFA_DEVICE_COOKIE};
+    let secure = s.secure_cookies();
+    ssr::set_cookie(&session_cookie(token, secure));
+    forget_pending(s);
+    if let Some(device) = s.device_token(user_id).await {
+        ssr::set_cookie(&device_cookie(&device, secure));
+    }
+    if remember {
+        if let Some((value, secs)) = s.remembered_device(user_id).await {
+            ssr::set_cookie(&http_only_cookie(MFA_DEVICE_COOKIE, &value, "/", "Lax", secs, secure));
+        }
+    }
+}
+
+/// Clears the pending sign-in's cookie.
+#[cfg(feature = "ssr")]
+pub(crate) fn forget_pending(s: &crate::service::Services) {
+    use crate::web::cookie::{http_only_cookie, MFA_PENDING_COOKIE};
+    super::ssr::set_cookie(&http_only_cookie(MFA_PENDING_COOKIE, "", "/", "Lax", 0, s.secure_cookies()));
+}
+
 /// What the second step's page needs.
 #[server(endpoint = "login/mfa/context", input = leptos::server_fn::codec::GetUrl)]
 pub async fn second_step_context() -> Result<SecondStepView, AppError> {
@@ -156,7 +195,15 @@ pub async fn second_step_context() -> Result<SecondStepView, AppError> {
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let remember_days = s.settings.second_factors.remember_device_secs / 86_400;
-    Ok(SecondStepView { csrf: ssr::csrf_token(&parts)?, remember_days })
+    let pending = ssr::cookie(&parts, crate::web::cookie::MFA_PENDING_COOKIE);
+    let passkey = match pending {
+        Some(p) if s.passkeys_offered() => match s.read_pending_sign_in(&p).await {
+            Ok(p) => !s.passkey_list(p.user_id).await.map_err(|_| AppError::Unavailable)?.is_empty(),
+            Err(_) => false,
+        },
+        _ => false,
+    };
+    Ok(SecondStepView { csrf: ssr::csrf_token(&parts)?, remember_days, passkey })
 }
 
 /// The second step of signing in: a TOTP or recovery code for the pending sign-in this
@@ -171,34 +218,24 @@ pub async fn login_second_step(
 ) -> Result<String, AppError> {
     use super::ssr;
     use crate::web::{
-        cookie::{device_cookie, http_only_cookie, session_cookie, MFA_DEVICE_COOKIE, MFA_PENDING_COOKIE},
+        cookie::MFA_PENDING_COOKIE,
         next::{login_page, safe_next, second_step_url},
     };
     let _checked_by_guard = csrf;
     let s = ssr::services()?;
     let parts = ssr::parts()?;
     let next = safe_next(&next).to_owned();
-    let secure = s.secure_cookies();
     let Some(pending) = ssr::cookie(&parts, MFA_PENDING_COOKIE) else {
         return ssr::fail(&parts, AppError::SignInExpired, &login_page(&next));
     };
     let previous = ssr::session_token(&parts);
     match s.finish_second_step(&pending, &code, &ssr::origin(&parts), previous.as_deref()).await {
         Ok((token, user)) => {
-            ssr::set_cookie(&session_cookie(&token, secure));
-            ssr::set_cookie(&http_only_cookie(MFA_PENDING_COOKIE, "", "/", "Lax", 0, secure));
-            if let Some(device) = s.device_token(user.id).await {
-                ssr::set_cookie(&device_cookie(&device, secure));
-            }
-            if remember.is_some() {
-                if let Some((value, secs)) = s.remembered_device(user.id).await {
-                    ssr::set_cookie(&http_only_cookie(MFA_DEVICE_COOKIE, &value, "/", "Lax", secs, secure));
-                }
-            }
+            opened_after_second_step(&s, &token, user.id, remember.is_some()).await;
             Ok(ssr::go_to(&parts, next))
         }
         Err(crate::service::factors::FactorError::Expired) => {
-            ssr::set_cookie(&http_only_cookie(MFA_PENDING_COOKIE, "", "/", "Lax", 0, secure));
+            forget_pending(&s);
             ssr::fail(&parts, AppError::SignInExpired, &login_page(&next))
         }
         Err(e) => ssr::fail(&parts, factor_error(e), &second_step_url(&next)),

@@ -21,6 +21,8 @@ pub mod error;
 #[allow(missing_docs)]
 pub mod factors;
 #[allow(missing_docs)]
+pub mod passkeys;
+#[allow(missing_docs)]
 pub mod register;
 #[cfg(feature = "ssr")]
 pub mod ssr;

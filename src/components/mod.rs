@@ -6,6 +6,7 @@ use leptos_router::hooks::use_location;
 pub mod captcha;
 pub mod forms;
 pub mod moment;
+pub mod passkey;
 
 use crate::{
     api::error::AppError,

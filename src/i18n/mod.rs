@@ -143,6 +143,8 @@ pub fn done_text(code: &str) -> Option<&'static str> {
         "factor_removed" => t.done_factor_removed,
         "codes_regenerated" => t.done_codes_regenerated,
         "factors_reset" => t.done_factors_reset,
+        "passkey_added" => t.done_passkey_added,
+        "passkey_removed" => t.done_passkey_removed,
         _ => return None,
     })
 }
@@ -431,6 +433,23 @@ pub struct Text {
     pub second_factor: &'static str,
     pub reset_factors: &'static str,
     pub remember_browser: (&'static str, &'static str),
+    // passkeys
+    pub err_passkey_refused: &'static str,
+    pub err_passkey_expired: &'static str,
+    pub err_passkey_duplicate: &'static str,
+    pub err_passkey_name: &'static str,
+    pub err_passkeys_off: &'static str,
+    pub done_passkey_added: &'static str,
+    pub done_passkey_removed: &'static str,
+    pub passkeys: &'static str,
+    pub passkeys_intro: &'static str,
+    pub no_passkeys: &'static str,
+    pub passkey_name: &'static str,
+    pub add_passkey: &'static str,
+    pub passkey_needs_script: &'static str,
+    pub passkey_failed: &'static str,
+    pub sign_in_with_passkey: &'static str,
+    pub use_passkey: &'static str,
 }
 
 #[cfg(test)]

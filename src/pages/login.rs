@@ -14,6 +14,7 @@ use crate::{
     components::{
         captcha::CaptchaField,
         forms::{LoginForm, PhoneLoginForm, SendCodeForm},
+        passkey::PasskeyForm,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
@@ -44,7 +45,7 @@ pub fn LoginPage() -> impl IntoView {
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match context.await {
                     Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
-                    Ok(ctx) => view! {
+                    Ok(ctx) => { let passkey_csrf = ctx.csrf.clone(); view! {
                         {ctx.signed_in_as.map(|name| view! {
                             <p class="muted">{t.signed_in_switch.0} <strong>{name}</strong> {t.signed_in_switch.1}</p>
                         })}
@@ -65,11 +66,17 @@ pub fn LoginPage() -> impl IntoView {
                                 <p class="muted"><a href="/o/password/forgot/">{t.forgot_password}</a></p>
                             }.into_any()
                         }}
+                        {ctx.passkeys.then(|| view! {
+                            <PasskeyForm kind="authenticate" id="passkey-sign-in" options="/api/login/passkey/options"
+                                action="/api/login/passkey" csrf=passkey_csrf.clone() label=t.sign_in_with_passkey>
+                                <input type="hidden" name="next" value=next/>
+                            </PasskeyForm>
+                        })}
                         <ProviderLinks providers=ctx.providers next=raw_next()/>
                         {ctx.registration_open.then(|| view! {
                             <p class="muted">{t.new_here} <a href=format!("/o/register/?next={}", urlencode(&next()))>{t.create_account}</a></p>
                         })}
-                    }.into_any(),
+                    }.into_any() },
                 }})}
             </Suspense>
         </Layout>

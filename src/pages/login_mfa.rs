@@ -1,6 +1,6 @@
 //! `/o/login/mfa/`: the second step of signing in, for an account with a second factor. The
 //! password (or other first step) was right; no session exists until a TOTP code or a
-//! recovery code is given here. `next` is kept, so an authorization request resumes.
+//! recovery code, or a passkey (with JavaScript), is given here. `next` is kept, so an authorization request resumes.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use crate::api::error::{error_for_code, error_text};
 use crate::{
     api::factors::second_step_context,
-    components::{forms::SecondStepForm, ErrorBanner, Layout, Loading},
+    components::{forms::SecondStepForm, passkey::PasskeyForm, ErrorBanner, Layout, Loading},
     i18n::t,
     web::query::query_value,
 };
@@ -32,6 +32,7 @@ pub fn SecondStepPage() -> impl IntoView {
                 {move || Suspend::new(async move { match context.await {
                     Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
                     Ok(ctx) => {
+                        let passkey_csrf = ctx.csrf.clone();
                         let remember = (ctx.remember_days > 0).then(|| view! {
                             <label class="check">
                                 <input type="checkbox" name="remember" value="on"/>
@@ -47,6 +48,12 @@ pub fn SecondStepPage() -> impl IntoView {
                                 {remember}
                                 <button type="submit" class="primary">{t.verify}</button>
                             </SecondStepForm>
+                            {ctx.passkey.then(|| view! {
+                                <PasskeyForm kind="authenticate" id="passkey-second-step" options="/api/login/mfa/passkey/options"
+                                    action="/api/login/mfa/passkey" csrf=passkey_csrf.clone() label=t.use_passkey>
+                                    <input type="hidden" name="next" value=next/>
+                                </PasskeyForm>
+                            })}
                             <p class="muted"><a href="/o/login/" rel="external">{t.back_to_sign_in}</a></p>
                         }.into_any()
                     }

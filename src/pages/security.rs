@@ -1,7 +1,7 @@
 //! `/account/security`: two-step verification. Set up an authenticator app (a QR code rendered
 //! on the server and the key as text, confirmed by a first code), see the recovery codes once,
 //! see the factors and when they were last used, remove one (password and a current code),
-//! make new recovery codes. Every form reloads the page with `?done=…` or `?error=…`, so it
+//! make new recovery codes; register passkeys (with JavaScript), see and remove them. Every form reloads the page with `?done=…` or `?error=…`, so it
 //! works the same without JavaScript.
 
 use leptos::prelude::*;
@@ -14,10 +14,11 @@ use crate::{
     components::{
         forms::{ConfirmTotpForm, RegenerateCodesForm, RemoveFactorForm, StartTotpForm},
         moment::{LocalTime, TimeAgo},
+        passkey::PasskeyForm,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
-    view::{EnrolmentView, FactorItem, SecurityView},
+    view::{EnrolmentView, FactorItem, PasskeyItem, SecurityView},
 };
 
 /// The security page.
@@ -83,6 +84,9 @@ fn Sections(v: SecurityView) -> impl IntoView {
                 .into_any()
         }
     };
+    let passkeys = v.passkeys_offered.then(|| {
+        view! { <Passkeys passkeys=v.passkeys csrf=v.csrf.clone() has_password=v.has_password/> }
+    });
     let recovery = has_factor.then(|| {
         view! {
             <h2 id="recovery">{t.recovery_codes}</h2>
@@ -101,6 +105,63 @@ fn Sections(v: SecurityView) -> impl IntoView {
         {factors}
         {enrol}
         {recovery}
+        {passkeys}
+    }
+}
+
+/// The account's passkeys, each with its removal form (a plain post, which needs no script),
+/// and the form that registers another.
+#[component]
+fn Passkeys(passkeys: Vec<PasskeyItem>, csrf: String, has_password: bool) -> impl IntoView {
+    let t = t();
+    let list = if passkeys.is_empty() {
+        view! { <p class="muted">{t.no_passkeys}</p> }.into_any()
+    } else {
+        let rows =
+            passkeys.into_iter().map(|p| view! { <PasskeyRow p csrf=csrf.clone() has_password/> }).collect_view();
+        view! { <ul class="rows" aria-labelledby="passkeys">{rows}</ul> }.into_any()
+    };
+    view! {
+        <h2 id="passkeys">{t.passkeys}</h2>
+        <p class="muted">{t.passkeys_intro}</p>
+        {list}
+        <PasskeyForm kind="register" id="passkey-add" options="/api/account/security/passkey/options"
+            action="/api/account/security/passkey" csrf=csrf label=t.add_passkey>
+            <label for="passkey_name">{t.passkey_name}</label>
+            <input id="passkey_name" name="name" type="text" maxlength="60" required/>
+        </PasskeyForm>
+    }
+}
+
+/// One passkey: its name, when it was added and last used, and its removal (the password).
+#[component]
+fn PasskeyRow(p: PasskeyItem, csrf: String, has_password: bool) -> impl IntoView {
+    let t = t();
+    let used = p.last_used_at.map(|at| view! { {t.last_used} <TimeAgo at/> });
+    let password_id = format!("remove_passkey_password_{}", p.id);
+    let label = format!("{} {}", t.remove, p.name);
+    let password = if has_password {
+        view! {
+            <label for=password_id.clone()>{t.your_password}</label>
+            <input id=password_id name="password" type="password" autocomplete="current-password" required/>
+        }
+        .into_any()
+    } else {
+        view! { <input type="hidden" name="password" value=""/> }.into_any()
+    };
+    view! {
+        <li class="row factor passkey" data-kind="passkey">
+            <div>
+                <strong class="passkey-name">{p.name}</strong>
+                <div class="muted">{t.added_at} <LocalTime at=p.added_at/> {used}</div>
+            </div>
+            <form class="form" method="post" action="/api/account/security/passkey/remove">
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="passkey_id" value=p.id.to_string()/>
+                {password}
+                <button type="submit" class="danger" aria-label=label>{t.remove}</button>
+            </form>
+        </li>
     }
 }
 
@@ -126,7 +187,7 @@ fn Enrol(e: EnrolmentView, csrf: String) -> impl IntoView {
 #[component]
 fn FactorRow(f: FactorItem, csrf: String, has_password: bool) -> impl IntoView {
     let t = t();
-    let used = f.last_used_at.map(|at| view! { " · " {t.last_used} <TimeAgo at/> });
+    let used = f.last_used_at.map(|at| view! { {t.last_used} <TimeAgo at/> });
     let (password_id, code_id) = (format!("remove_password_{}", f.id), format!("remove_code_{}", f.id));
     let password = if has_password {
         view! {

@@ -135,6 +135,17 @@ impl Services {
             .map_err(|_| ServiceError::Store(crate::store::StoreError::Unavailable("second factors".into())))
     }
 
+    /// The operator's reset from the command line: like [`Self::admin_reset_factors`] for the
+    /// user named `login`, with no acting account. Returns the user and how many factors went.
+    pub async fn operator_reset_factors(&self, login: &str) -> Result<(User, u64), ServiceError> {
+        let user = self.find_user(login).await?;
+        let removed = self
+            .reset_factors(None, user.id, &Origin::default())
+            .await
+            .map_err(|_| ServiceError::Store(crate::store::StoreError::Unavailable("second factors".into())))?;
+        Ok((user, removed))
+    }
+
     /// Enables or disables an account. Disabling ends the user's sessions and revokes their
     /// tokens at once; an admin cannot disable their own account (nobody could undo it here).
     pub async fn set_user_enabled(&self, session: &Session, user_id: i64, enabled: bool) -> Result<(), ServiceError> {

@@ -50,7 +50,7 @@ impl Cleanup {
 
 impl Services {
     /// Every kind of expired row with its cut-off at `now`.
-    fn expired_kinds(&self, now: i64) -> [Expired; 18] {
+    fn expired_kinds(&self, now: i64) -> [Expired; 19] {
         [
             Expired::AuthCodes(now - CODES_KEPT),
             Expired::AccessTokens(now),
@@ -70,6 +70,7 @@ impl Services {
             Expired::CaptchaAnswers(now),
             Expired::DeviceCodes(now),
             Expired::PushedRequests(now),
+            Expired::WebauthnCeremonies(now),
         ]
     }
 

@@ -229,7 +229,8 @@ impl Services {
 
     /// Whether the account has a confirmed second factor.
     pub async fn has_second_factor(&self, user_id: i64) -> Result<bool, FactorError> {
-        Ok(self.store.factors(user_id).await?.iter().any(|f| f.confirmed_at.is_some()))
+        Ok(self.store.factors(user_id).await?.iter().any(|f| f.confirmed_at.is_some())
+            || !self.store.passkeys(user_id).await?.is_empty())
     }
 
     /// The account's confirmed factors.

@@ -25,6 +25,7 @@ pub mod message_delivery;
 pub mod notify;
 mod oidc;
 mod par;
+pub mod passkeys;
 pub mod present;
 pub mod recovery;
 mod refresh;

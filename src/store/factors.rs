@@ -47,11 +47,11 @@ pub trait FactorStore: Send + Sync {
     /// after its last accepted one: one statement, so of two requests with one code (on any
     /// instances), exactly one is accepted. False for the other (a replay).
     async fn accept_step(&self, id: i64, step: i64, now: i64) -> StoreResult<bool>;
-    /// Removes the factor `id` of `user_id`; when it was the user's last confirmed one, their
-    /// recovery codes go too (one transaction). False if there was no such factor.
+    /// Removes the factor `id` of `user_id`; when the user has no confirmed factor and no
+    /// passkey left, their recovery codes go too (one transaction). False if there was no such factor.
     async fn delete_factor(&self, user_id: i64, id: i64) -> StoreResult<bool>;
-    /// Removes every factor and recovery code of `user_id` (an admin's reset); how many
-    /// factors went.
+    /// Removes every factor, passkey and recovery code of `user_id` (an admin's reset); how
+    /// many factors and passkeys went.
     async fn delete_all_factors(&self, user_id: i64) -> StoreResult<u64>;
     /// Replaces the user's recovery codes with `hashes` (one transaction: the old ones stop
     /// working as the new ones start).
@@ -146,7 +146,8 @@ macro_rules! factor_sql {
                     .await?
                     .rows_affected();
                 let (left,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+                    "SELECT (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL)
+                          + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
                 )
                 .bind(user_id)
                 .fetch_one(&mut *tx)
@@ -168,9 +169,14 @@ macro_rules! factor_sql {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                let keys = sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(gone)
+                Ok(gone + keys)
             }
 
             async fn replace_recovery_codes(&self, user_id: i64, hashes: &[String], now: i64) -> StoreResult<()> {
@@ -213,8 +219,13 @@ macro_rules! factor_sql {
                 let mut found = Vec::new();
                 for chunk in user_ids.chunks(100) {
                     let mut q = sqlx::QueryBuilder::new(
-                        "SELECT DISTINCT user_id FROM second_factors WHERE confirmed_at IS NOT NULL AND user_id IN (",
+                        "SELECT user_id FROM second_factors WHERE confirmed_at IS NOT NULL AND user_id IN (",
                     );
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(") UNION SELECT user_id FROM passkeys WHERE user_id IN (");
                     let mut list = q.separated(", ");
                     for id in chunk {
                         list.push_bind(*id);

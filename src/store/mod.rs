@@ -4,8 +4,8 @@
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
 //! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`],
-//! [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`], [`ImportStore`]), each declared with
-//! its implementation in its own module,
+//! [`PasskeyStore`], [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`], [`ImportStore`]),
+//! each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
 //! The back end is chosen by the `DATABASE_URL` scheme ([`connect`]). Both back ends run the
@@ -39,6 +39,7 @@ mod imports;
 mod messages;
 mod oidc;
 mod outbox;
+mod passkeys;
 mod purge;
 mod pushed;
 mod records;
@@ -60,6 +61,7 @@ pub use imports::{ImportMark, ImportRow, ImportStore, ImportedClient, ImportedTo
 pub use messages::MessageOutboxStore;
 pub use oidc::OidcStore;
 pub use outbox::LogoutOutboxStore;
+pub use passkeys::{CeremonyRow, NewPasskey, PasskeyRow, PasskeyStore};
 pub use purge::{Expired, PurgeStore};
 pub use pushed::{PushedRecord, PushedRequestStore};
 pub use records::*;
@@ -110,6 +112,7 @@ pub trait Store:
     + DeviceCodeStore
     + FactorStore
     + PushedRequestStore
+    + PasskeyStore
     + PurgeStore
     + ServerStore
     + ImportStore
@@ -135,6 +138,7 @@ impl<T> Store for T where
         + DeviceCodeStore
         + FactorStore
         + PushedRequestStore
+        + PasskeyStore
         + PurgeStore
         + ServerStore
         + ImportStore

@@ -51,6 +51,8 @@ pub enum Expired {
     DeviceCodes(i64),
     /// Pushed authorization requests that expired before the time given.
     PushedRequests(i64),
+    /// WebAuthn ceremonies that expired before the time given, never finished.
+    WebauthnCeremonies(i64),
 }
 
 impl Expired {
@@ -75,6 +77,7 @@ impl Expired {
             Expired::CaptchaAnswers(..) => "captcha_answers",
             Expired::DeviceCodes(..) => "device_codes",
             Expired::PushedRequests(..) => "pushed_requests",
+            Expired::WebauthnCeremonies(..) => "webauthn_ceremonies",
         }
     }
 
@@ -186,6 +189,12 @@ impl Expired {
             Expired::PushedRequests(before) => (
                 "DELETE FROM pushed_requests WHERE request_hash IN
                    (SELECT request_hash FROM pushed_requests WHERE expires_at < $1 LIMIT $2)",
+                before,
+                None,
+            ),
+            Expired::WebauthnCeremonies(before) => (
+                "DELETE FROM webauthn_ceremonies WHERE id_hash IN
+                   (SELECT id_hash FROM webauthn_ceremonies WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),

@@ -36,6 +36,7 @@ mod oidc_logout;
 mod outage;
 mod outbox_crash;
 mod page_stall;
+mod passkeys;
 mod proxy;
 mod schema;
 mod second_factors;

@@ -1,7 +1,7 @@
 //! Second factors over HTTP, as a browser without JavaScript uses them: TOTP enrolment on the
 //! security page (QR code, key, first code, recovery codes shown once), the second step of
 //! signing in (no session before it; a code accepted once; a recovery code once), its
-//! throttle, removal, an admin's reset, `amr`/`acr` and step-up in the code flow, and the
+//! throttle, removal, an admin's reset (page and command line), `amr`/`acr` and step-up in the code flow, and the
 //! password grant refused for accounts with a second factor.
 
 use yaoshi::{
@@ -211,6 +211,38 @@ async fn admins_reset_factors(backend: Backend) {
     assert!(t.submit(&b3, "/api/admin/users/factors", &form).await.1.contains("error=forbidden"));
 }
 
+/// `yaoshi user reset-factors` against the server's database, as an operator runs it for a
+/// user who lost their phone: the factors and recovery codes go, an event says so.
+async fn operators_reset_factors_from_the_cli(backend: Backend) {
+    let (t, alice, _) = enrolled_alice(backend).await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_yaoshi"))
+            .args(args)
+            .env("DATABASE_URL", t.database_url())
+            .env_remove("YAOSHI_CONFIG")
+            .output()
+            .expect("run yaoshi")
+    };
+    let out = run(&["user", "reset-factors", "ALICE", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(printed, serde_json::json!({"id": alice, "username": "alice", "factors_removed": 1}));
+    assert!(!t.services.has_second_factor(alice).await.unwrap());
+    assert_eq!(t.services.recovery_codes_left(alice).await.unwrap(), 0, "the recovery codes go too");
+    let filter =
+        EventFilter { kind: Some("admin.action".into()), user_id: Some(alice), limit: 10, ..Default::default() };
+    let events = t.store().events(&filter).await.unwrap();
+    assert!(events.iter().any(|ev| ev.detail == "reset_second_factors" && ev.actor_id.is_none()), "{events:?}");
+    let b = browser();
+    assert_eq!(t.sign_in_to(&b, "/o/login/", "alice", PW, "/").await.1, "/", "the password alone again");
+    // Nothing left to remove is not an error; an unknown user is, on one line.
+    let again = run(&["user", "reset-factors", "alice"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("removed 0"), "{again:?}");
+    let missing = run(&["user", "reset-factors", "nobody"]);
+    assert!(!missing.status.success());
+    assert_eq!(String::from_utf8_lossy(&missing.stderr).lines().count(), 1, "{missing:?}");
+}
+
 async fn password_grant_is_refused_with_a_second_factor(backend: Backend) {
     let (t, _, _) = enrolled_alice(backend).await;
     let app = register(&t, false, &[GrantType::Password]).await;
@@ -284,6 +316,7 @@ on_both_backends!(
     removal_asks_password_and_code,
     recovery_codes_regenerate,
     admins_reset_factors,
+    operators_reset_factors_from_the_cli,
     password_grant_is_refused_with_a_second_factor,
     id_tokens_state_amr_and_step_up,
 );
