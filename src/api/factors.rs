@@ -216,28 +216,69 @@ pub async fn login_second_step(
     next: String,
     remember: Option<String>,
 ) -> Result<String, AppError> {
-    use super::ssr;
-    use crate::web::{
-        cookie::MFA_PENDING_COOKIE,
-        next::{login_page, safe_next, second_step_url},
-    };
+    use crate::service::factors::FactorError;
     let _checked_by_guard = csrf;
-    let s = ssr::services()?;
-    let parts = ssr::parts()?;
-    let next = safe_next(&next).to_owned();
-    let Some(pending) = ssr::cookie(&parts, MFA_PENDING_COOKIE) else {
-        return ssr::fail(&parts, AppError::SignInExpired, &login_page(&next));
+    let step = match SecondStep::begin(&next) {
+        Ok(step) => step,
+        Err(answer) => return answer,
     };
-    let previous = ssr::session_token(&parts);
-    match s.finish_second_step(&pending, &code, &ssr::origin(&parts), previous.as_deref()).await {
-        Ok((token, user)) => {
-            opened_after_second_step(&s, &token, user.id, remember.is_some()).await;
-            Ok(ssr::go_to(&parts, next))
+    let previous = super::ssr::session_token(&step.parts);
+    let origin = super::ssr::origin(&step.parts);
+    let result = step.s.finish_second_step(&step.pending, &code, &origin, previous.as_deref()).await;
+    step.finish(result, remember.is_some(), |e| matches!(e, FactorError::Expired), factor_error).await
+}
+
+/// A second step in progress, as its server functions (a code, a passkey) begin: the
+/// request, where it continues, and the pending sign-in of the first step.
+#[cfg(feature = "ssr")]
+pub(crate) struct SecondStep {
+    /// The services.
+    pub s: crate::service::Services,
+    /// The request.
+    pub parts: axum::http::request::Parts,
+    /// Where the browser continues (already checked to be a path here).
+    pub next: String,
+    /// The pending sign-in's cookie value.
+    pub pending: String,
+}
+
+#[cfg(feature = "ssr")]
+impl SecondStep {
+    /// The step for `next`; without a pending sign-in (expired, or never begun), the answer
+    /// that sends the browser to sign in again.
+    pub(crate) fn begin(next: &str) -> Result<Self, Result<String, AppError>> {
+        use super::ssr;
+        use crate::web::next::{login_page, safe_next};
+        let s = ssr::services().map_err(Err)?;
+        let parts = ssr::parts().map_err(Err)?;
+        let next = safe_next(next).to_owned();
+        let Some(pending) = ssr::cookie(&parts, crate::web::cookie::MFA_PENDING_COOKIE) else {
+            return Err(ssr::fail(&parts, AppError::SignInExpired, &login_page(&next)));
+        };
+        Ok(SecondStep { s, parts, next, pending })
+    }
+
+    /// Answers the step: the session opens and the browser continues; an expired pending
+    /// sign-in starts over at the login page; any other failure shows the step again.
+    pub(crate) async fn finish<E>(
+        self,
+        result: Result<(String, crate::store::User), E>,
+        remember: bool,
+        expired: impl FnOnce(&E) -> bool,
+        error: impl FnOnce(E) -> AppError,
+    ) -> Result<String, AppError> {
+        use super::ssr;
+        use crate::web::next::{login_page, second_step_url};
+        match result {
+            Ok((token, user)) => {
+                opened_after_second_step(&self.s, &token, user.id, remember).await;
+                Ok(ssr::go_to(&self.parts, self.next))
+            }
+            Err(e) if expired(&e) => {
+                forget_pending(&self.s);
+                ssr::fail(&self.parts, AppError::SignInExpired, &login_page(&self.next))
+            }
+            Err(e) => ssr::fail(&self.parts, error(e), &second_step_url(&self.next)),
         }
-        Err(crate::service::factors::FactorError::Expired) => {
-            forget_pending(&s);
-            ssr::fail(&parts, AppError::SignInExpired, &login_page(&next))
-        }
-        Err(e) => ssr::fail(&parts, factor_error(e), &second_step_url(&next)),
     }
 }

@@ -94,31 +94,17 @@ pub async fn login_passkey_second_step(
     next: String,
     remember: Option<String>,
 ) -> Result<String, AppError> {
-    use super::ssr;
-    use crate::web::{
-        cookie::MFA_PENDING_COOKIE,
-        next::{login_page, safe_next, second_step_url},
-    };
+    use crate::service::passkeys::PasskeyError;
     let _checked_by_guard = csrf;
-    let s = ssr::services()?;
-    let parts = ssr::parts()?;
-    let next = safe_next(&next).to_owned();
-    let Some(pending) = ssr::cookie(&parts, MFA_PENDING_COOKIE) else {
-        return ssr::fail(&parts, AppError::SignInExpired, &login_page(&next));
+    let step = match super::factors::SecondStep::begin(&next) {
+        Ok(step) => step,
+        Err(answer) => return answer,
     };
-    let previous = ssr::session_token(&parts);
-    let origin = ssr::origin(&parts);
-    match s.finish_passkey_second_step(&pending, &ceremony, &credential, &origin, previous.as_deref()).await {
-        Ok((token, user)) => {
-            super::factors::opened_after_second_step(&s, &token, user.id, remember.is_some()).await;
-            Ok(ssr::go_to(&parts, next))
-        }
-        Err(crate::service::passkeys::PasskeyError::SignInExpired) => {
-            super::factors::forget_pending(&s);
-            ssr::fail(&parts, AppError::SignInExpired, &login_page(&next))
-        }
-        Err(e) => ssr::fail(&parts, passkey_error(e), &second_step_url(&next)),
-    }
+    let previous = super::ssr::session_token(&step.parts);
+    let origin = super::ssr::origin(&step.parts);
+    let result =
+        step.s.finish_passkey_second_step(&step.pending, &ceremony, &credential, &origin, previous.as_deref()).await;
+    step.finish(result, remember.is_some(), |e| matches!(e, PasskeyError::SignInExpired), passkey_error).await
 }
 
 /// Starts a sign-in with a passkey alone (no username: the authenticator offers its

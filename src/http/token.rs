@@ -26,83 +26,98 @@ fn json_no_store<T: serde::Serialize>(body: T) -> Response {
     resp
 }
 
-fn answer<T: serde::Serialize>(result: Result<T, OAuthError>, basic: bool) -> Response {
-    match result {
-        Ok(body) => json_no_store(body),
-        Err(error) => OAuthResponse { error, basic }.into_response(),
+/// A form request to an endpoint that authenticates the client (RFC 6749 §2.3): its
+/// credentials (or why they are malformed), its parameters, and what the answer needs to know
+/// (whether Basic was used, for `WWW-Authenticate`; which client asked, for CORS).
+struct ClientForm {
+    creds: Result<ClientCredentials, OAuthError>,
+    params: Params,
+    basic: bool,
+    requester: Option<RequestingClient>,
+}
+
+impl From<OAuthForm> for ClientForm {
+    fn from(OAuthForm { basic, params }: OAuthForm) -> Self {
+        // The client a form request names (HTTP Basic first, else `client_id`).
+        let requester = basic
+            .as_ref()
+            .map(|(id, _)| id.as_str())
+            .or_else(|| params.get("client_id"))
+            .map(|id| RequestingClient(id.to_owned()));
+        let used_basic = basic.is_some();
+        ClientForm { creds: ClientCredentials::from_parts(basic, &params), params, basic: used_basic, requester }
     }
 }
 
-/// The client a form request names (HTTP Basic first, else `client_id`), for the CORS check.
-fn requesting_client(basic: Option<&(String, String)>, params: &Params) -> Option<RequestingClient> {
-    basic.map(|(id, _)| id.as_str()).or_else(|| params.get("client_id")).map(|id| RequestingClient(id.to_owned()))
-}
-
-/// `resp` with the requesting client noted on it (see [`RequestingClient`]).
-fn for_client(mut resp: Response, client: Option<RequestingClient>) -> Response {
-    if let Some(c) = client {
-        resp.extensions_mut().insert(c);
+impl ClientForm {
+    fn creds(&self) -> Result<&ClientCredentials, OAuthError> {
+        self.creds.as_ref().map_err(Clone::clone)
     }
-    resp
+
+    /// A success as `ok` makes it, an error as RFC 6749 §5.2 says, noted with the requesting
+    /// client (see [`RequestingClient`]).
+    fn answer_with<T>(self, result: Result<T, OAuthError>, ok: impl FnOnce(T) -> Response) -> Response {
+        let mut resp = match result {
+            Ok(body) => ok(body),
+            Err(error) => OAuthResponse { error, basic: self.basic }.into_response(),
+        };
+        if let Some(c) = self.requester {
+            resp.extensions_mut().insert(c);
+        }
+        resp
+    }
+
+    /// A JSON success, not to be cached.
+    fn answer<T: serde::Serialize>(self, result: Result<T, OAuthError>) -> Response {
+        self.answer_with(result, json_no_store)
+    }
 }
 
 /// `POST /o/token/` (RFC 6749 §3.2).
 pub(super) async fn token(
     State(s): State<Services>,
     client: Option<Extension<ClientAddr>>,
-    OAuthForm { basic, params }: OAuthForm,
+    form: OAuthForm,
 ) -> Response {
-    let used_basic = basic.is_some();
-    let requester = requesting_client(basic.as_ref(), &params);
+    let f = ClientForm::from(form);
     let result = async {
-        let creds = ClientCredentials::from_parts(basic, &params)?;
-        let req = TokenRequest::from_params(&params)?;
+        let creds = f.creds()?;
+        let req = TokenRequest::from_params(&f.params)?;
         let grant = req.grant_type();
-        let issued = s.exchange(&creds, req, &params.get_all("resource"), client.map(|c| c.ip)).await?;
+        let issued = s.exchange(creds, req, &f.params.get_all("resource"), client.map(|c| c.ip)).await?;
         metrics().tokens.get_or_create(&GrantLabels { grant: grant.as_str().to_owned() }).inc();
         Ok(issued)
-    };
-    for_client(answer(result.await, used_basic), requester)
+    }
+    .await;
+    f.answer(result)
 }
 
 /// `POST /o/revoke_token/` (RFC 7009 §2).
 pub(super) async fn revoke(
     State(s): State<Services>,
     client: Option<Extension<ClientAddr>>,
-    OAuthForm { basic, params }: OAuthForm,
+    form: OAuthForm,
 ) -> Response {
-    let used_basic = basic.is_some();
-    let requester = requesting_client(basic.as_ref(), &params);
-    let result = async {
-        let creds = ClientCredentials::from_parts(basic, &params)?;
-        s.revoke(&creds, params.require("token")?, client.map(|c| c.ip)).await
-    };
-    let resp = match result.await {
-        // RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if the
-        // token has been revoked successfully or if the client submitted an invalid token."
-        Ok(()) => {
-            let mut resp = StatusCode::OK.into_response();
-            no_store(&mut resp);
-            resp
-        }
-        Err(error) => OAuthResponse { error, basic: used_basic }.into_response(),
-    };
-    for_client(resp, requester)
+    let f = ClientForm::from(form);
+    let result = async { s.revoke(f.creds()?, f.params.require("token")?, client.map(|c| c.ip)).await }.await;
+    // RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if the
+    // token has been revoked successfully or if the client submitted an invalid token."
+    f.answer_with(result, |()| {
+        let mut resp = StatusCode::OK.into_response();
+        no_store(&mut resp);
+        resp
+    })
 }
 
 /// `POST /o/introspect/` (RFC 7662 §2).
 pub(super) async fn introspect(
     State(s): State<Services>,
     client: Option<Extension<ClientAddr>>,
-    OAuthForm { basic, params }: OAuthForm,
+    form: OAuthForm,
 ) -> Response {
-    let used_basic = basic.is_some();
-    let requester = requesting_client(basic.as_ref(), &params);
-    let result = async {
-        let creds = ClientCredentials::from_parts(basic, &params)?;
-        s.introspect(&creds, params.require("token")?, client.map(|c| c.ip)).await
-    };
-    for_client(answer(result.await, used_basic), requester)
+    let f = ClientForm::from(form);
+    let result = async { s.introspect(f.creds()?, f.params.require("token")?, client.map(|c| c.ip)).await }.await;
+    f.answer(result)
 }
 
 /// `POST /o/device/authorize/` (RFC 8628 §3.1): the same client authentication as the token
@@ -110,14 +125,12 @@ pub(super) async fn introspect(
 pub(super) async fn device_authorize(
     State(s): State<Services>,
     client: Option<Extension<ClientAddr>>,
-    OAuthForm { basic, params }: OAuthForm,
+    form: OAuthForm,
 ) -> Response {
-    let used_basic = basic.is_some();
-    let result = async {
-        let creds = ClientCredentials::from_parts(basic, &params)?;
-        s.device_authorize(&creds, &params, client.map(|c| c.ip)).await
-    };
-    answer(result.await, used_basic)
+    let f = ClientForm::from(form);
+    let result = async { s.device_authorize(f.creds()?, &f.params, client.map(|c| c.ip)).await }.await;
+    // Only devices call it, never pages: no CORS.
+    ClientForm { requester: None, ..f }.answer(result)
 }
 
 /// `POST /o/par/` (RFC 9126 §2): the same client authentication as the token endpoint;
@@ -125,23 +138,15 @@ pub(super) async fn device_authorize(
 pub(super) async fn pushed_authorization_request(
     State(s): State<Services>,
     client: Option<Extension<ClientAddr>>,
-    OAuthForm { basic, params }: OAuthForm,
+    form: OAuthForm,
 ) -> Response {
-    let used_basic = basic.is_some();
-    let requester = requesting_client(basic.as_ref(), &params);
-    let result = async {
-        let creds = ClientCredentials::from_parts(basic, &params)?;
-        s.push_authorization_request(&creds, &params, client.map(|c| c.ip)).await
-    };
-    let resp = match result.await {
-        Ok(pushed) => {
-            let mut resp = json_no_store(pushed);
-            *resp.status_mut() = StatusCode::CREATED;
-            resp
-        }
-        Err(error) => OAuthResponse { error, basic: used_basic }.into_response(),
-    };
-    for_client(resp, requester)
+    let f = ClientForm::from(form);
+    let result = async { s.push_authorization_request(f.creds()?, &f.params, client.map(|c| c.ip)).await }.await;
+    f.answer_with(result, |pushed| {
+        let mut resp = json_no_store(pushed);
+        *resp.status_mut() = StatusCode::CREATED;
+        resp
+    })
 }
 
 /// Any method but POST on a form endpoint.
