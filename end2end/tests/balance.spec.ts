@@ -9,7 +9,9 @@ const instances = (process.env.YAOSHI_INSTANCES ?? "").split(" ").filter(Boolean
 test.skip(instances.length !== 2, "needs the two instances behind nginx that .ci/test.sh starts");
 
 const REDIRECT_URI = "http://127.0.0.1:8000/lb";
-const isAsset = (path: string) => path.startsWith("/pkg/") || path === "/favicon.svg" || path === "/local-time.js" || path === "/captcha.js";
+// The site's static files (nginx balances them apart, see .ci/test.sh): not steps of the flow.
+const ASSETS = ["/favicon.svg", "/local-time.js", "/captcha.js", "/passkey.js"];
+const isAsset = (path: string) => path.startsWith("/pkg/") || ASSETS.includes(path);
 
 test("authorize, login, consent, token, refresh, account and logout, each step on the other instance", async ({
   page,
