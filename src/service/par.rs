@@ -27,10 +27,6 @@ pub(super) struct Expanded {
     pub pushed: Option<String>,
 }
 
-/// Why an authorization request is not answered to the client (an error page: its
-/// redirect URI is not known yet).
-pub(super) type Refused = OAuthError;
-
 impl Services {
     /// `POST /o/par/` (RFC 9126 §2): authenticates the client as the token endpoint does,
     /// checks the request as the authorization endpoint would ("the authorization server MUST
@@ -65,8 +61,8 @@ impl Services {
 
     /// The request behind `query`: a pushed one's stored parameters, checked (RFC 9126 §4:
     /// issued to this client, not expired, not used), or the query itself, which a client that
-    /// must push may not send.
-    pub(super) async fn expand_pushed(&self, query: &str) -> Result<Expanded, Refused> {
+    /// must push may not send. An error is shown on a page: the redirect URI is not known yet.
+    pub(super) async fn expand_pushed(&self, query: &str) -> Result<Expanded, OAuthError> {
         let params = Params::from_form(query.as_bytes())?;
         let client_id = params.get("client_id");
         let plain = || Expanded { query: query.to_owned(), outer: query.to_owned(), pushed: None };
