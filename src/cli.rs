@@ -402,6 +402,7 @@ fn settings(g: &GlobalArgs, bind: Option<SocketAddr>) -> Result<(Settings, bool)
         notify: crate::config::NotifySettings::resolve(file.mail, file.sms, &|k| std::env::var(k).ok()),
         captcha: crate::config::CaptchaSettings::resolve(file.captcha, &|k| std::env::var(k).ok()),
         second_factors: crate::config::FactorSettings::resolve(file.second_factors, &|k| std::env::var(k).ok()),
+        dpop_nonce: file.dpop_nonce.unwrap_or(d.dpop_nonce),
     };
     s.validate()?;
     Ok((s, guessed))
@@ -559,7 +560,7 @@ fn client_json(r: &ClientRecord, allowed_origins: &[String], tokens: &ClientToke
     let c = &r.client;
     json!({"client_id": c.client_id, "name": c.name, "allowed_origins": allowed_origins,
            "access_token_format": tokens.format.as_str(), "resources": tokens.resources,
-           "require_par": tokens.require_par,
+           "require_par": tokens.require_par, "require_dpop": tokens.require_dpop,
            "client_type": if c.confidential { "confidential" } else { "public" },
            "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
            "scope": c.scopes.to_string(), "trusted": c.trusted, "owner_id": r.owner_id, "created_at": r.created_at})
@@ -637,6 +638,10 @@ struct TokenPolicyArgs {
     /// Its authorization requests must be pushed to `/o/par/` first (RFC 9126).
     #[arg(long)]
     require_par: bool,
+    /// Its token requests must carry a DPoP proof (RFC 9449): every token it gets is bound to
+    /// the client's key.
+    #[arg(long)]
+    require_dpop: bool,
 }
 
 impl TokenPolicyArgs {
@@ -645,6 +650,7 @@ impl TokenPolicyArgs {
             format: self.access_token_format.parse().map_err(CliError::Usage)?,
             resources: self.resources,
             require_par: self.require_par,
+            require_dpop: self.require_dpop,
         })
     }
 }
@@ -738,10 +744,11 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             s.set_client_token_policy(&client_id, tokens.policy()?).await?;
             let p = s.client_token_policy(&client_id).await?;
             println!(
-                "{client_id}: {} access tokens, resources: {}, pushed requests {}",
+                "{client_id}: {} access tokens, resources: {}, pushed requests {}, DPoP {}",
                 p.format,
                 if p.resources.is_empty() { "none".into() } else { p.resources.join(" ") },
-                if p.require_par { "required" } else { "optional" }
+                if p.require_par { "required" } else { "optional" },
+                if p.require_dpop { "required" } else { "optional" }
             );
         }
         ClientCommand::RotateSecret { client_id, json } => {

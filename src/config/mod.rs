@@ -145,6 +145,10 @@ pub struct Settings {
     /// Second factors: the key their secrets are sealed with, and when the second step may
     /// be skipped (`[second_factors]`).
     pub second_factors: FactorSettings,
+    /// Whether every DPoP proof must carry a nonce this server provided (RFC 9449 §8), which
+    /// bounds how long a proof made ahead of time can be used. Off by default: a client then
+    /// pays no extra round trip, and replays are still refused by `jti`.
+    pub dpop_nonce: bool,
 }
 
 /// The issuer to advertise when none is configured: the address the server listens on, so a
@@ -199,6 +203,7 @@ impl Default for Settings {
             notify: NotifySettings::default(),
             captcha: CaptchaSettings::default(),
             second_factors: FactorSettings::default(),
+            dpop_nonce: false,
         }
     }
 }
@@ -235,6 +240,7 @@ impl fmt::Debug for Settings {
             .field("notify", &self.notify)
             .field("captcha", &self.captcha)
             .field("second_factors", &self.second_factors)
+            .field("dpop_nonce", &self.dpop_nonce)
             .finish()
     }
 }
@@ -335,6 +341,8 @@ pub struct FileSettings {
     pub captcha: Option<CaptchaSettings>,
     /// See [`Settings::second_factors`].
     pub second_factors: Option<FactorSettings>,
+    /// See [`Settings::dpop_nonce`].
+    pub dpop_nonce: Option<bool>,
 }
 
 impl FileSettings {

@@ -48,14 +48,14 @@ fn policy(path: &str) -> Option<Policy> {
     }
 }
 
-/// The headers a cross-origin script may send: client authentication, a bearer token and the
-/// form's content type.
-const ALLOW_HEADERS: &str = "authorization, content-type";
+/// The headers a cross-origin script may send: client authentication, an access token, the
+/// form's content type and a DPoP proof (RFC 9449 §4.1).
+const ALLOW_HEADERS: &str = "authorization, content-type, dpop";
 /// How long a browser may remember a preflight's answer.
 const MAX_AGE: &str = "600";
-/// The answer headers a script may read besides the safelisted ones: the bearer challenge
-/// (RFC 6750 §3) and when to come back after a 503.
-const EXPOSE_HEADERS: &str = "www-authenticate, retry-after";
+/// The answer headers a script may read besides the safelisted ones: the challenge (RFC 6750
+/// §3), when to come back after a 503, and the DPoP nonce (RFC 9449 §8.1).
+const EXPOSE_HEADERS: &str = "www-authenticate, retry-after, dpop-nonce";
 
 fn origin_of(headers: &HeaderMap) -> Option<String> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned)

@@ -1,5 +1,5 @@
 //! Extractors that turn HTTP into the core's inputs: form pairs that keep duplicates (so a
-//! repeated parameter can be refused), HTTP Basic credentials, and bearer tokens.
+//! repeated parameter can be refused), HTTP Basic credentials, access tokens and DPoP proofs.
 
 use axum::{
     body::Bytes,
@@ -8,7 +8,10 @@ use axum::{
 };
 
 use super::error::OAuthResponse;
-use crate::oauth::{client_auth::parse_basic, error::OAuthError, params::Params};
+use crate::{
+    oauth::{client_auth::parse_basic, error::OAuthError, params::Params},
+    service::dpop::Presented,
+};
 
 /// A form-encoded OAuth request: its parameters and any HTTP Basic credentials.
 pub struct OAuthForm {
@@ -65,11 +68,12 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
     }
 }
 
-/// An RFC 6750 §2.1 bearer token from the `Authorization` header, if one was sent.
+/// The access token in the `Authorization` header, if one was sent: `Bearer` (RFC 6750 §2.1)
+/// or `DPoP` (RFC 9449 §7.1), whose flag is then set.
 #[derive(Debug)]
-pub struct BearerToken(pub Option<String>);
+pub struct HeaderToken(pub Option<(String, bool)>);
 
-impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+impl<S: Send + Sync> FromRequestParts<S> for HeaderToken {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
@@ -78,9 +82,50 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+            .and_then(|(scheme, t)| {
+                let dpop = scheme.eq_ignore_ascii_case("dpop");
+                (dpop || scheme.eq_ignore_ascii_case("bearer")).then(|| (t.trim().to_owned(), dpop))
+            })
+            .filter(|(t, _)| !t.is_empty());
         Ok(Self(token))
+    }
+}
+
+/// The request's DPoP proof (RFC 9449 §4.1), if it sent one; [`MultipleProofs`] if it sent
+/// several or one that is not text (§4.3 check 1: "There is not more than one DPoP HTTP
+/// request header field").
+#[derive(Debug)]
+pub struct DpopHeader(pub Result<Option<String>, MultipleProofs>);
+
+/// More than one `DPoP` header, or one that is not visible ASCII.
+#[derive(Debug, Clone, Copy)]
+pub struct MultipleProofs;
+
+impl DpopHeader {
+    /// Whether the request carried anything in a `DPoP` header.
+    pub fn sent(&self) -> bool {
+        !matches!(self.0, Ok(None))
+    }
+
+    /// The proof, to be checked against a request with `method`.
+    pub fn presented<'a>(&'a self, method: &'a str) -> Result<Option<Presented<'a>>, OAuthError> {
+        match &self.0 {
+            Ok(proof) => Ok(proof.as_deref().map(|proof| Presented { proof, method })),
+            Err(MultipleProofs) => Err(OAuthError::invalid_dpop_proof("send one DPoP header, in visible ASCII")),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DpopHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut values = parts.headers.get_all("dpop").iter();
+        let proof = match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(v), None) => v.to_str().map(|s| Some(s.trim().to_owned())).map_err(|_| MultipleProofs),
+            (Some(_), Some(_)) => Err(MultipleProofs),
+        };
+        Ok(Self(proof))
     }
 }

@@ -21,7 +21,7 @@ use axum::{
 pub use browser::guard as browser_guard;
 pub use cors::cors;
 pub use error::OAuthResponse;
-pub use extract::{BearerToken, OAuthForm};
+pub use extract::{DpopHeader, HeaderToken, OAuthForm};
 
 use crate::state::AppState;
 

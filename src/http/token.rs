@@ -11,12 +11,15 @@ use axum::{
 use super::{
     cors::RequestingClient,
     error::{no_store, OAuthResponse},
-    extract::{BearerToken, OAuthForm},
+    extract::{DpopHeader, HeaderToken, OAuthForm},
 };
 use crate::{
     metrics::{metrics, GrantLabels},
     oauth::{client_auth::ClientCredentials, error::OAuthError, params::Params, request::TokenRequest},
-    service::{token::BearerError, Services},
+    service::{
+        token::{BearerError, TokenScheme},
+        Services,
+    },
     web::client_addr::ClientAddr,
 };
 
@@ -73,10 +76,12 @@ impl ClientForm {
     }
 }
 
-/// `POST /o/token/` (RFC 6749 §3.2).
+/// `POST /o/token/` (RFC 6749 §3.2); with a DPoP proof, the tokens are bound to its key
+/// (RFC 9449 §5) and the answer carries a fresh nonce (§8).
 pub(super) async fn token(
     State(s): State<Services>,
     client: Option<Extension<ClientAddr>>,
+    dpop: DpopHeader,
     form: OAuthForm,
 ) -> Response {
     let f = ClientForm::from(form);
@@ -84,12 +89,27 @@ pub(super) async fn token(
         let creds = f.creds()?;
         let req = TokenRequest::from_params(&f.params)?;
         let grant = req.grant_type();
-        let issued = s.exchange(creds, req, &f.params.get_all("resource"), client.map(|c| c.ip)).await?;
+        let proof = dpop.presented("POST")?;
+        let issued = s.exchange(creds, req, &f.params.get_all("resource"), proof, client.map(|c| c.ip)).await?;
         metrics().tokens.get_or_create(&GrantLabels { grant: grant.as_str().to_owned() }).inc();
         Ok(issued)
     }
     .await;
-    f.answer(result)
+    let mut resp = f.answer(result);
+    if dpop.sent() {
+        add_dpop_nonce(&s, &mut resp).await;
+    }
+    resp
+}
+
+/// A fresh `DPoP-Nonce` (RFC 9449 §8.1) on an answer to a request that carried a proof.
+async fn add_dpop_nonce(s: &Services, resp: &mut Response) {
+    match s.dpop_nonce().await.map(|n| HeaderValue::from_str(&n)) {
+        Ok(Ok(nonce)) => {
+            resp.headers_mut().insert("dpop-nonce", nonce);
+        }
+        _ => tracing::warn!("no DPoP nonce for this answer: the key could not be read"),
+    }
 }
 
 /// `POST /o/revoke_token/` (RFC 7009 §2).
@@ -157,51 +177,94 @@ pub(super) async fn method_not_allowed() -> Response {
     resp
 }
 
-/// `GET /o/userinfo/` with the token in the `Authorization` header (RFC 6750 §2.1).
-pub(super) async fn userinfo(State(s): State<Services>, BearerToken(token): BearerToken) -> Response {
-    userinfo_for(&s, token).await
+/// `GET /o/userinfo/` with the token in the `Authorization` header: `Bearer` (RFC 6750 §2.1)
+/// or `DPoP` with a proof (RFC 9449 §7.1).
+pub(super) async fn userinfo(State(s): State<Services>, HeaderToken(token): HeaderToken, dpop: DpopHeader) -> Response {
+    userinfo_for(&s, token, &dpop, "GET").await
 }
 
 /// `POST /o/userinfo/`: the token in the header or in a form body (RFC 6750 §2.2), not both.
 pub(super) async fn userinfo_post(
     State(s): State<Services>,
-    BearerToken(header): BearerToken,
+    HeaderToken(header): HeaderToken,
+    dpop: DpopHeader,
     req: axum::extract::Request,
 ) -> Response {
     let body_token = match OAuthForm::from_request(req, &()).await {
-        Ok(form) => form.params.get("access_token").map(str::to_owned),
+        Ok(form) => form.params.get("access_token").map(|t| (t.to_owned(), false)),
         Err(_) => None,
     };
     match (header, body_token) {
         (Some(_), Some(_)) => {
-            bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "send the token in one place only")
+            challenge(StatusCode::BAD_REQUEST, Scheme::Bearer, "invalid_request", "send the token in one place only")
         }
-        (h, b) => userinfo_for(&s, h.or(b)).await,
+        (h, b) => userinfo_for(&s, h.or(b), &dpop, "POST").await,
     }
 }
 
-async fn userinfo_for(s: &Services, token: Option<String>) -> Response {
-    let Some(token) = token else {
+async fn userinfo_for(s: &Services, token: Option<(String, bool)>, dpop: &DpopHeader, method: &str) -> Response {
+    let Some((token, dpop_scheme)) = token else {
         // RFC 6750 §3.1: a request without any authentication gets no error code.
         let mut resp = StatusCode::UNAUTHORIZED.into_response();
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"yaoshi\""));
         return resp;
     };
-    match s.userinfo(&token).await {
-        Ok(info) => json_no_store(info),
-        Err(BearerError::InvalidToken) => {
-            bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is invalid, expired or revoked")
+    let (scheme, token_scheme) = if dpop_scheme {
+        match dpop.presented(method) {
+            Ok(proof) => (Scheme::Dpop, TokenScheme::Dpop(proof)),
+            Err(e) => return challenge(StatusCode::UNAUTHORIZED, Scheme::Dpop, "invalid_dpop_proof", &e.description),
         }
+    } else {
+        (Scheme::Bearer, TokenScheme::Bearer)
+    };
+    let mut resp = match s.userinfo(&token, token_scheme).await {
+        Ok(info) => json_no_store(info),
+        Err(BearerError::InvalidToken) => challenge(
+            StatusCode::UNAUTHORIZED,
+            scheme,
+            "invalid_token",
+            "the access token is invalid, expired or revoked, or presented with the wrong scheme",
+        ),
+        Err(BearerError::InvalidProof(why)) => {
+            challenge(StatusCode::UNAUTHORIZED, Scheme::Dpop, "invalid_dpop_proof", &why)
+        }
+        Err(BearerError::UseDpopNonce) => challenge(
+            StatusCode::UNAUTHORIZED,
+            Scheme::Dpop,
+            "use_dpop_nonce",
+            "the DPoP proof must carry the nonce in DPoP-Nonce",
+        ),
         Err(BearerError::Unavailable) => {
             OAuthResponse::from(OAuthError::temporarily_unavailable("the service is temporarily unavailable"))
                 .into_response()
         }
+    };
+    if dpop.sent() {
+        add_dpop_nonce(s, &mut resp).await;
     }
+    resp
 }
 
-fn bearer_error(status: StatusCode, code: &'static str, description: &'static str) -> Response {
+/// The authentication scheme a resource's challenge names (RFC 6750 §3, RFC 9449 §7.1).
+#[derive(Clone, Copy)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// An error at a resource: the JSON body and the `WWW-Authenticate` challenge of `scheme`. A
+/// DPoP challenge lists the proof algorithms (RFC 9449 §7.1 `algs`).
+fn challenge(status: StatusCode, scheme: Scheme, code: &'static str, description: &str) -> Response {
     let mut resp = (status, Json(serde_json::json!({"error": code, "error_description": description}))).into_response();
-    let challenge = format!("Bearer realm=\"yaoshi\", error=\"{code}\", error_description=\"{description}\"");
+    // Quoted-string content: no quotes or backslashes (RFC 9110 §5.6.4).
+    let said: String = description.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    let challenge = match scheme {
+        Scheme::Bearer => format!("Bearer realm=\"yaoshi\", error=\"{code}\", error_description=\"{said}\""),
+        Scheme::Dpop => {
+            let algs: Vec<&str> = crate::oauth::dpop::ALGS.iter().map(|a| a.as_str()).collect();
+            format!("DPoP error=\"{code}\", error_description=\"{said}\", algs=\"{}\"", algs.join(" "))
+        }
+    };
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }

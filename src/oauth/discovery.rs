@@ -108,6 +108,8 @@ pub struct ProviderMetadata {
     pub device_authorization_endpoint: Option<String>,
     /// RFC 9126 §5 `pushed_authorization_request_endpoint`.
     pub pushed_authorization_request_endpoint: String,
+    /// RFC 9449 §5.1 `dpop_signing_alg_values_supported`: what DPoP proofs may be signed with.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     /// RFC 9126 §5: pushing is required per client, not for every one.
     pub require_pushed_authorization_requests: bool,
     /// Back-Channel Logout §2.1: logout tokens are sent.
@@ -167,6 +169,7 @@ pub fn provider_metadata(f: &ProviderFacts) -> ProviderMetadata {
         end_session_endpoint: at(END_SESSION_PATH),
         device_authorization_endpoint: has(GrantType::DeviceCode).then(|| at(DEVICE_AUTHORIZATION_PATH)),
         pushed_authorization_request_endpoint: at(PAR_PATH),
+        dpop_signing_alg_values_supported: crate::oauth::dpop::ALGS.iter().map(|a| a.as_str()).collect(),
         require_pushed_authorization_requests: false,
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
@@ -232,6 +235,7 @@ mod tests {
         assert_eq!(m["device_authorization_endpoint"], json!("https://id.example/o/device/authorize/"));
         assert_eq!(m["subject_types_supported"], json!(["public"]));
         assert_eq!(m["pushed_authorization_request_endpoint"], json!("https://id.example/o/par/"));
+        assert_eq!(m["dpop_signing_alg_values_supported"], json!(["ES256", "RS256"]));
         assert_eq!(m["require_pushed_authorization_requests"], json!(false));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
         assert_eq!(

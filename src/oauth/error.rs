@@ -76,6 +76,11 @@ pub enum ErrorCode {
     ExpiredToken,
     /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
     InvalidTarget,
+    /// RFC 9449 §5: "the DPoP proof is invalid" (also §7.1 at a resource).
+    InvalidDpopProof,
+    /// RFC 9449 §8: the server requires a nonce in the DPoP proof; the `DPoP-Nonce` header of
+    /// the same response provides one.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -103,6 +108,8 @@ impl ErrorCode {
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -191,6 +198,16 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidTarget, description)
     }
 
+    /// An `invalid_dpop_proof` error (RFC 9449 §5).
+    pub fn invalid_dpop_proof(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidDpopProof, description)
+    }
+
+    /// A `use_dpop_nonce` error (RFC 9449 §8).
+    pub fn use_dpop_nonce() -> Self {
+        Self::new(ErrorCode::UseDpopNonce, "the DPoP proof must carry the nonce this server provides in DPoP-Nonce")
+    }
+
     /// A `server_error` error.
     pub fn server_error(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::ServerError, description)
@@ -226,7 +243,7 @@ mod tests {
         assert_eq!(quoted(&"a".repeat(100)).len(), 64);
     }
 
-    const TABLE: [(ErrorCode, &str, u16); 21] = [
+    const TABLE: [(ErrorCode, &str, u16); 23] = [
         (ErrorCode::InvalidRequest, "invalid_request", 400),
         (ErrorCode::InvalidClient, "invalid_client", 401),
         (ErrorCode::InvalidGrant, "invalid_grant", 400),
@@ -248,6 +265,8 @@ mod tests {
         (ErrorCode::SlowDown, "slow_down", 400),
         (ErrorCode::ExpiredToken, "expired_token", 400),
         (ErrorCode::InvalidTarget, "invalid_target", 400),
+        (ErrorCode::InvalidDpopProof, "invalid_dpop_proof", 400),
+        (ErrorCode::UseDpopNonce, "use_dpop_nonce", 400),
     ];
 
     #[test]

@@ -111,6 +111,8 @@ pub struct AccessClaims<'a> {
     pub issued_at: i64,
     /// When it expires (`exp`), unix seconds.
     pub expires_at: i64,
+    /// The DPoP key it is bound to, as `cnf.jkt` (RFC 9449 §6.1).
+    pub jkt: Option<&'a str>,
 }
 
 /// The claim set (RFC 9068 §2.2). `sub` is the user id, or for a client acting on its own
@@ -122,7 +124,7 @@ pub fn claims(c: &AccessClaims) -> Value {
         [one] => json!(one),
         many => json!(many),
     };
-    json!({
+    let mut claims = json!({
         "iss": c.issuer,
         "sub": sub,
         "aud": aud,
@@ -131,7 +133,11 @@ pub fn claims(c: &AccessClaims) -> Value {
         "jti": c.jti,
         "iat": c.issued_at,
         "exp": c.expires_at,
-    })
+    });
+    if let Some(jkt) = c.jkt {
+        claims["cnf"] = crate::oauth::dpop::confirmation(jkt);
+    }
+    claims
 }
 
 /// Whether `token` has the shape of a compact JWS (three base64url parts), so that it is worth
@@ -208,6 +214,7 @@ mod tests {
             jti: &jti,
             issued_at: 100,
             expires_at: 3700,
+            jkt: None,
         };
         let c = claims(&base);
         assert_eq!(
@@ -219,6 +226,8 @@ mod tests {
         let machine = claims(&AccessClaims { user_id: None, audience: &two, ..base });
         assert_eq!(machine["sub"], "app", "client credentials: the client is the subject");
         assert_eq!(machine["aud"], json!(["https://a.example/", "https://b.example/"]));
+        let bound = claims(&AccessClaims { jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"), ..base });
+        assert_eq!(bound["cnf"], json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}));
         assert_eq!(record_key(&c, "https://id.example"), Some(jti.as_str()));
         assert_eq!(record_key(&c, "https://other.example"), None, "another issuer's token");
         assert_eq!(record_key(&json!({"iss": "https://id.example", "jti": "short"}), "https://id.example"), None);

@@ -40,6 +40,7 @@ pub mod client_auth;
 pub mod cors;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod grant;
 pub mod id_token;

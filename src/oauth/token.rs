@@ -16,7 +16,8 @@ use crate::oauth::model::GrantType;
 pub struct TokenResponse {
     /// REQUIRED. "The access token issued by the authorization server."
     pub access_token: String,
-    /// REQUIRED. Always `Bearer` (RFC 6750).
+    /// REQUIRED. `Bearer` (RFC 6750), or `DPoP` for a token bound to the key of the request's
+    /// DPoP proof (RFC 9449 §5).
     pub token_type: &'static str,
     /// RECOMMENDED. "The lifetime in seconds of the access token."
     pub expires_in: i64,
@@ -34,8 +35,10 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    /// The `token_type` every response of this server carries.
+    /// The `token_type` of an unbound token.
     pub const BEARER: &'static str = "Bearer";
+    /// The `token_type` of a DPoP-bound token (RFC 9449 §5).
+    pub const DPOP: &'static str = "DPoP";
 
     /// A Bearer response with no scope, refresh token or ID token yet.
     pub fn bearer(access_token: String, expires_in: i64) -> Self {

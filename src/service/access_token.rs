@@ -1,12 +1,14 @@
-//! The two forms of access tokens (opaque, or JWT per RFC 9068) behind one stored record, and
-//! finding the record of a presented token whatever its form.
+//! The two forms of access tokens (opaque, or JWT per RFC 9068) behind one stored record, the
+//! DPoP key they may be bound to (RFC 9449), and finding the record of a presented token
+//! whatever its form.
 
 use rand::rngs::OsRng;
 
-use super::{unavailable, Services};
+use super::{dpop::Presented, unavailable, Services};
 use crate::{
     crypto::sha256_hex,
     oauth::{
+        discovery::TOKEN_PATH,
         error::OAuthError,
         jose::{self, Alg},
         jwt_access::{self, AccessClaims, AccessTokenFormat},
@@ -15,9 +17,18 @@ use crate::{
     },
 };
 
-/// How one grant's access token is written.
+/// How one grant's tokens are written and whom they are bound to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum AccessForm {
+pub(super) struct AccessForm {
+    /// Opaque or JWT.
+    pub shape: AccessShape,
+    /// The DPoP key of the request's proof, if it had one.
+    pub binding: Option<Binding>,
+}
+
+/// The access token's form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum AccessShape {
     /// The random value itself.
     Opaque,
     /// A JWT for these audiences, whose `jti` is the record's key.
@@ -25,6 +36,23 @@ pub(super) enum AccessForm {
         /// `aud`.
         audience: Vec<String>,
     },
+}
+
+/// The DPoP key a grant's tokens are bound to (RFC 9449 §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Binding {
+    /// The key's JWK SHA-256 thumbprint.
+    pub jkt: String,
+    /// Whether the refresh token is bound too: only a public client's, as a confidential
+    /// client's is already bound to its credentials (§5).
+    pub refresh: bool,
+}
+
+impl AccessForm {
+    /// The key the access token is bound to.
+    pub(super) fn jkt(&self) -> Option<&str> {
+        self.binding.as_ref().map(|b| b.jkt.as_str())
+    }
 }
 
 /// What a presented access token is issued for, as [`Services::present_access`] needs it.
@@ -42,16 +70,33 @@ pub(super) struct Issued<'a> {
 }
 
 impl Services {
-    /// The form of `client`'s access tokens for a request naming `resources` (RFC 8707 §2):
-    /// named resources must be registered for the client whatever the form, so that a client
-    /// learns of a wrong `resource` before it moves to JWTs.
-    pub(super) async fn access_form(&self, client: &Client, resources: &[&str]) -> Result<AccessForm, OAuthError> {
+    /// The form of `client`'s access tokens for a token request naming `resources` (RFC 8707
+    /// §2) with the DPoP proof `proof` (RFC 9449 §5). Named resources must be registered for
+    /// the client whatever the form, so that a client learns of a wrong `resource` before it
+    /// moves to JWTs. A client that must use DPoP (its policy) gets nothing without a proof.
+    pub(super) async fn access_form(
+        &self,
+        client: &Client,
+        resources: &[&str],
+        proof: Option<Presented<'_>>,
+    ) -> Result<AccessForm, OAuthError> {
         let policy = self.store.client_token_policy(&client.client_id).await.map_err(unavailable)?.unwrap_or_default();
         let audience = jwt_access::audience(resources, &policy.resources, &client.client_id)?;
-        Ok(match policy.format {
-            AccessTokenFormat::Opaque => AccessForm::Opaque,
-            AccessTokenFormat::Jwt => AccessForm::Jwt { audience },
-        })
+        let shape = match policy.format {
+            AccessTokenFormat::Opaque => AccessShape::Opaque,
+            AccessTokenFormat::Jwt => AccessShape::Jwt { audience },
+        };
+        let binding = match proof {
+            Some(p) => {
+                let proof = self.accept_proof(p, TOKEN_PATH, None).await?;
+                Some(Binding { jkt: proof.jkt, refresh: !client.confidential })
+            }
+            None if policy.require_dpop => {
+                return Err(OAuthError::invalid_dpop_proof("this client's token requests must carry a DPoP proof"))
+            }
+            None => None,
+        };
+        Ok(AccessForm { shape, binding })
     }
 
     /// The access token the client receives for the record stored under `sha256(value)`.
@@ -61,7 +106,7 @@ impl Services {
         value: String,
         issued: &Issued<'_>,
     ) -> Result<String, OAuthError> {
-        let AccessForm::Jwt { audience } = form else { return Ok(value) };
+        let AccessShape::Jwt { audience } = &form.shape else { return Ok(value) };
         let key = self.signer().await?;
         let jti = sha256_hex(&value);
         let claims = jwt_access::claims(&AccessClaims {
@@ -73,6 +118,7 @@ impl Services {
             jti: &jti,
             issued_at: issued.issued_at,
             expires_at: issued.expires_at,
+            jkt: form.jkt(),
         });
         Ok(key.sign(jwt_access::TYP, &claims, &mut OsRng))
     }

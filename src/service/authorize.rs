@@ -342,7 +342,7 @@ impl Services {
             out.push(("code", code.clone()));
         }
         let tokens = if v.response_type.token {
-            let form = self.access_form(client, &[]).await?;
+            let form = self.access_form(client, &[], None).await?;
             let issued =
                 self.issue_tokens(client, GrantType::Implicit, Some(session.user.id), v.scope.clone(), &form).await?;
             let grant = crate::metrics::GrantLabels { grant: GrantType::Implicit.as_str().to_owned() };

@@ -146,7 +146,7 @@ impl Services {
 
     /// Records `answer` as used until `expires`; refused if it was used before.
     async fn spend_captcha(&self, answer: &str, expires: i64) -> Result<(), CaptchaError> {
-        match self.store.spend_captcha(&sha256_hex(answer), expires).await {
+        match self.store.spend_once(&sha256_hex(&format!("captcha:{answer}")), expires).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(CaptchaError::Failed),
             Err(_) => Err(CaptchaError::Unavailable),

@@ -67,7 +67,7 @@ impl Services {
             Expired::LogoutNotices(now - GIVEN_UP_KEPT),
             Expired::ContactCodes(now - 86_400),
             Expired::Messages(now - GIVEN_UP_KEPT),
-            Expired::CaptchaAnswers(now),
+            Expired::SpentOnce(now),
             Expired::DeviceCodes(now),
             Expired::PushedRequests(now),
             Expired::WebauthnCeremonies(now),

@@ -39,9 +39,6 @@ pub const SMS_CODE_TTL: i64 = 10 * 60;
 /// How long a password reset stays valid.
 pub const RESET_TTL: i64 = 15 * 60;
 
-/// Name of the shared code-hashing key in the store.
-const CODE_KEY: &str = "contact-code-v1";
-
 /// Why a contact operation did not happen. Each says what the person can do next; none says
 /// whether an address belongs to an account.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -131,14 +128,7 @@ impl Services {
     /// The server key one-time codes and CAPTCHA challenges are keyed with (each use under
     /// its own label).
     pub(super) async fn code_key(&self) -> Result<&[u8], ContactError> {
-        self.code_key
-            .get_or_try_init(|| async {
-                let candidate = random_token("");
-                self.store.shared_secret(CODE_KEY, &candidate, self.now()).await.map(String::into_bytes)
-            })
-            .await
-            .map(Vec::as_slice)
-            .map_err(ContactError::from)
+        self.shared_key(super::shared_keys::SharedKey::ContactCode).await.map_err(ContactError::from)
     }
 
     /// The keyed hash a code is stored as: without the key, the million codes of an address

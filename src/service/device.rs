@@ -3,10 +3,8 @@
 //! account's password while strangers are locked out of it.
 
 use super::Services;
-use crate::crypto::{ct_eq, mac, random_id, random_token};
+use crate::crypto::{ct_eq, mac, random_id};
 
-/// Name of the shared key in the store.
-const DEVICE_KEY: &str = "device-cookie-v1";
 /// The MAC's purpose string.
 const PURPOSE: &str = "device-cookie";
 /// How long a browser stays known without signing in again.
@@ -14,15 +12,8 @@ pub const DEVICE_LIFETIME: i64 = 180 * 86_400;
 
 impl Services {
     async fn device_key(&self) -> Option<&[u8]> {
-        let key = self
-            .device_key
-            .get_or_try_init(|| async {
-                let candidate = random_token("");
-                self.store.shared_secret(DEVICE_KEY, &candidate, self.now()).await.map(String::into_bytes)
-            })
-            .await;
-        match key {
-            Ok(k) => Some(k.as_slice()),
+        match self.shared_key(super::shared_keys::SharedKey::DeviceCookie).await {
+            Ok(k) => Some(k),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot load the device-cookie key");
                 None

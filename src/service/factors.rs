@@ -45,8 +45,6 @@ pub const ENROLMENT_LIFETIME: i64 = 15 * 60;
 pub const PENDING_LIFETIME: i64 = 5 * 60;
 /// Name of the database-held factor key (used only without an operator key).
 const FACTOR_KEY: &str = "second-factor-key-v1";
-/// Name of the key that signs pending sign-ins and remembered devices.
-const PENDING_KEY: &str = "second-factor-pending-v1";
 /// Sealed secrets start with this version tag.
 const SEALED_V1: &str = "x1";
 
@@ -186,13 +184,7 @@ impl Services {
 
     /// The key that signs pending sign-ins and remembered devices.
     async fn pending_key(&self) -> Result<&[u8], FactorError> {
-        self.pending_key
-            .get_or_try_init(|| async {
-                self.store.shared_secret(PENDING_KEY, &random_token(""), self.now()).await.map(String::into_bytes)
-            })
-            .await
-            .map(Vec::as_slice)
-            .map_err(FactorError::from)
+        self.shared_key(super::shared_keys::SharedKey::PendingSignIn).await.map_err(FactorError::from)
     }
 
     async fn seal(&self, user_id: i64, secret: &[u8]) -> Result<String, FactorError> {

@@ -15,6 +15,7 @@ pub mod developer;
 pub mod device;
 pub mod device_grant;
 pub mod django_import;
+pub mod dpop;
 pub mod events;
 pub mod factors;
 pub mod identities;
@@ -30,6 +31,7 @@ pub mod present;
 pub mod recovery;
 mod refresh;
 pub mod session;
+mod shared_keys;
 pub mod throttle;
 pub mod token;
 pub mod upstream;
@@ -57,16 +59,10 @@ pub struct Services {
     pub hasher: PasswordHasher,
     /// The scopes the server offers.
     pub known_scopes: Scope,
-    /// The key that derives rotated refresh tokens' successors, loaded from the store once.
-    rotation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
-    /// The key that signs device cookies, loaded from the store once.
-    device_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
-    /// The key that hashes one-time codes, loaded from the store once.
-    code_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The keys instances share through the store, loaded once each.
+    shared_keys: Arc<shared_keys::SharedKeys>,
     /// The key second-factor secrets are sealed with (see `factors`), loaded once.
     factor_key: Arc<tokio::sync::OnceCell<[u8; 32]>>,
-    /// The key that signs pending sign-ins and remembered devices, loaded once.
-    pending_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// Wakes this instance's message delivery when a message was queued.
     message_wake: Arc<tokio::sync::Notify>,
     /// OpenID Connect: this instance's copy of the signing keys and the `sid` key.
@@ -135,11 +131,8 @@ impl Services {
             settings: Arc::new(settings),
             hasher,
             known_scopes,
-            rotation_key: Arc::default(),
-            device_key: Arc::default(),
-            code_key: Arc::default(),
+            shared_keys: Arc::default(),
             factor_key: Arc::default(),
-            pending_key: Arc::default(),
             message_wake: Arc::default(),
             oidc: Arc::default(),
             upstream,

@@ -6,7 +6,6 @@ use rand::rngs::OsRng;
 
 use super::{keys::KeyCache, session::Session, unavailable, Services};
 use crate::{
-    crypto::random_token,
     i18n::Locale,
     oauth::{
         discovery::{provider_metadata, ProviderFacts, ProviderMetadata},
@@ -19,14 +18,10 @@ use crate::{
     store::{OidcGrant, RefreshRecord, User},
 };
 
-/// Name of the shared key that derives `sid` from a session's hash.
-const SID_KEY: &str = "oidc-sid-v1";
-
-/// What each instance keeps for OpenID Connect: its copy of the signing keys and the `sid` key.
+/// What each instance keeps for OpenID Connect: its copy of the signing keys.
 #[derive(Default)]
 pub(crate) struct OidcState {
     pub(super) keys: KeyCache,
-    sid_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 /// How the user authenticated for a grant: what its ID Tokens state besides the user.
@@ -61,16 +56,7 @@ pub(super) fn person(user: &User) -> Person<'_> {
 
 impl Services {
     pub(super) async fn sid_key(&self) -> Result<&[u8], OAuthError> {
-        let key = self
-            .oidc
-            .sid_key
-            .get_or_try_init(|| async {
-                let candidate = random_token("");
-                self.store.shared_secret(SID_KEY, &candidate, self.now()).await.map(String::into_bytes)
-            })
-            .await
-            .map_err(unavailable)?;
-        Ok(key.as_slice())
+        self.shared_key(super::shared_keys::SharedKey::OidcSid).await.map_err(unavailable)
     }
 
     /// The active user `user_id`, or `invalid_grant`.

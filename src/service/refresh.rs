@@ -9,11 +9,12 @@
 use super::{
     access_token::{AccessForm, Issued},
     events::{kind, Event, Origin},
+    shared_keys::SharedKey,
     token::Minted,
     unavailable, Services,
 };
 use crate::{
-    crypto::{prefix, random_token, sha256_hex},
+    crypto::{prefix, sha256_hex},
     oauth::{
         error::OAuthError,
         grant,
@@ -24,30 +25,16 @@ use crate::{
     store::{RefreshRecord, Rotation},
 };
 
-/// Name of the shared key in the store.
-const ROTATION_KEY: &str = "refresh-rotation-v1";
-
 impl Services {
-    async fn rotation_key(&self) -> Result<&[u8], OAuthError> {
-        let key = self
-            .rotation_key
-            .get_or_try_init(|| async {
-                let candidate = random_token("");
-                self.store.shared_secret(ROTATION_KEY, &candidate, self.now()).await.map(String::into_bytes)
-            })
-            .await
-            .map_err(unavailable)?;
-        Ok(key.as_slice())
-    }
-
-    /// The successor pair of refresh token `old`.
-    async fn successors(&self, old: &str) -> Result<Minted, OAuthError> {
-        let key = self.rotation_key().await?;
+    /// The successor pair of refresh token `old`, bound as `form` says.
+    async fn successors(&self, old: &str, form: &AccessForm) -> Result<Minted, OAuthError> {
+        let key = self.shared_key(SharedKey::RefreshRotation).await.map_err(unavailable)?;
         let make = |purpose: &str, p: &str| format!("{p}{}", crate::crypto::mac(key, purpose, old));
         Ok(Minted {
             access: make("access", prefix::ACCESS),
             refresh: Some(make("refresh", prefix::REFRESH)),
             ttl: self.settings.access_token_ttl,
+            binding: form.binding.clone(),
         })
     }
 
@@ -71,6 +58,16 @@ impl Services {
         if stored.client_id != client.client_id || stored.revoked_at.is_some() {
             return Err(invalid());
         }
+        // RFC 9449 §5: a bound refresh token is only good with a proof made with its key.
+        // Checked before reuse detection, so that whoever holds the token without the key
+        // cannot even revoke its grant.
+        if let Some(bound) = stored.jkt.as_deref() {
+            if form.jkt() != Some(bound) {
+                return Err(OAuthError::invalid_dpop_proof(
+                    "the refresh token is bound to a DPoP key: send a proof made with that key",
+                ));
+            }
+        }
         if let Some(rotated_at) = stored.rotated_at {
             if let Some(again) = self.grace_retry(token, &stored, rotated_at, now, form).await? {
                 return self.with_refresh_id_token(again, &stored, client).await;
@@ -87,7 +84,7 @@ impl Services {
         };
         let scope = grant::validate_refresh(&held, client, requested, now)?;
         self.ensure_user_active(stored.user_id).await?;
-        let minted = self.successors(token).await?;
+        let minted = self.successors(token, form).await?;
         let rows = minted.rows(
             self,
             client,
@@ -150,7 +147,7 @@ impl Services {
         if self.settings.refresh_grace == 0 || now - rotated_at > self.settings.refresh_grace {
             return Ok(None);
         }
-        let minted = self.successors(old).await?;
+        let minted = self.successors(old, form).await?;
         let Some(refresh) = minted.refresh.as_deref() else { return Ok(None) };
         if stored.successor.as_deref() != Some(sha256_hex(refresh).as_str()) {
             return Ok(None);
@@ -159,7 +156,11 @@ impl Services {
         let access = self.store.access_token(&sha256_hex(&minted.access)).await.map_err(unavailable)?;
         match (next, access) {
             (Some(n), Some(a))
-                if n.rotated_at.is_none() && n.revoked_at.is_none() && a.revoked_at.is_none() && a.expires_at > now =>
+                if n.rotated_at.is_none()
+                    && n.revoked_at.is_none()
+                    && a.revoked_at.is_none()
+                    && a.expires_at > now
+                    && a.jkt.as_deref() == form.jkt() =>
             {
                 let scope = a.scope.clone();
                 let issued = Issued {
@@ -171,7 +172,7 @@ impl Services {
                 };
                 Ok(Some(TokenResponse {
                     access_token: self.present_access(form, minted.access, &issued).await?,
-                    token_type: "Bearer",
+                    token_type: if a.jkt.is_some() { TokenResponse::DPOP } else { TokenResponse::BEARER },
                     expires_in: a.expires_at - now,
                     scope: Some(a.scope.to_string()),
                     refresh_token: minted.refresh,

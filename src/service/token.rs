@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::{
-    access_token::{AccessForm, Issued},
+    access_token::{AccessForm, Binding, Issued},
+    dpop::Presented,
     events::{kind, Event, Origin},
     throttle::{self, Refusal, Verdict},
     unavailable,
@@ -17,7 +18,8 @@ use crate::{
     crypto::{prefix, random_id, random_token, sha256_hex},
     oauth::{
         client_auth::{presented_secret, ClientCredentials},
-        error::OAuthError,
+        discovery::USERINFO_PATH,
+        error::{ErrorCode, OAuthError},
         grant,
         model::{AuthCode, Client, GrantType},
         request::TokenRequest,
@@ -34,10 +36,12 @@ pub(super) struct Minted {
     pub(super) refresh: Option<String>,
     /// The access token's lifetime in seconds.
     pub(super) ttl: i64,
+    /// The DPoP key they are bound to.
+    pub(super) binding: Option<Binding>,
 }
 
 impl Minted {
-    fn new(grant: GrantType, s: &Services) -> Self {
+    fn new(grant: GrantType, s: &Services, form: &AccessForm) -> Self {
         Self {
             access: random_token(prefix::ACCESS),
             refresh: issues_refresh_token(grant).then(|| random_token(prefix::REFRESH)),
@@ -46,6 +50,7 @@ impl Minted {
                 s.settings.access_token_ttl,
                 s.settings.implicit_token_ttl,
             ),
+            binding: form.binding.clone(),
         }
     }
 
@@ -76,7 +81,9 @@ impl Minted {
                 hash: sha256_hex(r),
                 expires_at: now + s.settings.refresh_token_ttl,
                 scope: refresh_scope.unwrap_or_else(|| scope.clone()),
+                jkt: self.binding.as_ref().filter(|b| b.refresh).map(|b| b.jkt.clone()),
             }),
+            access_jkt: self.binding.as_ref().map(|b| b.jkt.clone()),
             now,
         }
     }
@@ -85,7 +92,7 @@ impl Minted {
     pub(super) fn response(self, scope: &Scope) -> TokenResponse {
         TokenResponse {
             access_token: self.access,
-            token_type: "Bearer",
+            token_type: if self.binding.is_some() { TokenResponse::DPOP } else { TokenResponse::BEARER },
             expires_in: self.ttl,
             scope: Some(scope.to_string()),
             refresh_token: self.refresh,
@@ -108,7 +115,8 @@ pub struct Introspection {
     /// The resource owner's username.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    /// `Bearer` or `DPoP` (bound, RFC 9449 §6.2) for access tokens, `refresh_token` for
+    /// refresh tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     /// Expiry, unix seconds.
@@ -123,6 +131,9 @@ pub struct Introspection {
     /// The issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// The DPoP key a bound token is bound to (RFC 9449 §6.2: `{"jkt": …}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<serde_json::Value>,
 }
 
 /// The claims `/o/userinfo/` returns for a token's scopes (OIDC Core §5.3.2).
@@ -140,12 +151,28 @@ pub struct UserInfo {
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Why a bearer token was refused (RFC 6750 §3.1).
+/// How an access token was presented to a resource of this server.
+#[derive(Clone, Copy, Debug)]
+pub enum TokenScheme<'a> {
+    /// `Authorization: Bearer` or a form body (RFC 6750 §2).
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1) with the request's `DPoP` header, if it had one.
+    Dpop(Option<Presented<'a>>),
+}
+
+/// Why an access token was refused at a resource (RFC 6750 §3.1, RFC 9449 §7.1).
 #[derive(Debug, thiserror::Error)]
 pub enum BearerError {
-    /// Missing, unknown, expired or revoked token, or one that acts for no active user.
+    /// Missing, unknown, expired or revoked token, or one that acts for no active user; or a
+    /// DPoP-bound token presented as a bearer token, or an unbound one as a DPoP token.
     #[error("the access token is invalid, expired or revoked")]
     InvalidToken,
+    /// The DPoP proof is missing, invalid, or made with another key than the token's.
+    #[error("{0}")]
+    InvalidProof(std::borrow::Cow<'static, str>),
+    /// The proof must carry the nonce this server provides (RFC 9449 §9).
+    #[error("the DPoP proof must carry the server's nonce")]
+    UseDpopNonce,
     /// The store failed.
     #[error("storage unavailable")]
     Unavailable,
@@ -227,17 +254,19 @@ impl Services {
     /// `POST /o/token/`: authenticates the client, validates the grant and issues tokens.
     ///
     /// `resources` are the request's RFC 8707 `resource` parameters: the audiences of a JWT
-    /// access token (see [`crate::oauth::jwt_access::audience`]).
+    /// access token (see [`crate::oauth::jwt_access::audience`]); `proof` its DPoP proof, whose
+    /// key the tokens are then bound to (RFC 9449 §5).
     pub async fn exchange(
         &self,
         creds: &ClientCredentials,
         req: TokenRequest,
         resources: &[&str],
+        proof: Option<Presented<'_>>,
         ip: Option<IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(creds, ip).await?;
         grant::ensure_grant_allowed(&client, req.grant_type())?;
-        let form = self.access_form(&client, resources).await?;
+        let form = self.access_form(&client, resources, proof).await?;
         match req {
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 self.redeem_code(&client, &code, redirect_uri.as_deref(), code_verifier.as_deref(), &form).await
@@ -269,7 +298,7 @@ impl Services {
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let code_hash = sha256_hex(code);
-        let minted = Minted::new(GrantType::AuthorizationCode, self);
+        let minted = Minted::new(GrantType::AuthorizationCode, self, form);
         // Validation runs inside the store's transaction, so the tokens exist before any
         // concurrent second redemption can revoke the family (whose id is the code's hash).
         let validate = |stored: &AuthCode| {
@@ -379,7 +408,7 @@ impl Services {
         scope: Scope,
         form: &AccessForm,
     ) -> Result<TokenResponse, OAuthError> {
-        let minted = Minted::new(grant, self);
+        let minted = Minted::new(grant, self, form);
         let rows = minted.rows(self, client, user_id, &scope, None, Some(scope.clone()));
         self.store.insert_tokens(&rows).await.map_err(unavailable)?;
         self.respond(form, minted, &client.client_id, user_id, &scope).await
@@ -437,7 +466,10 @@ impl Services {
         let now = self.now();
         let key = self.access_record_key(token).await?;
         let (record, token_type) = match self.store.access_token(&key).await.map_err(unavailable)? {
-            Some(a) => (a, "Bearer"),
+            Some(a) => {
+                let kind = if a.jkt.is_some() { TokenResponse::DPOP } else { TokenResponse::BEARER };
+                (a, kind)
+            }
             None => match self.store.refresh_token(&sha256_hex(token)).await.map_err(unavailable)? {
                 Some(r) if r.rotated_at.is_none() => (
                     AccessRecord {
@@ -448,6 +480,7 @@ impl Services {
                         created_at: r.created_at,
                         expires_at: r.expires_at,
                         revoked_at: r.revoked_at,
+                        jkt: r.jkt,
                     },
                     "refresh_token",
                 ),
@@ -474,13 +507,15 @@ impl Services {
             iat: Some(record.created_at),
             sub: record.user_id.map(|id| id.to_string()),
             iss: Some(self.settings.issuer.clone()),
+            cnf: record.jkt.as_deref().map(crate::oauth::dpop::confirmation),
         })
     }
 
-    /// The user behind a bearer access token, with the claims its scopes allow.
-    pub async fn userinfo(&self, bearer: &str) -> Result<UserInfo, BearerError> {
+    /// The user behind an access token presented with `scheme`, with the claims its scopes
+    /// allow.
+    pub async fn userinfo(&self, token: &str, scheme: TokenScheme<'_>) -> Result<UserInfo, BearerError> {
         let now = self.now();
-        let key = self.access_record_key(bearer).await.map_err(|_| BearerError::Unavailable)?;
+        let key = self.access_record_key(token).await.map_err(|_| BearerError::Unavailable)?;
         let record = self
             .store
             .access_token(&key)
@@ -488,6 +523,7 @@ impl Services {
             .map_err(|_| BearerError::Unavailable)?
             .filter(|a| a.revoked_at.is_none() && a.expires_at > now)
             .ok_or(BearerError::InvalidToken)?;
+        self.check_sender(token, record.jkt.as_deref(), scheme, USERINFO_PATH).await?;
         let user_id = record.user_id.ok_or(BearerError::InvalidToken)?;
         let user = self
             .store
@@ -501,6 +537,37 @@ impl Services {
             username: record.scope.contains("profile").then(|| user.username.clone()),
             claims: crate::oauth::id_token::scope_claims(&record.scope, &super::oidc::person(&user)),
         })
+    }
+}
+
+impl Services {
+    /// RFC 9449 §7.1: a DPoP-bound token is only good as `Authorization: DPoP` with a proof
+    /// for this request made with its key (`ath` naming the token); an unbound one only as a
+    /// bearer token.
+    async fn check_sender(
+        &self,
+        token: &str,
+        bound: Option<&str>,
+        scheme: TokenScheme<'_>,
+        path: &str,
+    ) -> Result<(), BearerError> {
+        let (jkt, presented) = match (bound, scheme) {
+            (None, TokenScheme::Bearer) => return Ok(()),
+            (Some(_), TokenScheme::Bearer) | (None, TokenScheme::Dpop(_)) => return Err(BearerError::InvalidToken),
+            (Some(_), TokenScheme::Dpop(None)) => {
+                return Err(BearerError::InvalidProof("a DPoP-bound token needs a DPoP proof".into()))
+            }
+            (Some(jkt), TokenScheme::Dpop(Some(p))) => (jkt, p),
+        };
+        let proof = self.accept_proof(presented, path, Some(token)).await.map_err(|e| match e.code {
+            ErrorCode::UseDpopNonce => BearerError::UseDpopNonce,
+            ErrorCode::TemporarilyUnavailable => BearerError::Unavailable,
+            _ => BearerError::InvalidProof(e.description),
+        })?;
+        if proof.jkt != jkt {
+            return Err(BearerError::InvalidProof("the DPoP proof is made with another key than the token's".into()));
+        }
+        Ok(())
     }
 }
 

@@ -54,8 +54,8 @@ pub trait InsertRows: sqlx::Database {
 }
 
 /// One row of `access_tokens` or `refresh_tokens`, in their column order: hash, family,
-/// client, user, scope, created, expires.
-type TokenRow<'a> = (&'a String, Option<&'a String>, &'a String, Option<i64>, String, i64, i64);
+/// client, user, scope, created, expires, DPoP key thumbprint.
+type TokenRow<'a> = (&'a String, Option<&'a String>, &'a String, Option<i64>, String, i64, i64, Option<&'a String>);
 
 struct Job {
     row: NewRow,
@@ -145,30 +145,32 @@ macro_rules! sql_rows {
                         return Ok(());
                     }
                     let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO {table} (token_hash, family_id, client_id, user_id, scope, created_at, expires_at) "
+                        "INSERT INTO {table} (token_hash, family_id, client_id, user_id, scope, created_at, expires_at, jkt) "
                     ));
-                    q.push_values(rows, |mut b, (hash, family, client, user, scope, now, expires)| {
+                    q.push_values(rows, |mut b, (hash, family, client, user, scope, now, expires, jkt)| {
                         b.push_bind(hash)
                             .push_bind(family)
                             .push_bind(client)
                             .push_bind(user)
                             .push_bind(scope)
                             .push_bind(now)
-                            .push_bind(expires);
+                            .push_bind(expires)
+                            .push_bind(jkt);
                     });
                     q.build().execute(&mut **tx).await?;
                     Ok(())
                 }
                 let access = tokens.iter().map(|t| {
                     let scope = t.scope.to_string();
-                    (&t.access_hash, t.family_id.as_ref(), &t.client_id, t.user_id, scope, t.now, t.access_expires_at)
+                    let (family, jkt) = (t.family_id.as_ref(), t.access_jkt.as_ref());
+                    (&t.access_hash, family, &t.client_id, t.user_id, scope, t.now, t.access_expires_at, jkt)
                 });
                 insert_token_rows(tx, "access_tokens", access.collect()).await?;
                 // A refresh token that starts a family names it after itself.
                 let refresh = tokens.iter().filter_map(|t| {
                     let r = t.refresh.as_ref()?;
                     let family = Some(t.family_id.as_ref().unwrap_or(&r.hash));
-                    Some((&r.hash, family, &t.client_id, t.user_id, r.scope.to_string(), t.now, r.expires_at))
+                    Some((&r.hash, family, &t.client_id, t.user_id, r.scope.to_string(), t.now, r.expires_at, r.jkt.as_ref()))
                 });
                 insert_token_rows(tx, "refresh_tokens", refresh.collect()).await?;
                 if !codes.is_empty() {

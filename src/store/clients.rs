@@ -55,6 +55,8 @@ pub struct ClientTokenPolicy {
     pub resources: Vec<String>,
     /// Authorization requests must come through `POST /o/par/`.
     pub require_par: bool,
+    /// Token requests must carry a DPoP proof (RFC 9449), so every token is sender-constrained.
+    pub require_dpop: bool,
 }
 
 const CLIENT_COLUMNS: &str =
@@ -201,17 +203,18 @@ macro_rules! client_sql {
             }
 
             async fn client_token_policy(&self, client_id: &str) -> StoreResult<Option<ClientTokenPolicy>> {
-                let row: Option<(String, String, bool)> = sqlx::query_as(
-                    "SELECT access_token_format, resources, require_par FROM clients WHERE client_id = $1",
+                let row: Option<(String, String, bool, bool)> = sqlx::query_as(
+                    "SELECT access_token_format, resources, require_par, require_dpop FROM clients WHERE client_id = $1",
                 )
                 .bind(client_id)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(format, resources, require_par)| {
+                row.map(|(format, resources, require_par, require_dpop)| {
                     Ok(ClientTokenPolicy {
                         format: format.parse().map_err(StoreError::Corrupt)?,
                         resources: resources.split_whitespace().map(str::to_owned).collect(),
                         require_par,
+                        require_dpop,
                     })
                 })
                 .transpose()
@@ -219,11 +222,13 @@ macro_rules! client_sql {
 
             async fn set_client_token_policy(&self, client_id: &str, p: &ClientTokenPolicy) -> StoreResult<bool> {
                 let done = sqlx::query(
-                    "UPDATE clients SET access_token_format = $1, resources = $2, require_par = $3 WHERE client_id = $4",
+                    "UPDATE clients SET access_token_format = $1, resources = $2, require_par = $3, require_dpop = $4
+                     WHERE client_id = $5",
                 )
                 .bind(p.format.as_str())
                 .bind(p.resources.join(" "))
                 .bind(p.require_par)
+                .bind(p.require_dpop)
                 .bind(client_id)
                 .execute(&self.pool)
                 .await?;

@@ -45,8 +45,8 @@ pub enum Expired {
     ContactCodes(i64),
     /// Messages given up before the time given (sent ones leave the outbox at once).
     Messages(i64),
-    /// Used CAPTCHA answers whose challenge expired at the time given.
-    CaptchaAnswers(i64),
+    /// Used single-use values (CAPTCHA answers, DPoP proof ids) past their expiry.
+    SpentOnce(i64),
     /// Device authorization requests that expired before the time given.
     DeviceCodes(i64),
     /// Pushed authorization requests that expired before the time given.
@@ -74,7 +74,7 @@ impl Expired {
             Expired::LogoutNotices(..) => "logout_notices",
             Expired::ContactCodes(..) => "contact_codes",
             Expired::Messages(..) => "messages",
-            Expired::CaptchaAnswers(..) => "captcha_answers",
+            Expired::SpentOnce(..) => "spent_once",
             Expired::DeviceCodes(..) => "device_codes",
             Expired::PushedRequests(..) => "pushed_requests",
             Expired::WebauthnCeremonies(..) => "webauthn_ceremonies",
@@ -175,9 +175,9 @@ impl Expired {
                 before,
                 None,
             ),
-            Expired::CaptchaAnswers(before) => (
-                "DELETE FROM captcha_answers WHERE digest IN
-                   (SELECT digest FROM captcha_answers WHERE expires_at < $1 LIMIT $2)",
+            Expired::SpentOnce(before) => (
+                "DELETE FROM spent_once WHERE digest IN
+                   (SELECT digest FROM spent_once WHERE expires_at < $1 LIMIT $2)",
                 before,
                 None,
             ),

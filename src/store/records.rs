@@ -98,6 +98,8 @@ pub struct NewTokens {
     pub access_expires_at: i64,
     /// The refresh token issued with it, if any.
     pub refresh: Option<NewRefresh>,
+    /// The DPoP key thumbprint the access token is bound to (RFC 9449 §6).
+    pub access_jkt: Option<String>,
     /// Unix seconds.
     pub now: i64,
 }
@@ -150,6 +152,8 @@ pub struct NewRefresh {
     pub expires_at: i64,
     /// Its scope: on a refresh that narrows, the access token's scope is narrower (RFC 6749 §6).
     pub scope: Scope,
+    /// The DPoP key thumbprint it is bound to (RFC 9449 §5: a public client's).
+    pub jkt: Option<String>,
 }
 
 /// A stored access token.
@@ -169,6 +173,8 @@ pub struct AccessRecord {
     pub expires_at: i64,
     /// Set once revoked.
     pub revoked_at: Option<i64>,
+    /// The DPoP key thumbprint it is bound to (RFC 9449 §6), if any.
+    pub jkt: Option<String>,
 }
 
 /// A stored refresh token.
@@ -192,6 +198,8 @@ pub struct RefreshRecord {
     pub successor: Option<String>,
     /// Set once revoked.
     pub revoked_at: Option<i64>,
+    /// The DPoP key thumbprint it is bound to (RFC 9449 §5), if any.
+    pub jkt: Option<String>,
 }
 
 fn scope(raw: &str) -> Result<Scope, StoreError> {
@@ -290,6 +298,7 @@ pub(super) struct AccessRow {
     created_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    jkt: Option<String>,
 }
 
 impl AccessRow {
@@ -302,6 +311,7 @@ impl AccessRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            jkt: self.jkt,
         })
     }
 }
@@ -317,6 +327,7 @@ pub(super) struct RefreshRow {
     rotated_at: Option<i64>,
     successor: Option<String>,
     revoked_at: Option<i64>,
+    jkt: Option<String>,
 }
 
 impl RefreshRow {
@@ -331,6 +342,7 @@ impl RefreshRow {
             rotated_at: self.rotated_at,
             successor: self.successor,
             revoked_at: self.revoked_at,
+            jkt: self.jkt,
         })
     }
 }

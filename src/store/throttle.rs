@@ -49,9 +49,9 @@ pub trait ThrottleStore: Send + Sync {
         -> StoreResult<Option<ThrottleRow>>;
     /// No attempt under `key` may start before `until`.
     async fn block_attempts(&self, key: &str, until: i64) -> StoreResult<()>;
-    /// Records a CAPTCHA answer (its digest) as used until `expires_at`; false if it was
-    /// used already, here or on another instance.
-    async fn spend_captcha(&self, digest: &str, expires_at: i64) -> StoreResult<bool>;
+    /// Records a single-use value (the digest of a CAPTCHA answer or of a DPoP proof's `jti`)
+    /// as used until `expires_at`; false if it was used already, here or on another instance.
+    async fn spend_once(&self, digest: &str, expires_at: i64) -> StoreResult<bool>;
 }
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
@@ -132,9 +132,9 @@ macro_rules! throttle_sql {
                 Ok(())
             }
 
-            async fn spend_captcha(&self, digest: &str, expires_at: i64) -> StoreResult<bool> {
+            async fn spend_once(&self, digest: &str, expires_at: i64) -> StoreResult<bool> {
                 let done = sqlx::query(
-                    "INSERT INTO captcha_answers (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+                    "INSERT INTO spent_once (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
                 )
                 .bind(digest)
                 .bind(expires_at)

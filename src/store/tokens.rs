@@ -68,10 +68,10 @@ pub trait TokenStore: Send + Sync {
 const CODE_COLUMNS: &str =
     "client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, nonce, auth_time, session_hash, expires_at";
 
-const ACCESS_COLUMNS: &str = "family_id, client_id, user_id, scope, created_at, expires_at, revoked_at";
+const ACCESS_COLUMNS: &str = "family_id, client_id, user_id, scope, created_at, expires_at, revoked_at, jkt";
 
 const REFRESH_COLUMNS: &str =
-    "family_id, client_id, user_id, scope, created_at, expires_at, rotated_at, successor, revoked_at";
+    "family_id, client_id, user_id, scope, created_at, expires_at, rotated_at, successor, revoked_at, jkt";
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
 macro_rules! token_sql {

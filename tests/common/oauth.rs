@@ -203,7 +203,8 @@ pub async fn expired_tokens(srv: &TestServer, app: &App, user: i64) -> (String, 
         scope: scope.clone(),
         access_hash: sha256_hex(&access),
         access_expires_at: now - 1,
-        refresh: Some(NewRefresh { hash: sha256_hex(&refresh), expires_at: now - 1, scope }),
+        refresh: Some(NewRefresh { hash: sha256_hex(&refresh), expires_at: now - 1, scope, jkt: None }),
+        access_jkt: None,
         now: now - 3600,
     };
     srv.store().insert_tokens(&tokens).await.expect("insert tokens");

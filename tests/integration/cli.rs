@@ -288,6 +288,7 @@ fn clients_get_origins_the_device_grant_and_a_token_policy() {
             "--resource",
             "https://api.example/",
             "--require-par",
+            "--require-dpop",
             "--json",
         ],
         "",
@@ -302,6 +303,7 @@ fn clients_get_origins_the_device_grant_and_a_token_policy() {
         (&created["access_token_format"], &created["resources"], &created["require_par"]),
         (&serde_json::json!("jwt"), &serde_json::json!(["https://api.example/"]), &serde_json::json!(true))
     );
+    assert_eq!(created["require_dpop"], true);
 
     assert!(cli.run(&["client", "set-origins", &id, "--allowed-origin", "https://app.example"], "").status.success());
     assert!(cli.run(&["client", "set-token-policy", &id], "").status.success(), "back to the defaults");
@@ -311,6 +313,7 @@ fn clients_get_origins_the_device_grant_and_a_token_policy() {
         (&shown["access_token_format"], &shown["resources"], &shown["require_par"]),
         (&serde_json::json!("opaque"), &serde_json::json!([]), &serde_json::json!(false))
     );
+    assert_eq!(shown["require_dpop"], false);
 
     for (bad, says) in [
         (vec!["--access-token-format", "paseto"], "unknown access token format"),

@@ -42,6 +42,9 @@ const TOKEN_ERRORS: &[&str] = &[
     "unauthorized_client",
     "unsupported_grant_type",
     "invalid_scope",
+    // RFC 9449 §5, §8: a request with a DPoP header.
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
 ];
 
 /// What the fuzzer knows about the server, so that some requests get past the first checks.
@@ -280,7 +283,8 @@ fn userinfo_check(req: &Req, reply: &RawReply) -> Result<(), String> {
     if bodiless(401, "www-authenticate") || bodiless(405, "allow") {
         return Ok(());
     }
-    oauth_errors(req, reply, &["invalid_request", "invalid_token", "insufficient_scope"])
+    let codes = ["invalid_request", "invalid_token", "insufficient_scope", "invalid_dpop_proof", "use_dpop_nonce"];
+    oauth_errors(req, reply, &codes)
 }
 
 /// The authorization endpoint answers errors on a page, or at the client's redirect URI
@@ -361,6 +365,9 @@ fn token_request(rng: &mut Rng, k: &Known) -> Req {
     ];
     req.body = gen::pairs(rng, fields);
     form_headers(rng, &mut req, k, false);
+    if rng.chance(20) {
+        req.header("DPoP", gen::dpop_proof(rng));
+    }
     gen::mangle(rng, &mut req, &k.addr.to_string());
     req
 }
@@ -390,11 +397,17 @@ fn userinfo_request(rng: &mut Rng, k: &Known) -> Req {
             req.header("Content-Type", ct);
         }
     }
-    match rng.below(6) {
+    match rng.below(7) {
         0 => {}
         1 => req.header("Authorization", format!("Bearer {}", k.access_token)),
         2 => req.header("Authorization", [&b"Bearer "[..], &gen::value(rng, &[&k.access_token])].concat()),
         3 => req.header("Authorization", format!("bearer   {} extra", k.access_token)),
+        4 => {
+            req.header("Authorization", format!("DPoP {}", k.access_token));
+            if rng.chance(80) {
+                req.header("DPoP", gen::dpop_proof(rng));
+            }
+        }
         _ => {
             if let Some(auth) = gen::authorization(rng, &k.client_id, &k.secret) {
                 req.header("Authorization", auth);

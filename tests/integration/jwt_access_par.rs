@@ -35,6 +35,7 @@ async fn jwt_client(srv: &TestServer) -> App {
         format: AccessTokenFormat::Jwt,
         resources: vec![API.into(), BILLING.into()],
         require_par: false,
+        require_dpop: false,
     };
     srv.services.set_client_token_policy(&id, policy).await.expect("policy");
     App { id, secret }

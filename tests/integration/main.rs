@@ -20,6 +20,7 @@ mod cors;
 mod crash;
 mod device_grant;
 mod django_import;
+mod dpop;
 mod events;
 mod fuzz;
 mod hardening;

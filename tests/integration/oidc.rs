@@ -458,7 +458,7 @@ async fn oidcc_sid_per_session(backend: Backend) {
     let params = Params::from_pairs(form.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect("params");
     let creds = ClientCredentials::from_parts(None, &params).expect("credentials");
     let via_other = other
-        .exchange(&creds, TokenRequest::from_params(&params).expect("request"), &[], None)
+        .exchange(&creds, TokenRequest::from_params(&params).expect("request"), &[], None, None)
         .await
         .expect("exchange on the other instance");
     assert_eq!(s(&claims_of(via_other.id_token.as_deref().expect("id_token")), "sid"), sid_of(&first));

@@ -40,7 +40,13 @@ fn tokens(client_id: &str, user: i64, family: &str, access: &str, refresh: Optio
         scope: scope("read write"),
         access_hash: access.into(),
         access_expires_at: 5_000,
-        refresh: refresh.map(|h| NewRefresh { hash: h.into(), expires_at: 90_000, scope: scope("read write") }),
+        refresh: refresh.map(|h| NewRefresh {
+            hash: h.into(),
+            expires_at: 90_000,
+            scope: scope("read write"),
+            jkt: None,
+        }),
+        access_jkt: None,
         now: 1_000,
     }
 }

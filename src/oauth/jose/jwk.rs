@@ -98,6 +98,32 @@ impl SigningKey {
     }
 }
 
+/// The members that make a JWK private (RFC 7518 §6.2.2, §6.3.2, §6.4.1): a key carrying one
+/// of them is refused where only a public key belongs.
+pub(super) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+impl Jwk {
+    /// The JWK SHA-256 Thumbprint (RFC 7638 §3): the base64url SHA-256 of the required
+    /// members in lexicographic order without whitespace (§3.2, §3.3). What a DPoP-bound
+    /// token's `cnf.jkt` holds (RFC 9449 §6.1). Only RSA and P-256 keys have one here.
+    pub fn thumbprint(&self) -> Result<String, JoseError> {
+        use sha2::{Digest, Sha256};
+        let text = |v: &Option<String>| v.as_deref().map(|s| serde_json::Value::from(s).to_string());
+        let canonical = match self.kty.as_str() {
+            "RSA" => match (text(&self.e), text(&self.n)) {
+                (Some(e), Some(n)) => format!(r#"{{"e":{e},"kty":"RSA","n":{n}}}"#),
+                _ => return Err(JoseError::BadKey),
+            },
+            "EC" => match (text(&self.crv), text(&self.x), text(&self.y)) {
+                (Some(crv), Some(x), Some(y)) => format!(r#"{{"crv":{crv},"kty":"EC","x":{x},"y":{y}}}"#),
+                _ => return Err(JoseError::BadKey),
+            },
+            _ => return Err(JoseError::BadKey),
+        };
+        Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    }
+}
+
 /// Whether `jwk` may verify a token signed with `alg` (RFC 7517 §4.2, §4.4).
 pub(super) fn fits(jwk: &Jwk, alg: Alg) -> bool {
     jwk.kty == alg.kty()
@@ -234,6 +260,28 @@ mod tests {
         for set in unfit_ec {
             assert_eq!(verify(&ec_token, &set, ALL), Err(JoseError::BadKey), "{set:?}");
         }
+    }
+
+    #[test]
+    fn thumbprint_of_rfc_7638_example() {
+        // RFC 7638 §3.1.
+        let jwk: Jwk = serde_json::from_value(json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        }))
+        .unwrap();
+        assert_eq!(jwk.thumbprint().unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        // Optional members do not change it; a missing required one is refused.
+        let bare = Jwk { alg: None, kid: None, use_: Some("sig".into()), ..jwk.clone() };
+        assert_eq!(bare.thumbprint(), jwk.thumbprint());
+        assert_eq!(Jwk { e: None, ..jwk.clone() }.thumbprint(), Err(JoseError::BadKey));
+        assert_eq!(Jwk { kty: "OKP".into(), ..jwk }.thumbprint(), Err(JoseError::BadKey));
+        let ec = ec_key().public_jwk();
+        assert_eq!(ec.thumbprint().unwrap().len(), 43);
+        assert_ne!(ec.thumbprint(), rsa_key().public_jwk().thumbprint());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! JWS Compact Serialization (RFC 7515 §7.1) with RS256 and ES256 (RFC 7518
-//! §3.3, §3.4): signing with a [`SigningKey`] and verifying against a
-//! [`JwkSet`].
+//! §3.3, §3.4): signing with a [`SigningKey`], verifying against a [`JwkSet`],
+//! and verifying a self-signed proof against the public key its own `jwk`
+//! header carries (DPoP, RFC 9449 §4.2), which says who signed, not who to trust.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::jwk::{ec_public_key, fits, rsa_public_key};
+use super::jwk::{ec_public_key, fits, rsa_public_key, PRIVATE_MEMBERS};
 use super::keys::PrivateKey;
 use super::{Alg, JoseError, Jwk, JwkSet, SigningKey};
 
@@ -38,6 +39,63 @@ struct RawHeader {
     /// extension MUST reject the JWS. We understand none.
     #[serde(default)]
     crit: Option<Value>,
+    /// RFC 7515 §4.1.3: the public key that signed, as a JSON object. Read only by
+    /// [`verify_embedded`]; [`verify`] trusts nothing but the set it is given.
+    #[serde(default)]
+    jwk: Option<serde_json::Map<String, Value>>,
+}
+
+/// A compact JWS split and decoded, its `alg` allowed, not yet verified.
+struct Parsed<'t> {
+    raw: RawHeader,
+    alg: Alg,
+    /// The signing input (RFC 7515 §5.2 step 8): `header.payload` as sent.
+    input: &'t [u8],
+    sig: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+/// Splits and decodes `token`, judging the header's `alg` against `allowed`.
+fn parse<'t>(token: &'t str, allowed: &[Alg]) -> Result<Parsed<'t>, JoseError> {
+    let mut parts = token.split('.');
+    let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(JoseError::Malformed);
+    };
+    // URL_SAFE_NO_PAD refuses '=' and non-canonical trailing bits.
+    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| JoseError::Malformed);
+    let header_json = decode(h64)?;
+    let payload = decode(p64)?;
+    let sig = decode(s64)?;
+
+    // RFC 7515 §4: the header is a JSON object. Serde would also accept an
+    // array for a struct, so check; parsing straight into the struct (not via
+    // Value) keeps serde's refusal of duplicate members (§4: "MUST either
+    // reject JWSs with duplicate Header Parameter names or ...").
+    if !header_json.trim_ascii_start().starts_with(b"{") {
+        return Err(JoseError::Malformed);
+    }
+    let raw: RawHeader = serde_json::from_slice(&header_json).map_err(|_| JoseError::Malformed)?;
+    let alg: Alg = raw.alg.parse()?;
+    if !allowed.contains(&alg) {
+        return Err(JoseError::UnsupportedAlg(raw.alg));
+    }
+    if raw.crit.is_some() {
+        return Err(JoseError::Malformed);
+    }
+    let input_len = h64.len() + 1 + p64.len();
+    let input = token.as_bytes().get(..input_len).ok_or(JoseError::Malformed)?;
+    Ok(Parsed { raw, alg, input, sig, payload })
+}
+
+impl Parsed<'_> {
+    /// The verified header and claims (a JSON object).
+    fn finish(self) -> Result<(Header, Value), JoseError> {
+        let claims: Value = serde_json::from_slice(&self.payload).map_err(|_| JoseError::Malformed)?;
+        if !claims.is_object() {
+            return Err(JoseError::Malformed);
+        }
+        Ok((Header { alg: self.alg, kid: self.raw.kid, typ: self.raw.typ }, claims))
+    }
 }
 
 /// The header we emit. Field order gives `{"alg","kid","typ"}`.
@@ -93,33 +151,9 @@ impl SigningKey {
 /// key that fits the algorithm. A key's `alg` and `use`, when present, must
 /// fit. Claims are not checked here: see [`check_claims`](super::check_claims).
 pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Value), JoseError> {
-    let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(JoseError::Malformed);
-    };
-    // URL_SAFE_NO_PAD refuses '=' and non-canonical trailing bits.
-    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| JoseError::Malformed);
-    let header_json = decode(h64)?;
-    let payload = decode(p64)?;
-    let sig = decode(s64)?;
-
-    // RFC 7515 §4: the header is a JSON object. Serde would also accept an
-    // array for a struct, so check; parsing straight into the struct (not via
-    // Value) keeps serde's refusal of duplicate members (§4: "MUST either
-    // reject JWSs with duplicate Header Parameter names or ...").
-    if !header_json.trim_ascii_start().starts_with(b"{") {
-        return Err(JoseError::Malformed);
-    }
-    let raw: RawHeader = serde_json::from_slice(&header_json).map_err(|_| JoseError::Malformed)?;
-    let alg: Alg = raw.alg.parse()?;
-    if !allowed.contains(&alg) {
-        return Err(JoseError::UnsupportedAlg(raw.alg));
-    }
-    if raw.crit.is_some() {
-        return Err(JoseError::Malformed);
-    }
-
-    let candidates: Vec<&Jwk> = match &raw.kid {
+    let parsed = parse(token, allowed)?;
+    let alg = parsed.alg;
+    let candidates: Vec<&Jwk> = match &parsed.raw.kid {
         Some(kid) => {
             let named: Vec<&Jwk> = keys.keys.iter().filter(|k| k.kid.as_deref() == Some(kid.as_str())).collect();
             if named.is_empty() {
@@ -137,12 +171,10 @@ pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Va
         return Err(JoseError::UnknownKey);
     }
 
-    let input_len = h64.len() + 1 + p64.len();
-    let input = token.as_bytes().get(..input_len).ok_or(JoseError::Malformed)?;
     let mut any_good_key = false;
     let mut verified = false;
     for jwk in candidates {
-        match verify_with(jwk, alg, input, &sig) {
+        match verify_with(jwk, alg, parsed.input, &parsed.sig) {
             Ok(()) => {
                 verified = true;
                 break;
@@ -154,12 +186,28 @@ pub fn verify(token: &str, keys: &JwkSet, allowed: &[Alg]) -> Result<(Header, Va
     if !verified {
         return Err(if any_good_key { JoseError::BadSignature } else { JoseError::BadKey });
     }
+    parsed.finish()
+}
 
-    let claims: Value = serde_json::from_slice(&payload).map_err(|_| JoseError::Malformed)?;
-    if !claims.is_object() {
-        return Err(JoseError::Malformed);
+/// Verifies a compact JWS with the public key in its own `jwk` header and returns that key
+/// with the header and claims. The signature proves only possession of the key: the caller
+/// decides what the key may do (DPoP binds tokens to its thumbprint, RFC 9449 §4.3).
+///
+/// A missing `jwk`, one carrying private members (RFC 9449 §4.3 check 7: "does not contain a
+/// private key") or one that does not fit `alg` is [`JoseError::BadKey`].
+pub fn verify_embedded(token: &str, allowed: &[Alg]) -> Result<(Header, Jwk, Value), JoseError> {
+    let mut parsed = parse(token, allowed)?;
+    let members = parsed.raw.jwk.take().ok_or(JoseError::BadKey)?;
+    if PRIVATE_MEMBERS.iter().any(|m| members.contains_key(*m)) {
+        return Err(JoseError::BadKey);
     }
-    Ok((Header { alg, kid: raw.kid, typ: raw.typ }, claims))
+    let jwk: Jwk = serde_json::from_value(Value::Object(members)).map_err(|_| JoseError::BadKey)?;
+    if !fits(&jwk, parsed.alg) {
+        return Err(JoseError::BadKey);
+    }
+    verify_with(&jwk, parsed.alg, parsed.input, &parsed.sig)?;
+    let (header, claims) = parsed.finish()?;
+    Ok((header, jwk, claims))
 }
 
 /// Checks one signature with one key: [`JoseError::BadKey`] if the key

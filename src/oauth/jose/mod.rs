@@ -6,7 +6,9 @@
 //! one OIDC Core §15.1 makes mandatory for OPs) and ES256. No HMAC (it would
 //! make every client secret a signing key), no `none`, no key material taken
 //! from the token itself (`jwk`, `jku`, `x5u`, `x5c` headers are ignored): the
-//! verifier only trusts the [`JwkSet`] it is given.
+//! verifier only trusts the [`JwkSet`] it is given. The one exception is
+//! [`verify_embedded`], for DPoP proofs (RFC 9449), whose `jwk` header names
+//! the key a token is to be bound to rather than a key to trust.
 //!
 //! Like the rest of [`crate::oauth`] this is pure: callers pass `now` and an
 //! RNG.
@@ -34,5 +36,5 @@ pub use alg::Alg;
 pub use claims::{check_claims, left_half_hash, Expect};
 pub use error::JoseError;
 pub use jwk::{Jwk, JwkSet};
-pub use jws::{verify, Header};
+pub use jws::{verify, verify_embedded, Header};
 pub use keys::SigningKey;

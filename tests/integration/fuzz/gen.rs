@@ -388,6 +388,44 @@ pub fn authorization(rng: &mut Rng, id: &str, secret: &str) -> Option<Vec<u8>> {
     Some(v)
 }
 
+/// A `DPoP` header value (RFC 9449 §4.2): mostly three base64url parts whose header is (or is
+/// nearly) a proof's, with keys, algorithms and claims of every wrong kind; else noise.
+pub fn dpop_proof(rng: &mut Rng) -> Vec<u8> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let b64 = |raw: &[u8]| URL_SAFE_NO_PAD.encode(raw);
+    let jwk = *rng.pick(&[
+        r#"{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}"#,
+        r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#,
+        r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"}"#,
+        r#"{"kty":"oct","k":"c2VjcmV0"}"#,
+        "null",
+        "[]",
+    ]);
+    let alg = *rng.pick(&["ES256", "RS256", "none", "HS256", "EdDSA", ""]);
+    let typ = *rng.pick(&["dpop+jwt", "JWT", "DPOP+JWT"]);
+    let header = format!(r#"{{"typ":"{typ}","alg":"{alg}","jwk":{jwk}}}"#);
+    let claims = *rng.pick(&[
+        r#"{"jti":"j","htm":"POST","htu":"http://127.0.0.1/o/token/","iat":1700000000}"#,
+        r#"{"jti":"","htm":1,"htu":[],"iat":"now"}"#,
+        r#"{"nonce":{},"ath":7}"#,
+        "[]",
+    ]);
+    match rng.below(6) {
+        0 => {
+            let n = 1 + rng.below(60);
+            rng.printable(n)
+        }
+        1 => format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes())).into_bytes(),
+        2 => format!("{}.{}.{}", b64(&mutate(rng, header.into_bytes())), b64(claims.as_bytes()), b64(b"sig"))
+            .into_bytes(),
+        _ => {
+            let n = rng.below(80);
+            let sig = rng.bytes(n);
+            format!("{}.{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()), b64(&sig)).into_bytes()
+        }
+    }
+}
+
 /// A `Content-Type` for a form: mostly the right one, else another or none.
 pub fn content_type(rng: &mut Rng) -> Option<&'static str> {
     let odd = [
