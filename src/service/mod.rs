@@ -4,10 +4,12 @@
 mod access_token;
 pub mod account;
 pub mod admin;
+pub mod admin_token;
 mod attempt_queue;
 pub mod authorize;
 pub mod captcha;
 pub mod cleanup;
+pub mod client_admin;
 pub mod clients;
 pub mod contacts;
 pub mod demo;
@@ -17,6 +19,7 @@ pub mod device_grant;
 pub mod django_import;
 pub mod events;
 pub mod factors;
+pub mod groups;
 pub mod identities;
 pub mod keys;
 pub mod logout;
@@ -34,6 +37,7 @@ pub mod throttle;
 pub mod token;
 pub mod upstream;
 mod upstream_http;
+pub mod user_admin;
 pub mod users;
 mod worker;
 

@@ -9,6 +9,7 @@
 mod common;
 
 mod abuse;
+mod admin_api;
 mod accounts;
 mod authorize_endpoint;
 mod balance;
@@ -22,6 +23,7 @@ mod device_grant;
 mod django_import;
 mod events;
 mod fuzz;
+mod groups;
 mod hardening;
 mod jwt_access_par;
 mod lifecycle;
