@@ -132,7 +132,8 @@ impl Services {
         }
         chosen.sort();
         let c = &record.client;
-        if !chosen.is_empty() && !(c.confidential && c.grant_types.contains(&GrantType::ClientCredentials)) {
+        let may_hold = c.confidential && c.grant_types.contains(&GrantType::ClientCredentials);
+        if !chosen.is_empty() && !may_hold {
             return Err(ServiceError::Invalid(
                 "admin scopes need a confidential client with the client_credentials grant".into(),
             ));

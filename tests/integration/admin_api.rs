@@ -62,7 +62,14 @@ async fn setup(backend: Backend) -> Api {
 
 impl Api {
     /// `method path` with `token` (if any) and a JSON `body` (if any) and extra headers.
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self.t.http.request(method, self.t.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -94,7 +101,10 @@ impl Api {
             let r = self.call(method.clone(), path, Some(&self.reader), body, &[]).await;
             problem(&r, 403);
             let challenge = r.header("www-authenticate").unwrap_or_default();
-            assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"admin:"), "{challenge}");
+            assert!(
+                challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"admin:"),
+                "{challenge}"
+            );
         }
     }
 }
@@ -144,8 +154,14 @@ async fn admin_scopes_only_for_marked_clients(backend: Backend) {
     let changes = yaoshi::service::client_admin::ClientChanges { grants: Some(grants), ..Default::default() };
     t.services.update_client(&c.client_id, &changes, None).await.unwrap();
     let (status, body) = t
-        .token(&[("grant_type", "password"), ("username", "alice"), ("password", PW), ("client_id", &id),
-                 ("client_secret", &secret), ("scope", "admin:users:read")])
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PW),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("scope", "admin:users:read"),
+        ])
         .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
     // The admin client asks for less and gets less.
@@ -188,7 +204,10 @@ async fn users_routes(backend: Backend) {
     let bob = ok(&api.admin(Method::POST, "/api/v1/users", Some(json!({"username": "bob"}))).await, 201).clone();
     assert_eq!(bob["has_password"], false);
     for name in ["carol", "dave"] {
-        ok(&api.admin(Method::POST, "/api/v1/users", Some(json!({"username": name, "display_name": "Team"}))).await, 201);
+        ok(
+            &api.admin(Method::POST, "/api/v1/users", Some(json!({"username": name, "display_name": "Team"}))).await,
+            201,
+        );
     }
 
     // Read and list: paging by id, search.
@@ -204,7 +223,10 @@ async fn users_routes(backend: Backend) {
     assert_eq!(page["users"].as_array().unwrap().len(), 3);
     let after = page["next_after"].as_i64().expect("a next page");
     let rest = ok(&api.admin(Method::GET, &format!("/api/v1/users?limit=3&after={after}"), None).await, 200).clone();
-    assert_eq!(rest["users"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect::<Vec<_>>(), vec![json!("dave")]);
+    assert_eq!(
+        rest["users"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect::<Vec<_>>(),
+        vec![json!("dave")]
+    );
     assert!(rest["next_after"].is_null());
     let found = ok(&api.admin(Method::GET, "/api/v1/users?search=TEAM", None).await, 200).clone();
     assert_eq!(found["users"].as_array().unwrap().len(), 2, "{found}");
@@ -220,13 +242,20 @@ async fn users_routes(backend: Backend) {
     assert_eq!(r.json["email"], "alice@example.com", "absent fields stay");
     let newer = r.header("etag").unwrap().to_owned();
     assert_ne!(newer, etag);
-    let stale = api.call(Method::PATCH, &path, Some(&api.admin), Some(json!({"display_name": "Z"})), &[("if-match", &etag)]).await;
+    let stale = api
+        .call(Method::PATCH, &path, Some(&api.admin), Some(json!({"display_name": "Z"})), &[("if-match", &etag)])
+        .await;
     problem(&stale, 412);
-    let stale = api.call(Method::PUT, &path, Some(&api.admin), Some(json!({"display_name": "Z"})), &[("if-match", &etag)]).await;
+    let stale = api
+        .call(Method::PUT, &path, Some(&api.admin), Some(json!({"display_name": "Z"})), &[("if-match", &etag)])
+        .await;
     problem(&stale, 412);
     let put = json!({"display_name": "Alice", "email": "alice@new.example"});
     let r = api.call(Method::PUT, &path, Some(&api.admin), Some(put), &[("if-match", &newer)]).await;
-    assert_eq!((ok(&r, 200)["email"].as_str(), r.json["email_verified"].as_bool()), (Some("alice@new.example"), Some(false)));
+    assert_eq!(
+        (ok(&r, 200)["email"].as_str(), r.json["email_verified"].as_bool()),
+        (Some("alice@new.example"), Some(false))
+    );
     let r = api.admin(Method::PUT, &path, Some(json!({"display_name": "Alice"}))).await;
     assert!(ok(&r, 200)["email"].is_null(), "PUT replaces: no email, no address");
     problem(&api.admin(Method::PATCH, &path, Some(json!({"display_name": ""}))).await, 400);
@@ -243,7 +272,10 @@ async fn users_routes(backend: Backend) {
     let origin = yaoshi::service::events::Origin::default();
     assert!(api.t.services.sign_in("alice", "another good one", &origin).await.is_ok());
     problem(&api.admin(Method::PUT, &pw, Some(json!({"password": "password"}))).await, 400);
-    problem(&api.admin(Method::PUT, "/api/v1/users/999999/password", Some(json!({"password": "another good one"}))).await, 404);
+    problem(
+        &api.admin(Method::PUT, "/api/v1/users/999999/password", Some(json!({"password": "another good one"}))).await,
+        404,
+    );
 
     // Disable and enable.
     let disable = format!("{path}/disable");
@@ -312,9 +344,11 @@ async fn groups_routes(backend: Backend) {
 
     // Rename with If-Match.
     api.refusals(Method::PATCH, &path, Some(json!({"name": "crew"})), true).await;
-    let r = api.call(Method::PATCH, &path, Some(&api.admin), Some(json!({"name": "crew"})), &[("if-match", &etag)]).await;
+    let r =
+        api.call(Method::PATCH, &path, Some(&api.admin), Some(json!({"name": "crew"})), &[("if-match", &etag)]).await;
     assert_eq!(ok(&r, 200)["name"], "crew");
-    let stale = api.call(Method::PATCH, &path, Some(&api.admin), Some(json!({"name": "team"})), &[("if-match", &etag)]).await;
+    let stale =
+        api.call(Method::PATCH, &path, Some(&api.admin), Some(json!({"name": "team"})), &[("if-match", &etag)]).await;
     problem(&stale, 412);
     problem(&api.admin(Method::PATCH, &path, Some(json!({"name": "ops"}))).await, 409);
     problem(&api.admin(Method::PATCH, "/api/v1/groups/999999", Some(json!({"name": "x"}))).await, 404);
@@ -335,10 +369,14 @@ async fn groups_routes(backend: Backend) {
 async fn roles_routes_reach_the_id_token(backend: Backend) {
     let api = setup(backend).await;
     let rp = register_rp(&api.t).await;
-    let alice = ok(&api.admin(Method::POST, "/api/v1/users", Some(json!({"username": "alice", "password": PW}))).await, 201)["id"]
+    let alice =
+        ok(&api.admin(Method::POST, "/api/v1/users", Some(json!({"username": "alice", "password": PW}))).await, 201)
+            ["id"]
+            .as_i64()
+            .unwrap();
+    let staff = ok(&api.admin(Method::POST, "/api/v1/groups", Some(json!({"name": "staff"}))).await, 201)["id"]
         .as_i64()
         .unwrap();
-    let staff = ok(&api.admin(Method::POST, "/api/v1/groups", Some(json!({"name": "staff"}))).await, 201)["id"].as_i64().unwrap();
     assert_eq!(api.admin(Method::PUT, &format!("/api/v1/groups/{staff}/members/{alice}"), None).await.status, 201);
     let to_group = format!("/api/v1/clients/rp/roles/editor/groups/{staff}");
     let to_user = format!("/api/v1/clients/rp/roles/billing:admin/users/{alice}");
@@ -358,7 +396,11 @@ async fn roles_routes_reach_the_id_token(backend: Backend) {
 
     let body = tokens(&api.t, &rp, "openid groups", &[]).await;
     let claims = claims_of(body["id_token"].as_str().unwrap());
-    assert_eq!((&claims["groups"], &claims["roles"]), (&json!(["staff"]), &json!(["billing:admin", "editor"])), "{claims}");
+    assert_eq!(
+        (&claims["groups"], &claims["roles"]),
+        (&json!(["staff"]), &json!(["billing:admin", "editor"])),
+        "{claims}"
+    );
 
     for path in [&to_group, &to_user] {
         api.refusals(Method::DELETE, path, None, true).await;
@@ -380,7 +422,10 @@ async fn clients_routes(backend: Backend) {
     problem(&api.admin(Method::POST, "/api/v1/clients", Some(body)).await, 409);
     let evil = json!({"name": "Evil", "redirect_uris": ["javascript:alert(1)"]});
     problem(&api.admin(Method::POST, "/api/v1/clients", Some(evil)).await, 400);
-    problem(&api.admin(Method::POST, "/api/v1/clients", Some(json!({"name": "X", "grant_types": ["magic"]}))).await, 400);
+    problem(
+        &api.admin(Method::POST, "/api/v1/clients", Some(json!({"name": "X", "grant_types": ["magic"]}))).await,
+        400,
+    );
     let sneaky = json!({"name": "X", "grant_types": ["client_credentials"], "admin_scopes": ["admin:users:write"]});
     problem(&api.admin(Method::POST, "/api/v1/clients", Some(sneaky)).await, 400);
 
@@ -413,7 +458,8 @@ async fn clients_routes(backend: Backend) {
     assert_eq!(cc_token(&api.t, "shop", &new, None).await.0, 200);
     assert_eq!(cc_token(&api.t, "shop", &secret, None).await.0, 401);
     problem(&api.admin(Method::POST, "/api/v1/clients/nope/secret", None).await, 404);
-    let public = json!({"name": "SPA", "public": true, "redirect_uris": ["https://spa.example/cb"], "client_id": "spa"});
+    let public =
+        json!({"name": "SPA", "public": true, "redirect_uris": ["https://spa.example/cb"], "client_id": "spa"});
     assert!(ok(&api.admin(Method::POST, "/api/v1/clients", Some(public)).await, 201)["client_secret"].is_null());
     problem(&api.admin(Method::POST, "/api/v1/clients/spa/secret", None).await, 400);
 

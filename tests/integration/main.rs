@@ -9,8 +9,8 @@
 mod common;
 
 mod abuse;
-mod admin_api;
 mod accounts;
+mod admin_api;
 mod authorize_endpoint;
 mod balance;
 mod captcha;

@@ -45,7 +45,7 @@ route_scopes! {
 }
 
 /// The calling admin client, holding scope `S` (RFC 6750 §2.1 `Authorization: Bearer`).
-pub struct Admin<S>(pub AdminCaller, PhantomData<S>);
+pub struct Admin<S>(pub AdminCaller, pub PhantomData<S>);
 
 impl<S: RouteScope, St: Send + Sync> FromRequestParts<St> for Admin<S>
 where

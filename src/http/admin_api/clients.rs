@@ -19,7 +19,6 @@ use super::{
     Problem,
 };
 use crate::{
-    oauth::scope::admin::{CLIENTS_READ as READ, CLIENTS_WRITE as WRITE},
     service::{
         client_admin::{parse_grant, ClientChanges},
         clients::ClientSpec,

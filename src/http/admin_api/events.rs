@@ -11,7 +11,6 @@ use super::{
     Problem,
 };
 use crate::{
-    oauth::scope::admin::EVENTS_READ,
     service::{ServiceError, Services},
     store::{EventFilter, EventRow},
 };

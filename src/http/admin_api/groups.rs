@@ -17,7 +17,6 @@ use super::{
     Problem,
 };
 use crate::{
-    oauth::scope::admin::{GROUPS_READ as READ, GROUPS_WRITE as WRITE},
     service::Services,
     store::{GroupRow, User},
 };

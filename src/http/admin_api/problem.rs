@@ -23,9 +23,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub struct Problem {
     /// `about:blank`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     /// The HTTP status phrase.
-    pub title: String,
+    pub title: &'static str,
     /// The HTTP status code.
     pub status: u16,
     /// What went wrong, for a person.
@@ -33,19 +33,18 @@ pub struct Problem {
     pub detail: Option<String>,
     /// The input field at fault, when one is (an extension member, §3.2).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<&'static str>,
     /// `WWW-Authenticate` of a 401 or 403 (RFC 6750 §3).
     #[serde(skip)]
-    #[schema(ignore)]
-    challenge: Option<String>,
+    challenge: Option<Box<str>>,
 }
 
 impl Problem {
     /// A problem with `status` and `detail`.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {
-            kind: "about:blank".into(),
-            title: status.canonical_reason().unwrap_or("Error").into(),
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: Some(detail.into()),
             field: None,
@@ -87,13 +86,13 @@ impl From<AdminAuthError> for Problem {
     /// naming the scope it needs.
     fn from(e: AdminAuthError) -> Self {
         let (status, challenge) = match &e {
-            AdminAuthError::Missing => (StatusCode::UNAUTHORIZED, Some("Bearer realm=\"yaoshi\"".to_owned())),
+            AdminAuthError::Missing => (StatusCode::UNAUTHORIZED, Some("Bearer realm=\"yaoshi\"".into())),
             AdminAuthError::InvalidToken => {
-                (StatusCode::UNAUTHORIZED, Some("Bearer realm=\"yaoshi\", error=\"invalid_token\"".to_owned()))
+                (StatusCode::UNAUTHORIZED, Some("Bearer realm=\"yaoshi\", error=\"invalid_token\"".into()))
             }
             AdminAuthError::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
-                Some(format!("Bearer realm=\"yaoshi\", error=\"insufficient_scope\", scope=\"{scope}\"")),
+                Some(format!("Bearer realm=\"yaoshi\", error=\"insufficient_scope\", scope=\"{scope}\"").into()),
             ),
             AdminAuthError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, None),
         };
@@ -105,7 +104,7 @@ impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid(why) => Self::bad_request(why),
-            ServiceError::InvalidField(field, why) => Self { field: Some(field.into()), ..Self::bad_request(why) },
+            ServiceError::InvalidField(field, why) => Self { field: Some(field), ..Self::bad_request(why) },
             ServiceError::Conflict(why) => Self::new(StatusCode::CONFLICT, why),
             ServiceError::NotFound(why) => Self::new(StatusCode::NOT_FOUND, why),
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, ServiceError::Forbidden.to_string()),

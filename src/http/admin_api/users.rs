@@ -17,7 +17,6 @@ use super::{
     Problem,
 };
 use crate::{
-    oauth::scope::admin::{USERS_READ as READ, USERS_WRITE as WRITE},
     service::{
         events::{kind, Event, Origin},
         user_admin::ProfileChanges,
