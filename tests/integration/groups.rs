@@ -19,7 +19,13 @@ async fn setup(backend: Backend) -> (TestServer, App, i64) {
     let alice = t.user("alice", PW).await;
     t.user("bob", PW).await;
     let rp = register_rp(&t).await;
-    t.client(ClientSpec { name: "Other".into(), client_id: Some("other".into()), ..ClientSpec::default() }).await;
+    let other = ClientSpec {
+        name: "Other".into(),
+        client_id: Some("other".into()),
+        grants: vec![yaoshi::oauth::model::GrantType::ClientCredentials],
+        ..ClientSpec::default()
+    };
+    t.client(other).await;
     let s = &t.services;
     let staff = s.create_group("staff", None).await.expect("group");
     s.create_group("unrelated", None).await.expect("group");
