@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `cleanup`, `user …`, `client …`, `keys …`, `import django`. Every command that
+//! The command line: `serve`, `migrate`, `cleanup`, `user …`, `client …`, `group …`, `role …`, `keys …`, `import django`. Every command that
 //! prints data takes `--json` (one JSON object on stdout); errors are one line on stderr and
 //! exit 1.
 
@@ -10,8 +10,11 @@ use serde_json::{json, Value};
 use crate::{
     config::{FileSettings, LogFormat, Settings},
     oauth::{jose::Alg, model::GrantType},
-    service::{clients::ClientSpec, keys::KeyInfo, users::Registration, ServiceError, Services},
-    store::{ClientRecord, ClientTokenPolicy, User},
+    service::{
+        client_admin::ClientChanges, clients::ClientSpec, keys::KeyInfo, user_admin::ProfileChanges,
+        users::Registration, ServiceError, Services,
+    },
+    store::{ClientRecord, ClientTokenPolicy, GroupRow, RoleAssignment, RoleHolder, User},
 };
 
 /// Yaoshi: an OAuth 2.0 / OpenID Connect authorization server and user system.
@@ -112,6 +115,12 @@ enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage groups of users.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Give users or groups roles of a client (released with the `groups` scope).
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage the keys that sign ID Tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -141,6 +150,108 @@ enum ImportCommand {
         /// Count Django's email addresses as verified (sign-in names and recovery addresses).
         #[arg(long)]
         emails_verified: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GroupCommand {
+    /// Create a group (names are unique, case-insensitively).
+    Create {
+        /// 1-64 letters, digits, dots, underscores or hyphens.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename a group.
+    Rename {
+        /// The group's current name.
+        name: String,
+        /// Its new name.
+        new_name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a group with its memberships and role assignments.
+    Delete {
+        /// The group's name.
+        name: String,
+    },
+    /// List groups.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a group, its members and its roles.
+    Show {
+        /// The group's name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a user to a group.
+    AddMember {
+        /// The group's name.
+        name: String,
+        /// Username or email.
+        user: String,
+    },
+    /// Remove a user from a group.
+    RemoveMember {
+        /// The group's name.
+        name: String,
+        /// Username or email.
+        user: String,
+    },
+}
+
+/// Whom a role is given to: one user or one group.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct RoleHolderArgs {
+    /// Username or email.
+    #[arg(long)]
+    user: Option<String>,
+    /// Group name.
+    #[arg(long)]
+    group: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// Give a role of a client to a user or group.
+    Assign {
+        /// The client_id whose role it is.
+        #[arg(long)]
+        client: String,
+        /// The role (1-64 ASCII letters, digits, `.`, `_`, `-`, `:`).
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        holder: RoleHolderArgs,
+    },
+    /// Take a role of a client from a user or group.
+    Unassign {
+        /// The client_id whose role it is.
+        #[arg(long)]
+        client: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        holder: RoleHolderArgs,
+    },
+    /// List role assignments.
+    List {
+        /// Only this client's.
+        #[arg(long)]
+        client: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -214,6 +325,21 @@ enum UserCommand {
         /// Username or email.
         username: String,
     },
+    /// Change a user's profile: only what is given changes.
+    Update {
+        /// Username or email.
+        username: String,
+        /// The email address (an empty value removes it; a new one is unverified until its
+        /// owner confirms it).
+        #[arg(long)]
+        email: Option<String>,
+        /// The display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove every second factor and recovery code of a user who lost them: they sign in
     /// with the password alone again and may enrol anew. Recorded as an admin action.
     ResetFactors {
@@ -268,9 +394,56 @@ enum ClientCommand {
         /// How its access tokens are issued and its requests made.
         #[command(flatten)]
         tokens: TokenPolicyArgs,
+        /// Make it an admin client holding this admin API scope (repeatable: admin:users:read,
+        /// admin:users:write, admin:groups:read, admin:groups:write, admin:clients:read,
+        /// admin:clients:write, admin:events:read). Without --grant, its grant is then
+        /// client_credentials alone.
+        #[arg(long = "admin-scope")]
+        admin_scopes: Vec<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Change a client's registration: only what is given changes (a repeatable option
+    /// given once or more replaces the whole list).
+    Update {
+        /// The client_id.
+        client_id: String,
+        /// Name shown on the consent page.
+        #[arg(long)]
+        name: Option<String>,
+        /// An exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A grant (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// A scope the client may ask for (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Skip the consent page (true or false).
+        #[arg(long)]
+        trusted: Option<bool>,
+        /// Where the browser may be sent after RP-initiated logout (repeatable, exact).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where logout tokens are POSTed (an empty value removes it).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// A web origin for CORS (repeatable).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the admin API scopes of a client (none given: an ordinary client again).
+    SetAdmin {
+        /// The client_id.
+        client_id: String,
+        /// An admin API scope (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
     },
     /// Replace how a client's access tokens are issued (opaque or JWT, their audiences) and
     /// whether its authorization requests must be pushed.
@@ -485,6 +658,8 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         }
         Command::User(cmd) => user_command(&services, cmd).await?,
         Command::Client(cmd) => client_command(&services, cmd).await?,
+        Command::Group(cmd) => group_command(&services, cmd).await?,
+        Command::Role(cmd) => role_command(&services, cmd).await?,
         Command::Keys(cmd) => keys_command(&services, cmd).await?,
         Command::Import(cmd) => import_command(&services, cmd).await?,
     }
@@ -556,9 +731,9 @@ fn user_json(u: &User) -> Value {
            "active": u.active, "admin": u.admin, "created_at": u.created_at})
 }
 
-fn client_json(r: &ClientRecord, allowed_origins: &[String], tokens: &ClientTokenPolicy) -> Value {
+fn client_json(r: &ClientRecord, allowed_origins: &[String], tokens: &ClientTokenPolicy, admin: &[String]) -> Value {
     let c = &r.client;
-    json!({"client_id": c.client_id, "name": c.name, "allowed_origins": allowed_origins,
+    json!({"client_id": c.client_id, "name": c.name, "allowed_origins": allowed_origins, "admin_scopes": admin,
            "access_token_format": tokens.format.as_str(), "resources": tokens.resources,
            "require_par": tokens.require_par, "require_dpop": tokens.require_dpop,
            "client_type": if c.confidential { "confidential" } else { "public" },
@@ -615,6 +790,11 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
             let u = s.set_active(&username, true).await?;
             println!("enabled {}", u.username);
         }
+        UserCommand::Update { username, email, name, json } => {
+            let user = s.find_user(&username).await?;
+            let user = s.change_profile(user.id, &ProfileChanges { display_name: name, email }).await?;
+            emit(json, user_json(&user), || format!("updated {}", user.username));
+        }
         UserCommand::ResetFactors { username, json } => {
             let (u, removed) = s.operator_reset_factors(&username).await?;
             emit(json, json!({"id": u.id, "username": u.username, "factors_removed": removed}), || {
@@ -670,17 +850,17 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             backchannel_logout_uri,
             allowed_origins,
             tokens,
+            admin_scopes,
             json,
         } => {
             let policy = crate::service::clients::checked_token_policy(tokens.policy()?)?;
+            let grants = if grants.is_empty() && !admin_scopes.is_empty() {
+                vec!["client_credentials".to_owned()]
+            } else {
+                grants
+            };
             let logout = crate::store::LogoutSettings { post_logout_redirect_uris, backchannel_logout_uri };
-            let grants = grants
-                .iter()
-                .map(|g| match g.as_str() {
-                    "device_code" => Ok(GrantType::DeviceCode),
-                    _ => g.parse::<GrantType>().map_err(|_| CliError::Usage(format!("unknown grant {g:?}"))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let grants = parse_grants(&grants)?;
             let secret = if secret_stdin { Some(read_secret(true, "")?) } else { None };
             let created = s
                 .create_client(ClientSpec {
@@ -699,8 +879,10 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
                 .await?;
             let client_id = &created.record.client.client_id;
             s.set_client_token_policy(client_id, policy).await?;
-            let origins = s.client_origins(client_id).await?;
-            let mut value = client_json(&created.record, &origins, &s.client_token_policy(client_id).await?);
+            if !admin_scopes.is_empty() {
+                s.set_client_admin_scopes(client_id, &admin_scopes, None).await?;
+            }
+            let mut value = client_value(s, &created.record).await?;
             value["client_secret"] = json!(created.secret);
             emit(json, value, || {
                 let mut out = format!("client_id: {}", created.record.client.client_id);
@@ -714,8 +896,7 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
             let clients = s.store.list_clients().await.map_err(ServiceError::from)?;
             let mut listed = Vec::new();
             for r in &clients {
-                let id = &r.client.client_id;
-                listed.push(client_json(r, &s.client_origins(id).await?, &s.client_token_policy(id).await?));
+                listed.push(client_value(s, r).await?);
             }
             emit(json, json!({"clients": listed}), || {
                 clients
@@ -727,9 +908,39 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         }
         ClientCommand::Show { client_id, json } => {
             let r = s.find_client(&client_id).await?;
-            let value =
-                client_json(&r, &s.client_origins(&client_id).await?, &s.client_token_policy(&client_id).await?);
+            let value = client_value(s, &r).await?;
             emit(json, value.clone(), || serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        ClientCommand::Update {
+            client_id,
+            name,
+            redirect_uris,
+            grants,
+            scopes,
+            trusted,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            allowed_origins,
+            json,
+        } => {
+            let given = |v: Vec<String>| (!v.is_empty()).then_some(v);
+            let changes = ClientChanges {
+                name,
+                redirect_uris: given(redirect_uris),
+                grants: given(grants).map(|g| parse_grants(&g)).transpose()?,
+                scopes: given(scopes),
+                trusted,
+                post_logout_redirect_uris: given(post_logout_redirect_uris),
+                backchannel_logout_uri: backchannel_logout_uri.map(|u| Some(u).filter(|u| !u.is_empty())),
+                allowed_origins: given(allowed_origins),
+            };
+            let r = s.update_client(&client_id, &changes, None).await?;
+            let value = client_value(s, &r).await?;
+            emit(json, value, || format!("updated {client_id}"));
+        }
+        ClientCommand::SetAdmin { client_id, scopes } => {
+            let set = s.set_client_admin_scopes(&client_id, &scopes, None).await?;
+            println!("admin scopes of {client_id}: {}", if set.is_empty() { "none".into() } else { set.join(" ") });
         }
         ClientCommand::SetOrigins { client_id, allowed_origins } => {
             s.find_client(&client_id).await?;
@@ -760,6 +971,137 @@ async fn client_command(s: &Services, cmd: ClientCommand) -> Result<(), CliError
         ClientCommand::Delete { client_id } => {
             s.delete_client(&client_id).await?;
             println!("deleted {client_id}");
+        }
+    }
+    Ok(())
+}
+
+/// Grant names as the command line takes them (`device_code` short for its URN).
+fn parse_grants(grants: &[String]) -> Result<Vec<GrantType>, CliError> {
+    Ok(grants.iter().map(|g| crate::service::client_admin::parse_grant(g)).collect::<Result<_, _>>()?)
+}
+
+/// A client as `--json` prints it, with its origins, token policy and admin scopes.
+async fn client_value(s: &Services, r: &ClientRecord) -> Result<Value, CliError> {
+    let id = &r.client.client_id;
+    let origins = s.client_origins(id).await?;
+    let policy = s.client_token_policy(id).await?;
+    Ok(client_json(r, &origins, &policy, &s.client_admin_scopes(id).await?))
+}
+
+fn group_json(g: &GroupRow) -> Value {
+    json!({"id": g.id, "name": g.name, "created_at": g.created_at, "updated_at": g.updated_at})
+}
+
+fn role_json(r: &RoleAssignment) -> Value {
+    json!({"client_id": r.client_id, "role": r.role, "user_id": r.user_id, "group_id": r.group_id,
+           "created_at": r.created_at})
+}
+
+async fn group_command(s: &Services, cmd: GroupCommand) -> Result<(), CliError> {
+    match cmd {
+        GroupCommand::Create { name, json } => {
+            let g = s.create_group(&name, None).await?;
+            emit(json, group_json(&g), || format!("created group {} (id {})", g.name, g.id));
+        }
+        GroupCommand::Rename { name, new_name, json } => {
+            let g = s.group_named(&name).await?;
+            let g = s.rename_group(g.id, &new_name, None).await?;
+            emit(json, group_json(&g), || format!("renamed {name} to {}", g.name));
+        }
+        GroupCommand::Delete { name } => {
+            let g = s.group_named(&name).await?;
+            s.delete_group(g.id, None).await?;
+            println!("deleted group {}", g.name);
+        }
+        GroupCommand::List { json } => {
+            let mut groups: Vec<GroupRow> = Vec::new();
+            // Every page: bounded by the number of groups, each page moving past the last id.
+            loop {
+                let page = s.list_groups(groups.last().map_or(0, |g| g.id), 1000).await?;
+                let full = page.len() == 1000;
+                groups.extend(page);
+                if !full {
+                    break;
+                }
+            }
+            emit(json, json!({"groups": groups.iter().map(group_json).collect::<Vec<_>>()}), || {
+                groups.iter().map(|g| format!("{}\t{}", g.id, g.name)).collect::<Vec<_>>().join("\n")
+            });
+        }
+        GroupCommand::Show { name, json } => {
+            let g = s.group_named(&name).await?;
+            let members = s.group_members(g.id).await?;
+            let roles: Vec<RoleAssignment> =
+                s.role_assignments(None).await?.into_iter().filter(|r| r.group_id == Some(g.id)).collect();
+            let mut value = group_json(&g);
+            value["members"] = json!(members.iter().map(user_json).collect::<Vec<_>>());
+            value["roles"] = json!(roles.iter().map(role_json).collect::<Vec<_>>());
+            emit(json, value, || {
+                let mut lines = vec![format!("group {} (id {})", g.name, g.id)];
+                lines.extend(members.iter().map(|u| format!("member\t{}\t{}", u.id, u.username)));
+                lines.extend(roles.iter().map(|r| format!("role\t{}\t{}", r.client_id, r.role)));
+                lines.join("\n")
+            });
+        }
+        GroupCommand::AddMember { name, user } => {
+            let g = s.group_named(&name).await?;
+            let u = s.find_user(&user).await?;
+            let added = s.add_group_member(g.id, u.id, None).await?;
+            println!("{} {} {}", u.username, if added { "added to" } else { "was already in" }, g.name);
+        }
+        GroupCommand::RemoveMember { name, user } => {
+            let g = s.group_named(&name).await?;
+            let u = s.find_user(&user).await?;
+            let removed = s.remove_group_member(g.id, u.id, None).await?;
+            println!("{} {} {}", u.username, if removed { "removed from" } else { "was not in" }, g.name);
+        }
+    }
+    Ok(())
+}
+
+async fn role_holder(s: &Services, h: RoleHolderArgs) -> Result<(RoleHolder, String), CliError> {
+    match (h.user, h.group) {
+        (Some(user), None) => {
+            let u = s.find_user(&user).await?;
+            Ok((RoleHolder::User(u.id), format!("user {}", u.username)))
+        }
+        (None, Some(group)) => {
+            let g = s.group_named(&group).await?;
+            Ok((RoleHolder::Group(g.id), format!("group {}", g.name)))
+        }
+        _ => Err(CliError::Usage("name exactly one of --user and --group".into())),
+    }
+}
+
+async fn role_command(s: &Services, cmd: RoleCommand) -> Result<(), CliError> {
+    match cmd {
+        RoleCommand::Assign { client, role, holder } => {
+            let (holder, who) = role_holder(s, holder).await?;
+            let added = s.assign_role(&client, &role, holder, None).await?;
+            println!("{who} {} {role} of {client}", if added { "now holds" } else { "already held" });
+        }
+        RoleCommand::Unassign { client, role, holder } => {
+            let (holder, who) = role_holder(s, holder).await?;
+            let removed = s.unassign_role(&client, &role, holder, None).await?;
+            println!("{who} {} {role} of {client}", if removed { "no longer holds" } else { "did not hold" });
+        }
+        RoleCommand::List { client, json } => {
+            let roles = s.role_assignments(client.as_deref()).await?;
+            emit(json, json!({"roles": roles.iter().map(role_json).collect::<Vec<_>>()}), || {
+                roles
+                    .iter()
+                    .map(|r| {
+                        let holder = match (r.user_id, r.group_id) {
+                            (Some(u), _) => format!("user {u}"),
+                            (_, Some(g)) => format!("group {g}"),
+                            _ => "-".into(),
+                        };
+                        format!("{}\t{}\t{holder}", r.client_id, r.role)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
     }
     Ok(())

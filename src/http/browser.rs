@@ -21,6 +21,8 @@ use crate::{
 /// Server functions live under this prefix, except logout, which has the seed's `/o/` path.
 const SERVER_FN_PREFIX: &str = "/api/";
 const LOGOUT_PATH: &str = "/o/logout/";
+/// The admin REST API (bearer tokens, see `admin_api`), which shares the prefix.
+const ADMIN_API_PREFIX: &str = "/api/v1/";
 /// Largest form body read for the check.
 const MAX_FORM: usize = 64 * 1024;
 
@@ -88,7 +90,9 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
     let existing = cookie_token(req.headers());
     let token = existing.clone().unwrap_or_else(|| random_token(""));
     let path = req.uri().path();
-    let is_form_post = req.method() == Method::POST && (path.starts_with(SERVER_FN_PREFIX) || path == LOGOUT_PATH);
+    // The admin API is called with bearer tokens, never with the browser's cookies: no CSRF.
+    let server_fn = path.starts_with(SERVER_FN_PREFIX) && !path.starts_with(ADMIN_API_PREFIX);
+    let is_form_post = req.method() == Method::POST && (server_fn || path == LOGOUT_PATH);
     if is_form_post {
         let (parts, body) = req.into_parts();
         let Ok(bytes) = to_bytes(body, MAX_FORM).await else { return forbidden("form too large") };

@@ -1,5 +1,6 @@
 //! The plain axum routes (everything that is not a Leptos page): thin adapters into `service`.
 
+pub mod admin_api;
 mod authorize;
 mod browser;
 mod cors;
@@ -47,5 +48,5 @@ pub fn router() -> Router<AppState> {
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);
     }
-    r.merge(oidc::router()).merge(dot_pages::router())
+    r.merge(oidc::router()).merge(dot_pages::router()).merge(admin_api::router())
 }

@@ -92,6 +92,7 @@ pub const BUILTIN_SCOPES: &[(&str, &str)] = &[
     ("profile", "See your username and display name"),
     ("email", "See your email address"),
     ("phone", "See your phone number"),
+    ("groups", "See your groups and your roles in this app"),
     ("read", "Read your data"),
     ("write", "Change your data"),
 ];
@@ -102,6 +103,7 @@ const BUILTIN_SCOPES_ZH: &[(&str, &str)] = &[
     ("profile", "查看你的用户名和显示名称"),
     ("email", "查看你的邮箱地址"),
     ("phone", "查看你的手机号码"),
+    ("groups", "查看你所在的群组和你在此应用中的角色"),
     ("read", "读取你的数据"),
     ("write", "修改你的数据"),
 ];

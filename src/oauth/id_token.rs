@@ -35,6 +35,20 @@ pub struct Person<'a> {
     pub phone_number: Option<&'a str>,
     /// Whether the owner proved they receive SMS there.
     pub phone_number_verified: bool,
+    /// The user's groups and roles in the client the claims are for, when the caller loaded
+    /// them (only for a scope with `groups`).
+    pub memberships: Option<&'a Memberships>,
+}
+
+/// What the `groups` scope releases: the names of the user's groups, and the roles the user
+/// holds in the requesting client, directly or through a group. Not an OIDC standard claim;
+/// the names follow common practice (`groups`, `roles`) and are sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Memberships {
+    /// Group names.
+    pub groups: Vec<String>,
+    /// Role names of the requesting client.
+    pub roles: Vec<String>,
 }
 
 /// Claims the `profile` scope releases here (§5.4 lists more; these are the ones we hold).
@@ -43,6 +57,8 @@ pub const PROFILE_CLAIMS: &[&str] = &["name", "preferred_username"];
 pub const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
 /// Claims the `phone` scope releases (§5.4; the number in E.164, as §5.1 recommends).
 pub const PHONE_CLAIMS: &[&str] = &["phone_number", "phone_number_verified"];
+/// Claims the `groups` scope releases (ours, see [`Memberships`]).
+pub const GROUPS_CLAIMS: &[&str] = &["groups", "roles"];
 /// Claims every ID Token may carry, whatever the scope.
 pub const ID_TOKEN_CLAIMS: &[&str] =
     &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "sid", "azp", "amr", "acr"];
@@ -70,6 +86,13 @@ pub fn scope_claims(scope: &Scope, who: &Person) -> Map<String, Value> {
             claims.insert("phone_number_verified".into(), who.phone_number_verified.into());
         }
     }
+    if scope.contains(crate::oauth::scope::GROUPS) {
+        if let Some(m) = who.memberships {
+            // Always arrays, empty ones included: a client tells "no groups" from "not granted".
+            claims.insert("groups".into(), json!(m.groups));
+            claims.insert("roles".into(), json!(m.roles));
+        }
+    }
     claims
 }
 
@@ -85,6 +108,9 @@ pub fn supported_claims(known: &Scope) -> Vec<&'static str> {
     }
     if known.contains("phone") {
         all.extend_from_slice(PHONE_CLAIMS);
+    }
+    if known.contains(crate::oauth::scope::GROUPS) {
+        all.extend_from_slice(GROUPS_CLAIMS);
     }
     all
 }
@@ -184,6 +210,7 @@ mod tests {
             email_verified: false,
             phone_number: Some("+8613800138000"),
             phone_number_verified: true,
+            memberships: None,
         }
     }
 
@@ -272,6 +299,19 @@ mod tests {
         let nameless = Person { display_name: "", email: None, phone_number: None, ..who };
         let c = scope_claims(&Scope::parse("profile email phone").unwrap(), &nameless);
         assert_eq!(Value::Object(c), json!({"preferred_username": "alice"}), "absent values are omitted, never null");
+    }
+
+    #[test]
+    fn the_groups_scope_releases_groups_and_roles() {
+        let m = Memberships { groups: vec!["staff".into()], roles: vec!["admin".into(), "viewer".into()] };
+        let who = Person { memberships: Some(&m), ..alice() };
+        let c = scope_claims(&Scope::parse("openid groups").unwrap(), &who);
+        assert_eq!(Value::Object(c), json!({"groups": ["staff"], "roles": ["admin", "viewer"]}));
+        assert!(scope_claims(&Scope::parse("openid profile").unwrap(), &who).get("groups").is_none());
+        let none = Memberships::default();
+        let c = scope_claims(&Scope::parse("groups").unwrap(), &Person { memberships: Some(&none), ..alice() });
+        assert_eq!(Value::Object(c), json!({"groups": [], "roles": []}), "granted but empty: empty arrays");
+        assert!(supported_claims(&Scope::parse("openid groups").unwrap()).contains(&"roles"));
     }
 
     #[test]

@@ -58,10 +58,54 @@ impl Scope {
         Scope(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// The tokens present in either scope.
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
     /// The first token (in sorted order) that `allowed` does not contain.
     pub fn unknown_in(&self, allowed: &Scope) -> Option<&str> {
         self.iter().find(|t| !allowed.contains(t))
     }
+}
+
+/// The scope that releases a user's groups and their roles in the requesting client.
+pub const GROUPS: &str = "groups";
+
+/// The scopes of the admin API, one per resource and access.
+pub mod admin {
+    /// Read users.
+    pub const USERS_READ: &str = "admin:users:read";
+    /// Create, change and delete users.
+    pub const USERS_WRITE: &str = "admin:users:write";
+    /// Read groups and role assignments.
+    pub const GROUPS_READ: &str = "admin:groups:read";
+    /// Manage groups, their members and role assignments.
+    pub const GROUPS_WRITE: &str = "admin:groups:write";
+    /// Read clients.
+    pub const CLIENTS_READ: &str = "admin:clients:read";
+    /// Register, change and delete clients.
+    pub const CLIENTS_WRITE: &str = "admin:clients:write";
+    /// Read the security events.
+    pub const EVENTS_READ: &str = "admin:events:read";
+}
+
+/// Every admin API scope. They are never offered to ordinary clients: an operator gives them
+/// to a client (an "admin client"), which obtains them through the client_credentials grant
+/// only.
+pub const ADMIN_SCOPES: &[&str] = &[
+    admin::USERS_READ,
+    admin::USERS_WRITE,
+    admin::GROUPS_READ,
+    admin::GROUPS_WRITE,
+    admin::CLIENTS_READ,
+    admin::CLIENTS_WRITE,
+    admin::EVENTS_READ,
+];
+
+/// Whether `token` is one of [`ADMIN_SCOPES`].
+pub fn is_admin_scope(token: &str) -> bool {
+    ADMIN_SCOPES.contains(&token)
 }
 
 /// The `scope-token` character class of RFC 6749 §3.3.

@@ -118,7 +118,7 @@ pub const MAX_ORIGINS: usize = 20;
 
 /// Logout URIs follow the redirect URI rules (exact, no fragment, https or loopback http);
 /// a back-channel URI is called by the server, so it must be http(s).
-fn validate_logout(l: &crate::store::LogoutSettings) -> Result<(), ServiceError> {
+pub(super) fn validate_logout(l: &crate::store::LogoutSettings) -> Result<(), ServiceError> {
     for uri in l.post_logout_redirect_uris.iter().chain(&l.backchannel_logout_uri) {
         redirect::validate_registration(uri)
             .map_err(|why| ServiceError::Invalid(format!("logout URI {uri:?}: {why}")))?;

@@ -4,10 +4,12 @@
 mod access_token;
 pub mod account;
 pub mod admin;
+pub mod admin_token;
 mod attempt_queue;
 pub mod authorize;
 pub mod captcha;
 pub mod cleanup;
+pub mod client_admin;
 pub mod clients;
 pub mod contacts;
 pub mod demo;
@@ -18,6 +20,7 @@ pub mod django_import;
 pub mod dpop;
 pub mod events;
 pub mod factors;
+pub mod groups;
 pub mod identities;
 pub mod keys;
 pub mod logout;
@@ -36,6 +39,7 @@ pub mod throttle;
 pub mod token;
 pub mod upstream;
 mod upstream_http;
+pub mod user_admin;
 pub mod users;
 mod worker;
 

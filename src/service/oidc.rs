@@ -51,6 +51,7 @@ pub(super) fn person(user: &User) -> Person<'_> {
         email_verified: user.email_verified,
         phone_number: user.phone_number.as_deref(),
         phone_number_verified: user.phone_verified,
+        memberships: None,
     }
 }
 
@@ -88,10 +89,11 @@ impl Services {
             (None, Some(hash)) => self.store.session_amr(hash).await.map_err(unavailable)?,
             (None, None) => None,
         };
+        let memberships = self.memberships_for(scope, user.id, client_id).await?;
         let claims = id_token_claims(&IdTokenFacts {
             issuer: &self.settings.issuer,
             client_id,
-            person: person(user),
+            person: Person { memberships: memberships.as_ref(), ..person(user) },
             scope,
             auth_time: auth.auth_time,
             nonce: auth.nonce,

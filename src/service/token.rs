@@ -134,6 +134,12 @@ pub struct Introspection {
     /// The DPoP key a bound token is bound to (RFC 9449 §6.2: `{"jkt": …}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<serde_json::Value>,
+    /// With the `groups` scope: the user's groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// With the `groups` scope: the user's roles in the client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// The claims `/o/userinfo/` returns for a token's scopes (OIDC Core §5.3.2).
@@ -275,7 +281,7 @@ impl Services {
                 self.password_grant(&client, &username, &password, scope.as_ref(), ip, &form).await
             }
             TokenRequest::ClientCredentials { scope } => {
-                let scope = grant::resolve_scope(scope.as_ref(), &client, &self.known_scopes)?;
+                let scope = self.client_credentials_scope(&client, scope.as_ref()).await?;
                 self.issue_tokens(&client, GrantType::ClientCredentials, None, scope, &form).await
             }
             TokenRequest::RefreshToken { refresh_token, scope } => {
@@ -338,6 +344,19 @@ impl Services {
             }
         }
         Ok(response)
+    }
+
+    /// RFC 6749 §4.4.2 `scope`: the client's own scopes, plus the admin API scopes an operator
+    /// gave it. Those exist for this grant only: a token acting for a user never carries them.
+    /// With no `scope` requested, the client gets everything it may have (§3.3 default).
+    async fn client_credentials_scope(&self, client: &Client, requested: Option<&Scope>) -> Result<Scope, OAuthError> {
+        let raw = self.store.client_admin_scopes(&client.client_id).await.map_err(unavailable)?.unwrap_or_default();
+        let admin = Scope::from_iter(raw.split_whitespace().filter(|s| crate::oauth::scope::is_admin_scope(s)));
+        if admin.is_empty() {
+            return grant::resolve_scope(requested, client, &self.known_scopes);
+        }
+        let widened = Client { scopes: client.scopes.union(&admin), ..client.clone() };
+        grant::resolve_scope(requested, &widened, &self.known_scopes.union(&admin))
     }
 
     /// RFC 6749 §4.3.2, with the sign-in throttle shared with the login page.
@@ -497,7 +516,14 @@ impl Services {
             },
             None => None,
         };
+        let memberships = match record.user_id {
+            Some(id) => self.memberships_for(&record.scope, id, &record.client_id).await?,
+            None => None,
+        };
+        let (groups, roles) = memberships.map(|m| (m.groups, m.roles)).unzip();
         Ok(Introspection {
+            groups,
+            roles,
             active: true,
             scope: Some(record.scope.to_string()),
             client_id: Some(record.client_id),
@@ -532,10 +558,15 @@ impl Services {
             .map_err(|_| BearerError::Unavailable)?
             .filter(|u| u.active)
             .ok_or(BearerError::InvalidToken)?;
+        let memberships = self
+            .memberships_for(&record.scope, user.id, &record.client_id)
+            .await
+            .map_err(|_| BearerError::Unavailable)?;
+        let person = crate::oauth::id_token::Person { memberships: memberships.as_ref(), ..super::oidc::person(&user) };
         Ok(UserInfo {
             sub: user.id.to_string(),
             username: record.scope.contains("profile").then(|| user.username.clone()),
-            claims: crate::oauth::id_token::scope_claims(&record.scope, &super::oidc::person(&user)),
+            claims: crate::oauth::id_token::scope_claims(&record.scope, &person),
         })
     }
 }

@@ -43,6 +43,11 @@ pub trait ClientStore: Send + Sync {
     async fn client_token_policy(&self, client_id: &str) -> StoreResult<Option<ClientTokenPolicy>>;
     /// Replaces the client's token policy; false for an unknown client.
     async fn set_client_token_policy(&self, client_id: &str, policy: &ClientTokenPolicy) -> StoreResult<bool>;
+    /// The admin API scopes an operator gave the client (space-separated, possibly empty);
+    /// `None` for an unknown client.
+    async fn client_admin_scopes(&self, client_id: &str) -> StoreResult<Option<String>>;
+    /// Replaces the client's admin API scopes; false for an unknown client.
+    async fn set_client_admin_scopes(&self, client_id: &str, scopes: &str) -> StoreResult<bool>;
 }
 
 /// How a client's access tokens are issued (RFC 9068, RFC 8707) and whether its authorization
@@ -232,6 +237,23 @@ macro_rules! client_sql {
                 .bind(client_id)
                 .execute(&self.pool)
                 .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn client_admin_scopes(&self, client_id: &str) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT admin_scopes FROM clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(s,)| s))
+            }
+
+            async fn set_client_admin_scopes(&self, client_id: &str, scopes: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE clients SET admin_scopes = $1 WHERE client_id = $2")
+                    .bind(scopes)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(done.rows_affected() == 1)
             }
         }

@@ -4,7 +4,8 @@
 //! traits ([`UserStore`], [`ClientStore`], [`TokenStore`], [`ConsentStore`], [`SessionStore`],
 //! [`OidcStore`], [`IdentityStore`], [`ThrottleStore`], [`EventStore`], [`LogoutOutboxStore`],
 //! [`ContactStore`], [`MessageOutboxStore`], [`DeviceCodeStore`], [`FactorStore`],
-//! [`PasskeyStore`], [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`], [`ImportStore`]),
+//! [`PasskeyStore`], [`PushedRequestStore`], [`PurgeStore`], [`ServerStore`], [`ImportStore`],
+//! [`GroupStore`]),
 //! each declared with its implementation in its own module,
 //! so a caller brings into scope the roles it uses.
 //!
@@ -34,6 +35,7 @@ mod contacts;
 mod device_codes;
 mod events;
 mod factors;
+mod groups;
 mod identities;
 mod imports;
 mod messages;
@@ -56,6 +58,7 @@ pub use contacts::{ContactStore, MAX_CODE_ATTEMPTS};
 pub use device_codes::{DeviceCodeStore, DeviceGrant, DevicePoll, NewDeviceCode, PendingDevice};
 pub use events::{EventFilter, EventRow, EventStore, NewEvent, SIGN_IN_SUCCESS};
 pub use factors::{ClientFactorPolicy, FactorRow, FactorStore};
+pub use groups::{GroupRow, GroupStore, RoleAssignment, RoleHolder};
 pub use identities::IdentityStore;
 pub use imports::{ImportMark, ImportRow, ImportStore, ImportedClient, ImportedToken, ImportedUser};
 pub use messages::MessageOutboxStore;
@@ -116,6 +119,7 @@ pub trait Store:
     + PurgeStore
     + ServerStore
     + ImportStore
+    + GroupStore
     + Send
     + Sync
 {
@@ -142,6 +146,7 @@ impl<T> Store for T where
         + PurgeStore
         + ServerStore
         + ImportStore
+        + GroupStore
         + Send
         + Sync
 {

@@ -27,6 +27,9 @@ pub trait UserStore: Send + Sync {
     /// Users whose username, email or display name contains `needle` (case-insensitive), by
     /// id, at most `limit`.
     async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>>;
+    /// One page of users by id: those after `after_id`, matching `needle` as
+    /// [`UserStore::search_users`] does when given, at most `limit`.
+    async fn users_page(&self, needle: Option<&str>, after_id: i64, limit: i64) -> StoreResult<Vec<User>>;
     /// Replaces display name and email. A changed address (normalised) is an unverified claim
     /// until verified; the same address keeps its verification.
     async fn update_profile(
@@ -132,19 +135,28 @@ macro_rules! user_sql {
             }
 
             async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>> {
+                self.users_page(Some(needle), 0, limit).await
+            }
+
+            async fn users_page(&self, needle: Option<&str>, after_id: i64, limit: i64) -> StoreResult<Vec<User>> {
+                let Some(needle) = needle else {
+                    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+                    return Ok(sqlx::query_as::<_, User>(&sql).bind(after_id).bind(limit).fetch_all(&self.pool).await?);
+                };
                 let escaped: String = needle.to_lowercase().chars().flat_map(|c| match c {
                     '%' | '_' | '\\' => vec!['\\', c],
                     c => vec![c],
                 }).collect();
                 let sql = format!(
                     "SELECT {USER_COLUMNS} FROM users
-                     WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_claim LIKE $1 ESCAPE '\\' OR phone_number LIKE $1 ESCAPE '\\'
-                        OR LOWER(display_name) LIKE $1 ESCAPE '\\'
+                     WHERE (username_normalized LIKE $1 ESCAPE '\\' OR email_claim LIKE $1 ESCAPE '\\' OR phone_number LIKE $1 ESCAPE '\\'
+                        OR LOWER(display_name) LIKE $1 ESCAPE '\\') AND id > $3
                      ORDER BY id LIMIT $2"
                 );
                 Ok(sqlx::query_as::<_, User>(&sql)
                     .bind(format!("%{escaped}%"))
                     .bind(limit)
+                    .bind(after_id)
                     .fetch_all(&self.pool)
                     .await?)
             }

@@ -26,7 +26,7 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 /// The S256 challenge of [`VERIFIER`].
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// Every scope the server offers by default, as a token response prints them.
-pub const ALL_SCOPES: &str = "email openid phone profile read write";
+pub const ALL_SCOPES: &str = "email groups openid phone profile read write";
 
 /// One HTTP answer.
 pub struct Reply {

@@ -330,3 +330,118 @@ fn clients_get_origins_the_device_grant_and_a_token_policy() {
     let unknown = cli.run(&["client", "set-token-policy", "nobody"], "");
     assert!(!unknown.status.success());
 }
+
+/// `group`, `role`, `user update` and `client update`/`set-admin`: what the admin API does,
+/// from the command line, with the same JSON shapes.
+#[test]
+fn groups_roles_and_updates_from_the_command_line() {
+    let cli = Cli::new();
+    let alice = cli.json(&["user", "create", "alice", "--password-stdin", "--json"], "correct horse\n");
+    let app = cli.json(
+        &[
+            "client",
+            "create",
+            "--name",
+            "Billing",
+            "--client-id",
+            "billing",
+            "--redirect-uri",
+            "https://b.example/cb",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(app["admin_scopes"], serde_json::json!([]));
+
+    let staff = cli.json(&["group", "create", "staff", "--json"], "");
+    assert_eq!(staff["name"], "staff");
+    let taken = cli.run(&["group", "create", "STAFF"], "");
+    assert!(!taken.status.success() && stderr(&taken).contains("exists already"), "{}", stderr(&taken));
+    assert!(cli.run(&["group", "add-member", "staff", "alice"], "").status.success());
+    let out = cli.run(&["role", "assign", "--client", "billing", "--role", "admin", "--group", "staff"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli.run(&["role", "assign", "--client", "billing", "--role", "viewer", "--user", "alice"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let both =
+        cli.run(&["role", "assign", "--client", "billing", "--role", "x", "--user", "alice", "--group", "staff"], "");
+    assert!(!both.status.success(), "one holder only");
+    let unknown = cli.run(&["role", "assign", "--client", "nope", "--role", "x", "--user", "alice"], "");
+    assert!(!unknown.status.success() && stderr(&unknown).contains("no client"), "{}", stderr(&unknown));
+
+    let shown = cli.json(&["group", "show", "staff", "--json"], "");
+    assert_eq!(shown["members"][0]["id"], alice["id"]);
+    assert_eq!(shown["roles"][0]["role"], "admin");
+    let roles = cli.json(&["role", "list", "--client", "billing", "--json"], "");
+    assert_eq!(roles["roles"].as_array().map(Vec::len), Some(2), "{roles}");
+
+    let renamed = cli.json(&["group", "rename", "staff", "crew", "--json"], "");
+    assert_eq!((renamed["id"].clone(), renamed["name"].clone()), (staff["id"].clone(), "crew".into()));
+    assert!(cli.run(&["group", "remove-member", "crew", "alice"], "").status.success());
+    assert_eq!(cli.json(&["group", "show", "crew", "--json"], "")["members"], serde_json::json!([]));
+    assert!(cli
+        .run(&["role", "unassign", "--client", "billing", "--role", "admin", "--group", "crew"], "")
+        .status
+        .success());
+    assert!(cli.run(&["group", "delete", "crew"], "").status.success());
+    assert_eq!(cli.json(&["group", "list", "--json"], "")["groups"], serde_json::json!([]));
+    assert_eq!(cli.json(&["role", "list", "--json"], "")["roles"].as_array().map(Vec::len), Some(1));
+
+    let updated =
+        cli.json(&["user", "update", "alice", "--name", "Alice A.", "--email", "a@example.com", "--json"], "");
+    assert_eq!(
+        (updated["display_name"].as_str(), updated["email"].as_str()),
+        (Some("Alice A."), Some("a@example.com"))
+    );
+    assert_eq!(updated["email_verified"], false, "a new address is a claim");
+    let bad = cli.run(&["user", "update", "alice", "--email", "not-an-address"], "");
+    assert!(!bad.status.success());
+
+    let changed = cli.json(
+        &[
+            "client",
+            "update",
+            "billing",
+            "--name",
+            "Billing 2",
+            "--redirect-uri",
+            "https://b.example/new",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "openid",
+            "--scope",
+            "groups",
+            "--trusted",
+            "true",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(changed["name"], "Billing 2");
+    assert_eq!(changed["redirect_uris"], serde_json::json!(["https://b.example/new"]));
+    assert_eq!(changed["scope"], "groups openid");
+    assert_eq!(changed["trusted"], true);
+    let kept = cli.json(&["client", "update", "billing", "--trusted", "false", "--json"], "");
+    assert_eq!(
+        (kept["name"].as_str(), kept["trusted"].as_bool()),
+        (Some("Billing 2"), Some(false)),
+        "only what is given"
+    );
+    let refused = cli.run(&["client", "update", "billing", "--redirect-uri", "javascript:x"], "");
+    assert!(!refused.status.success());
+
+    assert!(cli.run(&["client", "set-admin", "billing", "--scope", "admin:users:read"], "").status.success());
+    assert_eq!(
+        cli.json(&["client", "show", "billing", "--json"], "")["admin_scopes"],
+        serde_json::json!(["admin:users:read"])
+    );
+    let wrong = cli.run(&["client", "set-admin", "billing", "--scope", "openid"], "");
+    assert!(!wrong.status.success() && stderr(&wrong).contains("not an admin scope"), "{}", stderr(&wrong));
+    let admin = cli.json(&["client", "create", "--name", "Ops", "--admin-scope", "admin:groups:write", "--json"], "");
+    assert_eq!(admin["grant_types"], serde_json::json!(["client_credentials"]));
+    assert_eq!(admin["admin_scopes"], serde_json::json!(["admin:groups:write"]));
+    let public = cli.run(&["client", "create", "--name", "P", "--public", "--admin-scope", "admin:users:read"], "");
+    assert!(!public.status.success(), "public clients have no client_credentials grant");
+}

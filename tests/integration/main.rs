@@ -10,6 +10,7 @@ mod common;
 
 mod abuse;
 mod accounts;
+mod admin_api;
 mod authorize_endpoint;
 mod balance;
 mod captcha;
@@ -23,6 +24,7 @@ mod django_import;
 mod dpop;
 mod events;
 mod fuzz;
+mod groups;
 mod hardening;
 mod jwt_access_par;
 mod lifecycle;

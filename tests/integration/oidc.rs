@@ -506,7 +506,7 @@ async fn oidcc_discovery_endpoint_verification(backend: Backend) {
         json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(m["authorization_response_iss_parameter_supported"], json!(true));
-    assert_eq!(m["scopes_supported"], json!(["email", "openid", "phone", "profile", "read", "write"]));
+    assert_eq!(m["scopes_supported"], json!(["email", "groups", "openid", "phone", "profile", "read", "write"]));
     for g in ["authorization_code", "refresh_token", "client_credentials", "password", "implicit"] {
         assert!(m["grant_types_supported"].as_array().unwrap().contains(&json!(g)), "{g}");
     }
