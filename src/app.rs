@@ -10,6 +10,8 @@ use leptos_router::{
 use crate::pages::{
     account::AccountPage,
     admin::{AdminClientsPage, AdminEventsPage, AdminUsersPage},
+    admin_groups::AdminGroupsPage,
+    admin_user::AdminUserPage,
     apps::AppsPage,
     consent::ConsentPage,
     device::DevicePage,
@@ -110,6 +112,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/apps") view=AppsPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/groups") view=AdminGroupsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients") view=AdminClientsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/events") view=AdminEventsPage ssr=SsrMode::Async/>
                 </Routes>

@@ -133,10 +133,16 @@ async function auditEveryPage(browser: Browser, locale: string, colorScheme: Sch
   await scan(root, "admin clients");
   await visit(root, "/admin/events");
   await scan(root, "admin events");
+  await visit(root, "/admin/groups");
+  await scan(root, "admin groups");
+  await visit(root, "/admin/users?q=root");
+  const own = await root.locator("li.admin-user a").first().getAttribute("href");
+  await visit(root, own!);
+  await scan(root, "admin user");
 
   await admin.close();
   await context.close();
-  expect(scanned.length).toBe(27);
+  expect(scanned.length).toBe(29);
   expect(found, `axe violations (${locale}, ${colorScheme}):\n${found.join("\n")}`).toEqual([]);
 }
 

@@ -3,12 +3,10 @@
 use leptos::prelude::*;
 
 use super::error::AppError;
-use crate::view::{AdminClientsView, AdminEventsView, AdminUsersView};
+use crate::view::{AdminEventsView, AdminUsersView};
 
 /// Where the users page lives.
 pub const USERS_PAGE: &str = "/admin/users";
-/// Where the clients page lives.
-pub const CLIENTS_PAGE: &str = "/admin/clients";
 /// Where the security events page lives.
 pub const EVENTS_PAGE: &str = "/admin/events";
 
@@ -20,78 +18,65 @@ pub async fn load_admin_events(kind: String, user: String, ip: String) -> Result
     Ok(AdminEventsView { events: s.admin_events(&session, &kind, &user, &ip).await? })
 }
 
-/// Users matching `q` (username, email or display name).
+/// One page of the users matching `q` (username, email, phone or display name), by id
+/// after `after`.
 #[server(endpoint = "admin/users", input = leptos::server_fn::codec::GetUrl)]
-pub async fn load_admin_users(q: String) -> Result<AdminUsersView, AppError> {
+pub async fn load_admin_users(q: String, after: i64) -> Result<AdminUsersView, AppError> {
     use super::ssr;
+    use crate::service::admin::USERS_PER_PAGE;
     let (s, parts, session) = ssr::signed_in_admin(USERS_PAGE).await?;
-    let users = s.admin_users(&session, &q).await?;
-    Ok(AdminUsersView { users, me: session.user.id, csrf: ssr::csrf_token(&parts)? })
+    let users = s.admin_users(&session, &q, after).await?;
+    let next_after = (users.len() as i64 == USERS_PER_PAGE).then(|| users.last().map(|u| u.id)).flatten();
+    Ok(AdminUsersView { users, next_after, me: session.user.id, csrf: ssr::csrf_token(&parts)? })
+}
+
+/// Where a form about one user goes back to: that user's page when it was posted from there
+/// (`back` = "user"), else the list.
+#[cfg(feature = "ssr")]
+fn back_to(back: Option<&str>, user_id: i64) -> String {
+    match back {
+        Some("user") => super::admin_users::user_page(user_id),
+        _ => USERS_PAGE.to_owned(),
+    }
 }
 
 /// Disables (`enabled` = "false") or enables an account. Disabling signs the user out
 /// everywhere and revokes their tokens.
 #[server(endpoint = "admin/users/active")]
-pub async fn set_user_enabled(csrf: String, user_id: i64, enabled: bool) -> Result<String, AppError> {
+pub async fn set_user_enabled(
+    csrf: String,
+    user_id: i64,
+    enabled: bool,
+    back: Option<String>,
+) -> Result<String, AppError> {
     let _checked_by_guard = csrf;
-    let (s, parts, session) = super::ssr::signed_in_admin(USERS_PAGE).await?;
+    let page = back_to(back.as_deref(), user_id);
+    let (s, parts, session) = super::ssr::signed_in_admin(&page).await?;
     let result = s.set_user_enabled(&session, user_id, enabled).await;
-    super::ssr::finish(&parts, USERS_PAGE, if enabled { "enabled" } else { "disabled" }, result)
+    super::ssr::finish(&parts, &page, if enabled { "enabled" } else { "disabled" }, result)
 }
 
 /// Sends a user a verification again (`action` = `verify`) or a password reset (`reset`).
 #[server(endpoint = "admin/users/contact")]
-pub async fn admin_contact(csrf: String, user_id: i64, action: String) -> Result<String, AppError> {
+pub async fn admin_contact(
+    csrf: String,
+    user_id: i64,
+    action: String,
+    back: Option<String>,
+) -> Result<String, AppError> {
     let _checked_by_guard = csrf;
-    let (s, parts, session) = super::ssr::signed_in_admin(USERS_PAGE).await?;
+    let page = back_to(back.as_deref(), user_id);
+    let (s, parts, session) = super::ssr::signed_in_admin(&page).await?;
     let result = s.admin_contact_action(&session, user_id, &action).await;
-    super::ssr::finish(&parts, USERS_PAGE, "code_sent", result)
+    super::ssr::finish(&parts, &page, "code_sent", result)
 }
 
 /// Removes every second factor and recovery code of a user (who lost them).
 #[server(endpoint = "admin/users/factors")]
-pub async fn reset_user_factors(csrf: String, user_id: i64) -> Result<String, AppError> {
+pub async fn reset_user_factors(csrf: String, user_id: i64, back: Option<String>) -> Result<String, AppError> {
     let _checked_by_guard = csrf;
-    let (s, parts, session) = super::ssr::signed_in_admin(USERS_PAGE).await?;
+    let page = back_to(back.as_deref(), user_id);
+    let (s, parts, session) = super::ssr::signed_in_admin(&page).await?;
     let result = s.admin_reset_factors(&session, user_id).await;
-    super::ssr::finish(&parts, USERS_PAGE, "factors_reset", result)
-}
-
-/// Every client with its switches.
-#[server(endpoint = "admin/clients", input = leptos::server_fn::codec::GetUrl)]
-pub async fn load_admin_clients() -> Result<AdminClientsView, AppError> {
-    use super::ssr;
-    let (s, parts, session) = ssr::signed_in_admin(CLIENTS_PAGE).await?;
-    let clients = s.admin_clients(&session).await?;
-    Ok(AdminClientsView { clients, csrf: ssr::csrf_token(&parts)? })
-}
-
-/// Sets a client's switches. Checkboxes arrive as `Some("on")` when ticked.
-#[server(endpoint = "admin/clients/policy")]
-#[allow(clippy::too_many_arguments)]
-pub async fn set_client_policy(
-    csrf: String,
-    client_id: String,
-    trusted: Option<String>,
-    password: Option<String>,
-    implicit: Option<String>,
-    device_code: Option<String>,
-    allowed_origins: Option<String>,
-    require_mfa: Option<String>,
-    mfa_password_grant: Option<String>,
-) -> Result<String, AppError> {
-    use crate::service::admin::ClientPolicy;
-    let _checked_by_guard = csrf;
-    let (s, parts, session) = super::ssr::signed_in_admin(CLIENTS_PAGE).await?;
-    let policy = ClientPolicy {
-        trusted: trusted.is_some(),
-        password: password.is_some(),
-        implicit: implicit.is_some(),
-        device: device_code.is_some(),
-        allowed_origins: allowed_origins.unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
-        require_mfa: require_mfa.is_some(),
-        mfa_password_grant: mfa_password_grant.is_some(),
-    };
-    let result = s.set_client_policy(&session, &client_id, policy).await;
-    super::ssr::finish(&parts, CLIENTS_PAGE, "saved", result)
+    super::ssr::finish(&parts, &page, "factors_reset", result)
 }

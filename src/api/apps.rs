@@ -11,16 +11,6 @@ use crate::view::AppsView;
 pub const APPS_PAGE: &str = "/account/apps";
 
 #[cfg(feature = "ssr")]
-use crate::web::cookie::{http_only_cookie, APP_SECRET_COOKIE as SECRET_COOKIE};
-
-/// Hands a fresh secret to the next load of the page.
-#[cfg(feature = "ssr")]
-fn flash_secret(s: &crate::service::Services, client_id: &str, secret: &str) {
-    let value = format!("{client_id}:{secret}");
-    super::ssr::set_cookie(&http_only_cookie(SECRET_COOKIE, &value, APPS_PAGE, "Strict", 300, s.secure_cookies()));
-}
-
-#[cfg(feature = "ssr")]
 fn app_form(
     name: String,
     public: Option<String>,
@@ -44,15 +34,7 @@ pub async fn load_apps() -> Result<AppsView, AppError> {
     let (s, parts, session) = ssr::signed_in(APPS_PAGE).await?;
     let csrf = ssr::csrf_token(&parts)?;
     let apps = s.developer_apps(session.user.id).await?;
-    let flashed = ssr::cookie(&parts, SECRET_COOKIE);
-    let new_secret = flashed.and_then(|v| {
-        ssr::set_cookie(&http_only_cookie(SECRET_COOKIE, "", APPS_PAGE, "Strict", 0, s.secure_cookies()));
-        let (client_id, secret) = v.split_once(':')?;
-        // Only for an app of this user, so a planted cookie cannot show anything odd.
-        apps.iter()
-            .any(|a| a.client_id == client_id)
-            .then(|| crate::view::OneTimeSecret { client_id: client_id.to_owned(), secret: secret.to_owned() })
-    });
+    let new_secret = ssr::take_secret(&s, &parts, APPS_PAGE, |id| apps.iter().any(|a| a.client_id == id));
     Ok(AppsView { apps, new_secret, csrf })
 }
 
@@ -86,7 +68,7 @@ pub async fn register_app(
     match s.register_app(session.user.id, &form).await {
         Ok(created) => {
             if let Some(secret) = &created.secret {
-                flash_secret(&s, &created.record.client.client_id, secret);
+                ssr::flash_secret(&s, APPS_PAGE, &created.record.client.client_id, secret);
             }
             ssr::done(&parts, APPS_PAGE, "registered")
         }
@@ -132,7 +114,7 @@ pub async fn rotate_app_secret(csrf: String, client_id: String) -> Result<String
     let (s, parts, session) = ssr::signed_in(APPS_PAGE).await?;
     match s.rotate_app_secret(session.user.id, &client_id).await {
         Ok(secret) => {
-            flash_secret(&s, &client_id, &secret);
+            ssr::flash_secret(&s, APPS_PAGE, &client_id, &secret);
             ssr::done(&parts, APPS_PAGE, "rotated")
         }
         Err(e) => ssr::fail(&parts, e.into(), APPS_PAGE),

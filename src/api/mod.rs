@@ -8,6 +8,12 @@ pub mod account;
 #[allow(missing_docs)]
 pub mod admin;
 #[allow(missing_docs)]
+pub mod admin_clients;
+#[allow(missing_docs)]
+pub mod admin_groups;
+#[allow(missing_docs)]
+pub mod admin_users;
+#[allow(missing_docs)]
 pub mod apps;
 #[allow(missing_docs)]
 pub mod auth;

@@ -146,6 +146,30 @@ pub async fn signed_in_admin(page: &str) -> Result<(Services, Parts, Session), A
     }
 }
 
+/// Hands a fresh client secret to the next load of `page` (and only it): a short-lived
+/// HttpOnly cookie scoped to the page, never a URL, so the secret stays out of history and
+/// logs.
+pub fn flash_secret(s: &Services, page: &str, client_id: &str, secret: &str) {
+    use crate::web::cookie::{http_only_cookie, APP_SECRET_COOKIE};
+    let value = format!("{client_id}:{secret}");
+    set_cookie(&http_only_cookie(APP_SECRET_COOKIE, &value, page, "Strict", 300, s.secure_cookies()));
+}
+
+/// The secret [`flash_secret`] handed to `page`, cleared as it is read, if it is for a
+/// client `shown` accepts (so a planted cookie cannot show anything odd).
+pub fn take_secret(
+    s: &Services,
+    parts: &Parts,
+    page: &str,
+    shown: impl Fn(&str) -> bool,
+) -> Option<crate::view::OneTimeSecret> {
+    use crate::web::cookie::{http_only_cookie, APP_SECRET_COOKIE};
+    let flashed = cookie(parts, APP_SECRET_COOKIE)?;
+    set_cookie(&http_only_cookie(APP_SECRET_COOKIE, "", page, "Strict", 0, s.secure_cookies()));
+    let (client_id, secret) = flashed.split_once(':')?;
+    shown(client_id).then(|| crate::view::OneTimeSecret { client_id: client_id.to_owned(), secret: secret.to_owned() })
+}
+
 /// Back to `page` with `?done=what`, which the page turns into a notice.
 pub fn done(parts: &Parts, page: &str, what: &str) -> Result<String, AppError> {
     Ok(go_to(parts, format!("{page}?done={what}")))

@@ -16,7 +16,13 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use crate::{
     api::{
         account::{ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
-        admin::{AdminContact, ResetUserFactors, SetClientPolicy, SetUserEnabled},
+        admin::{AdminContact, ResetUserFactors, SetUserEnabled},
+        admin_clients::{AdminCreateClient, AdminDeleteClient, AdminEditClient, AdminRotateSecret, SetClientPolicy},
+        admin_groups::{AdminCreateGroup, AdminDeleteGroup, AdminGroupMember, AdminGroupRole, AdminRenameGroup},
+        admin_users::{
+            AdminCreateUser, AdminDeleteUser, AdminEndSessions, AdminInvite, AdminRevokeConsent, AdminSaveProfile,
+            AdminSetPassword, AdminUserGroup, AdminUserRole,
+        },
         apps::{DeleteApp, EditApp, RegisterApp, RotateAppSecret},
         auth::{Login, Logout},
         consent::Decide,
@@ -130,6 +136,42 @@ form_islands! {
     AdminContactForm(AdminContact);
     /// An admin's switches for a client.
     ClientPolicyForm(SetClientPolicy);
+    /// An admin creating a user.
+    AdminCreateUserForm(AdminCreateUser);
+    /// An admin saving a user's profile.
+    AdminProfileForm(AdminSaveProfile);
+    /// An admin setting a user's password.
+    AdminPasswordForm(AdminSetPassword);
+    /// An admin sending a user an invitation.
+    AdminInviteForm(AdminInvite);
+    /// An admin ending one or all of a user's sessions.
+    AdminEndSessionsForm(AdminEndSessions);
+    /// An admin revoking a user's consent for a client.
+    AdminRevokeConsentForm(AdminRevokeConsent);
+    /// An admin adding a user to a group or removing them.
+    AdminUserGroupForm(AdminUserGroup);
+    /// An admin giving a user a role or taking it back.
+    AdminUserRoleForm(AdminUserRole);
+    /// An admin deleting a user.
+    AdminDeleteUserForm(AdminDeleteUser);
+    /// An admin creating a group.
+    AdminCreateGroupForm(AdminCreateGroup);
+    /// An admin renaming a group.
+    AdminRenameGroupForm(AdminRenameGroup);
+    /// An admin deleting a group.
+    AdminDeleteGroupForm(AdminDeleteGroup);
+    /// An admin adding a member to a group or removing one.
+    AdminGroupMemberForm(AdminGroupMember);
+    /// An admin giving a group a role or taking it back.
+    AdminGroupRoleForm(AdminGroupRole);
+    /// An admin registering a client.
+    AdminCreateClientForm(AdminCreateClient);
+    /// An admin editing a client's registration.
+    AdminEditClientForm(AdminEditClient);
+    /// An admin making a new secret for a client.
+    AdminRotateSecretForm(AdminRotateSecret);
+    /// An admin deleting a client.
+    AdminDeleteClientForm(AdminDeleteClient);
     /// Creating an account after a first sign-in with a provider.
     FinishSignupForm(FinishSignup);
     /// Linking an existing account after a first sign-in with a provider.

@@ -147,6 +147,15 @@ pub fn done_text(code: &str) -> Option<&'static str> {
         "factors_reset" => t.done_factors_reset,
         "passkey_added" => t.done_passkey_added,
         "passkey_removed" => t.done_passkey_removed,
+        "user_created" => t.done_user_created,
+        "invited" => t.done_invited,
+        "password_set" => t.done_password_set,
+        "sessions_ended" => t.done_sessions_ended,
+        "user_deleted" => t.done_user_deleted,
+        "group_created" => t.done_group_created,
+        "group_deleted" => t.done_group_deleted,
+        "client_created" => t.done_client_created,
+        "client_deleted" => t.done_client_deleted,
         _ => return None,
     })
 }
@@ -278,6 +287,90 @@ pub struct Text {
     pub admin_clients: &'static str,
     /// The security events page's title.
     pub admin_events: &'static str,
+    /// The groups page's title.
+    pub admin_groups: &'static str,
+    /// The admin pages' navigation (its accessible name).
+    pub admin_nav: &'static str,
+    /// The create-user form's title and button.
+    pub create_user: &'static str,
+    /// The create-user form's password field.
+    pub password_optional: &'static str,
+    /// The create-user form's invitation checkbox.
+    pub invite_by_email: &'static str,
+    /// The create-user form's admin checkbox.
+    pub make_admin: &'static str,
+    /// A create button.
+    pub create: &'static str,
+    /// The link to the next page of a list.
+    pub next_page: &'static str,
+    /// The invitation button.
+    pub send_invitation: &'static str,
+    /// Ending one session.
+    pub end_session: &'static str,
+    /// Ending every session of a user.
+    pub end_all_sessions: &'static str,
+    /// A user without sessions.
+    pub no_sessions: &'static str,
+    /// A user without consents.
+    pub no_consents: &'static str,
+    /// The user page's providers section.
+    pub linked_providers: &'static str,
+    /// A user without linked providers.
+    pub no_identities: &'static str,
+    /// A user in no group.
+    pub not_in_groups: &'static str,
+    /// Adding a user to a group.
+    pub add_to_group: &'static str,
+    /// The roles section.
+    pub roles: &'static str,
+    /// Nothing holds a role.
+    pub no_roles: &'static str,
+    /// The role name field.
+    pub role: &'static str,
+    /// The client field.
+    pub client: &'static str,
+    /// Giving a role.
+    pub give_role: &'static str,
+    /// The delete-user button.
+    pub delete_user: &'static str,
+    /// What deleting a user does.
+    pub delete_user_warning: &'static str,
+    /// The new-group form.
+    pub new_group: &'static str,
+    /// The group name field.
+    pub group_name: &'static str,
+    /// A rename button.
+    pub rename: &'static str,
+    /// A group's members.
+    pub members: &'static str,
+    /// A group without members.
+    pub no_members: &'static str,
+    /// Adding a member by username.
+    pub add_member: &'static str,
+    /// No group exists.
+    pub no_groups: &'static str,
+    /// Saving a client's name and redirect URIs.
+    pub save_uris: &'static str,
+    /// The register-client form.
+    pub register_client: &'static str,
+    /// Notice: user created.
+    pub done_user_created: &'static str,
+    /// Notice: invitation sent.
+    pub done_invited: &'static str,
+    /// Notice: an admin set a password.
+    pub done_password_set: &'static str,
+    /// Notice: sessions ended.
+    pub done_sessions_ended: &'static str,
+    /// Notice: user deleted.
+    pub done_user_deleted: &'static str,
+    /// Notice: group created.
+    pub done_group_created: &'static str,
+    /// Notice: group deleted.
+    pub done_group_deleted: &'static str,
+    /// Notice: client registered.
+    pub done_client_created: &'static str,
+    /// Notice: client deleted.
+    pub done_client_deleted: &'static str,
     /// The events filter's fields.
     pub event_kind: &'static str,
     /// The events filter's user field.

@@ -1,6 +1,7 @@
-//! The admin pages: `/admin/users` (search, disable, enable), `/admin/clients` (the
-//! switches only an operator may flip) and `/admin/events` (the security event trail). Anyone
-//! but an admin gets 403.
+//! The admin console's lists: `/admin/users` (search, page, create, disable, enable),
+//! `/admin/clients` (register, edit, rotate the secret, delete, and the switches only an
+//! operator may flip) and `/admin/events` (the security event trail). One user's page is in
+//! `admin_user.rs`, the groups in `admin_groups.rs`. Anyone but an admin gets 403.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,19 +9,40 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::error::{error_for_code, error_text};
 use crate::{
-    api::admin::{load_admin_clients, load_admin_events, load_admin_users},
+    api::{
+        admin::{load_admin_events, load_admin_users},
+        admin_clients::load_admin_clients,
+        admin_users::user_page,
+    },
     components::{
-        forms::{AdminContactForm, ClientPolicyForm, ResetFactorsForm, UserEnabledForm},
+        forms::{
+            AdminContactForm, AdminCreateClientForm, AdminCreateUserForm, AdminDeleteClientForm, AdminEditClientForm,
+            AdminRotateSecretForm, ClientPolicyForm, ResetFactorsForm, UserEnabledForm,
+        },
         moment::LocalTime,
         ErrorBanner, Layout, Loading, Notice,
     },
     i18n::{done_text, t},
-    view::{AdminClientsView, AdminEventsView, AdminUsersView},
+    view::{AdminClient, AdminClientsView, AdminEventsView, AdminUsersView},
 };
+
+/// The links between the admin pages.
+#[component]
+pub(crate) fn AdminNav() -> impl IntoView {
+    let t = t();
+    view! {
+        <nav class="admin-nav" aria-label=t.admin_nav>
+            <a href="/admin/users">{t.admin_users}</a>
+            <a href="/admin/groups">{t.admin_groups}</a>
+            <a href="/admin/clients">{t.admin_clients}</a>
+            <a href="/admin/events">{t.admin_events}</a>
+        </nav>
+    }
+}
 
 /// The notices and errors a page shows after a form post (`?done=`, `?error=`).
 #[component]
-fn Outcome() -> impl IntoView {
+pub(crate) fn Outcome() -> impl IntoView {
     let query = use_query_map();
     let notice = move || query.with(|q| q.get("done")).and_then(|c| done_text(&c));
     let url_error = move || query.with(|q| q.get("error")).and_then(|c| error_for_code(&c));
@@ -35,11 +57,13 @@ fn Outcome() -> impl IntoView {
 pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.with(|q| q.get("q").unwrap_or_default());
-    let data = Resource::new_blocking(q, load_admin_users);
+    let after = move || query.with(|q| q.get("after").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0));
+    let data = Resource::new_blocking(move || (q(), after()), |(q, after)| load_admin_users(q, after));
     let t = t();
     view! {
         <Title text=format!("{} · {}", t.admin_users, t.site_title)/>
         <Layout labelled_by="admin-users-title" wide=true>
+            <AdminNav/>
             <h1 id="admin-users-title">{t.admin_users}</h1>
             <Outcome/>
             <form method="get" action="/admin/users" class="search" role="search">
@@ -49,11 +73,41 @@ pub fn AdminUsersPage() -> impl IntoView {
             </form>
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move { match data.await {
-                    Ok(v) => view! { <UserRows v/> }.into_any(),
+                    Ok(v) => {
+                        let next = v.next_after.map(|after| {
+                            let href = format!("/admin/users?q={}&after={after}", crate::web::query::urlencode(&q()));
+                            view! { <p><a class="next-page" href=href>{t.next_page}</a></p> }
+                        });
+                        let csrf = v.csrf.clone();
+                        view! { <UserRows v/> {next} <NewUser csrf/> }.into_any()
+                    }
                     Err(e) => view! { <ErrorBanner message=error_text(&e)/> }.into_any(),
                 }})}
             </Suspense>
         </Layout>
+    }
+}
+
+/// The create-user form: with a password, or none (and an invitation by email).
+#[component]
+fn NewUser(csrf: String) -> impl IntoView {
+    let t = t();
+    view! {
+        <h2 id="create-user-title">{t.create_user}</h2>
+        <AdminCreateUserForm labelled_by="create-user-title" class="stacked">
+            <input type="hidden" name="csrf" value=csrf/>
+            <label for="new-username">{t.username}</label>
+            <input id="new-username" name="username" required autocomplete="off"/>
+            <label for="new-email">{t.email}</label>
+            <input id="new-email" name="email" type="email" autocomplete="off"/>
+            <label for="new-display-name">{t.display_name}</label>
+            <input id="new-display-name" name="display_name" autocomplete="off"/>
+            <label for="new-password">{t.password_optional}</label>
+            <input id="new-password" name="password" type="password" autocomplete="new-password"/>
+            <label class="check" for="new-invite"><input type="checkbox" id="new-invite" name="invite"/>{t.invite_by_email}</label>
+            <label class="check" for="new-admin"><input type="checkbox" id="new-admin" name="admin"/>{t.make_admin}</label>
+            <button type="submit" class="primary">{t.create_user}</button>
+        </AdminCreateUserForm>
     }
 }
 
@@ -97,7 +151,7 @@ fn UserRows(v: AdminUsersView) -> impl IntoView {
             view! {
                 <li class="row admin-user" data-username=u.username.clone()>
                     <div>
-                        <strong>{u.username.clone()}</strong>
+                        <strong><a href=user_page(u.id)>{u.username.clone()}</a></strong>
                         {(!u.active).then(|| view! { " " <span class="badge warn">{t.disabled}</span> })}
                         {u.admin.then(|| view! { " " <span class="badge">{t.admin}</span> })}
                         {u.second_factor.then(|| view! { " " <span class="badge second-factor">{t.second_factor}</span> })}
@@ -127,6 +181,7 @@ pub fn AdminClientsPage() -> impl IntoView {
     view! {
         <Title text=format!("{} · {}", t.admin_clients, t.site_title)/>
         <Layout labelled_by="admin-clients-title" wide=true>
+            <AdminNav/>
             <h1 id="admin-clients-title">{t.admin_clients}</h1>
             <Outcome/>
             <Suspense fallback=Loading>
@@ -143,51 +198,141 @@ pub fn AdminClientsPage() -> impl IntoView {
 fn ClientRows(v: AdminClientsView) -> impl IntoView {
     let t = t();
     let csrf = v.csrf;
-    let rows = v
-        .clients
+    let secret = v.new_secret.map(|s| {
+        view! {
+            <div class="secret" role="status">
+                <p><strong>{t.secret_once}</strong></p>
+                <dl>
+                    <dt>{t.client_id}</dt><dd><code class="client-id">{s.client_id}</code></dd>
+                    <dt>{t.client_secret}</dt><dd><code class="client-secret">{s.secret}</code></dd>
+                </dl>
+            </div>
+        }
+    });
+    let rows = v.clients.into_iter().map(|c| view! { <ClientRow c csrf=csrf.clone()/> }).collect_view();
+    view! {
+        {secret}
+        <ul class="rows">{rows}</ul>
+        <NewClient csrf/>
+    }
+}
+
+/// One client: its registration (name, redirect URIs), its switches, a new secret, delete.
+#[component]
+fn ClientRow(c: AdminClient, csrf: String) -> impl IntoView {
+    let t = t();
+    let id = c.client_id.clone();
+    let field = |name: &str| format!("{id}-{name}");
+    let (origins_id, name_id, uris_id) = (field("origins"), field("name"), field("uris"));
+    let kind = if c.confidential { t.confidential } else { t.public };
+    let boxes = [
+        ("trusted", t.skip_consent, c.trusted),
+        ("password", t.password_grant, c.password),
+        ("implicit", t.implicit_grant, c.implicit),
+        ("device_code", t.device_grant, c.device),
+        ("require_mfa", t.require_mfa, c.require_mfa),
+        ("mfa_password_grant", t.mfa_password_grant, c.mfa_password_grant),
+    ]
+    .into_iter()
+    .map(|(name, label, on)| {
+        let (box_id, for_id) = (field(name), field(name));
+        view! {
+            <label class="check" for=for_id><input type="checkbox" id=box_id name=name checked=on/>{label}</label>
+        }
+    })
+    .collect_view();
+    // Each form's children are their own closure: each gets its own copies.
+    let [edit, policy, rotate, delete] = std::array::from_fn(|_| hidden_client(&csrf, &id));
+    let label = |action: &str| format!("{action} {}", c.name);
+    let (save_uris, save, rotate_label, delete_label) =
+        (label(t.save_uris), label(t.save), label(t.rotate_secret), label(t.delete));
+    let rotate = c.confidential.then(move || {
+        view! {
+            <AdminRotateSecretForm class="inline">
+                {rotate}
+                <button type="submit" aria-label=rotate_label>{t.rotate_secret}</button>
+            </AdminRotateSecretForm>
+        }
+    });
+    let (name_for, uris_for, origins_for) = (name_id.clone(), uris_id.clone(), origins_id.clone());
+    let (name, row_id) = (c.name.clone(), id.clone());
+    view! {
+        <li class="row admin-client" data-client-id=row_id>
+            <div>
+                <strong>{c.name}</strong> " " <span class="badge">{kind}</span>
+                <div class="muted"><code>{id}</code> " · " {c.grant_types.join(" · ")}</div>
+                {c.owner.map(|o| view! { <div class="muted">{t.owner} {o}</div> })}
+            </div>
+            <AdminEditClientForm class="inline">
+                {edit}
+                <label for=name_for>{t.app_name}</label>
+                <input id=name_id name="name" value=name required/>
+                <label for=uris_for>{t.redirect_uris}</label>
+                <textarea id=uris_id name="redirect_uris" rows="2">{c.redirect_uris.join("\n")}</textarea>
+                <button type="submit" aria-label=save_uris>{t.save_uris}</button>
+            </AdminEditClientForm>
+            <ClientPolicyForm class="inline">
+                {policy}
+                {boxes}
+                <label for=origins_for>{t.allowed_origins}</label>
+                <input type="text" id=origins_id name="allowed_origins" value=c.allowed_origins.join(" ")/>
+                <button type="submit" aria-label=save>{t.save}</button>
+            </ClientPolicyForm>
+            <div class="actions">
+                {rotate}
+                <AdminDeleteClientForm class="inline">
+                    {delete}
+                    <button type="submit" class="danger" aria-label=delete_label>{t.delete}</button>
+                </AdminDeleteClientForm>
+            </div>
+        </li>
+    }
+}
+
+/// The hidden fields every form about client `id` carries.
+fn hidden_client(csrf: &str, id: &str) -> impl IntoView + use<> {
+    view! {
+        <input type="hidden" name="csrf" value=csrf.to_owned()/>
+        <input type="hidden" name="client_id" value=id.to_owned()/>
+    }
+}
+
+/// The register-client form: confidential (its secret shown once) or public, its redirect
+/// URIs and grants.
+#[component]
+fn NewClient(csrf: String) -> impl IntoView {
+    let t = t();
+    let grants = ["authorization_code", "refresh_token", "client_credentials", "device_code", "password"]
         .into_iter()
-        .map(|c| {
-            let (csrf, client_id, row_id) = (csrf.clone(), c.client_id.clone(), c.client_id.clone());
-            let origins_id = format!("{}-origins", c.client_id);
-            let origins_for = origins_id.clone();
-            let kind = if c.confidential { t.confidential } else { t.public };
-            let boxes = [
-                ("trusted", t.skip_consent, c.trusted),
-                ("password", t.password_grant, c.password),
-                ("implicit", t.implicit_grant, c.implicit),
-                ("device_code", t.device_grant, c.device),
-                ("require_mfa", t.require_mfa, c.require_mfa),
-                ("mfa_password_grant", t.mfa_password_grant, c.mfa_password_grant),
-            ]
-            .into_iter()
-            .map(|(name, label, on)| {
-                let id = format!("{}-{name}", c.client_id);
-                let for_id = id.clone();
-                view! {
-                    <label class="check" for=for_id><input type="checkbox" id=id name=name checked=on/>{label}</label>
-                }
-            })
-            .collect_view();
-            view! {
-                <li class="row admin-client" data-client-id=row_id>
-                    <div>
-                        <strong>{c.name.clone()}</strong> " " <span class="badge">{kind}</span>
-                        <div class="muted"><code>{c.client_id.clone()}</code> " · " {c.grant_types.join(" · ")}</div>
-                        {c.owner.map(|o| view! { <div class="muted">{t.owner} {o}</div> })}
-                    </div>
-                    <ClientPolicyForm class="inline">
-                        <input type="hidden" name="csrf" value=csrf/>
-                        <input type="hidden" name="client_id" value=client_id/>
-                        {boxes}
-                        <label for=origins_for>{t.allowed_origins}</label>
-                        <input type="text" id=origins_id name="allowed_origins" value=c.allowed_origins.join(" ")/>
-                        <button type="submit" aria-label=format!("{} {}", t.save, c.name)>{t.save}</button>
-                    </ClientPolicyForm>
-                </li>
-            }
+        .map(|g| {
+            let (id, for_id) = (format!("new-client-{g}"), format!("new-client-{g}"));
+            let on = g == "authorization_code" || g == "refresh_token";
+            view! { <label class="check" for=for_id><input type="checkbox" id=id name=g checked=on/><code>{g}</code></label> }
         })
         .collect_view();
-    view! { <ul class="rows">{rows}</ul> }
+    view! {
+        <h2 id="register-client-title">{t.register_client}</h2>
+        <AdminCreateClientForm labelled_by="register-client-title" class="stacked">
+            <input type="hidden" name="csrf" value=csrf/>
+            <label for="new-client-name">{t.app_name}</label>
+            <input id="new-client-name" name="name" required/>
+            <fieldset>
+                <legend>{t.client_type}</legend>
+                <label class="check" for="new-client-confidential">
+                    <input type="radio" id="new-client-confidential" name="client_type" value="confidential" checked=true/>
+                    {t.confidential_choice}
+                </label>
+                <label class="check" for="new-client-public">
+                    <input type="radio" id="new-client-public" name="client_type" value="public"/>{t.public_choice}
+                </label>
+            </fieldset>
+            <label for="new-client-uris">{t.redirect_uris}</label>
+            <textarea id="new-client-uris" name="redirect_uris" rows="3"></textarea>
+            <fieldset><legend>{t.grant_types}</legend>{grants}</fieldset>
+            <label class="check" for="new-client-trusted"><input type="checkbox" id="new-client-trusted" name="trusted"/>{t.skip_consent}</label>
+            <button type="submit" class="primary">{t.register}</button>
+        </AdminCreateClientForm>
+    }
 }
 
 /// `/admin/events`: the security event trail, filtered by kind, user and address.
@@ -201,6 +346,7 @@ pub fn AdminEventsPage() -> impl IntoView {
     view! {
         <Title text=format!("{} · {}", t.admin_events, t.site_title)/>
         <Layout labelled_by="admin-events-title" wide=true>
+            <AdminNav/>
             <h1 id="admin-events-title">{t.admin_events}</h1>
             <form method="get" action="/admin/events" class="search" role="search">
                 <label for="kind">{t.event_kind}</label>
@@ -263,7 +409,7 @@ fn EventRows(v: AdminEventsView) -> impl IntoView {
 }
 
 /// "Verified" or "Not verified" beside a contact, if there is one.
-fn contact_badge(contact: &str, verified: bool) -> Option<impl IntoView + use<>> {
+pub(crate) fn contact_badge(contact: &str, verified: bool) -> Option<impl IntoView + use<>> {
     let t = t();
     (!contact.is_empty()).then(|| {
         let (class, text) = if verified { ("badge ok", t.verified) } else { ("badge warn", t.not_verified) };

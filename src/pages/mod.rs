@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_groups;
+pub mod admin_user;
 pub mod apps;
 pub mod consent;
 pub mod contacts;

@@ -36,7 +36,7 @@ pub struct ClientPolicy {
     pub mfa_password_grant: bool,
 }
 
-fn admin_user(u: User, now: i64, second_factor: bool) -> AdminUser {
+pub(super) fn admin_user(u: User, now: i64, second_factor: bool) -> AdminUser {
     AdminUser {
         second_factor,
         id: u.id,
@@ -71,7 +71,6 @@ impl Services {
         user_id: i64,
         action: &str,
     ) -> Result<(), ServiceError> {
-        use super::contacts::ContactError;
         self.ensure_admin(session)?;
         let user =
             self.store.user_by_id(user_id).await?.ok_or_else(|| ServiceError::NotFound("no such user".into()))?;
@@ -96,20 +95,23 @@ impl Services {
             }
             _ => return Err(ServiceError::Invalid("unknown action".into())),
         };
-        sent.map_err(|e| match e {
-            ContactError::Unavailable => ServiceError::Store(crate::store::StoreError::Unavailable("contacts".into())),
-            other => ServiceError::Invalid(other.to_string()),
-        })?;
+        sent?;
         let what = if action == "reset" { "send_reset" } else { "send_verification" };
         self.record(Event::new(kind::ADMIN_ACTION).actor(Some(session.user.id)).user(user.id).detail(what), &origin)
             .await;
         Ok(())
     }
 
-    /// Users matching `query` (all users, by id, for an empty one).
-    pub async fn admin_users(&self, session: &Session, query: &str) -> Result<Vec<AdminUser>, ServiceError> {
+    /// One page of the users matching `query` (all users for an empty one), by id after
+    /// `after`: what the admin API's user list returns.
+    pub async fn admin_users(
+        &self,
+        session: &Session,
+        query: &str,
+        after: i64,
+    ) -> Result<Vec<AdminUser>, ServiceError> {
         self.ensure_admin(session)?;
-        let users = self.store.search_users(query.trim(), USERS_PER_PAGE).await?;
+        let users = self.users_page(Some(query), after, USERS_PER_PAGE).await?;
         let now = self.now();
         let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
         let with_factor = self.store.users_with_factors(&ids).await?;
@@ -236,6 +238,7 @@ impl Services {
                 implicit: c.grant_types.contains(&GrantType::Implicit),
                 device: c.grant_types.contains(&GrantType::DeviceCode),
                 grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+                redirect_uris: c.redirect_uris.clone(),
             });
         }
         Ok(out)

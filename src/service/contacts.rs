@@ -28,6 +28,9 @@ pub mod purpose {
     pub const VERIFY: &str = "verify";
     /// Resetting a password.
     pub const RESET: &str = "reset";
+    /// An invitation: choosing the first password of an account an operator created, which
+    /// also proves the email address.
+    pub const INVITE: &str = "invite";
     /// Signing in (or up) by SMS.
     pub const SIGN_IN: &str = "sign_in";
 }
@@ -38,6 +41,18 @@ pub const VERIFY_EMAIL_TTL: i64 = 24 * 3600;
 pub const SMS_CODE_TTL: i64 = 10 * 60;
 /// How long a password reset stays valid.
 pub const RESET_TTL: i64 = 15 * 60;
+/// How long an invitation stays valid.
+pub const INVITE_TTL: i64 = 7 * 86_400;
+
+/// An operator's contact action refused: the reason is shown to the operator as it is.
+impl From<ContactError> for super::ServiceError {
+    fn from(e: ContactError) -> Self {
+        match e {
+            ContactError::Unavailable => Self::Store(StoreError::Unavailable("contacts".into())),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
 
 /// Why a contact operation did not happen. Each says what the person can do next; none says
 /// whether an address belongs to an account.
@@ -209,6 +224,9 @@ impl Services {
                 let (ttl, message) = if purpose == purpose::RESET {
                     let link = format!("{issuer}/o/password/reset/?token={token}");
                     (RESET_TTL, Message::ResetByEmail { link, code })
+                } else if purpose == purpose::INVITE {
+                    let link = format!("{issuer}/o/password/reset/?token={token}");
+                    (INVITE_TTL, Message::Invitation { link })
                 } else {
                     let link = format!("{issuer}/o/verify/?token={token}");
                     (VERIFY_EMAIL_TTL, Message::VerifyEmail { link, code })

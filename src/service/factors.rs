@@ -106,7 +106,7 @@ pub struct Enrolment {
 }
 
 /// One confirmed factor, for the account page.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FactorInfo {
     /// Its id.
     pub id: i64,
@@ -116,6 +116,13 @@ pub struct FactorInfo {
     pub added_at: i64,
     /// When a code of it was last accepted.
     pub last_used_at: Option<i64>,
+}
+
+impl FactorInfo {
+    /// The factor as listed, if its enrolment was confirmed.
+    pub fn confirmed(f: FactorRow) -> Option<Self> {
+        Some(Self { id: f.id, kind: f.kind, added_at: f.confirmed_at?, last_used_at: f.last_used_at })
+    }
 }
 
 /// A sign-in whose password (or other first step) was right, waiting for the second factor.
@@ -227,16 +234,7 @@ impl Services {
 
     /// The account's confirmed factors.
     pub async fn factor_list(&self, user_id: i64) -> Result<Vec<FactorInfo>, FactorError> {
-        Ok(self
-            .store
-            .factors(user_id)
-            .await?
-            .into_iter()
-            .filter_map(|f| {
-                let added_at = f.confirmed_at?;
-                Some(FactorInfo { id: f.id, kind: f.kind, added_at, last_used_at: f.last_used_at })
-            })
-            .collect())
+        Ok(self.store.factors(user_id).await?.into_iter().filter_map(FactorInfo::confirmed).collect())
     }
 
     /// How many unused recovery codes the account has.

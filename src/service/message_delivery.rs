@@ -42,6 +42,7 @@ const SITE: &str = "Yaoshi";
 const LIFETIMES: Lifetimes = Lifetimes {
     verify_minutes: super::contacts::VERIFY_EMAIL_TTL / 60,
     reset_minutes: super::contacts::RESET_TTL / 60,
+    invite_days: super::contacts::INVITE_TTL / 86_400,
 };
 
 impl Services {

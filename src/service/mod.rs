@@ -4,6 +4,7 @@
 mod access_token;
 pub mod account;
 pub mod admin;
+mod admin_console;
 pub mod admin_token;
 mod attempt_queue;
 pub mod authorize;

@@ -109,6 +109,12 @@ pub struct PasskeyInfo {
     pub last_used_at: Option<i64>,
 }
 
+impl From<PasskeyRow> for PasskeyInfo {
+    fn from(p: PasskeyRow) -> Self {
+        Self { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }
+    }
+}
+
 /// A registration between its requests: the handle the account's passkeys share and the
 /// library's state.
 #[derive(Serialize, Deserialize)]
@@ -204,13 +210,7 @@ impl Services {
 
     /// The account's passkeys, oldest first.
     pub async fn passkey_list(&self, user_id: i64) -> Result<Vec<PasskeyInfo>, PasskeyError> {
-        Ok(self
-            .store
-            .passkeys(user_id)
-            .await?
-            .into_iter()
-            .map(|p| PasskeyInfo { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at })
-            .collect())
+        Ok(self.store.passkeys(user_id).await?.into_iter().map(PasskeyInfo::from).collect())
     }
 
     /// Starts registering a passkey for `user`: a discoverable credential with user

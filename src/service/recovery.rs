@@ -15,8 +15,13 @@ use super::{
 use crate::{
     crypto::sha256_hex,
     i18n::Locale,
-    store::{ContactCode, ContactKind, User},
+    store::{ContactCode, ContactKind, User, Verified},
 };
+
+/// Whether a link's code sets a password: a reset's, or an invitation's.
+fn sets_password(code: &ContactCode) -> bool {
+    code.purpose == purpose::RESET || code.purpose == purpose::INVITE
+}
 
 impl Services {
     /// The address a reset can go to, normalised: an email address or a phone number.
@@ -44,14 +49,14 @@ impl Services {
     /// The address a reset link is for (masked), if it is live; looking changes nothing.
     pub async fn peek_reset_link(&self, token: &str) -> Result<Option<String>, ContactError> {
         let found = self.store.code_by_link(&sha256_hex(token), self.now()).await?;
-        Ok(found.filter(|c| c.purpose == purpose::RESET).map(|c| super::identities::mask_email(&c.address)))
+        Ok(found.filter(sets_password).map(|c| super::identities::mask_email(&c.address)))
     }
 
     /// Resets the password with a link's token.
     pub async fn reset_with_link(&self, token: &str, password: &str, origin: &Origin) -> Result<User, ContactError> {
         validate_password(password).map_err(|e| ContactError::Invalid(e.to_string()))?;
         let found = self.store.code_by_link(&sha256_hex(token), self.now()).await?;
-        let found = found.filter(|c| c.purpose == purpose::RESET).ok_or(ContactError::StaleLink)?;
+        let found = found.filter(sets_password).ok_or(ContactError::StaleLink)?;
         self.finish_reset(&found, password, origin).await
     }
 
@@ -74,10 +79,13 @@ impl Services {
     async fn finish_reset(&self, code: &ContactCode, password: &str, origin: &Origin) -> Result<User, ContactError> {
         let user_id = code.user_id.ok_or(ContactError::StaleLink)?;
         let user = self.store.user_by_id(user_id).await?.ok_or(ContactError::StaleLink)?;
-        // The address must still be the account's verified one.
+        // The address must still be the account's verified one (an invitation's, the account's
+        // address: using the link proves it).
+        let invitation = code.purpose == purpose::INVITE;
         let still_theirs = match kind_of(&code.address) {
             ContactKind::Email => {
-                user.email_verified && user.email.as_deref().map(normalize_login) == Some(code.address.clone())
+                (user.email_verified || invitation)
+                    && user.email.as_deref().map(normalize_login) == Some(code.address.clone())
             }
             ContactKind::Phone => user.phone_verified && user.phone_number.as_deref() == Some(code.address.as_str()),
         };
@@ -86,10 +94,16 @@ impl Services {
         }
         let hash = self.hasher.hash(password).await.map_err(|_| ContactError::Unavailable)?;
         let now = self.now();
-        if !self.store.consume_code(code.id, now).await? {
+        let used = if invitation {
+            let verified = self.store.verify_contact(code.id, user.id, ContactKind::Email, &code.address, now).await?;
+            matches!(verified, Verified::Done { .. })
+        } else {
+            self.store.consume_code(code.id, now).await?
+        };
+        if !used {
             return Err(ContactError::StaleLink);
         }
-        self.replace_password(user.id, &hash, "reset", origin).await?;
+        self.replace_password(user.id, &hash, if invitation { "invitation" } else { "reset" }, origin).await?;
         if let Some(email) = user.email.as_deref().filter(|_| user.email_verified) {
             let notice = self.message_for(
                 &normalize_login(email),

@@ -5,9 +5,13 @@
 use super::{
     account::USERNAME_COOLDOWN,
     events::{kind, Event, Origin},
+    factors::FactorInfo,
+    passkeys::PasskeyInfo,
+    session::IDLE_LIFETIME,
+    users::Registration,
     ServiceError, Services,
 };
-use crate::store::User;
+use crate::store::{ExternalIdentity, GrantRecord, GroupRow, SessionRow, StoreError, User};
 
 /// The most users one page holds.
 pub const MAX_PAGE: i64 = 200;
@@ -20,6 +24,28 @@ pub struct ProfileChanges {
     pub display_name: Option<String>,
     /// The email address; `Some("")` removes it.
     pub email: Option<String>,
+}
+
+/// What an operator sees of an account besides its profile: where it is signed in, what it
+/// consented to, the providers linked to it, its second factors and its groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserOverview {
+    /// The account.
+    pub user: User,
+    /// Its live browser sessions, newest first.
+    pub sessions: Vec<SessionRow>,
+    /// The clients it consented to.
+    pub grants: Vec<GrantRecord>,
+    /// The upstream providers' identities linked to it.
+    pub identities: Vec<ExternalIdentity>,
+    /// Its confirmed TOTP factors.
+    pub factors: Vec<FactorInfo>,
+    /// Its passkeys.
+    pub passkeys: Vec<PasskeyInfo>,
+    /// How many unused recovery codes it has.
+    pub recovery_codes_left: i64,
+    /// The groups it belongs to, by name.
+    pub groups: Vec<GroupRow>,
 }
 
 fn no_user(id: i64) -> ServiceError {
@@ -65,6 +91,111 @@ impl Services {
     pub async fn set_enabled(&self, id: i64, active: bool) -> Result<User, ServiceError> {
         let user = self.user(id).await?;
         self.set_active(&user.username, active).await
+    }
+
+    /// Everything [`UserOverview`] lists about the user.
+    pub async fn user_overview(&self, id: i64) -> Result<UserOverview, ServiceError> {
+        let user = self.user(id).await?;
+        let factors = self.store.factors(id).await?.into_iter().filter_map(FactorInfo::confirmed).collect();
+        let passkeys = self.store.passkeys(id).await?.into_iter().map(PasskeyInfo::from).collect();
+        Ok(UserOverview {
+            sessions: self.user_sessions(id).await?,
+            grants: self.store.grants_for_user(id).await?,
+            identities: self.store.identities_for_user(id).await?,
+            factors,
+            passkeys,
+            recovery_codes_left: self.store.recovery_codes_left(id).await?,
+            groups: self.store.groups_of(id).await?,
+            user,
+        })
+    }
+
+    /// The user's live browser sessions (as the account page lists them).
+    pub async fn user_sessions(&self, id: i64) -> Result<Vec<SessionRow>, ServiceError> {
+        let now = self.now();
+        Ok(self.store.sessions_for_user(self.user(id).await?.id, now, now - IDLE_LIFETIME).await?)
+    }
+
+    /// Ends one session of the user (by its id as listed), telling its clients; false if the
+    /// user has no such session, so a repeated `DELETE` answers alike.
+    pub async fn end_session_of(&self, id: i64, session_id: &str, actor: Option<i64>) -> Result<bool, ServiceError> {
+        let theirs = self.user_sessions(id).await?.into_iter().any(|s| s.session_hash == session_id);
+        if theirs {
+            self.end_session(session_id).await;
+            let event = Event::new(kind::ADMIN_ACTION).actor(actor).user(id).detail("end_session");
+            self.record(event, &Origin::default()).await;
+        }
+        Ok(theirs)
+    }
+
+    /// Ends every session of the user, telling their clients.
+    pub async fn end_sessions_of(&self, id: i64, actor: Option<i64>) -> Result<(), ServiceError> {
+        self.user(id).await?;
+        self.end_user_sessions(id, None).await?;
+        self.record(Event::new(kind::ADMIN_ACTION).actor(actor).user(id).detail("end_sessions"), &Origin::default())
+            .await;
+        Ok(())
+    }
+
+    /// The clients the user consented to.
+    pub async fn user_grants(&self, id: i64) -> Result<Vec<GrantRecord>, ServiceError> {
+        Ok(self.store.grants_for_user(self.user(id).await?.id).await?)
+    }
+
+    /// Withdraws the user's consent for a client and revokes its tokens for them, as the user
+    /// can on their account page (idempotent).
+    pub async fn revoke_grant_of(&self, id: i64, client_id: &str) -> Result<(), ServiceError> {
+        self.user(id).await?;
+        self.revoke_app(id, client_id).await
+    }
+
+    /// Removes every second factor and recovery code of the user (who lost them), recorded
+    /// with the acting account if there is one.
+    pub async fn reset_factors_of(&self, id: i64, actor: Option<i64>) -> Result<u64, ServiceError> {
+        self.user(id).await?;
+        self.reset_factors(actor, id, &Origin::default())
+            .await
+            .map_err(|_| ServiceError::Store(StoreError::Unavailable("second factors".into())))
+    }
+
+    /// Creates an account for an operator: by an admin client (`client`) through the admin
+    /// API or by an admin (`actor`) in the console, recorded as such. With `invite`, the new
+    /// user is mailed a link to choose their password ([`Self::invite_user`]).
+    pub async fn create_account(
+        &self,
+        registration: Registration,
+        invite: bool,
+        actor: Option<i64>,
+        client: Option<&str>,
+    ) -> Result<User, ServiceError> {
+        if invite && registration.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+            return Err(ServiceError::InvalidField("email", "an invitation needs an email address".into()));
+        }
+        let user = self.create_user(registration).await?;
+        let mut event = Event::new(kind::ACCOUNT_CREATED).user(user.id).actor(actor);
+        if let Some(client) = client {
+            event = event.client(client);
+        }
+        self.record(event.detail(if client.is_some() { "admin_api" } else { "admin" }), &Origin::default()).await;
+        if invite {
+            self.invite_user(user.id, actor).await?;
+        }
+        Ok(user)
+    }
+
+    /// Invites the user to choose a password: a link to their email address, good for
+    /// [`INVITE_TTL`](super::contacts::INVITE_TTL), whose use also verifies the address. For
+    /// an account an operator created; the send limits of every code apply.
+    pub async fn invite_user(&self, id: i64, actor: Option<i64>) -> Result<(), ServiceError> {
+        use super::contacts::{locale_of, purpose};
+        let user = self.user(id).await?;
+        let Some(email) = user.email.as_deref().filter(|_| user.active) else {
+            return Err(ServiceError::Invalid("an invitation needs an active account with an email address".into()));
+        };
+        let address = super::users::normalize_login(email);
+        self.send_code(purpose::INVITE, &address, Some(id), locale_of(Some(&user))).await?;
+        self.record(Event::new(kind::ADMIN_ACTION).actor(actor).user(id).detail("invite"), &Origin::default()).await;
+        Ok(())
     }
 
     /// Deletes the user as their own deletion does (the username stays reserved for the

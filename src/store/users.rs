@@ -24,11 +24,8 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, user_id: i64, hash: Option<&str>, now: i64) -> StoreResult<bool>;
     /// Enables or disables an account. False if no such user.
     async fn set_user_active(&self, user_id: i64, active: bool, now: i64) -> StoreResult<bool>;
-    /// Users whose username, email or display name contains `needle` (case-insensitive), by
-    /// id, at most `limit`.
-    async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>>;
-    /// One page of users by id: those after `after_id`, matching `needle` as
-    /// [`UserStore::search_users`] does when given, at most `limit`.
+    /// One page of users by id: those after `after_id` whose username, email, phone number or
+    /// display name contains `needle` (in any case) when given, at most `limit`.
     async fn users_page(&self, needle: Option<&str>, after_id: i64, limit: i64) -> StoreResult<Vec<User>>;
     /// Replaces display name and email. A changed address (normalised) is an unverified claim
     /// until verified; the same address keeps its verification.
@@ -81,9 +78,41 @@ macro_rules! bind_new_user {
 }
 pub(super) use bind_new_user;
 
-// One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
+/// Users with a searched field containing `$1`, a [`like_pattern`]: read row by row, unless
+/// PostgreSQL's trigram indexes (migration 0019) answer it.
+const SEARCH_BY_LIKE: &str = "(username_normalized LIKE $1 ESCAPE '\\' OR email_claim LIKE $1 ESCAPE '\\'
+     OR phone_number LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\')";
+
+/// The same on SQLite through its trigram index (migration 0019), for `$1` a
+/// [`trigram_phrase`] of three or more characters. The index yields matches in id order, so
+/// the page (`$3` after, `$2` rows) is cut there: a needle in every row costs no more than
+/// a rare one.
+const SEARCH_BY_TRIGRAMS: &str =
+    "id IN (SELECT rowid FROM users_search WHERE users_search MATCH $1 AND rowid > $3 ORDER BY rowid LIMIT $2)";
+
+/// `%needle%` in lower case, with LIKE's wildcards escaped.
+fn like_pattern(needle: &str) -> String {
+    let escaped: String = needle
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// `needle` as one FTS5 phrase (quoted, its quotes doubled): every character literal, and
+/// with the trigram tokenizer a match wherever the needle occurs, in any case.
+fn trigram_phrase(needle: &str) -> String {
+    format!("\"{}\"", needle.replace('"', "\"\""))
+}
+
+// One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike); the
+// search differs: `$trigram` says whether the `users_search` FTS5 table exists.
 macro_rules! user_sql {
-    ($store:ty) => {
+    ($store:ty, $trigram:expr) => {
         #[async_trait]
         impl UserStore for $store {
             async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
@@ -134,31 +163,18 @@ macro_rules! user_sql {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn search_users(&self, needle: &str, limit: i64) -> StoreResult<Vec<User>> {
-                self.users_page(Some(needle), 0, limit).await
-            }
-
             async fn users_page(&self, needle: Option<&str>, after_id: i64, limit: i64) -> StoreResult<Vec<User>> {
                 let Some(needle) = needle else {
                     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
                     return Ok(sqlx::query_as::<_, User>(&sql).bind(after_id).bind(limit).fetch_all(&self.pool).await?);
                 };
-                let escaped: String = needle.to_lowercase().chars().flat_map(|c| match c {
-                    '%' | '_' | '\\' => vec!['\\', c],
-                    c => vec![c],
-                }).collect();
-                let sql = format!(
-                    "SELECT {USER_COLUMNS} FROM users
-                     WHERE (username_normalized LIKE $1 ESCAPE '\\' OR email_claim LIKE $1 ESCAPE '\\' OR phone_number LIKE $1 ESCAPE '\\'
-                        OR LOWER(display_name) LIKE $1 ESCAPE '\\') AND id > $3
-                     ORDER BY id LIMIT $2"
-                );
-                Ok(sqlx::query_as::<_, User>(&sql)
-                    .bind(format!("%{escaped}%"))
-                    .bind(limit)
-                    .bind(after_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                let (filter, arg) = if $trigram && needle.chars().count() >= 3 {
+                    (SEARCH_BY_TRIGRAMS, trigram_phrase(needle))
+                } else {
+                    (SEARCH_BY_LIKE, like_pattern(needle))
+                };
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {filter} AND id > $3 ORDER BY id LIMIT $2");
+                Ok(sqlx::query_as::<_, User>(&sql).bind(arg).bind(limit).bind(after_id).fetch_all(&self.pool).await?)
             }
 
             async fn update_profile(&self, user_id: i64, display_name: &str, email: Option<&str>, email_normalized: Option<&str>, now: i64) -> StoreResult<()> {
@@ -213,5 +229,5 @@ macro_rules! user_sql {
     };
 }
 
-user_sql!(SqliteStore);
-user_sql!(PostgresStore);
+user_sql!(SqliteStore, true);
+user_sql!(PostgresStore, false);

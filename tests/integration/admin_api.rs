@@ -302,6 +302,129 @@ async fn users_routes(backend: Backend) {
     assert_eq!(bob["id"].as_i64().map(|b| b > id), Some(true));
 }
 
+/// A user's sessions, consents, linked identities and factors: listed, then ended, revoked
+/// and reset, each `DELETE` idempotent; the browser whose session ended is signed out.
+async fn user_access_routes(backend: Backend) {
+    let api = setup(backend).await;
+    let alice = api.t.user("alice", PW).await;
+    let rp = register_rp(&api.t).await;
+    let first = signed_in(&api.t, "alice").await;
+    let second = signed_in(&api.t, "alice").await;
+    let scope = yaoshi::oauth::scope::Scope::parse("openid profile").expect("scope");
+    api.t.services.store.save_consent(alice, &rp.id, &scope, api.t.services.now()).await.expect("consent");
+    let path = format!("/api/v1/users/{alice}");
+
+    // Sessions: both browsers, by digest; ending one signs that browser out only.
+    let sessions = format!("{path}/sessions");
+    api.refusals(Method::GET, &sessions, None, false).await;
+    let listed = ok(&api.call(Method::GET, &sessions, Some(&api.reader), None, &[]).await, 200).clone();
+    let ids: Vec<String> =
+        listed["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert!(listed["sessions"][0]["last_seen_at"].is_i64());
+    let one = format!("{sessions}/{}", ids[0]);
+    api.refusals(Method::DELETE, &one, None, true).await;
+    assert_eq!(api.admin(Method::DELETE, &one, None).await.status, 204);
+    assert_eq!(api.admin(Method::DELETE, &one, None).await.status, 204, "idempotent");
+    let left = ok(&api.admin(Method::GET, &sessions, None).await, 200).clone();
+    assert_eq!(left["sessions"].as_array().unwrap().len(), 1, "{left}");
+    let account = |b: reqwest::Client| {
+        let url = api.t.url("/account");
+        async move { b.get(url).send().await.expect("account").status().as_u16() }
+    };
+    let statuses = [account(first.clone()).await, account(second.clone()).await];
+    assert!(statuses.contains(&200) && statuses.iter().any(|s| *s == 302 || *s == 303), "{statuses:?}");
+    api.refusals(Method::DELETE, &sessions, None, true).await;
+    assert_eq!(api.admin(Method::DELETE, &sessions, None).await.status, 204);
+    assert_eq!(ok(&api.admin(Method::GET, &sessions, None).await, 200)["sessions"], json!([]));
+    assert_ne!(account(first).await, 200);
+    assert_ne!(account(second).await, 200);
+    problem(&api.admin(Method::GET, "/api/v1/users/999999/sessions", None).await, 404);
+    problem(&api.admin(Method::DELETE, "/api/v1/users/999999/sessions/x", None).await, 404);
+
+    // Consents: listed with their scope, revoked (twice).
+    let consents = format!("{path}/consents");
+    api.refusals(Method::GET, &consents, None, false).await;
+    let listed = ok(&api.call(Method::GET, &consents, Some(&api.reader), None, &[]).await, 200).clone();
+    assert_eq!(listed["consents"][0]["client_id"], "rp", "{listed}");
+    assert_eq!(listed["consents"][0]["scope"], "openid profile");
+    let revoke = format!("{consents}/rp");
+    api.refusals(Method::DELETE, &revoke, None, true).await;
+    assert_eq!(api.admin(Method::DELETE, &revoke, None).await.status, 204);
+    assert_eq!(api.admin(Method::DELETE, &revoke, None).await.status, 204, "idempotent");
+    assert_eq!(ok(&api.admin(Method::GET, &consents, None).await, 200)["consents"], json!([]));
+    problem(&api.admin(Method::DELETE, "/api/v1/users/999999/consents/rp", None).await, 404);
+
+    // Identities and factors: none yet; a TOTP factor shows and is reset.
+    let identities = format!("{path}/identities");
+    api.refusals(Method::GET, &identities, None, false).await;
+    assert_eq!(ok(&api.admin(Method::GET, &identities, None).await, 200)["identities"], json!([]));
+    problem(&api.admin(Method::GET, "/api/v1/users/999999/identities", None).await, 404);
+    let b = crate::common::browser();
+    let csrf = api.t.sign_in(&b, "alice", PW).await;
+    assert_eq!(api.t.submit(&b, "/api/account/security/totp", &[("csrf", &csrf)]).await.0, 303);
+    let (_, html) = api.t.page(&b, "/account/security").await;
+    let key = html.split("class=\"totp-secret\">").nth(1).and_then(|s| s.split('<').next()).expect("key");
+    let secret = yaoshi::oauth::totp::base32_decode(key).expect("base32");
+    let code = yaoshi::oauth::totp::code_at(&secret, api.t.services.now());
+    let confirm = [("csrf", csrf.as_str()), ("code", code.as_str())];
+    assert_eq!(api.t.submit(&b, "/api/account/security/totp/confirm", &confirm).await.0, 303);
+    let factors = format!("{path}/factors");
+    api.refusals(Method::GET, &factors, None, false).await;
+    let listed = ok(&api.admin(Method::GET, &factors, None).await, 200).clone();
+    assert_eq!(listed["factors"][0]["kind"], "totp", "{listed}");
+    assert!(listed["recovery_codes_left"].as_i64().is_some_and(|n| n > 0), "{listed}");
+    api.refusals(Method::DELETE, &factors, None, true).await;
+    assert_eq!(api.admin(Method::DELETE, &factors, None).await.status, 204);
+    assert_eq!(api.admin(Method::DELETE, &factors, None).await.status, 204, "idempotent");
+    let after = ok(&api.admin(Method::GET, &factors, None).await, 200).clone();
+    assert_eq!((after["factors"].clone(), after["recovery_codes_left"].clone()), (json!([]), json!(0)));
+    problem(&api.admin(Method::DELETE, "/api/v1/users/999999/factors", None).await, 404);
+}
+
+/// An account created without a password, with `invite`: its owner gets a link, chooses a
+/// password on the reset page, and the address is verified by it. The invitation route
+/// sends another; without an email address it is a 400.
+async fn invitations(backend: Backend) {
+    let api = setup(backend).await;
+    let new = json!({"username": "ivy", "email": "Ivy@Example.com", "invite": true});
+    let ivy = ok(&api.admin(Method::POST, "/api/v1/users", Some(new)).await, 201).clone();
+    assert_eq!((ivy["has_password"].clone(), ivy["email_verified"].clone()), (json!(false), json!(false)));
+    let mail = api.t.sent.mail("ivy@example.com", 1).await;
+    assert!(mail.subject.contains("account is ready"), "{}", mail.subject);
+    let link = crate::common::capture::link_in(&mail);
+    let path = link.strip_prefix(&api.t.base).expect("a link to this server").to_owned();
+    assert!(path.starts_with("/o/password/reset/?token="), "{path}");
+    let b = crate::common::browser();
+    let (status, html) = api.t.page(&b, &path).await;
+    assert_eq!(status, 200);
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
+    let token = path.split("token=").nth(1).unwrap();
+    let form = [("csrf", csrf), ("token", token), ("password", "ivy's own password")];
+    assert_eq!(api.t.submit(&b, "/api/password/reset", &form).await.1, "/o/login/?done=reset");
+    let origin = yaoshi::service::events::Origin::default();
+    assert!(api.t.services.sign_in("ivy", "ivy's own password", &origin).await.is_ok());
+    let id = ivy["id"].as_i64().unwrap();
+    let now = ok(&api.admin(Method::GET, &format!("/api/v1/users/{id}"), None).await, 200).clone();
+    assert_eq!((now["has_password"].clone(), now["email_verified"].clone()), (json!(true), json!(true)));
+    assert_ne!(api.t.submit(&b, "/api/password/reset", &form).await.1, "/o/login/?done=reset", "once");
+
+    problem(&api.admin(Method::POST, &format!("/api/v1/users/{id}/invitation"), None).await, 400);
+    let new = json!({"username": "jo", "email": "jo@example.com"});
+    let jo = ok(&api.admin(Method::POST, "/api/v1/users", Some(new)).await, 201)["id"].clone();
+    let invite = format!("/api/v1/users/{jo}/invitation");
+    api.refusals(Method::POST, &invite, None, true).await;
+    assert_eq!(api.admin(Method::POST, &invite, None).await.status, 202);
+    assert!(api.t.sent.mail("jo@example.com", 1).await.subject.contains("account is ready"));
+    let again = api.admin(Method::POST, &invite, None).await;
+    problem(&again, 400);
+    assert!(again.json["detail"].as_str().is_some_and(|d| d.contains("try again")), "{}", again.raw);
+    let bare = ok(&api.admin(Method::POST, "/api/v1/users", Some(json!({"username": "nomail"}))).await, 201).clone();
+    problem(&api.admin(Method::POST, &format!("/api/v1/users/{}/invitation", bare["id"]), None).await, 400);
+    problem(&api.admin(Method::POST, "/api/v1/users", Some(json!({"username": "x", "invite": true}))).await, 400);
+    problem(&api.admin(Method::POST, "/api/v1/users/999999/invitation", None).await, 404);
+}
+
 async fn groups_routes(backend: Backend) {
     let api = setup(backend).await;
     let alice = api.t.user("alice", PW).await;
@@ -493,6 +616,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/users/{id}/disable"),
     ("post", "/api/v1/users/{id}/enable"),
     ("get", "/api/v1/users/{id}/groups"),
+    ("post", "/api/v1/users/{id}/invitation"),
+    ("get", "/api/v1/users/{id}/sessions"),
+    ("delete", "/api/v1/users/{id}/sessions"),
+    ("delete", "/api/v1/users/{id}/sessions/{session_id}"),
+    ("get", "/api/v1/users/{id}/consents"),
+    ("delete", "/api/v1/users/{id}/consents/{client_id}"),
+    ("get", "/api/v1/users/{id}/identities"),
+    ("get", "/api/v1/users/{id}/factors"),
+    ("delete", "/api/v1/users/{id}/factors"),
     ("get", "/api/v1/groups"),
     ("post", "/api/v1/groups"),
     ("get", "/api/v1/groups/{id}"),
@@ -552,6 +684,7 @@ async fn openapi_document_lists_every_route(backend: Backend) {
             .replace("{id}", "1")
             .replace("{user_id}", "1")
             .replace("{group_id}", "1")
+            .replace("{session_id}", "s")
             .replace("{client_id}", "ops")
             .replace("{role}", "r");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -563,6 +696,8 @@ async fn openapi_document_lists_every_route(backend: Backend) {
 on_both_backends!(
     admin_scopes_only_for_marked_clients,
     users_routes,
+    user_access_routes,
+    invitations,
     groups_routes,
     roles_routes_reach_the_id_token,
     clients_routes,

@@ -41,7 +41,9 @@ async fn migrated_schema(backend: Backend) -> Schema {
         }
     };
     let mut schema = Schema::new();
-    for (table, column) in rows {
+    // The search index is the one thing each dialect builds its own way (SQLite: an FTS5
+    // table and its shadow tables; PostgreSQL: trigram indexes on `users`).
+    for (table, column) in rows.into_iter().filter(|(table, _)| !table.starts_with("users_search")) {
         schema.entry(table).or_default().insert(column);
     }
     schema
@@ -60,6 +62,7 @@ mod sqlite {
         assert!(schema.contains_key("pending_identities"), "0006 applied: {schema:?}");
         assert!(schema.get("logout_outbox").is_some_and(|c| c.contains("jti")), "0008 applied: {schema:?}");
         assert!(!schema.contains_key("_sqlx_migrations") && !schema.contains_key("sqlite_sequence"), "{schema:?}");
+        assert!(schema.contains_key("user_groups"), "0017 applied: {schema:?}");
     }
 }
 

@@ -16,13 +16,14 @@ mod groups;
 mod openapi;
 mod problem;
 mod roles;
+mod user_access;
 mod users;
 
 use axum::{
     http::{header, HeaderMap, HeaderValue},
     middleware::{self, Next},
     response::Response,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
     Router,
 };
 use serde::Serialize;
@@ -45,6 +46,13 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/groups", get(users::groups))
+        .route("/users/{id}/invitation", post(users::invite))
+        .route("/users/{id}/sessions", get(user_access::sessions).delete(user_access::end_sessions))
+        .route("/users/{id}/sessions/{session_id}", delete(user_access::end_session))
+        .route("/users/{id}/consents", get(user_access::consents))
+        .route("/users/{id}/consents/{client_id}", delete(user_access::revoke_consent))
+        .route("/users/{id}/identities", get(user_access::identities))
+        .route("/users/{id}/factors", get(user_access::factors).delete(user_access::reset_factors))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{id}", get(groups::get).patch(groups::rename).delete(groups::delete))
         .route("/groups/{id}/members/{user_id}", put(groups::add_member).delete(groups::remove_member))

@@ -13,7 +13,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{clients, events, groups, roles, users};
+use super::{clients, events, groups, roles, user_access, users};
 
 /// The document: every route of [`super::router`] except this one.
 #[derive(OpenApi)]
@@ -27,7 +27,10 @@ use super::{clients, events, groups, roles, users};
     ),
     paths(
         users::list, users::create, users::get, users::replace, users::patch, users::delete,
-        users::set_password, users::disable, users::enable, users::groups,
+        users::set_password, users::disable, users::enable, users::groups, users::invite,
+        user_access::sessions, user_access::end_sessions, user_access::end_session,
+        user_access::consents, user_access::revoke_consent, user_access::identities,
+        user_access::factors, user_access::reset_factors,
         groups::list, groups::create, groups::get, groups::rename, groups::delete,
         groups::add_member, groups::remove_member,
         roles::list, roles::assign_user, roles::unassign_user, roles::assign_group, roles::unassign_group,

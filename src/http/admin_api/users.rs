@@ -17,12 +17,7 @@ use super::{
     Problem,
 };
 use crate::{
-    service::{
-        events::{kind, Event, Origin},
-        user_admin::ProfileChanges,
-        users::Registration,
-        Services,
-    },
+    service::{user_admin::ProfileChanges, users::Registration, Services},
     store::User,
 };
 
@@ -113,6 +108,10 @@ pub struct NewUserIn {
     /// May use the admin pages.
     #[serde(default)]
     pub admin: bool,
+    /// Mail the user a link to choose their password (needs `email`; see
+    /// `POST /api/v1/users/{id}/invitation`).
+    #[serde(default)]
+    pub invite: bool,
 }
 
 /// The whole profile, for `PUT` (an absent email removes the address).
@@ -203,19 +202,16 @@ pub async fn create(
     Admin(who, _): Admin<UsersWrite>,
     ApiJson(new): ApiJson<NewUserIn>,
 ) -> Result<Response, Problem> {
-    let user = s
-        .create_user(Registration {
-            username: new.username,
-            email: new.email,
-            display_name: new.display_name,
-            password: new.password,
-            admin: new.admin,
-            email_verified: new.email_verified,
-            locale: None,
-        })
-        .await?;
-    let event = Event::new(kind::ACCOUNT_CREATED).user(user.id).client(&who.client_id).detail("admin_api");
-    s.record(event, &Origin::default()).await;
+    let registration = Registration {
+        username: new.username,
+        email: new.email,
+        display_name: new.display_name,
+        password: new.password,
+        admin: new.admin,
+        email_verified: new.email_verified,
+        locale: None,
+    };
+    let user = s.create_account(registration, new.invite, None, Some(&who.client_id)).await?;
     let mut resp = with_etag(StatusCode::CREATED, &user);
     if let Ok(v) = HeaderValue::from_str(&format!("{}/users/{}", super::PREFIX, user.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -352,6 +348,26 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     s.delete_user(id, None).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mails the user a link to choose their password, good for 7 days; using it also verifies
+/// the address. For accounts created without a password; the usual send limits apply.
+#[utoipa::path(post, path = "/api/v1/users/{id}/invitation", tag = "users", params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = ["admin:users:write"])),
+    responses(
+        (status = 202, description = "The invitation is queued"),
+        (status = 400, description = "No email address, a disabled account, or sent too recently", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn invite(
+    State(s): State<Services>,
+    _: Admin<UsersWrite>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, Problem> {
+    s.invite_user(id, None).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// The names of the groups a user belongs to.

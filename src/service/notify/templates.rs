@@ -24,6 +24,11 @@ pub enum Message {
         /// The 6-digit code.
         code: String,
     },
+    /// An operator created an account for the reader: a link to choose its password.
+    Invitation {
+        /// The page's URL, with its single-use token.
+        link: String,
+    },
     /// The password was changed (after a reset): so the owner hears of it if it was not them.
     PasswordChanged,
     /// A code by SMS (verifying the number, signing in, or resetting the password).
@@ -49,6 +54,8 @@ pub struct Lifetimes {
     pub verify_minutes: i64,
     /// Minutes a reset stays valid.
     pub reset_minutes: i64,
+    /// Days an invitation stays valid.
+    pub invite_days: i64,
 }
 
 impl Message {
@@ -57,6 +64,7 @@ impl Message {
         match self {
             Message::VerifyEmail { .. } => "verify_email",
             Message::ResetByEmail { .. } => "reset_by_email",
+            Message::Invitation { .. } => "invitation",
             Message::PasswordChanged => "password_changed",
             Message::SmsCode { .. } => "sms_code",
             Message::ResetRequest => "reset_request",
@@ -103,6 +111,22 @@ impl Message {
                     life.reset_minutes
                 ),
             ),
+            Message::Invitation { link } if zh => (
+                format!("{site}：您的账号已创建"),
+                format!(
+                    "您好！\n\n管理员为您创建了{site}账号。打开下面的链接设置密码：\n\n{link}\n\n\
+                     链接在 {} 天内有效，只能使用一次。如果您不认识这个网站，请忽略这封邮件。\n",
+                    life.invite_days
+                ),
+            ),
+            Message::Invitation { link } => (
+                format!("{site}: your account is ready"),
+                format!(
+                    "Hello,\n\nAn administrator created a {site} account for you. Open this link to choose its password:\n\n\
+                     {link}\n\nThe link works once, for {} days. If you do not know this site, ignore this mail.\n",
+                    life.invite_days
+                ),
+            ),
             Message::PasswordChanged if zh => (
                 format!("{site}：您的密码已更改"),
                 format!(
@@ -135,7 +159,7 @@ impl Message {
 mod tests {
     use super::*;
 
-    const LIFE: Lifetimes = Lifetimes { verify_minutes: 1440, reset_minutes: 15 };
+    const LIFE: Lifetimes = Lifetimes { verify_minutes: 1440, reset_minutes: 15, invite_days: 7 };
 
     #[test]
     fn mails_carry_the_link_and_code_in_the_readers_language() {
@@ -148,6 +172,10 @@ mod tests {
         assert!(m.sms("+8613800138000", Locale::En).is_none());
         let reset = Message::ResetByEmail { link: "L".into(), code: "123456".into() };
         assert!(reset.email("a@example.com", Locale::En, "Yaoshi", &LIFE).unwrap().text.contains("15 minutes"));
+        let invite = Message::Invitation { link: "https://id.example/o/password/reset/?token=i".into() };
+        let en = invite.email("a@example.com", Locale::En, "Yaoshi", &LIFE).unwrap();
+        assert!(en.text.contains("token=i") && en.text.contains("7 days"), "{}", en.text);
+        assert!(invite.email("a@example.com", Locale::ZhCn, "Yaoshi", &LIFE).unwrap().text.contains("7 天"));
     }
 
     #[test]
