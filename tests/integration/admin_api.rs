@@ -333,7 +333,7 @@ async fn user_access_routes(backend: Backend) {
         async move { b.get(url).send().await.expect("account").status().as_u16() }
     };
     let statuses = [account(first.clone()).await, account(second.clone()).await];
-    assert!(statuses.contains(&200) && statuses.iter().any(|s| *s == 302 || *s == 303), "{statuses:?}");
+    assert!(statuses.contains(&200) && statuses.iter().any(|s| *s != 200), "one signed out: {statuses:?}");
     api.refusals(Method::DELETE, &sessions, None, true).await;
     assert_eq!(api.admin(Method::DELETE, &sessions, None).await.status, 204);
     assert_eq!(ok(&api.admin(Method::GET, &sessions, None).await, 200)["sessions"], json!([]));
