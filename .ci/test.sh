@@ -87,7 +87,7 @@ cd "$work/deploy"
 # Fixtures for the browser tests, made with the CLI as an operator would.
 export DATABASE_URL="sqlite://$work/e2e.db"
 yaoshi="$work/deploy/yaoshi"
-for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy quinn trent victor wendy xavier; do
+for u in alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy quinn trent victor wendy xavier yvonne; do
   echo "e2e-password-$u" | "$yaoshi" user create "$u" --email "$u@example.com" --email-verified --password-stdin >/dev/null
 done
 echo "e2e-password-root" | "$yaoshi" user create root --admin --password-stdin >/dev/null
