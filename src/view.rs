@@ -404,6 +404,8 @@ pub struct AdminGroup {
 pub struct AdminGroupsView {
     /// Every group, by name.
     pub groups: Vec<AdminGroup>,
+    /// Every client's id, for giving a role.
+    pub client_ids: Vec<String>,
     /// Token for the page's forms.
     pub csrf: String,
 }

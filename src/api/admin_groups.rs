@@ -60,18 +60,28 @@ pub async fn admin_group_member(csrf: String, group_id: i64, login: String, memb
     super::ssr::finish(&parts, GROUPS_PAGE, "saved", result)
 }
 
-/// Gives the group a role of a client (`held` = "true"), or takes it back.
-#[server(endpoint = "admin/groups/role")]
-pub async fn admin_group_role(
+/// Gives a role of a client (`held` = "true") or takes it back, from the user `user_id` or
+/// the group `group_id` (exactly one), then back to that holder's page.
+#[server(endpoint = "admin/roles")]
+pub async fn admin_role(
     csrf: String,
-    group_id: i64,
     client_id: String,
     role: String,
     held: bool,
+    user_id: Option<i64>,
+    group_id: Option<i64>,
 ) -> Result<String, AppError> {
-    use crate::store::RoleHolder;
+    use crate::{service::ServiceError, store::RoleHolder};
     let _checked_by_guard = csrf;
-    let (s, parts, session) = super::ssr::signed_in_admin(GROUPS_PAGE).await?;
-    let result = s.admin_set_role(&session, &client_id, &role, RoleHolder::Group(group_id), held).await;
-    super::ssr::finish(&parts, GROUPS_PAGE, "saved", result)
+    let (holder, page) = match (user_id, group_id) {
+        (Some(id), None) => (Some(RoleHolder::User(id)), super::admin_users::user_page(id)),
+        (None, Some(id)) => (Some(RoleHolder::Group(id)), GROUPS_PAGE.to_owned()),
+        _ => (None, GROUPS_PAGE.to_owned()),
+    };
+    let (s, parts, session) = super::ssr::signed_in_admin(&page).await?;
+    let result = match holder {
+        Some(holder) => s.admin_set_role(&session, &client_id, &role, holder, held).await,
+        None => Err(ServiceError::Invalid("a role goes to one user or one group".into())),
+    };
+    super::ssr::finish(&parts, &page, "saved", result)
 }

@@ -127,23 +127,6 @@ pub async fn admin_user_group(csrf: String, user_id: i64, group_id: i64, member:
     super::ssr::finish(&parts, &page, "saved", result)
 }
 
-/// Gives the user a role of a client (`held` = "true") or takes it back.
-#[server(endpoint = "admin/user/role")]
-pub async fn admin_user_role(
-    csrf: String,
-    user_id: i64,
-    client_id: String,
-    role: String,
-    held: bool,
-) -> Result<String, AppError> {
-    use crate::store::RoleHolder;
-    let _checked_by_guard = csrf;
-    let page = user_page(user_id);
-    let (s, parts, session) = super::ssr::signed_in_admin(&page).await?;
-    let result = s.admin_set_role(&session, &client_id, &role, RoleHolder::User(user_id), held).await;
-    super::ssr::finish(&parts, &page, "saved", result)
-}
-
 /// Deletes the account (its sessions, tokens, consents and memberships go with it), then
 /// back to the user list.
 #[server(endpoint = "admin/user/delete")]

@@ -18,10 +18,10 @@ use crate::{
         account::{ChangePassword, DeleteAccount, EndSessions, RevokeApp, UpdateProfile},
         admin::{AdminContact, ResetUserFactors, SetUserEnabled},
         admin_clients::{AdminCreateClient, AdminDeleteClient, AdminEditClient, AdminRotateSecret, SetClientPolicy},
-        admin_groups::{AdminCreateGroup, AdminDeleteGroup, AdminGroupMember, AdminGroupRole, AdminRenameGroup},
+        admin_groups::{AdminCreateGroup, AdminDeleteGroup, AdminGroupMember, AdminRenameGroup, AdminRole},
         admin_users::{
             AdminCreateUser, AdminDeleteUser, AdminEndSessions, AdminInvite, AdminRevokeConsent, AdminSaveProfile,
-            AdminSetPassword, AdminUserGroup, AdminUserRole,
+            AdminSetPassword, AdminUserGroup,
         },
         apps::{DeleteApp, EditApp, RegisterApp, RotateAppSecret},
         auth::{Login, Logout},
@@ -150,8 +150,6 @@ form_islands! {
     AdminRevokeConsentForm(AdminRevokeConsent);
     /// An admin adding a user to a group or removing them.
     AdminUserGroupForm(AdminUserGroup);
-    /// An admin giving a user a role or taking it back.
-    AdminUserRoleForm(AdminUserRole);
     /// An admin deleting a user.
     AdminDeleteUserForm(AdminDeleteUser);
     /// An admin creating a group.
@@ -162,8 +160,8 @@ form_islands! {
     AdminDeleteGroupForm(AdminDeleteGroup);
     /// An admin adding a member to a group or removing one.
     AdminGroupMemberForm(AdminGroupMember);
-    /// An admin giving a group a role or taking it back.
-    AdminGroupRoleForm(AdminGroupRole);
+    /// An admin giving a user or a group a role, or taking it back.
+    AdminRoleForm(AdminRole);
     /// An admin registering a client.
     AdminCreateClientForm(AdminCreateClient);
     /// An admin editing a client's registration.

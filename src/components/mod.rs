@@ -14,6 +14,24 @@ use crate::{
     view::BrowserName,
 };
 
+/// A client secret just made (registration or rotation), shown this once with its client_id.
+#[component]
+pub fn SecretOnce(
+    /// The client and its new secret.
+    secret: crate::view::OneTimeSecret,
+) -> impl IntoView {
+    let t = t();
+    view! {
+        <div class="secret" role="status">
+            <p><strong>{t.secret_once}</strong></p>
+            <dl>
+                <dt>{t.client_id}</dt><dd><code class="client-id">{secret.client_id}</code></dd>
+                <dt>{t.client_secret}</dt><dd><code class="client-secret">{secret.secret}</code></dd>
+            </dl>
+        </div>
+    }
+}
+
 /// The frame around every page: brand line, language switch and a card.
 #[component]
 pub fn Layout(

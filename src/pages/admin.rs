@@ -17,13 +17,13 @@ use crate::{
     components::{
         forms::{
             AdminContactForm, AdminCreateClientForm, AdminCreateUserForm, AdminDeleteClientForm, AdminEditClientForm,
-            AdminRotateSecretForm, ClientPolicyForm, ResetFactorsForm, UserEnabledForm,
+            AdminRoleForm, AdminRotateSecretForm, ClientPolicyForm, ResetFactorsForm, UserEnabledForm,
         },
         moment::LocalTime,
-        ErrorBanner, Layout, Loading, Notice,
+        ErrorBanner, Layout, Loading, Notice, SecretOnce,
     },
     i18n::{done_text, t},
-    view::{AdminClient, AdminClientsView, AdminEventsView, AdminUsersView},
+    view::{AdminClient, AdminClientsView, AdminEventsView, AdminUsersView, HeldRole},
 };
 
 /// The links between the admin pages.
@@ -37,6 +37,71 @@ pub(crate) fn AdminNav() -> impl IntoView {
             <a href="/admin/clients">{t.admin_clients}</a>
             <a href="/admin/events">{t.admin_events}</a>
         </nav>
+    }
+}
+
+/// The roles a user or group holds (`holder` names its field: `user_id` or `group_id`), each
+/// with a button taking it back, and the form giving another of any client's.
+#[component]
+pub(crate) fn HeldRoles(
+    roles: Vec<HeldRole>,
+    client_ids: Vec<String>,
+    csrf: String,
+    holder: &'static str,
+    id: i64,
+) -> impl IntoView {
+    let t = t();
+    let hidden = move || {
+        view! {
+            <input type="hidden" name="csrf" value=csrf.clone()/>
+            <input type="hidden" name=holder value=id.to_string()/>
+        }
+    };
+    let rows = roles
+        .into_iter()
+        .map(|r| {
+            let label = format!("{}:{}", r.client_id, r.role);
+            let (fields, remove, row) = (hidden(), format!("{} {label}", t.remove), label.clone());
+            view! {
+                <li class="row admin-role" data-role=row>
+                    <code>{label}</code>
+                    <AdminRoleForm class="inline">
+                        {fields}
+                        <input type="hidden" name="client_id" value=r.client_id/>
+                        <input type="hidden" name="role" value=r.role/>
+                        <input type="hidden" name="held" value="false"/>
+                        <button type="submit" aria-label=remove>{t.remove}</button>
+                    </AdminRoleForm>
+                </li>
+            }
+        })
+        .collect_view();
+    let list = if rows.is_empty() {
+        view! { <p class="muted">{t.no_roles}</p> }.into_any()
+    } else {
+        view! { <ul class="rows">{rows}</ul> }.into_any()
+    };
+    let options = client_ids
+        .into_iter()
+        .map(|c| {
+            let value = c.clone();
+            view! { <option value=value>{c}</option> }
+        })
+        .collect_view();
+    let field = |name: &str| format!("{holder}-{id}-{name}");
+    let (client_id, client_for, role_id, role_for) = (field("client"), field("client"), field("role"), field("role"));
+    let fields = hidden();
+    view! {
+        {list}
+        <AdminRoleForm class="inline">
+            {fields}
+            <input type="hidden" name="held" value="true"/>
+            <label for=client_for>{t.client}</label>
+            <select id=client_id name="client_id">{options}</select>
+            <label for=role_for>{t.role}</label>
+            <input id=role_id name="role" required placeholder="editor"/>
+            <button type="submit">{t.give_role}</button>
+        </AdminRoleForm>
     }
 }
 
@@ -196,19 +261,8 @@ pub fn AdminClientsPage() -> impl IntoView {
 
 #[component]
 fn ClientRows(v: AdminClientsView) -> impl IntoView {
-    let t = t();
     let csrf = v.csrf;
-    let secret = v.new_secret.map(|s| {
-        view! {
-            <div class="secret" role="status">
-                <p><strong>{t.secret_once}</strong></p>
-                <dl>
-                    <dt>{t.client_id}</dt><dd><code class="client-id">{s.client_id}</code></dd>
-                    <dt>{t.client_secret}</dt><dd><code class="client-secret">{s.secret}</code></dd>
-                </dl>
-            </div>
-        }
-    });
+    let secret = v.new_secret.map(|secret| view! { <SecretOnce secret/> });
     let rows = v.clients.into_iter().map(|c| view! { <ClientRow c csrf=csrf.clone()/> }).collect_view();
     view! {
         {secret}

@@ -4,13 +4,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::admin::{AdminNav, Outcome};
+use super::admin::{AdminNav, HeldRoles, Outcome};
 use crate::{
     api::{admin_groups::load_admin_groups, admin_users::user_page, error::error_text},
     components::{
-        forms::{
-            AdminCreateGroupForm, AdminDeleteGroupForm, AdminGroupMemberForm, AdminGroupRoleForm, AdminRenameGroupForm,
-        },
+        forms::{AdminCreateGroupForm, AdminDeleteGroupForm, AdminGroupMemberForm, AdminRenameGroupForm},
         ErrorBanner, Layout, Loading,
     },
     i18n::t,
@@ -45,7 +43,11 @@ fn Groups(v: AdminGroupsView) -> impl IntoView {
     let list = if v.groups.is_empty() {
         view! { <p class="muted">{t.no_groups}</p> }.into_any()
     } else {
-        let rows = v.groups.into_iter().map(|g| view! { <GroupRow g csrf=csrf.clone()/> }).collect_view();
+        let rows = v
+            .groups
+            .into_iter()
+            .map(|g| view! { <GroupRow g client_ids=v.client_ids.clone() csrf=csrf.clone()/> })
+            .collect_view();
         view! { <ul class="rows">{rows}</ul> }.into_any()
     };
     view! {
@@ -69,11 +71,11 @@ fn hidden(csrf: &str, id: i64) -> impl IntoView + use<> {
 }
 
 #[component]
-fn GroupRow(g: AdminGroup, csrf: String) -> impl IntoView {
+fn GroupRow(g: AdminGroup, client_ids: Vec<String>, csrf: String) -> impl IntoView {
     let t = t();
     let id = g.id;
     let field = |name: &str| format!("group-{id}-{name}");
-    let (rename_id, member_id, client_id, role_id) = (field("name"), field("member"), field("client"), field("role"));
+    let (rename_id, member_id) = (field("name"), field("member"));
     let members = if g.members.is_empty() {
         view! { <p class="muted">{t.no_members}</p> }.into_any()
     } else {
@@ -98,29 +100,8 @@ fn GroupRow(g: AdminGroup, csrf: String) -> impl IntoView {
             .collect_view();
         view! { <ul class="members">{rows}</ul> }.into_any()
     };
-    let roles = g
-        .roles
-        .into_iter()
-        .map(|r| {
-            let label = format!("{}:{}", r.client_id, r.role);
-            let (hidden, remove, row) = (hidden(&csrf, id), format!("{} {label}", t.remove), label.clone());
-            view! {
-                <li class="role" data-role=row>
-                    <code>{label}</code>
-                    <AdminGroupRoleForm class="inline">
-                        {hidden}
-                        <input type="hidden" name="client_id" value=r.client_id/>
-                        <input type="hidden" name="role" value=r.role/>
-                        <input type="hidden" name="held" value="false"/>
-                        <button type="submit" aria-label=remove>{t.remove}</button>
-                    </AdminGroupRoleForm>
-                </li>
-            }
-        })
-        .collect_view();
-    let [h_member, h_role, h_rename, h_delete] = std::array::from_fn(|_| hidden(&csrf, id));
-    let (member_for, client_for, role_for, rename_for) =
-        (member_id.clone(), client_id.clone(), role_id.clone(), rename_id.clone());
+    let [h_member, h_rename, h_delete] = std::array::from_fn(|_| hidden(&csrf, id));
+    let (member_for, rename_for) = (member_id.clone(), rename_id.clone());
     let (rename_label, delete_label) = (format!("{} {}", t.rename, g.name), format!("{} {}", t.delete, g.name));
     let name = g.name.clone();
     view! {
@@ -137,16 +118,7 @@ fn GroupRow(g: AdminGroup, csrf: String) -> impl IntoView {
                     <button type="submit">{t.add_member}</button>
                 </AdminGroupMemberForm>
                 <h3>{t.roles}</h3>
-                <ul class="roles">{roles}</ul>
-                <AdminGroupRoleForm class="inline">
-                    {h_role}
-                    <input type="hidden" name="held" value="true"/>
-                    <label for=client_for>{t.client}</label>
-                    <input id=client_id name="client_id" required/>
-                    <label for=role_for>{t.role}</label>
-                    <input id=role_id name="role" required/>
-                    <button type="submit">{t.give_role}</button>
-                </AdminGroupRoleForm>
+                <HeldRoles roles=g.roles client_ids=client_ids csrf=csrf.clone() holder="group_id" id=id/>
             </div>
             <div class="actions">
                 <AdminRenameGroupForm class="inline">

@@ -6,14 +6,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::admin::{contact_badge, AdminNav, Outcome};
+use super::admin::{contact_badge, AdminNav, HeldRoles, Outcome};
 use crate::{
     api::{admin_users::load_admin_user, error::error_text},
     components::{
         browser_text,
         forms::{
             AdminDeleteUserForm, AdminEndSessionsForm, AdminInviteForm, AdminPasswordForm, AdminProfileForm,
-            AdminRevokeConsentForm, AdminUserGroupForm, AdminUserRoleForm, ResetFactorsForm, UserEnabledForm,
+            AdminRevokeConsentForm, AdminUserGroupForm, ResetFactorsForm, UserEnabledForm,
         },
         moment::LocalTime,
         ErrorBanner, Layout, Loading,
@@ -126,7 +126,8 @@ fn UserDetail(v: AdminUserView) -> impl IntoView {
         <Sessions v=v.clone()/>
         <Consents v=v.clone()/>
         <Memberships v=v.clone()/>
-        <Roles v=v.clone()/>
+        <h2>{t.roles}</h2>
+        <HeldRoles roles=v.roles.clone() client_ids=v.client_ids.clone() csrf=csrf.clone() holder="user_id" id=id/>
         <Identities v=v.clone()/>
         <Factors v=v.clone()/>
         {delete}
@@ -253,55 +254,6 @@ fn Memberships(v: AdminUserView) -> impl IntoView {
         <h2>{t.admin_groups}</h2>
         {if any { view! { <ul class="rows">{rows}</ul> }.into_any() } else { view! { <p class="muted">{t.not_in_groups}</p> }.into_any() }}
         {add}
-    }
-}
-
-#[component]
-fn Roles(v: AdminUserView) -> impl IntoView {
-    let t = t();
-    let (csrf, id) = (v.csrf, v.user.id);
-    let rows = v
-        .roles
-        .into_iter()
-        .map(|r| {
-            let label = format!("{}:{}", r.client_id, r.role);
-            let (hidden, remove, row) = (hidden(&csrf, id), format!("{} {label}", t.remove), label.clone());
-            view! {
-                <li class="row admin-role" data-role=row>
-                    <code>{label}</code>
-                    <AdminUserRoleForm class="inline">
-                        {hidden}
-                        <input type="hidden" name="client_id" value=r.client_id/>
-                        <input type="hidden" name="role" value=r.role/>
-                        <input type="hidden" name="held" value="false"/>
-                        <button type="submit" aria-label=remove>{t.remove}</button>
-                    </AdminUserRoleForm>
-                </li>
-            }
-        })
-        .collect_view();
-    let any = !rows.is_empty();
-    let options = v
-        .client_ids
-        .into_iter()
-        .map(|c| {
-            let value = c.clone();
-            view! { <option value=value>{c}</option> }
-        })
-        .collect_view();
-    let give = hidden(&csrf, id);
-    view! {
-        <h2>{t.roles}</h2>
-        {if any { view! { <ul class="rows">{rows}</ul> }.into_any() } else { view! { <p class="muted">{t.no_roles}</p> }.into_any() }}
-        <AdminUserRoleForm class="inline">
-            {give}
-            <input type="hidden" name="held" value="true"/>
-            <label for="role-client">{t.client}</label>
-            <select id="role-client" name="client_id">{options}</select>
-            <label for="role-name">{t.role}</label>
-            <input id="role-name" name="role" required placeholder="editor"/>
-            <button type="submit">{t.give_role}</button>
-        </AdminUserRoleForm>
     }
 }
 

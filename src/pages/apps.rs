@@ -11,7 +11,7 @@ use crate::{
     components::{
         forms::{DeleteAppForm, EditAppForm, RegisterAppForm, RotateSecretForm},
         moment::LocalTime,
-        ErrorBanner, Layout, Loading, Notice,
+        ErrorBanner, Layout, Loading, Notice, SecretOnce,
     },
     i18n::{done_text, t},
     view::{AppsView, DevApp},
@@ -66,17 +66,7 @@ fn grant_boxes(prefix: &str, current: &[String]) -> impl IntoView {
 #[component]
 fn Apps(v: AppsView) -> impl IntoView {
     let t = t();
-    let secret = v.new_secret.map(|s| {
-        view! {
-            <div class="secret" role="status">
-                <p><strong>{t.secret_once}</strong></p>
-                <dl>
-                    <dt>{t.client_id}</dt><dd><code class="client-id">{s.client_id}</code></dd>
-                    <dt>{t.client_secret}</dt><dd><code class="client-secret">{s.secret}</code></dd>
-                </dl>
-            </div>
-        }
-    });
+    let secret = v.new_secret.map(|secret| view! { <SecretOnce secret/> });
     let csrf = v.csrf.clone();
     // An empty list is a sentence, not a `<ul>` holding a `<p>`.
     let list = if v.apps.is_empty() {

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     service::users::normalize_login,
-    store::StoreError,
+    store::{GrantRecord, SessionRow, StoreError},
     view::{AccountView, ActivityItem, AppGrant, BrowserSession},
 };
 
@@ -48,37 +48,42 @@ pub const USERNAME_COOLDOWN: i64 = 30 * 86_400;
 /// How long the account page says another account took an address this one had claimed.
 const CLAIM_DROPPED_SHOWN: i64 = 30 * 86_400;
 
+/// A session as the account and admin pages list it; `current` is the hash of the session
+/// looking at the page.
+pub(super) fn browser_session(s: SessionRow, current: &str, now: i64) -> BrowserSession {
+    BrowserSession {
+        current: s.session_hash == current,
+        id: s.session_hash,
+        browser: browser_name(&s.user_agent),
+        ip: s.ip,
+        started_at: moment(s.created_at, now),
+        last_seen_at: moment(s.last_seen_at, now),
+    }
+}
+
 impl Services {
+    /// A consent as the account and admin pages list it.
+    pub(super) fn app_grant(&self, g: GrantRecord, now: i64) -> AppGrant {
+        AppGrant {
+            scopes: self.scope_items(&g.scope),
+            client_id: g.client_id,
+            client_name: g.client_name,
+            granted_at: moment(g.granted_at, now),
+            last_used_at: g.last_used_at.map(|at| moment(at, now)),
+        }
+    }
+
     /// Everything the account page shows.
     pub async fn account_view(&self, session: &Session, csrf: String) -> Result<AccountView, ServiceError> {
         let now = self.now();
         let user = &session.user;
-        let apps = self
-            .store
-            .grants_for_user(user.id)
-            .await?
-            .into_iter()
-            .map(|g| AppGrant {
-                client_id: g.client_id,
-                client_name: g.client_name,
-                scopes: self.scope_items(&g.scope),
-                granted_at: moment(g.granted_at, now),
-                last_used_at: g.last_used_at.map(|at| moment(at, now)),
-            })
-            .collect();
+        let apps = self.store.grants_for_user(user.id).await?.into_iter().map(|g| self.app_grant(g, now)).collect();
         let sessions = self
             .store
             .sessions_for_user(user.id, now, now - super::session::IDLE_LIFETIME)
             .await?
             .into_iter()
-            .map(|s| BrowserSession {
-                current: s.session_hash == session.hash,
-                id: s.session_hash,
-                browser: browser_name(&s.user_agent),
-                ip: s.ip,
-                started_at: moment(s.created_at, now),
-                last_seen_at: moment(s.last_seen_at, now),
-            })
+            .map(|s| browser_session(s, &session.hash, now))
             .collect();
         // Shown for a month, while the dropped address is still missing.
         let claim_dropped = (user.email.is_none() || user.phone_number.is_none())

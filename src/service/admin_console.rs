@@ -2,17 +2,10 @@
 //! makes ([`Services::user_overview`], the group and role functions), so the two never
 //! disagree about an account.
 
-use super::{
-    present::{browser_name, moment},
-    session::Session,
-    ServiceError, Services,
-};
+use super::{account::browser_session, present::moment, session::Session, ServiceError, Services};
 use crate::{
     store::RoleHolder,
-    view::{
-        AdminFactor, AdminGroup, AdminGroupsView, AdminUserView, AppGrant, BrowserSession, GroupRef, HeldRole,
-        LinkedIdentity,
-    },
+    view::{AdminFactor, AdminGroup, AdminGroupsView, AdminUserView, GroupRef, HeldRole, LinkedIdentity},
 };
 
 impl Services {
@@ -28,29 +21,8 @@ impl Services {
         let o = self.user_overview(id).await?;
         let now = self.now();
         let second_factor = !o.factors.is_empty() || !o.passkeys.is_empty();
-        let sessions = o
-            .sessions
-            .into_iter()
-            .map(|s| BrowserSession {
-                current: s.session_hash == session.hash,
-                id: s.session_hash,
-                browser: browser_name(&s.user_agent),
-                ip: s.ip,
-                started_at: moment(s.created_at, now),
-                last_seen_at: moment(s.last_seen_at, now),
-            })
-            .collect();
-        let consents = o
-            .grants
-            .into_iter()
-            .map(|g| AppGrant {
-                scopes: self.scope_items(&g.scope),
-                client_id: g.client_id,
-                client_name: g.client_name,
-                granted_at: moment(g.granted_at, now),
-                last_used_at: g.last_used_at.map(|at| moment(at, now)),
-            })
-            .collect();
+        let sessions = o.sessions.into_iter().map(|s| browser_session(s, &session.hash, now)).collect();
+        let consents = o.grants.into_iter().map(|g| self.app_grant(g, now)).collect();
         let identities = o
             .identities
             .into_iter()
@@ -120,7 +92,8 @@ impl Services {
             groups.push(AdminGroup { id: g.id, name: g.name, members, roles });
         }
         groups.sort_by_key(|g| g.name.to_lowercase());
-        Ok(AdminGroupsView { groups, csrf })
+        let client_ids = self.store.list_clients().await?.into_iter().map(|c| c.client.client_id).collect();
+        Ok(AdminGroupsView { groups, client_ids, csrf })
     }
 
     /// Gives (`held`) or takes back a role of `client_id` from the user or group `holder`,
