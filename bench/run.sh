@@ -15,13 +15,8 @@ rounds="${1:-3}"; seconds="${2:-10}"
 backends="${BENCH_BACKENDS:-sqlite,postgres}"
 export BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16 64}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yaoshi-target}"
-# The build of the README's commands: the site, then the release binary that embeds it.
-bash .ci/tools.sh build
-export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
-bash .ci/site.sh
-cargo build --release --features ssr --bin yaoshi >&2
-bin="$CARGO_TARGET_DIR/release/yaoshi"
+# shellcheck source=build.sh
+source bench/build.sh
 site="${YAOSHI_SITE_DIR:-$PWD/target/site}"
 
 work="$(mktemp -d /tmp/yaoshi-bench.XXXXXX)"

@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-100000}"; rounds="${2:-50}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yaoshi-target}"
-bash .ci/tools.sh build
-export PATH="$HOME/.cargo/bin:${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/node_modules/.bin:$PATH"
-bash .ci/site.sh
-cargo build --release --features ssr --bin yaoshi >&2
-bin="$CARGO_TARGET_DIR/release/yaoshi"
+# shellcheck source=build.sh
+source bench/build.sh
 
 work="$(mktemp -d /tmp/yaoshi-search.XXXXXX)"
 server=""
