@@ -336,6 +336,10 @@ enum UserCommand {
         /// The display name.
         #[arg(long)]
         name: Option<String>,
+        /// The phone number (an empty value removes it; a new one is unverified until its
+        /// owner confirms it).
+        #[arg(long)]
+        phone: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -790,9 +794,10 @@ async fn user_command(s: &Services, cmd: UserCommand) -> Result<(), CliError> {
             let u = s.set_active(&username, true).await?;
             println!("enabled {}", u.username);
         }
-        UserCommand::Update { username, email, name, json } => {
+        UserCommand::Update { username, email, name, phone, json } => {
             let user = s.find_user(&username).await?;
-            let user = s.change_profile(user.id, &ProfileChanges { display_name: name, email }).await?;
+            let changes = ProfileChanges { display_name: name, email, phone_number: phone };
+            let user = s.change_profile(user.id, &changes).await?;
             emit(json, user_json(&user), || format!("updated {}", user.username));
         }
         UserCommand::ResetFactors { username, json } => {

@@ -437,6 +437,12 @@ pub struct AdminClient {
     pub grant_types: Vec<String>,
     /// Its exact redirect URIs.
     pub redirect_uris: Vec<String>,
+    /// The scopes it may ask for.
+    pub scopes: Vec<String>,
+    /// Where the browser may go after RP-initiated logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens go, or empty.
+    pub backchannel_logout_uri: String,
     /// Web origins allowed to call the token and user info endpoints (CORS).
     pub allowed_origins: Vec<String>,
 }

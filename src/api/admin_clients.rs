@@ -117,23 +117,49 @@ pub async fn admin_create_client(
     }
 }
 
-/// Saves a client's name and redirect URIs.
+/// Saves a client's registration: name, redirect URIs, the code, refresh and
+/// client_credentials grants (the switches' grants stay as they are), scopes and logout URIs.
 #[server(endpoint = "admin/clients/edit")]
+#[allow(clippy::too_many_arguments)]
 pub async fn admin_edit_client(
     csrf: String,
     client_id: String,
     name: String,
     redirect_uris: String,
+    authorization_code: Option<String>,
+    refresh_token: Option<String>,
+    client_credentials: Option<String>,
+    scopes: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
 ) -> Result<String, AppError> {
-    use crate::service::client_admin::ClientChanges;
+    use crate::{oauth::model::GrantType, service::client_admin::ClientChanges};
     let _checked_by_guard = csrf;
     let (s, parts, session) = super::ssr::signed_in_admin(CLIENTS_PAGE).await?;
-    let changes = ClientChanges {
-        name: Some(name.trim().to_owned()),
-        redirect_uris: Some(lines(&redirect_uris)),
-        ..ClientChanges::default()
-    };
-    let result = s.update_client(&client_id, &changes, Some(session.user.id)).await.map(|_| ());
+    let result = async {
+        let current = s.find_client(&client_id).await?.client.grant_types;
+        let switched = [GrantType::Password, GrantType::Implicit, GrantType::DeviceCode];
+        let mut grants = ticked([
+            ("authorization_code", authorization_code),
+            ("refresh_token", refresh_token),
+            ("client_credentials", client_credentials),
+            ("device_code", None),
+            ("password", None),
+        ])?;
+        grants.extend(current.into_iter().filter(|g| switched.contains(g)));
+        let backchannel = backchannel_logout_uri.trim().to_owned();
+        let changes = ClientChanges {
+            name: Some(name.trim().to_owned()),
+            redirect_uris: Some(lines(&redirect_uris)),
+            grants: Some(grants),
+            scopes: Some(lines(&scopes)),
+            post_logout_redirect_uris: Some(lines(&post_logout_redirect_uris)),
+            backchannel_logout_uri: Some(Some(backchannel).filter(|b| !b.is_empty())),
+            ..ClientChanges::default()
+        };
+        s.update_client(&client_id, &changes, Some(session.user.id)).await.map(|_| ())
+    }
+    .await;
     super::ssr::finish(&parts, CLIENTS_PAGE, "saved", result)
 }
 

@@ -51,19 +51,25 @@ pub async fn admin_create_user(
     }
 }
 
-/// Saves a user's display name and email address (a new address is unverified).
+/// Saves a user's display name, email address and phone number (a new address or number is
+/// unverified).
 #[server(endpoint = "admin/user/profile")]
 pub async fn admin_save_profile(
     csrf: String,
     user_id: i64,
     display_name: String,
     email: String,
+    phone_number: String,
 ) -> Result<String, AppError> {
     use crate::service::user_admin::ProfileChanges;
     let _checked_by_guard = csrf;
     let page = user_page(user_id);
     let (s, parts, _) = super::ssr::signed_in_admin(&page).await?;
-    let changes = ProfileChanges { display_name: Some(display_name), email: Some(email.trim().to_owned()) };
+    let changes = ProfileChanges {
+        display_name: Some(display_name),
+        email: Some(email.trim().to_owned()),
+        phone_number: Some(phone_number),
+    };
     let result = s.change_profile(user_id, &changes).await.map(|_| ());
     super::ssr::finish(&parts, &page, "saved", result)
 }

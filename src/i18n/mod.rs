@@ -351,6 +351,12 @@ pub struct Text {
     pub no_groups: &'static str,
     /// Saving a client's name and redirect URIs.
     pub save_uris: &'static str,
+    /// A client's scopes field.
+    pub client_scopes: &'static str,
+    /// A client's post-logout redirect URIs field.
+    pub post_logout_uris: &'static str,
+    /// A client's back-channel logout URI field.
+    pub backchannel_uri: &'static str,
     /// The register-client form.
     pub register_client: &'static str,
     /// Notice: user created.

@@ -278,6 +278,16 @@ fn ClientRow(c: AdminClient, csrf: String) -> impl IntoView {
     let id = c.client_id.clone();
     let field = |name: &str| format!("{id}-{name}");
     let (origins_id, name_id, uris_id) = (field("origins"), field("name"), field("uris"));
+    let (scopes_id, logout_id, backchannel_id) = (field("scopes"), field("logout"), field("backchannel"));
+    let (scopes_for, logout_for, backchannel_for) = (scopes_id.clone(), logout_id.clone(), backchannel_id.clone());
+    let base_grants = ["authorization_code", "refresh_token", "client_credentials"]
+        .into_iter()
+        .map(|g| {
+            let (box_id, for_id) = (field(g), field(g));
+            let on = c.grant_types.iter().any(|have| have == g);
+            view! { <label class="check" for=for_id><input type="checkbox" id=box_id name=g checked=on/><code>{g}</code></label> }
+        })
+        .collect_view();
     let kind = if c.confidential { t.confidential } else { t.public };
     let boxes = [
         ("trusted", t.skip_consent, c.trusted),
@@ -323,6 +333,13 @@ fn ClientRow(c: AdminClient, csrf: String) -> impl IntoView {
                 <input id=name_id name="name" value=name required/>
                 <label for=uris_for>{t.redirect_uris}</label>
                 <textarea id=uris_id name="redirect_uris" rows="2">{c.redirect_uris.join("\n")}</textarea>
+                {base_grants}
+                <label for=scopes_for>{t.client_scopes}</label>
+                <input id=scopes_id name="scopes" value=c.scopes.join(" ")/>
+                <label for=logout_for>{t.post_logout_uris}</label>
+                <textarea id=logout_id name="post_logout_redirect_uris" rows="1">{c.post_logout_redirect_uris.join("\n")}</textarea>
+                <label for=backchannel_for>{t.backchannel_uri}</label>
+                <input id=backchannel_id name="backchannel_logout_uri" type="url" value=c.backchannel_logout_uri/>
                 <button type="submit" aria-label=save_uris>{t.save_uris}</button>
             </AdminEditClientForm>
             <ClientPolicyForm class="inline">

@@ -94,7 +94,7 @@ fn UserDetail(v: AdminUserView) -> impl IntoView {
             </AdminDeleteUserForm>
         }
     });
-    let (display_name, email) = (u.display_name.clone(), u.email.clone());
+    let (display_name, email, phone) = (u.display_name.clone(), u.email.clone(), u.phone.clone());
     view! {
         <h1 id="admin-user-title">{u.username.clone()} {badges}</h1>
         <Outcome/>
@@ -112,6 +112,8 @@ fn UserDetail(v: AdminUserView) -> impl IntoView {
             <input id="display-name" name="display_name" value=display_name required/>
             <label for="email">{t.email}</label>
             <input id="email" name="email" type="email" value=email/>
+            <label for="phone">{t.phone_number}</label>
+            <input id="phone" name="phone_number" type="tel" value=phone/>
             <button type="submit">{t.save_profile}</button>
         </AdminProfileForm>
 

@@ -225,7 +225,11 @@ impl Services {
             let c = &r.client;
             let allowed_origins = self.store.client_origins(&c.client_id).await?;
             let factors = self.store.client_factor_policy(&c.client_id).await?.unwrap_or_default();
+            let logout = self.store.client_logout(&c.client_id).await?.unwrap_or_default();
             out.push(AdminClient {
+                scopes: c.scopes.iter().map(str::to_owned).collect(),
+                post_logout_redirect_uris: logout.post_logout_redirect_uris,
+                backchannel_logout_uri: logout.backchannel_logout_uri.unwrap_or_default(),
                 allowed_origins,
                 require_mfa: factors.require_mfa,
                 mfa_password_grant: factors.mfa_password_grant,

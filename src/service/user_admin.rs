@@ -24,6 +24,9 @@ pub struct ProfileChanges {
     pub display_name: Option<String>,
     /// The email address; `Some("")` removes it.
     pub email: Option<String>,
+    /// The phone number (E.164, or national in the server's region); `Some("")` removes it.
+    /// The same number keeps its verification; another is a claim until its owner verifies it.
+    pub phone_number: Option<String>,
 }
 
 /// What an operator sees of an account besides its profile: where it is signed in, what it
@@ -75,6 +78,16 @@ impl Services {
         let name = changes.display_name.clone().unwrap_or_else(|| user.display_name.clone());
         let email = changes.email.clone().unwrap_or_else(|| user.email.clone().unwrap_or_default());
         self.update_profile(id, &name, &email).await?;
+        if let Some(raw) = changes.phone_number.as_deref().map(str::trim) {
+            let phone = match raw {
+                "" => None,
+                raw => Some(
+                    super::contacts::normalize_phone(raw, &self.settings.contacts.default_region)
+                        .map_err(|e| ServiceError::InvalidField("phone_number", e.to_string()))?,
+                ),
+            };
+            self.store.claim_phone(id, phone.as_deref(), self.now()).await?;
+        }
         self.user(id).await
     }
 

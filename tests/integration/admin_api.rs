@@ -260,6 +260,18 @@ async fn users_routes(backend: Backend) {
     assert!(ok(&r, 200)["email"].is_null(), "PUT replaces: no email, no address");
     problem(&api.admin(Method::PATCH, &path, Some(json!({"display_name": ""}))).await, 400);
     problem(&api.admin(Method::PATCH, &path, Some(json!({"email": "nope"}))).await, 400);
+    let r = api.admin(Method::PATCH, &path, Some(json!({"phone_number": "13800138000"}))).await;
+    assert_eq!(
+        (ok(&r, 200)["phone_number"].as_str(), r.json["phone_number_verified"].as_bool()),
+        (Some("+8613800138000"), Some(false)),
+        "national numbers are read in the server's region, and a new one is a claim"
+    );
+    let bad = api.admin(Method::PATCH, &path, Some(json!({"phone_number": "call me"}))).await;
+    problem(&bad, 400);
+    assert_eq!(bad.json["field"], "phone_number");
+    assert!(
+        ok(&api.admin(Method::PATCH, &path, Some(json!({"phone_number": ""}))).await, 200)["phone_number"].is_null()
+    );
     problem(&api.admin(Method::PATCH, "/api/v1/users/999999", Some(patch)).await, 404);
     let carol_email = json!({"email": "carol@example.com"});
     let carol = found["users"][0]["id"].as_i64().unwrap();

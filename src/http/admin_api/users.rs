@@ -122,6 +122,8 @@ pub struct ProfileIn {
     pub display_name: String,
     /// The email address; a new one is unverified until its owner confirms it.
     pub email: Option<String>,
+    /// The phone number (E.164); a new one is unverified until its owner confirms it.
+    pub phone_number: Option<String>,
 }
 
 /// Profile fields to change, for `PATCH`: absent ones stay (an empty email removes it).
@@ -132,6 +134,8 @@ pub struct ProfilePatch {
     pub display_name: Option<String>,
     /// The email address (`""` removes it).
     pub email: Option<String>,
+    /// The phone number (`""` removes it).
+    pub phone_number: Option<String>,
 }
 
 /// A new password. `Debug` is not derived.
@@ -246,7 +250,11 @@ pub async fn replace(
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<ProfileIn>,
 ) -> Result<Response, Problem> {
-    let changes = ProfileChanges { display_name: Some(p.display_name), email: Some(p.email.unwrap_or_default()) };
+    let changes = ProfileChanges {
+        display_name: Some(p.display_name),
+        email: Some(p.email.unwrap_or_default()),
+        phone_number: Some(p.phone_number.unwrap_or_default()),
+    };
     change(&s, &headers, id, changes).await
 }
 
@@ -270,7 +278,8 @@ pub async fn patch(
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<ProfilePatch>,
 ) -> Result<Response, Problem> {
-    change(&s, &headers, id, ProfileChanges { display_name: p.display_name, email: p.email }).await
+    let changes = ProfileChanges { display_name: p.display_name, email: p.email, phone_number: p.phone_number };
+    change(&s, &headers, id, changes).await
 }
 
 /// Sets the password: every session of the user ends and every token is revoked.
