@@ -39,10 +39,7 @@ fn generator_python() -> Option<PathBuf> {
     if installed {
         return Some(python);
     }
-    let note = format!(
-        "no openapi-python-client for {} (`bash .ci/tools.sh system` installs it)",
-        python.display()
-    );
+    let note = format!("no openapi-python-client for {} (`bash .ci/tools.sh system` installs it)", python.display());
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(!ci, "{note}");
     eprintln!("openapi_client skipped: {note}");

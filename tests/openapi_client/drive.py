@@ -37,7 +37,7 @@ def generate(base_url: str, work: pathlib.Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(path), "--meta", "none",
          "--output-path", str(work / PACKAGE), "--fail-on-warning"],
-        env=env, capture_output=True, text=True, timeout=300,
+        check=False, env=env, capture_output=True, text=True, timeout=300,
     )
     if run.returncode != 0:
         sys.exit(f"openapi-python-client failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
