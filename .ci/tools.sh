@@ -6,9 +6,9 @@
 #   wasm-bindgen: wasm-bindgen-cli at the pinned version (a few minutes to compile, once;
 #                 `.ci/site.sh` runs this while the WASM compiles)
 #   build:        base and wasm-bindgen: everything `.ci/site.sh` needs
-#   system:       Debian's Chromium, PostgreSQL and nginx, and aiosmtpd, Django and
-#                 django-oauth-toolkit from PyPI in a venv (`.ci/test.sh` runs this while it
-#                 compiles)
+#   system:       Debian's Chromium, PostgreSQL and nginx, and aiosmtpd, Django,
+#                 django-oauth-toolkit and openapi-python-client from PyPI in a venv
+#                 (`.ci/test.sh` runs this while it compiles)
 #   test:         base, rustfmt and clippy
 #   dev:          build and cargo-leptos, for `cargo leptos watch` (about 25 minutes, once)
 set -euo pipefail
@@ -24,6 +24,9 @@ DOT_VERSION=3.4.1
 ARGON2_CFFI_VERSION=25.1.0
 BCRYPT_VERSION=5.0.0
 PSYCOPG_VERSION=3.3.9
+# The generator the admin API's OpenAPI document is checked with (tests/openapi_client/): it
+# brings httpx, attrs and ruff, which the client it writes uses.
+OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
 TOOLS_DIR="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 mode="${1:-build}"
@@ -129,5 +132,13 @@ sys.exit(django.get_version() != '$DJANGO_VERSION')" 2>/dev/null; then
     "$py/bin/python" -m pip install --quiet --disable-pip-version-check "django==$DJANGO_VERSION" \
       "django-oauth-toolkit==$DOT_VERSION" "argon2-cffi==$ARGON2_CFFI_VERSION" "bcrypt==$BCRYPT_VERSION" \
       "psycopg[binary]==$PSYCOPG_VERSION"
+  fi
+  # openapi-python-client, in the same venv: the admin API test generates a client with it
+  # from the served document and drives the API through that client.
+  if ! "$py/bin/python" -c "import httpx, attrs, importlib.metadata as m, sys
+sys.exit(m.version('openapi-python-client') != '$OPENAPI_PYTHON_CLIENT_VERSION')" 2>/dev/null; then
+    log "installing openapi-python-client $OPENAPI_PYTHON_CLIENT_VERSION into $py"
+    "$py/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
   fi
 fi

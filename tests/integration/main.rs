@@ -36,6 +36,7 @@ mod oidc;
 mod oidc_authorize;
 mod oidc_client_library;
 mod oidc_logout;
+mod openapi_client;
 mod outage;
 mod outbox_crash;
 mod page_stall;
