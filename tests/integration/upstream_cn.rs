@@ -124,7 +124,7 @@ async fn two_wechat_apps_with_one_unionid_are_one_account(backend: Backend) {
     assert_eq!((status, to.as_str()), (303, "/o/login/finish/"));
     finish_signup(&idp, &b, "li").await;
     let web = ("wechat".to_owned(), li.unionid(), li.openid(WEB_APP.0), Some(li.unionid()));
-    assert_eq!(identities(&idp, "li").await, [web.clone()]);
+    assert_eq!(identities(&idp, "li").await, std::slice::from_ref(&web));
 
     // In WeChat's browser: the official account, another openid, the same unionid.
     let w = wechat_browser();
@@ -165,7 +165,7 @@ async fn an_identity_seen_by_openid_first_is_upgraded_not_duplicated(backend: Ba
     assert_eq!(to, "/account");
     signed_in_as(&idp, &w2, "mei").await;
     let upgraded = ("wechat-mp".to_owned(), mei.unionid(), openid.clone(), Some(mei.unionid()));
-    assert_eq!(identities(&idp, "mei").await, [upgraded.clone()], "upgraded, not duplicated");
+    assert_eq!(identities(&idp, "mei").await, std::slice::from_ref(&upgraded), "upgraded, not duplicated");
 
     // From then on the website's QR login, with its own openid, is the same person.
     let b = browser();
