@@ -120,6 +120,13 @@ async fn two_wechat_apps_with_one_unionid_are_one_account(backend: Backend) {
     let b = browser();
     let (_, html) = idp.page(&b, "/o/login/").await;
     assert!(html.contains("href=\"/o/login/start/wechat?") && !html.contains("/o/login/start/wechat-mp"), "{html}");
+    assert!(html.contains("Sign in with WeChat") && html.contains("src=\"/providers/wechat.svg\""), "{html}");
+    let zh = b.get(idp.url("/o/login/")).header("Accept-Language", "zh-CN,zh;q=0.9").send().await.unwrap();
+    let zh = zh.text().await.unwrap();
+    assert!(zh.contains("使用 微信 登录"), "the Chinese page names the provider in Chinese: {zh}");
+    let icon = b.get(idp.url("/providers/wechat.svg")).send().await.unwrap();
+    assert_eq!(icon.status(), 200, "the icon is served from our own origin");
+    assert!(icon.text().await.unwrap().starts_with("<svg"));
     let (status, to) = sign_in_with(&idp, &b, "wechat", "/connect/qrconnect?appid=wx-web-app&").await;
     assert_eq!((status, to.as_str()), (303, "/o/login/finish/"));
     finish_signup(&idp, &b, "li").await;
