@@ -175,6 +175,10 @@ impl ProviderFile {
         q.token_via_get = self.token_via_get.unwrap_or(q.token_via_get);
         q.userinfo_auth = self.userinfo_auth.unwrap_or(q.userinfo_auth);
         q.pkce = self.pkce.unwrap_or(q.pkce);
+        let platform_keys = self.api_base.is_some() || self.agent_id.is_some() || self.alipay_public_key.is_some();
+        if platform_keys && !matches!(p.protocol, Protocol::Platform { .. }) {
+            return Err("api_base, agent_id and alipay_public_key belong to the qq, dingtalk, feishu, lark, wecom and alipay presets".into());
+        }
         match &mut p.protocol {
             Protocol::Oidc { issuer } => {
                 if let Some(i) = self.issuer {
@@ -393,6 +397,10 @@ agent_id = "1000002"
                 "QQ has no token_endpoint key",
             ),
             ("id = \"x\"\npreset = \"wechat\"\nunion_group = \"Not Valid\"\n", "bad union group"),
+            (
+                "id = \"g\"\npreset = \"github\"\napi_base = \"https://api.github.com\"\n",
+                "api_base on a plain OAuth 2.0 preset",
+            ),
         ] {
             assert!(
                 matches!(load_providers(&format!("{base}{extra}"), &none), Err(ConfigError::Invalid { .. })),
