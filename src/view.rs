@@ -207,6 +207,20 @@ pub struct ProviderLink {
     pub id: String,
     /// Its display name.
     pub name: String,
+    /// Its name for the Chinese page, where it differs (a preset's 微信, 钉钉, …).
+    pub name_zh: Option<String>,
+    /// Its icon's name under `/providers/` (`wechat` for `/providers/wechat.svg`).
+    pub icon: Option<String>,
+}
+
+impl ProviderLink {
+    /// The name shown in `locale`.
+    pub fn label(&self, locale: crate::i18n::Locale) -> &str {
+        match (locale, &self.name_zh) {
+            (crate::i18n::Locale::ZhCn, Some(zh)) => zh,
+            _ => &self.name,
+        }
+    }
 }
 
 /// What `/o/login/finish/` shows after a first sign-in with a provider.

@@ -36,8 +36,22 @@ pub async fn login_context() -> Result<LoginState, AppError> {
     let csrf = ssr::csrf_token(&parts)?;
     let user = ssr::session(&s, &parts).await?.map(|sess| sess.user);
     let admin = user.as_ref().is_some_and(|u| u.admin);
-    let providers =
-        s.providers().iter().map(|p| crate::view::ProviderLink { id: p.id.clone(), name: p.name.clone() }).collect();
+    let user_agent =
+        parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let providers = s
+        .offered_providers(user_agent)
+        .into_iter()
+        .map(|p| {
+            // A preset's own name has its Chinese name; a name the operator chose is kept as is.
+            let preset = p.preset.filter(|preset| preset.name() == p.name);
+            crate::view::ProviderLink {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                name_zh: preset.map(|preset| preset.name_zh().to_owned()).filter(|zh| *zh != p.name),
+                icon: p.preset.and_then(|preset| preset.icon()).map(str::to_owned),
+            }
+        })
+        .collect();
     Ok(LoginState {
         csrf,
         signed_in_as: user.map(|u| u.username),

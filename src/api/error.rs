@@ -46,6 +46,8 @@ pub enum AppError {
     UpstreamState,
     /// The provider's answer failed verification (issuer, signature, nonce, …).
     UpstreamRejected,
+    /// The provider answered with an error in its own format (WeChat's `errcode`, …).
+    UpstreamError,
     /// No enabled provider has that id.
     UnknownProvider,
     /// The provider identity belongs to another account.
@@ -104,7 +106,7 @@ struct Meta {
 
 impl AppError {
     /// The errors that carry no text of their own, which [`AppError::from_code`] can rebuild.
-    const WITHOUT_TEXT: [AppError; 31] = [
+    const WITHOUT_TEXT: [AppError; 32] = [
         AppError::BadCredentials,
         AppError::WrongPassword,
         AppError::SignedOut,
@@ -116,6 +118,7 @@ impl AppError {
         AppError::UpstreamDenied,
         AppError::UpstreamState,
         AppError::UpstreamRejected,
+        AppError::UpstreamError,
         AppError::UnknownProvider,
         AppError::IdentityTaken,
         AppError::AlreadyLinked,
@@ -158,6 +161,7 @@ impl AppError {
             E::UpstreamDenied => ("upstream_denied", 400, |t| t.err_upstream_denied),
             E::UpstreamState => ("upstream_state", 400, |t| t.err_upstream_state),
             E::UpstreamRejected => ("upstream_rejected", 400, |t| t.err_upstream_rejected),
+            E::UpstreamError => ("upstream_error", 400, |t| t.err_upstream_error),
             E::UnknownProvider => ("unknown_provider", 400, |t| t.err_unknown_provider),
             E::IdentityTaken => ("identity_taken", 400, |t| t.err_identity_taken),
             E::AlreadyLinked => ("already_linked", 400, |t| t.err_already_linked),

@@ -223,6 +223,7 @@ impl From<crate::service::upstream::UpstreamFailure> for AppError {
             F::Denied => AppError::UpstreamDenied,
             F::BadState => AppError::UpstreamState,
             F::Rejected => AppError::UpstreamRejected,
+            F::ProviderError => AppError::UpstreamError,
             F::IdentityTaken => AppError::IdentityTaken,
             F::AlreadyLinked => AppError::AlreadyLinked,
             F::Disabled => AppError::AccountDisabled,

@@ -6,7 +6,10 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use crate::oauth::upstream::{
-    check_endpoint, presets::Preset, valid_id, FieldMapping, Protocol, ProviderConfig, Secret, TokenAuth, UserinfoAuth,
+    check_endpoint,
+    dialect::{alipay, Dialect},
+    presets::Preset,
+    valid_id, FieldMapping, Protocol, ProviderConfig, Secret, TokenAuth, UserinfoAuth,
 };
 
 /// Whether a provider speaks OpenID Connect or plain OAuth 2.0.
@@ -26,7 +29,7 @@ pub enum ProviderKind {
 pub struct ProviderFile {
     /// URL-safe slug (`a-z0-9-_`, at most 32): `/o/login/start/<id>`, `/o/login/callback/<id>`.
     pub id: String,
-    /// `github`, `google`, `gitlab` or `wechat`.
+    /// `github`, `google`, `gitlab`, `wechat` or `wechat-official`.
     pub preset: Option<String>,
     /// Button text: "Sign in with <name>" (default: the preset's name, else the id).
     pub name: Option<String>,
@@ -68,6 +71,19 @@ pub struct ProviderFile {
     pub userinfo_auth: Option<UserinfoAuth>,
     /// Send PKCE (default true).
     pub pkce: Option<bool>,
+    /// Providers given the same `union_group` share identities by union id: set it on the
+    /// `wechat` and `wechat-official` providers of one WeChat Open Platform account, so that a
+    /// person is one account whichever application they sign in with (default: the provider's
+    /// own id).
+    pub union_group: Option<String>,
+    /// QQ, DingTalk, Feishu/Lark, WeCom, Alipay: where the provider's API is (default: the
+    /// preset's, such as `https://graph.qq.com`).
+    pub api_base: Option<String>,
+    /// WeCom: the application's `agentid` (required).
+    pub agent_id: Option<String>,
+    /// Alipay: Alipay's public key (base64 DER as the open platform shows it, or PEM;
+    /// required). The client secret is then our application's RSA private key.
+    pub alipay_public_key: Option<String>,
 }
 
 impl ProviderFile {
@@ -127,6 +143,8 @@ impl ProviderFile {
                     scopes,
                     link_by_verified_email: false,
                     quirks,
+                    union_group: None,
+                    preset: None,
                 }
             }
             (None, None) => return Err(invalid(format!("provider {id:?} needs a preset or a kind (oidc or oauth2)"))),
@@ -144,6 +162,12 @@ impl ProviderFile {
             p.scopes = scopes;
         }
         p.link_by_verified_email = self.link_by_verified_email;
+        if let Some(group) = self.union_group {
+            if !valid_id(&group) {
+                return Err(format!("union_group {group:?} must be 1-32 of a-z, 0-9, - and _"));
+            }
+            p.union_group = Some(group);
+        }
         let q = &mut p.quirks;
         q.token_auth = self.token_auth.or(q.token_auth);
         q.client_id_param = self.client_id_param.unwrap_or(std::mem::take(&mut q.client_id_param));
@@ -151,6 +175,10 @@ impl ProviderFile {
         q.token_via_get = self.token_via_get.unwrap_or(q.token_via_get);
         q.userinfo_auth = self.userinfo_auth.unwrap_or(q.userinfo_auth);
         q.pkce = self.pkce.unwrap_or(q.pkce);
+        let platform_keys = self.api_base.is_some() || self.agent_id.is_some() || self.alipay_public_key.is_some();
+        if platform_keys && !matches!(p.protocol, Protocol::Platform { .. }) {
+            return Err("api_base, agent_id and alipay_public_key belong to the qq, dingtalk, feishu, lark, wecom and alipay presets".into());
+        }
         match &mut p.protocol {
             Protocol::Oidc { issuer } => {
                 if let Some(i) = self.issuer {
@@ -160,6 +188,34 @@ impl ProviderFile {
                     return Err("an oidc provider takes its endpoints from discovery: set issuer only".into());
                 }
                 check_endpoint(issuer).map_err(|e| format!("issuer: {e}"))?;
+            }
+            Protocol::Platform { dialect, authorization_endpoint, api_base } => {
+                if self.issuer.is_some() || self.token_endpoint.is_some() || self.userinfo_endpoint.is_some() {
+                    return Err("this provider's endpoints are its authorization_endpoint and api_base".into());
+                }
+                if let Some(a) = self.authorization_endpoint {
+                    *authorization_endpoint = a;
+                }
+                if let Some(b) = self.api_base {
+                    *api_base = b;
+                }
+                check_endpoint(authorization_endpoint).map_err(|e| format!("authorization_endpoint: {e}"))?;
+                check_endpoint(api_base).map_err(|e| format!("api_base: {e}"))?;
+                match dialect {
+                    Dialect::WeCom { agent_id } => {
+                        *agent_id = self.agent_id.map(|a| a.trim().to_owned()).unwrap_or_default();
+                        if agent_id.is_empty() {
+                            return Err("a WeCom provider needs agent_id".into());
+                        }
+                    }
+                    Dialect::Alipay { alipay_public_key } => {
+                        *alipay_public_key = self.alipay_public_key.unwrap_or_default();
+                        alipay::public_key(alipay_public_key)?;
+                        alipay::private_key(p.client_secret.expose())
+                            .map_err(|e| format!("{e} (the client secret is the application private key)"))?;
+                    }
+                    Dialect::Qq | Dialect::DingTalk | Dialect::Feishu => {}
+                }
             }
             Protocol::OAuth2 { authorization_endpoint, token_endpoint, userinfo_endpoint, mapping } => {
                 if self.issuer.is_some() {
@@ -292,6 +348,65 @@ enabled = false
             shown.contains("Corp SSO") && !shown.contains("corp-secret-value") && !shown.contains("gh-secret"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn chinese_presets_take_their_own_keys() {
+        let none = |_: &str| None;
+        let text = r#"
+[[providers]]
+id = "wechat"
+preset = "wechat"
+client_id = "wx1"
+client_secret = "s"
+union_group = "wx-open"
+
+[[providers]]
+id = "qq"
+preset = "qq"
+client_id = "101"
+client_secret = "s"
+api_base = "http://127.0.0.1:9/qq"
+authorization_endpoint = "http://127.0.0.1:9/qq/oauth2.0/authorize"
+
+[[providers]]
+id = "wecom"
+preset = "wecom"
+client_id = "ww1"
+client_secret = "s"
+agent_id = "1000002"
+"#;
+        let ps = load_providers(text, &none).unwrap();
+        assert_eq!((ps[0].union_group(), ps[1].union_group()), ("wx-open", "qq"));
+        let Protocol::Platform { api_base, authorization_endpoint, .. } = &ps[1].protocol else { panic!("qq") };
+        assert_eq!(
+            (api_base.as_str(), authorization_endpoint.as_str()),
+            ("http://127.0.0.1:9/qq", "http://127.0.0.1:9/qq/oauth2.0/authorize")
+        );
+        assert!(
+            matches!(&ps[2].protocol, Protocol::Platform { dialect: Dialect::WeCom { agent_id }, .. } if agent_id == "1000002")
+        );
+
+        let base = "[[providers]]\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        for (extra, why) in [
+            ("id = \"w\"\npreset = \"wecom\"\n", "WeCom without agent_id"),
+            ("id = \"a\"\npreset = \"alipay\"\nalipay_public_key = \"AAAA\"\n", "Alipay keys that are not keys"),
+            ("id = \"q\"\npreset = \"qq\"\napi_base = \"http://qq.example\"\n", "plain http"),
+            (
+                "id = \"q\"\npreset = \"qq\"\ntoken_endpoint = \"https://qq.example/t\"\n",
+                "QQ has no token_endpoint key",
+            ),
+            ("id = \"x\"\npreset = \"wechat\"\nunion_group = \"Not Valid\"\n", "bad union group"),
+            (
+                "id = \"g\"\npreset = \"github\"\napi_base = \"https://api.github.com\"\n",
+                "api_base on a plain OAuth 2.0 preset",
+            ),
+        ] {
+            assert!(
+                matches!(load_providers(&format!("{base}{extra}"), &none), Err(ConfigError::Invalid { .. })),
+                "{why}"
+            );
+        }
     }
 
     #[test]

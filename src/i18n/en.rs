@@ -230,6 +230,7 @@ pub static EN: Text = Text {
     err_upstream_state: "This sign-in expired or was not started in this browser. Start again.",
     err_upstream_rejected:
         "The provider's answer could not be verified, so nothing was signed in or linked. Start again.",
+    err_upstream_error: "The provider answered with an error, so nothing was signed in or linked. Start again, or sign in another way.",
     err_unknown_provider: "This sign-in provider is not available.",
     err_identity_taken: "That account at the provider is already linked to another user.",
     err_already_linked: "Your account is already linked to an account at this provider. Unlink it first.",

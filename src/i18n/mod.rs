@@ -473,6 +473,7 @@ pub struct Text {
     pub err_upstream_denied: &'static str,
     pub err_upstream_state: &'static str,
     pub err_upstream_rejected: &'static str,
+    pub err_upstream_error: &'static str,
     pub err_unknown_provider: &'static str,
     pub err_identity_taken: &'static str,
     pub err_already_linked: &'static str,

@@ -227,6 +227,7 @@ pub static ZH: Text = Text {
     err_upstream_denied: "登录已在服务提供方处被取消或拒绝。",
     err_upstream_state: "此次登录已过期，或并非在此浏览器中发起。请重新开始。",
     err_upstream_rejected: "无法验证服务提供方的响应，未登录也未关联任何账户。请重新开始。",
+    err_upstream_error: "服务提供方返回了错误，未登录也未关联任何账户。请重新开始，或换一种方式登录。",
     err_unknown_provider: "此登录方式不可用。",
     err_identity_taken: "该第三方账户已关联到其他用户。",
     err_already_linked: "你的账户已关联此服务提供方的另一个账户，请先解除关联。",

@@ -98,8 +98,12 @@ fn ProviderLinks(providers: Vec<ProviderLink>, next: String) -> impl IntoView {
             .into_iter()
             .map(|p| {
                 let href = format!("/o/login/start/{}?next={next}", urlencode(&p.id));
-                let label = format!("{}{}{}", t.sign_in_with.0, p.name, t.sign_in_with.1);
-                view! { <a class="button provider" rel="external" href=href>{label}</a> }
+                let locale = use_context::<crate::i18n::Locale>().unwrap_or_default();
+                let label = format!("{}{}{}", t.sign_in_with.0, p.label(locale), t.sign_in_with.1);
+                let icon = p.icon.map(|i| {
+                    view! { <img class="provider-icon" src=format!("/providers/{i}.svg") alt="" width="20" height="20"/> }
+                });
+                view! { <a class="button provider" rel="external" href=href>{icon}<span>{label}</span></a> }
             })
             .collect_view();
         view! { <div class="providers">{links}</div> }

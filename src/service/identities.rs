@@ -151,6 +151,9 @@ impl Services {
         let identity = ExternalIdentity {
             provider: pending.provider.clone(),
             subject: pending.subject.clone(),
+            app_subject: pending.app_subject.clone(),
+            union_id: pending.union_id.clone(),
+            union_group: pending.union_group.clone(),
             user_id: 0,
             email: pending.email.clone(),
             created_at: now,
@@ -194,6 +197,9 @@ impl Services {
         let identity = ExternalIdentity {
             provider: pending.provider.clone(),
             subject: pending.subject.clone(),
+            app_subject: pending.app_subject.clone(),
+            union_id: pending.union_id.clone(),
+            union_group: pending.union_group.clone(),
             user_id: user.id,
             email: pending.email.clone(),
             created_at: self.now(),

@@ -24,8 +24,9 @@ use crate::{
         jose::JoseError,
         pkce,
         upstream::{
-            authorization_url, profile_from_claims, profile_from_mapping, propose_username, validate_callback,
-            validate_id_token, CallbackExpect, ExternalProfile, Protocol, ProviderConfig, TokenAuth, UpstreamError,
+            authorization_url, dialect::ExchangeInput, lookup, profile_from_claims, profile_from_mapping,
+            propose_username, validate_callback, validate_id_token, CallbackExpect, ExternalProfile, Protocol,
+            ProviderConfig, TokenAuth, UpstreamError,
         },
     },
     service::users::normalize_login,
@@ -53,6 +54,9 @@ pub enum UpstreamFailure {
     /// The provider's answer failed verification.
     #[error("provider answer rejected")]
     Rejected,
+    /// The provider answered with its own error (WeChat's `errcode`, …).
+    #[error("provider error")]
+    ProviderError,
     /// The identity belongs to another account.
     #[error("identity linked to another account")]
     IdentityTaken,
@@ -74,6 +78,7 @@ impl From<UpstreamError> for UpstreamFailure {
             UpstreamError::Denied { .. } => UpstreamFailure::Denied,
             UpstreamError::BadState => UpstreamFailure::BadState,
             UpstreamError::Rejected(_) => UpstreamFailure::Rejected,
+            UpstreamError::Provider { .. } => UpstreamFailure::ProviderError,
         }
     }
 }
@@ -115,6 +120,17 @@ pub struct CallbackOutcome {
     pub result: Result<Finished, UpstreamFailure>,
 }
 
+/// What is known of the identity a provider names.
+enum Known {
+    /// It is linked (and now keyed by its union id, if it has one).
+    Stored(ExternalIdentity),
+    /// Not at this provider, but the account with this id has it at another provider of
+    /// the union group.
+    Sibling(i64),
+    /// Nowhere.
+    Unknown,
+}
+
 /// The endpoints and rules of one provider, from its configuration or discovery.
 struct Endpoints {
     authorization: String,
@@ -154,6 +170,12 @@ impl Services {
         &self.settings.providers
     }
 
+    /// The providers the login page offers to a browser with this user agent (WeChat's own
+    /// browser gets the official-account login in place of the QR code).
+    pub fn offered_providers(&self, user_agent: &str) -> Vec<&ProviderConfig> {
+        crate::oauth::upstream::offered(&self.settings.providers, user_agent)
+    }
+
     /// The enabled provider with this id.
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
         self.settings.providers.iter().find(|p| p.id == id)
@@ -179,6 +201,15 @@ impl Services {
                 issuer: None,
                 iss_required: false,
                 token_auth: p.quirks.token_auth.unwrap_or(default_auth),
+            }),
+            Protocol::Platform { authorization_endpoint, api_base, .. } => Ok(Endpoints {
+                authorization: authorization_endpoint.clone(),
+                token: api_base.clone(),
+                userinfo: None,
+                jwks: None,
+                issuer: None,
+                iss_required: false,
+                token_auth: default_auth,
             }),
             Protocol::Oidc { issuer } => {
                 let m = self.upstream_client().metadata(issuer, self.now()).await?;
@@ -212,14 +243,19 @@ impl Services {
         let nonce = p.issuer().map(|_| random_token(""));
         let challenge = p.quirks.pkce.then(|| pkce::s256(&verifier));
         let redirect_uri = self.upstream_redirect_uri(&p.id);
-        let url = authorization_url(
-            p,
-            &endpoints.authorization,
-            &redirect_uri,
-            &state,
-            challenge.as_deref(),
-            nonce.as_deref(),
-        )?;
+        let url = match &p.protocol {
+            Protocol::Platform { dialect, .. } => {
+                dialect.authorization_url(&endpoints.authorization, &p.client_id, &p.scopes, &redirect_uri, &state)?
+            }
+            _ => authorization_url(
+                p,
+                &endpoints.authorization,
+                &redirect_uri,
+                &state,
+                challenge.as_deref(),
+                nonce.as_deref(),
+            )?,
+        };
         let now = self.now();
         let flow = UpstreamLogin {
             flow_hash: sha256_hex(&flow_token),
@@ -281,15 +317,14 @@ impl Services {
             tracing::warn!(provider = %p.id, error = %e, "provider callback refused");
             UpstreamFailure::from(e)
         })?;
-        let existing = self.store.external_identity(&p.id, &profile.subject).await.map_err(store_failure)?;
         if let Some(link_user) = flow.link_user_id {
             // The account to link is the one still signed in in this browser.
             if session.map(|s| s.user.id) != Some(link_user) {
                 return Err(UpstreamFailure::BadState);
             }
-            return self.link_profile(p, &profile, link_user, existing).await;
+            return self.link_profile(p, &profile, link_user).await;
         }
-        match existing {
+        match self.identity_to_sign_in(p, &profile).await? {
             Some(identity) => {
                 let user = self
                     .store
@@ -327,13 +362,29 @@ impl Services {
     ) -> Result<ExternalProfile, UpstreamError> {
         let endpoints = self.endpoints(p).await?;
         let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let code_params: &[&str] = match &p.protocol {
+            Protocol::Platform { dialect, .. } => dialect.code_params(),
+            _ => &["code"],
+        };
         let expect = CallbackExpect {
             state: &flow.state,
             issuer: endpoints.issuer.as_deref(),
             iss_required: endpoints.iss_required,
+            code_params,
         };
         let code = validate_callback(&params, &expect)?;
         let redirect_uri = self.upstream_redirect_uri(&p.id);
+        if let Protocol::Platform { dialect, api_base, .. } = &p.protocol {
+            let input = ExchangeInput {
+                api_base: api_base.clone(),
+                client_id: p.client_id.clone(),
+                client_secret: p.client_secret.clone(),
+                code,
+                redirect_uri,
+                now: self.now(),
+            };
+            return self.upstream_client().run_exchange(dialect.exchange(input)?).await;
+        }
         let verifier = p.quirks.pkce.then_some(flow.pkce_verifier.as_str());
         let client = self.upstream_client();
         let tokens =
@@ -341,8 +392,16 @@ impl Services {
         match &p.protocol {
             Protocol::OAuth2 { mapping, .. } => {
                 let endpoint = endpoints.userinfo.as_deref().unwrap_or_default();
-                profile_from_mapping(&client.userinfo(p, endpoint, &tokens).await?, mapping)
+                let mut profile = profile_from_mapping(&client.userinfo(p, endpoint, &tokens).await?, mapping)?;
+                // WeChat names the unionid in the token response too (the user info of an
+                // application without the permission to read it leaves it out).
+                if let (None, Some(path)) = (&profile.union_id, &mapping.union_id) {
+                    let raw = Value::Object(tokens.raw.clone());
+                    profile.union_id = lookup(&raw, path).and_then(Value::as_str).map(str::to_owned);
+                }
+                Ok(profile)
             }
+            Protocol::Platform { .. } => Err(UpstreamError::Unavailable("a platform provider has its own flow".into())),
             Protocol::Oidc { issuer } => {
                 let id_token = tokens
                     .id_token
@@ -390,25 +449,94 @@ impl Services {
         claims.map_err(|e| UpstreamError::Rejected(format!("ID Token: {e}")))
     }
 
+    /// The identity `profile` names, found as WeChat-style providers need it:
+    ///
+    /// 1. by union id at this provider: the person signed in here before;
+    /// 2. by the per-application id at this provider: an identity first seen before the
+    ///    application was bound to its platform account, which is upgraded in place to the
+    ///    union id now given (never duplicated);
+    /// 3. by union id at another provider of the union group (the same person through another
+    ///    application of the platform account): [`Known::Sibling`], the account to add this
+    ///    provider's identity to.
+    async fn known_identity(&self, p: &ProviderConfig, profile: &ExternalProfile) -> Result<Known, UpstreamFailure> {
+        let union = match profile.union_id.as_deref() {
+            Some(u) => self.store.identities_by_union(p.union_group(), u).await.map_err(store_failure)?,
+            None => Vec::new(),
+        };
+        if let Some(own) = union.iter().find(|i| i.provider == p.id) {
+            return Ok(Known::Stored(own.clone()));
+        }
+        let by_app = self.store.identity_by_app_subject(&p.id, &profile.subject).await.map_err(store_failure)?;
+        if let Some(mut identity) = by_app {
+            if let (None, Some(u)) = (&identity.union_id, profile.union_id.as_deref()) {
+                if union.iter().any(|i| i.user_id != identity.user_id) {
+                    tracing::warn!(
+                        provider = %p.id,
+                        "a union id names another account than the application id; the application id's account is kept"
+                    );
+                }
+                self.store
+                    .set_identity_union(&p.id, &profile.subject, p.union_group(), u)
+                    .await
+                    .map_err(store_failure)?;
+                identity.subject = u.to_owned();
+                identity.union_id = Some(u.to_owned());
+                identity.union_group = Some(p.union_group().to_owned());
+            }
+            return Ok(Known::Stored(identity));
+        }
+        Ok(union.first().map_or(Known::Unknown, |sibling| Known::Sibling(sibling.user_id)))
+    }
+
+    /// The identity of `profile` found by [`Self::known_identity`], adding it to the account
+    /// of a sibling provider's identity.
+    async fn identity_to_sign_in(
+        &self,
+        p: &ProviderConfig,
+        profile: &ExternalProfile,
+    ) -> Result<Option<ExternalIdentity>, UpstreamFailure> {
+        match self.known_identity(p, profile).await? {
+            Known::Stored(i) => Ok(Some(i)),
+            Known::Unknown => Ok(None),
+            Known::Sibling(user_id) => {
+                let identity = self.identity_record(p, profile, user_id);
+                match self.store.link_identity(&identity).await {
+                    Ok(()) => Ok(Some(identity)),
+                    // The account already has another identity at this provider.
+                    Err(StoreError::Conflict(_)) => Err(UpstreamFailure::AlreadyLinked),
+                    Err(e) => Err(store_failure(e)),
+                }
+            }
+        }
+    }
+
+    /// The identity record for `profile` at `p`, linked to `user_id`.
+    fn identity_record(&self, p: &ProviderConfig, profile: &ExternalProfile, user_id: i64) -> ExternalIdentity {
+        ExternalIdentity {
+            provider: p.id.clone(),
+            subject: profile.key().to_owned(),
+            app_subject: profile.subject.clone(),
+            union_id: profile.union_id.clone(),
+            union_group: profile.union_id.as_ref().map(|_| p.union_group().to_owned()),
+            user_id,
+            email: profile.email.clone(),
+            created_at: self.now(),
+        }
+    }
+
     async fn link_profile(
         &self,
         p: &ProviderConfig,
         profile: &ExternalProfile,
         user_id: i64,
-        existing: Option<ExternalIdentity>,
     ) -> Result<Finished, UpstreamFailure> {
-        match existing {
-            Some(i) if i.user_id == user_id => return Ok(Finished::Linked),
-            Some(_) => return Err(UpstreamFailure::IdentityTaken),
-            None => {}
+        match self.known_identity(p, profile).await? {
+            Known::Stored(i) if i.user_id == user_id => return Ok(Finished::Linked),
+            Known::Stored(_) => return Err(UpstreamFailure::IdentityTaken),
+            Known::Sibling(other) if other != user_id => return Err(UpstreamFailure::IdentityTaken),
+            Known::Sibling(_) | Known::Unknown => {}
         }
-        let identity = ExternalIdentity {
-            provider: p.id.clone(),
-            subject: profile.subject.clone(),
-            user_id,
-            email: profile.email.clone(),
-            created_at: self.now(),
-        };
+        let identity = self.identity_record(p, profile, user_id);
         match self.store.link_identity(&identity).await {
             Ok(()) => Ok(Finished::Linked),
             // The account has an identity at this provider (or the identity was just linked
@@ -426,13 +554,17 @@ impl Services {
         next: &str,
     ) -> Result<String, UpstreamFailure> {
         let username = self.free_username(&propose_username(&profile)).await.map_err(store_failure)?;
-        let email = profile.email.filter(|e| super::users::validate_email(e).is_ok());
+        let email = profile.email.clone().filter(|e| super::users::validate_email(e).is_ok());
         let token = random_token("");
         let now = self.now();
+        let key = profile.key().to_owned();
         let pending = PendingIdentity {
             pending_hash: sha256_hex(&token),
             provider: p.id.clone(),
-            subject: profile.subject,
+            subject: key,
+            union_group: profile.union_id.as_ref().map(|_| p.union_group().to_owned()),
+            union_id: profile.union_id,
+            app_subject: profile.subject,
             username,
             display_name: profile.display_name,
             email_verified: profile.email_verified && email.is_some(),

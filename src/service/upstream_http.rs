@@ -18,8 +18,9 @@ use serde_json::Value;
 use crate::oauth::{
     jose::JwkSet,
     upstream::{
-        discovery_url, parse_token_response, ProviderConfig, TokenAuth, TokenResponse, UpstreamError, UpstreamMetadata,
-        UserinfoAuth,
+        dialect::{Answer, Body, Call, Exchange, Method, Next, MAX_CALLS},
+        discovery_url, parse_token_response, ExternalProfile, ProviderConfig, TokenAuth, TokenResponse, UpstreamError,
+        UpstreamMetadata, UserinfoAuth,
     },
 };
 
@@ -64,6 +65,14 @@ impl UpstreamClient {
 
     /// Sends `req` and returns the status and the JSON body (at most [`MAX_BODY`] bytes).
     async fn send_json(&self, req: RequestBuilder) -> Result<(u16, Value), UpstreamError> {
+        let (status, body) = self.read_body(req.header(header::ACCEPT, "application/json")).await?;
+        let json = serde_json::from_slice(&body)
+            .map_err(|_| UpstreamError::Unavailable(format!("HTTP {status}: not a JSON document")))?;
+        Ok((status, json))
+    }
+
+    /// Sends `req` and returns the status and the body (at most [`MAX_BODY`] bytes).
+    async fn read_body(&self, req: RequestBuilder) -> Result<(u16, Vec<u8>), UpstreamError> {
         let failed = |e: reqwest::Error| {
             let what = if e.is_timeout() {
                 "timed out"
@@ -75,7 +84,7 @@ impl UpstreamClient {
             // Without the URL: a query may carry a token (WeChat's user info).
             UpstreamError::Unavailable(format!("{what}: {}", e.without_url()))
         };
-        let mut resp = req.header(header::ACCEPT, "application/json").send().await.map_err(failed)?;
+        let mut resp = req.send().await.map_err(failed)?;
         let status = resp.status().as_u16();
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Err(UpstreamError::Unavailable(format!("HTTP {status}: response too large")));
@@ -87,9 +96,7 @@ impl UpstreamClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let json = serde_json::from_slice(&body)
-            .map_err(|_| UpstreamError::Unavailable(format!("HTTP {status}: not a JSON document")))?;
-        Ok((status, json))
+        Ok((status, body))
     }
 
     /// GETs a JSON document that must come with a 2xx status.
@@ -179,6 +186,41 @@ impl UpstreamClient {
             }
             other => other,
         }
+    }
+
+    /// Runs a provider's own flow ([`crate::oauth::upstream::dialect`]): sends each request
+    /// it asks for and hands it the answer, until it names the user.
+    pub async fn run_exchange(&self, mut ex: Box<dyn Exchange + Send>) -> Result<ExternalProfile, UpstreamError> {
+        let mut call = ex.start()?;
+        for _ in 0..MAX_CALLS {
+            let answer = self.send(&call).await?;
+            match ex.answer(&answer)? {
+                Next::Send(next) => call = next,
+                Next::Done(profile) => return Ok(profile),
+            }
+        }
+        Err(UpstreamError::Unavailable(format!("no answer after {MAX_CALLS} requests")))
+    }
+
+    /// Sends one request of a provider's flow; the body comes back as text (at most
+    /// [`MAX_BODY`] bytes), whatever its type: QQ answers JSONP as `text/html`.
+    async fn send(&self, call: &Call) -> Result<Answer, UpstreamError> {
+        let mut req = match call.method {
+            Method::Get => self.http.get(&call.url),
+            Method::Post => self.http.post(&call.url),
+        };
+        for (name, value) in &call.headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        req = match &call.body {
+            Body::Empty => req,
+            Body::Form(pairs) => req.form(pairs),
+            Body::Json(v) => req.json(v),
+        };
+        let (status, body) = self.read_body(req).await?;
+        let body = String::from_utf8(body)
+            .map_err(|_| UpstreamError::Unavailable(format!("HTTP {status}: the answer is not UTF-8 text")))?;
+        Ok(Answer { status, body })
     }
 
     /// The user-info document for `token` (RFC 6750 §2.1 header, or the provider's query

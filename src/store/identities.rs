@@ -25,6 +25,23 @@ pub trait IdentityStore: Send + Sync {
     async fn delete_pending_identity(&self, pending_hash: &str) -> StoreResult<()>;
     /// The account linked to `(provider, subject)`, if any.
     async fn external_identity(&self, provider: &str, subject: &str) -> StoreResult<Option<ExternalIdentity>>;
+    /// The identity whose per-application id at `provider` is `app_subject`, if any.
+    async fn identity_by_app_subject(&self, provider: &str, app_subject: &str)
+        -> StoreResult<Option<ExternalIdentity>>;
+    /// The identities, at any provider of `union_group`, of the person with `union_id`, oldest
+    /// first.
+    async fn identities_by_union(&self, union_group: &str, union_id: &str) -> StoreResult<Vec<ExternalIdentity>>;
+    /// Upgrades in place the identity `(provider, app_subject)` that has no union id yet:
+    /// records `union_id` in `union_group` and makes it the identity's key. Returns whether a
+    /// row changed (none: the identity is gone or already has a union id); `Conflict` if the
+    /// provider already has an identity keyed by that union id.
+    async fn set_identity_union(
+        &self,
+        provider: &str,
+        app_subject: &str,
+        union_group: &str,
+        union_id: &str,
+    ) -> StoreResult<bool>;
     /// The identities linked to a user, by provider id.
     async fn identities_for_user(&self, user_id: i64) -> StoreResult<Vec<ExternalIdentity>>;
     /// Links an identity to its user; `Conflict` if `(provider, subject)` is linked already
@@ -44,10 +61,14 @@ pub trait IdentityStore: Send + Sync {
 const UPSTREAM_LOGIN_COLUMNS: &str =
     "flow_hash, provider, state, pkce_verifier, nonce, next, link_user_id, created_at, expires_at";
 
-const PENDING_COLUMNS: &str =
-    "pending_hash, provider, subject, username, display_name, email, email_verified, next, created_at, expires_at";
+const PENDING_COLUMNS: &str = "pending_hash, provider, subject, app_subject, union_id, union_group, username, \
+     display_name, email, email_verified, next, created_at, expires_at";
 
-const IDENTITY_COLUMNS: &str = "provider, subject, user_id, email, created_at";
+const IDENTITY_COLUMNS: &str = "provider, subject, app_subject, union_id, union_group, user_id, email, created_at";
+
+const INSERT_IDENTITY: &str =
+    "INSERT INTO external_identities (provider, subject, app_subject, union_id, union_group, \
+     user_id, email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 // One body for both back ends (`$N` placeholders work on SQLite and PostgreSQL alike).
 macro_rules! identity_sql {
@@ -81,13 +102,16 @@ macro_rules! identity_sql {
 
             async fn insert_pending_identity(&self, p: &PendingIdentity) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO pending_identities (pending_hash, provider, subject, username, display_name, email,
-                        email_verified, next, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO pending_identities (pending_hash, provider, subject, app_subject, union_id, union_group,
+                        username, display_name, email, email_verified, next, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&p.pending_hash)
                 .bind(&p.provider)
                 .bind(&p.subject)
+                .bind(&p.app_subject)
+                .bind(&p.union_id)
+                .bind(&p.union_group)
                 .bind(&p.username)
                 .bind(&p.display_name)
                 .bind(&p.email)
@@ -115,15 +139,51 @@ macro_rules! identity_sql {
                 Ok(sqlx::query_as::<_, ExternalIdentity>(&sql).bind(provider).bind(subject).fetch_optional(&self.pool).await?)
             }
 
+            async fn identity_by_app_subject(&self, provider: &str, app_subject: &str) -> StoreResult<Option<ExternalIdentity>> {
+                let sql = format!("SELECT {IDENTITY_COLUMNS} FROM external_identities WHERE provider = $1 AND app_subject = $2");
+                Ok(sqlx::query_as::<_, ExternalIdentity>(&sql).bind(provider).bind(app_subject).fetch_optional(&self.pool).await?)
+            }
+
+            async fn identities_by_union(&self, union_group: &str, union_id: &str) -> StoreResult<Vec<ExternalIdentity>> {
+                let sql = format!(
+                    "SELECT {IDENTITY_COLUMNS} FROM external_identities WHERE union_group = $1 AND union_id = $2
+                     ORDER BY created_at, provider"
+                );
+                Ok(sqlx::query_as::<_, ExternalIdentity>(&sql).bind(union_group).bind(union_id).fetch_all(&self.pool).await?)
+            }
+
+            async fn set_identity_union(
+                &self,
+                provider: &str,
+                app_subject: &str,
+                union_group: &str,
+                union_id: &str,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE external_identities SET subject = $4, union_id = $4, union_group = $3
+                     WHERE provider = $1 AND app_subject = $2 AND union_id IS NULL",
+                )
+                .bind(provider)
+                .bind(app_subject)
+                .bind(union_group)
+                .bind(union_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn identities_for_user(&self, user_id: i64) -> StoreResult<Vec<ExternalIdentity>> {
                 let sql = format!("SELECT {IDENTITY_COLUMNS} FROM external_identities WHERE user_id = $1 ORDER BY provider");
                 Ok(sqlx::query_as::<_, ExternalIdentity>(&sql).bind(user_id).fetch_all(&self.pool).await?)
             }
 
             async fn link_identity(&self, i: &ExternalIdentity) -> StoreResult<()> {
-                sqlx::query("INSERT INTO external_identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query(INSERT_IDENTITY)
                     .bind(&i.provider)
                     .bind(&i.subject)
+                    .bind(&i.app_subject)
+                    .bind(&i.union_id)
+                    .bind(&i.union_group)
                     .bind(i.user_id)
                     .bind(&i.email)
                     .bind(i.created_at)
@@ -141,9 +201,12 @@ macro_rules! identity_sql {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or_else(|| StoreError::Conflict("username held back after an account deletion".into()))?;
-                sqlx::query("INSERT INTO external_identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query(INSERT_IDENTITY)
                     .bind(&i.provider)
                     .bind(&i.subject)
+                    .bind(&i.app_subject)
+                    .bind(&i.union_id)
+                    .bind(&i.union_group)
                     .bind(user.id)
                     .bind(&i.email)
                     .bind(i.created_at)

@@ -523,8 +523,15 @@ pub struct PendingIdentity {
     pub pending_hash: String,
     /// The provider's id.
     pub provider: String,
-    /// The provider's id for the user.
+    /// The identity's key at the provider: the union id if it gave one, else `app_subject`.
     pub subject: String,
+    /// The provider's id for the user in our application (WeChat's `openid`).
+    pub app_subject: String,
+    /// The provider's id for the user across the applications of one platform account
+    /// (WeChat's `unionid`), if it gave one.
+    pub union_id: Option<String>,
+    /// The providers sharing `union_id` (set with it).
+    pub union_group: Option<String>,
     /// The username proposed for a new account.
     pub username: String,
     /// The name the provider gave.
@@ -546,8 +553,17 @@ pub struct PendingIdentity {
 pub struct ExternalIdentity {
     /// The provider's id.
     pub provider: String,
-    /// The provider's id for the user.
+    /// The identity's key at the provider: the union id if it gave one when the identity was
+    /// linked (or since), else `app_subject`.
     pub subject: String,
+    /// The provider's id for the user in our application (WeChat's `openid`; for providers
+    /// with one id per user, the same as `subject`).
+    pub app_subject: String,
+    /// The provider's id for the user across the applications of one platform account
+    /// (WeChat's `unionid`), once known.
+    pub union_id: Option<String>,
+    /// The providers sharing `union_id`: an identity is found by it from any of them.
+    pub union_group: Option<String>,
     /// The account.
     pub user_id: i64,
     /// The email the provider gave when it was linked.

@@ -48,4 +48,5 @@ mod self_service;
 mod store;
 mod token_grants;
 mod token_revoke_introspect;
+mod upstream_cn;
 mod upstream_login;

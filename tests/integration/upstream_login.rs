@@ -39,6 +39,8 @@ fn oidc_provider(id: &str, name: &str, issuer: &str) -> ProviderConfig {
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         link_by_verified_email: false,
         quirks: Quirks::default(),
+        union_group: None,
+        preset: None,
     }
 }
 
@@ -457,6 +459,9 @@ async fn a_provider_answering_in_nine_seconds_still_signs_in(backend: Backend) {
     let identity = ExternalIdentity {
         provider: "fake".into(),
         subject: "fake-user-1".into(),
+        app_subject: "fake-user-1".into(),
+        union_id: None,
+        union_group: None,
         user_id: fay,
         email: None,
         created_at: idp.services.now(),

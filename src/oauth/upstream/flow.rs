@@ -60,6 +60,9 @@ pub struct CallbackExpect<'a> {
     pub issuer: Option<&'a str>,
     /// The provider advertises `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
+    /// The parameters that may carry the code, the first present one used (`code`;
+    /// DingTalk's `authCode`, Alipay's `auth_code`).
+    pub code_params: &'a [&'a str],
 }
 
 /// Checks an authorization response and returns its `code`.
@@ -93,7 +96,7 @@ pub fn validate_callback(params: &[(String, String)], expect: &CallbackExpect) -
         let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
         return Err(UpstreamError::Denied { error });
     }
-    match get("code") {
+    match expect.code_params.iter().find_map(|name| get(name)) {
         Some(code) if !code.is_empty() && code.len() <= MAX_CODE_LEN => Ok(code.to_owned()),
         _ => Err(UpstreamError::Rejected("the callback has no usable code".into())),
     }
@@ -125,8 +128,8 @@ pub fn parse_token_response(body: &Value) -> Result<TokenResponse, UpstreamError
     if let Some(error) = map.get("error") {
         return Err(UpstreamError::Rejected(format!("the token endpoint answered {error}")));
     }
-    if let Some(code) = map.get("errcode").filter(|c| c.as_i64() != Some(0)) {
-        return Err(UpstreamError::Rejected(format!("the token endpoint answered errcode {code}")));
+    if let Some(e) = super::profile::errcode_error(body) {
+        return Err(e);
     }
     let access_token = match map.get("access_token").and_then(Value::as_str) {
         Some(t) if !t.is_empty() => t.to_owned(),
@@ -183,7 +186,7 @@ mod tests {
     }
 
     fn expect(iss_required: bool) -> CallbackExpect<'static> {
-        CallbackExpect { state: "the-state", issuer: Some(ISSUER), iss_required }
+        CallbackExpect { state: "the-state", issuer: Some(ISSUER), iss_required, code_params: &["code"] }
     }
 
     #[test]
@@ -239,7 +242,11 @@ mod tests {
             Ok("c1".into()),
             "iss is optional where not advertised"
         );
-        let oauth2 = CallbackExpect { state: "the-state", issuer: None, iss_required: false };
+        let oauth2 = CallbackExpect { state: "the-state", issuer: None, iss_required: false, code_params: &["code"] };
+        let dingtalk = CallbackExpect { code_params: &["authCode", "code"], ..oauth2 };
+        let ding = pairs(&[("authCode", "a1"), ("state", "the-state")]);
+        assert_eq!(validate_callback(&ding, &dingtalk), Ok("a1".into()));
+        assert!(validate_callback(&ding, &oauth2).is_err(), "only the provider's own parameter names");
         assert_eq!(validate_callback(&wrong, &oauth2), Ok("c1".into()), "no issuer to compare with");
         let twice = pairs(&[("code", "c1"), ("state", "the-state"), ("code", "c2")]);
         assert!(matches!(validate_callback(&twice, &expect(false)), Err(UpstreamError::Rejected(_))));
@@ -268,10 +275,10 @@ mod tests {
         let wechat = parse_token_response(&json!({"access_token": "at", "openid": "o1", "expires_in": 7200})).unwrap();
         assert_eq!(wechat.raw["openid"], "o1");
         assert!(matches!(parse_token_response(&json!({"error": "invalid_grant"})), Err(UpstreamError::Rejected(_))));
-        assert!(matches!(
-            parse_token_response(&json!({"errcode": 40029, "errmsg": "invalid code"})),
-            Err(UpstreamError::Rejected(_))
-        ));
+        assert_eq!(
+            parse_token_response(&json!({"errcode": 40029, "errmsg": "invalid code"})).unwrap_err(),
+            UpstreamError::Provider { code: "40029".into(), message: "invalid code".into() }
+        );
         assert!(matches!(
             parse_token_response(&json!({"access_token": "at", "token_type": "mac"})),
             Err(UpstreamError::Rejected(_))

@@ -7,10 +7,12 @@
 //! | what                                              | file          |
 //! |---------------------------------------------------|---------------|
 //! | provider configuration, upstream metadata          | `mod.rs`      |
-//! | presets (GitHub, Google, GitLab, WeChat)           | `presets.rs`  |
+//! | presets (GitHub, Google, GitLab, WeChat, QQ, DingTalk, Feishu/Lark, WeCom, Alipay) | `presets.rs`  |
+//! | providers with their own flows (QQ, DingTalk, Feishu, WeCom, Alipay) | `dialect/` |
 //! | authorization request, callback, token response, ID Token (RFC 6749 §4.1, RFC 7636, RFC 9207, OIDC Core §3.1.3.7) | `flow.rs` |
 //! | the upstream user as a profile, username proposal  | `profile.rs`  |
 
+pub mod dialect;
 mod flow;
 pub mod presets;
 mod profile;
@@ -68,6 +70,15 @@ pub enum Protocol {
         /// Where the user-info document keeps each field.
         mapping: FieldMapping,
     },
+    /// A provider with its own flow after the callback ([`dialect`]).
+    Platform {
+        /// Which flow.
+        dialect: dialect::Dialect,
+        /// Where the browser is sent.
+        authorization_endpoint: String,
+        /// Where the provider's API is (`https://graph.qq.com`, `https://api.dingtalk.com`, …).
+        api_base: String,
+    },
 }
 
 /// Where an OAuth 2.0 provider's user-info document keeps each field: dotted paths such as
@@ -77,6 +88,10 @@ pub enum Protocol {
 pub struct FieldMapping {
     /// The stable, unique user id (a number is taken as its decimal text).
     pub subject: String,
+    /// The user's id across the applications of one platform account (WeChat's `unionid`):
+    /// when present it is the identity's key, shared by the providers of one union group.
+    #[serde(default)]
+    pub union_id: Option<String>,
     /// The name to propose as username.
     #[serde(default)]
     pub username: Option<String>,
@@ -170,6 +185,11 @@ pub struct ProviderConfig {
     pub link_by_verified_email: bool,
     /// Deviations from the standard.
     pub quirks: Quirks,
+    /// The providers whose union ids name the same people (two WeChat applications of one
+    /// Open Platform account); `None`: this provider alone.
+    pub union_group: Option<String>,
+    /// The preset it was made from, if any.
+    pub preset: Option<presets::Preset>,
 }
 
 impl ProviderConfig {
@@ -177,9 +197,47 @@ impl ProviderConfig {
     pub fn issuer(&self) -> Option<&str> {
         match &self.protocol {
             Protocol::Oidc { issuer } => Some(issuer),
-            Protocol::OAuth2 { .. } => None,
+            Protocol::OAuth2 { .. } | Protocol::Platform { .. } => None,
         }
     }
+
+    /// The group within which this provider's union ids are looked up.
+    pub fn union_group(&self) -> &str {
+        self.union_group.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// WeChat's in-app browser says so in its user agent (`MicroMessenger/8.0.…`).
+pub fn is_wechat_browser(user_agent: &str) -> bool {
+    user_agent.contains("MicroMessenger")
+}
+
+/// The providers offered on the login page to this browser, in the configured order. WeChat
+/// has one way in per place: inside WeChat's own browser a QR code cannot be scanned, and the
+/// official-account authorization (`connect/oauth2/authorize`) works only there. So inside
+/// WeChat the official-account provider takes the QR provider's place (if one is configured),
+/// and outside it the official-account provider is not shown.
+pub fn offered<'a>(providers: &'a [ProviderConfig], user_agent: &str) -> Vec<&'a ProviderConfig> {
+    use presets::Preset;
+    let in_wechat = is_wechat_browser(user_agent);
+    let official = providers.iter().find(|p| p.preset == Some(Preset::WechatOfficial));
+    let mut out: Vec<&ProviderConfig> = Vec::new();
+    for p in providers {
+        let chosen = match (p.preset, in_wechat, official) {
+            (Some(Preset::WechatOfficial), _, _) => None,
+            (Some(Preset::Wechat), true, Some(o)) => Some(o),
+            _ => Some(p),
+        };
+        if let Some(c) = chosen.filter(|c| !out.iter().any(|o| o.id == c.id)) {
+            out.push(c);
+        }
+    }
+    if let (true, Some(o)) = (in_wechat, official) {
+        if !out.iter().any(|x| x.id == o.id) {
+            out.push(o);
+        }
+    }
+    out
 }
 
 /// True for a provider id: 1–32 of `a-z`, `0-9`, `-`, `_`.
@@ -289,6 +347,24 @@ pub enum UpstreamError {
     /// The answer failed verification: issuer, signature, audience, expiry, nonce, subject.
     #[error("provider answer rejected: {0}")]
     Rejected(String),
+    /// The provider answered in its own error format (WeChat's `errcode`/`errmsg` with HTTP
+    /// 200, QQ's `ret`/`msg`, DingTalk's `code`/`message`, Alipay's `sub_code`).
+    #[error("provider error {code}: {message}")]
+    Provider {
+        /// The provider's error code, as sent (shortened, printable characters only).
+        code: String,
+        /// The provider's message, shortened.
+        message: String,
+    },
+}
+
+impl UpstreamError {
+    /// A [`UpstreamError::Provider`] from what the provider sent, kept short and printable
+    /// (it is logged).
+    pub fn provider(code: impl fmt::Display, message: impl fmt::Display) -> Self {
+        let clean = |s: String, n: usize| s.chars().filter(|c| !c.is_control()).take(n).collect::<String>();
+        UpstreamError::Provider { code: clean(code.to_string(), 64), message: clean(message.to_string(), 200) }
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +387,31 @@ mod tests {
             assert!(check_endpoint(bad).is_err(), "{bad}");
         }
         assert_eq!(discovery_url("https://a.example/"), "https://a.example/.well-known/openid-configuration");
+    }
+
+    #[test]
+    fn inside_wechat_the_official_account_takes_the_qr_logins_place() {
+        let make = |id: &str, p: presets::Preset| p.config(id, "c", Secret::new("s"));
+        let all = [
+            make("github", presets::Preset::Github),
+            make("wechat", presets::Preset::Wechat),
+            make("wechat-mp", presets::Preset::WechatOfficial),
+        ];
+        let ids = |ua: &str| offered(&all, ua).iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+        let desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0";
+        let wechat =
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.44(0x18002c2b) NetType/WIFI";
+        assert_eq!(ids(desktop), ["github", "wechat"], "outside WeChat the official-account login cannot work");
+        assert_eq!(ids(wechat), ["github", "wechat-mp"], "in the same place as the QR login");
+        let qr_only = [make("wechat", presets::Preset::Wechat)];
+        assert_eq!(offered(&qr_only, wechat).len(), 1, "without an official account, the QR login stays");
+        let official_only =
+            [make("github", presets::Preset::Github), make("wechat-mp", presets::Preset::WechatOfficial)];
+        assert_eq!(
+            offered(&official_only, wechat).iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["github", "wechat-mp"]
+        );
+        assert_eq!(offered(&official_only, desktop).len(), 1);
     }
 
     #[test]

@@ -6,11 +6,17 @@
 //! | `github` | OAuth 2.0 | `github.com/login/oauth/*`, user from `api.github.com/user` (`id`, `login`, `name`, `email`; GitHub's profile email is never taken as verified) |
 //! | `google` | OIDC     | issuer `https://accounts.google.com` |
 //! | `gitlab` | OIDC     | issuer `https://gitlab.com` (set `issuer` for a self-hosted GitLab) |
-//! | `wechat` | OAuth 2.0, WeChat style | website QR login: `appid`/`secret` parameters, a GET token request, `openid` as subject |
+//! | `wechat` | OAuth 2.0, WeChat style | website QR login (`connect/qrconnect`, `snsapi_login`): `appid`/`secret` parameters, a GET token request, `openid` per application and `unionid` across an Open Platform account |
+//! | `wechat-official` | OAuth 2.0, WeChat style | login inside WeChat's browser for an official account (`connect/oauth2/authorize`, `snsapi_userinfo`); otherwise as `wechat` |
+//! | `qq` | QQ Connect | `graph.qq.com`: `openid` (JSONP `/oauth2.0/me`), `unionid` (`unionid=1`), nickname |
+//! | `dingtalk` | DingTalk | `login.dingtalk.com/oauth2/auth`, `api.dingtalk.com`: `openId`, `unionId`, nick, email |
+//! | `feishu`, `lark` | Feishu / Lark | `open.feishu.cn` or `open.larksuite.com`: `open_id`, `union_id`, name, email |
+//! | `wecom` | WeCom | `login.work.weixin.qq.com` (needs `agent_id`), `qyapi.weixin.qq.com`: `corpid:userid` |
+//! | `alipay` | Alipay | `openauth.alipay.com`, `openapi.alipay.com/gateway.do`, RSA2 (needs `alipay_public_key`; the client secret is the application private key): `open_id` (or `user_id`), `user_id`, nickname |
 
 use std::str::FromStr;
 
-use super::{FieldMapping, Protocol, ProviderConfig, Quirks, Secret, TokenAuth, UserinfoAuth};
+use super::{dialect::Dialect, FieldMapping, Protocol, ProviderConfig, Quirks, Secret, TokenAuth, UserinfoAuth};
 
 /// A known provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,19 +29,45 @@ pub enum Preset {
     Gitlab,
     /// WeChat website login (微信开放平台 网站应用).
     Wechat,
+    /// WeChat official-account login inside WeChat (微信公众号 网页授权).
+    WechatOfficial,
+    /// QQ Connect (QQ 互联).
+    Qq,
+    /// DingTalk (钉钉).
+    DingTalk,
+    /// Feishu (飞书).
+    Feishu,
+    /// Lark, Feishu outside China.
+    Lark,
+    /// WeCom (企业微信).
+    WeCom,
+    /// Alipay (支付宝).
+    Alipay,
 }
+
+/// Every preset, for listings and tests.
+pub const ALL: [Preset; 11] = [
+    Preset::Github,
+    Preset::Google,
+    Preset::Gitlab,
+    Preset::Wechat,
+    Preset::WechatOfficial,
+    Preset::Qq,
+    Preset::DingTalk,
+    Preset::Feishu,
+    Preset::Lark,
+    Preset::WeCom,
+    Preset::Alipay,
+];
 
 impl FromStr for Preset {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "github" => Ok(Preset::Github),
-            "google" => Ok(Preset::Google),
-            "gitlab" => Ok(Preset::Gitlab),
-            "wechat" => Ok(Preset::Wechat),
-            other => Err(format!("unknown preset {other:?} (github, google, gitlab or wechat)")),
-        }
+        ALL.into_iter().find(|p| p.id() == s).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|p| p.id()).collect();
+            format!("unknown preset {s:?} ({})", names.join(", "))
+        })
     }
 }
 
@@ -44,14 +76,64 @@ fn strings(items: &[&str]) -> Vec<String> {
 }
 
 impl Preset {
+    /// The preset's name in the configuration.
+    pub fn id(self) -> &'static str {
+        match self {
+            Preset::Github => "github",
+            Preset::Google => "google",
+            Preset::Gitlab => "gitlab",
+            Preset::Wechat => "wechat",
+            Preset::WechatOfficial => "wechat-official",
+            Preset::Qq => "qq",
+            Preset::DingTalk => "dingtalk",
+            Preset::Feishu => "feishu",
+            Preset::Lark => "lark",
+            Preset::WeCom => "wecom",
+            Preset::Alipay => "alipay",
+        }
+    }
+
     /// The provider's usual display name.
     pub fn name(self) -> &'static str {
         match self {
             Preset::Github => "GitHub",
             Preset::Google => "Google",
             Preset::Gitlab => "GitLab",
-            Preset::Wechat => "WeChat",
+            Preset::Wechat | Preset::WechatOfficial => "WeChat",
+            Preset::Qq => "QQ",
+            Preset::DingTalk => "DingTalk",
+            Preset::Feishu => "Feishu",
+            Preset::Lark => "Lark",
+            Preset::WeCom => "WeCom",
+            Preset::Alipay => "Alipay",
         }
+    }
+
+    /// The name people in China know it by, for the Chinese login page.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Preset::Wechat | Preset::WechatOfficial => "微信",
+            Preset::Qq => "QQ",
+            Preset::DingTalk => "钉钉",
+            Preset::Feishu => "飞书",
+            Preset::Lark => "Lark",
+            Preset::WeCom => "企业微信",
+            Preset::Alipay => "支付宝",
+            other => other.name(),
+        }
+    }
+
+    /// The button's icon under `public/providers/`, where one is shipped.
+    pub fn icon(self) -> Option<&'static str> {
+        Some(match self {
+            Preset::Wechat | Preset::WechatOfficial => "wechat",
+            Preset::Qq => "qq",
+            Preset::DingTalk => "dingtalk",
+            Preset::Feishu | Preset::Lark => "feishu",
+            Preset::WeCom => "wecom",
+            Preset::Alipay => "alipay",
+            Preset::Github | Preset::Google | Preset::Gitlab => return None,
+        })
     }
 
     /// The complete configuration of this provider under `id` with our credentials.
@@ -64,6 +146,7 @@ impl Preset {
                     userinfo_endpoint: "https://api.github.com/user".into(),
                     mapping: FieldMapping {
                         subject: "id".into(),
+                        union_id: None,
                         username: Some("login".into()),
                         display_name: Some("name".into()),
                         email: Some("email".into()),
@@ -83,30 +166,43 @@ impl Preset {
                 strings(&["openid", "profile", "email"]),
                 Quirks::default(),
             ),
-            Preset::Wechat => (
-                Protocol::OAuth2 {
-                    authorization_endpoint: "https://open.weixin.qq.com/connect/qrconnect".into(),
-                    token_endpoint: "https://api.weixin.qq.com/sns/oauth2/access_token".into(),
-                    userinfo_endpoint: "https://api.weixin.qq.com/sns/userinfo".into(),
-                    mapping: FieldMapping {
-                        subject: "openid".into(),
-                        username: Some("nickname".into()),
-                        display_name: Some("nickname".into()),
-                        email: None,
-                        email_verified: None,
-                    },
-                },
-                strings(&["snsapi_login"]),
-                Quirks {
-                    client_id_param: "appid".into(),
-                    client_secret_param: "secret".into(),
-                    token_auth: Some(TokenAuth::ClientSecretPost),
-                    token_via_get: true,
-                    userinfo_auth: UserinfoAuth::Query,
-                    userinfo_params_from_token: strings(&["openid"]),
-                    authorize_fragment: Some("wechat_redirect".into()),
-                    pkce: false,
-                },
+            Preset::Wechat => wechat("https://open.weixin.qq.com/connect/qrconnect", "snsapi_login"),
+            Preset::WechatOfficial => wechat("https://open.weixin.qq.com/connect/oauth2/authorize", "snsapi_userinfo"),
+            Preset::Qq => platform(
+                Dialect::Qq,
+                "https://graph.qq.com/oauth2.0/authorize",
+                "https://graph.qq.com",
+                &["get_user_info"],
+            ),
+            Preset::DingTalk => platform(
+                Dialect::DingTalk,
+                "https://login.dingtalk.com/oauth2/auth",
+                "https://api.dingtalk.com",
+                &["openid"],
+            ),
+            Preset::Feishu => platform(
+                Dialect::Feishu,
+                "https://open.feishu.cn/open-apis/authen/v1/authorize",
+                "https://open.feishu.cn",
+                &[],
+            ),
+            Preset::Lark => platform(
+                Dialect::Feishu,
+                "https://open.larksuite.com/open-apis/authen/v1/authorize",
+                "https://open.larksuite.com",
+                &[],
+            ),
+            Preset::WeCom => platform(
+                Dialect::WeCom { agent_id: String::new() },
+                "https://login.work.weixin.qq.com/wwlogin/sso/login",
+                "https://qyapi.weixin.qq.com",
+                &[],
+            ),
+            Preset::Alipay => platform(
+                Dialect::Alipay { alipay_public_key: String::new() },
+                "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm",
+                "https://openapi.alipay.com",
+                &["auth_user"],
             ),
         };
         ProviderConfig {
@@ -118,8 +214,58 @@ impl Preset {
             scopes,
             link_by_verified_email: false,
             quirks,
+            union_group: None,
+            preset: Some(self),
         }
     }
+}
+
+/// A provider with its own flow: PKCE and the other quirks do not apply.
+fn platform(
+    dialect: Dialect,
+    authorization_endpoint: &str,
+    api_base: &str,
+    scopes: &[&str],
+) -> (Protocol, Vec<String>, Quirks) {
+    let protocol = Protocol::Platform {
+        dialect,
+        authorization_endpoint: authorization_endpoint.into(),
+        api_base: api_base.into(),
+    };
+    (protocol, strings(scopes), Quirks { pkce: false, ..Quirks::default() })
+}
+
+/// WeChat's OAuth 2.0 (微信网页授权): both entry points share the token and user-info
+/// endpoints and differ in the authorization endpoint and scope. The token response names the
+/// `openid` the user-info request must carry; the user info has `openid` and, when the
+/// application is bound to an Open Platform account, `unionid`.
+fn wechat(authorization_endpoint: &str, scope: &str) -> (Protocol, Vec<String>, Quirks) {
+    (
+        Protocol::OAuth2 {
+            authorization_endpoint: authorization_endpoint.into(),
+            token_endpoint: "https://api.weixin.qq.com/sns/oauth2/access_token".into(),
+            userinfo_endpoint: "https://api.weixin.qq.com/sns/userinfo".into(),
+            mapping: FieldMapping {
+                subject: "openid".into(),
+                union_id: Some("unionid".into()),
+                username: Some("nickname".into()),
+                display_name: Some("nickname".into()),
+                email: None,
+                email_verified: None,
+            },
+        },
+        strings(&[scope]),
+        Quirks {
+            client_id_param: "appid".into(),
+            client_secret_param: "secret".into(),
+            token_auth: Some(TokenAuth::ClientSecretPost),
+            token_via_get: true,
+            userinfo_auth: UserinfoAuth::Query,
+            userinfo_params_from_token: strings(&["openid"]),
+            authorize_fragment: Some("wechat_redirect".into()),
+            pkce: false,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -133,9 +279,15 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        for p in [Preset::Github, Preset::Google, Preset::Gitlab, Preset::Wechat] {
-            let name = format!("{p:?}").to_lowercase();
+        for (p, name) in [
+            (Preset::Github, "github"),
+            (Preset::Google, "google"),
+            (Preset::Gitlab, "gitlab"),
+            (Preset::Wechat, "wechat"),
+            (Preset::WechatOfficial, "wechat-official"),
+        ] {
             assert_eq!(name.parse::<Preset>(), Ok(p));
+            assert_eq!(p.id(), name);
         }
         assert!("facebook".parse::<Preset>().is_err());
     }
@@ -182,5 +334,55 @@ mod tests {
         assert!(url.starts_with("https://open.weixin.qq.com/connect/qrconnect?"), "{url}");
         assert!(url.contains("appid=our-client") && !url.contains("client_id="), "{url}");
         assert!(url.contains("scope=snsapi_login") && url.ends_with("#wechat_redirect"), "{url}");
+        assert_eq!(mapping.union_id.as_deref(), Some("unionid"));
+    }
+
+    #[test]
+    fn platform_presets_use_their_own_parameters() {
+        let url = |p: Preset| {
+            let c = preset(p);
+            let Protocol::Platform { dialect, authorization_endpoint, api_base } = &c.protocol else { panic!("{p:?}") };
+            assert!(check_endpoint(api_base).is_ok() && !c.quirks.pkce, "{p:?}");
+            dialect
+                .authorization_url(authorization_endpoint, &c.client_id, &c.scopes, "https://id.example/cb", "st")
+                .unwrap()
+        };
+        let qq = url(Preset::Qq);
+        assert!(
+            qq.starts_with("https://graph.qq.com/oauth2.0/authorize?response_type=code&client_id=our-client&"),
+            "{qq}"
+        );
+        assert!(qq.contains("scope=get_user_info"), "{qq}");
+        let ding = url(Preset::DingTalk);
+        assert!(
+            ding.starts_with("https://login.dingtalk.com/oauth2/auth?") && ding.contains("prompt=consent"),
+            "{ding}"
+        );
+        assert!(url(Preset::Feishu).contains("open.feishu.cn/open-apis/authen/v1/authorize?app_id=our-client&"));
+        assert!(url(Preset::Lark).starts_with("https://open.larksuite.com/"));
+        assert!(url(Preset::WeCom).contains("login_type=CorpApp&appid=our-client&agentid="));
+        let alipay = url(Preset::Alipay);
+        assert!(
+            alipay.starts_with(
+                "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm?app_id=our-client&scope=auth_user&"
+            ),
+            "{alipay}"
+        );
+        for p in ALL {
+            assert_eq!(preset(p).preset, Some(p));
+            assert!(!p.name_zh().is_empty());
+        }
+    }
+
+    #[test]
+    fn wechat_official_accounts_authorize_inside_wechat() {
+        let p = preset(Preset::WechatOfficial);
+        let Protocol::OAuth2 { authorization_endpoint, token_endpoint, .. } = &p.protocol else { panic!("oauth2") };
+        assert_eq!(token_endpoint, "https://api.weixin.qq.com/sns/oauth2/access_token");
+        let url =
+            authorization_url(&p, authorization_endpoint, "https://id.example/o/login/callback/x", "st", None, None)
+                .unwrap();
+        assert!(url.starts_with("https://open.weixin.qq.com/connect/oauth2/authorize?appid=our-client&"), "{url}");
+        assert!(url.contains("scope=snsapi_userinfo") && url.ends_with("#wechat_redirect"), "{url}");
     }
 }

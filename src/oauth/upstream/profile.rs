@@ -13,8 +13,11 @@ const MAX_TEXT: usize = 254;
 /// The upstream user, as far as it matters here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternalProfile {
-    /// The provider's stable id for the user: with the provider's id, the identity's key.
+    /// The provider's stable id for the user in our application (WeChat's `openid`).
     pub subject: String,
+    /// The provider's id for the user across the applications of one platform account
+    /// (WeChat's `unionid`), when it gives one: then it, not `subject`, names the person.
+    pub union_id: Option<String>,
     /// A name to propose as username.
     pub username: Option<String>,
     /// A name to show.
@@ -48,6 +51,16 @@ fn flag(v: Option<&Value>) -> bool {
     matches!(v, Some(Value::Bool(true))) || v.and_then(Value::as_str) == Some("true")
 }
 
+/// A string (trimmed, non-empty, not too long) or a number as its decimal text.
+pub(super) fn text_at(v: Option<&Value>) -> Option<String> {
+    text(v)
+}
+
+/// An id the provider sent, usable as a subject or union id (at most 255 characters).
+pub(super) fn id_at(v: Option<&Value>) -> Option<String> {
+    text(v).filter(|s| s.len() <= MAX_SUBJECT)
+}
+
 fn subject(v: Option<&Value>) -> Result<String, UpstreamError> {
     match text(v) {
         Some(s) if s.len() <= MAX_SUBJECT => Ok(s),
@@ -60,6 +73,7 @@ fn subject(v: Option<&Value>) -> Result<String, UpstreamError> {
 pub fn profile_from_claims(claims: &Value) -> Result<ExternalProfile, UpstreamError> {
     Ok(ExternalProfile {
         subject: subject(claims.get("sub"))?,
+        union_id: None,
         username: text(claims.get("preferred_username")).or_else(|| text(claims.get("nickname"))),
         display_name: text(claims.get("name")),
         email: text(claims.get("email")),
@@ -68,6 +82,16 @@ pub fn profile_from_claims(claims: &Value) -> Result<ExternalProfile, UpstreamEr
 }
 
 impl ExternalProfile {
+    /// A profile with only its ids, for providers whose user document is read field by field.
+    pub fn with_ids(subject: String, union_id: Option<String>) -> Self {
+        Self { subject, union_id, username: None, display_name: None, email: None, email_verified: false }
+    }
+
+    /// The key the identity is stored under: the union id when there is one.
+    pub fn key(&self) -> &str {
+        self.union_id.as_deref().unwrap_or(&self.subject)
+    }
+
     /// Whether the ID Token lacked something UserInfo may add.
     pub fn incomplete(&self) -> bool {
         self.username.is_none() || self.email.is_none()
@@ -91,11 +115,27 @@ impl ExternalProfile {
     }
 }
 
-/// The profile in an OAuth 2.0 provider's user document, read through `mapping`.
+/// WeChat-style errors: HTTP 200 and a body of `{"errcode": 40001, "errmsg": "…"}` (an
+/// `errcode` of 0 means success, where a provider sends it at all).
+pub fn errcode_error(doc: &Value) -> Option<UpstreamError> {
+    let code = doc.get("errcode")?;
+    if code.as_i64() == Some(0) || code.as_str() == Some("0") {
+        return None;
+    }
+    let message = doc.get("errmsg").and_then(Value::as_str).unwrap_or_default();
+    Some(UpstreamError::provider(code, message))
+}
+
+/// The profile in an OAuth 2.0 provider's user document, read through `mapping`. A WeChat
+/// error document ([`errcode_error`]) is the provider's error, not a user without a subject.
 pub fn profile_from_mapping(userinfo: &Value, mapping: &FieldMapping) -> Result<ExternalProfile, UpstreamError> {
+    if let Some(e) = errcode_error(userinfo) {
+        return Err(e);
+    }
     let at = |path: &Option<String>| path.as_deref().and_then(|p| lookup(userinfo, p));
     Ok(ExternalProfile {
         subject: subject(lookup(userinfo, &mapping.subject))?,
+        union_id: text(at(&mapping.union_id)).filter(|u| u.len() <= MAX_SUBJECT),
         username: text(at(&mapping.username)),
         display_name: text(at(&mapping.display_name)),
         email: text(at(&mapping.email)),
@@ -183,6 +223,7 @@ mod tests {
     fn proposed_usernames_are_valid() {
         let p = |username: Option<&str>, email: Option<&str>, name: Option<&str>| ExternalProfile {
             subject: "s".into(),
+            union_id: None,
             username: username.map(Into::into),
             display_name: name.map(Into::into),
             email: email.map(Into::into),
