@@ -20,7 +20,7 @@ impl Services {
         self.ensure_admin(session)?;
         let o = self.user_overview(id).await?;
         let now = self.now();
-        let second_factor = !o.factors.is_empty() || !o.passkeys.is_empty();
+        let second_factor = !o.factors.totp.is_empty() || !o.factors.passkeys.is_empty();
         let sessions = o.sessions.into_iter().map(|s| browser_session(s, &session.hash, now)).collect();
         let consents = o.grants.into_iter().map(|g| self.app_grant(g, now)).collect();
         let identities = o
@@ -33,12 +33,12 @@ impl Services {
                 linked_at: moment(i.created_at, now),
             })
             .collect();
-        let totp = o.factors.into_iter().map(|f| AdminFactor {
+        let totp = o.factors.totp.into_iter().map(|f| AdminFactor {
             kind: f.kind,
             name: String::new(),
             added_at: moment(f.added_at, now),
         });
-        let passkeys = o.passkeys.into_iter().map(|p| AdminFactor {
+        let passkeys = o.factors.passkeys.into_iter().map(|p| AdminFactor {
             kind: "passkey".into(),
             name: p.name,
             added_at: moment(p.created_at, now),
@@ -68,7 +68,7 @@ impl Services {
             consents,
             identities,
             factors: totp.chain(passkeys).collect(),
-            recovery_codes_left: o.recovery_codes_left,
+            recovery_codes_left: o.factors.recovery_codes_left,
             groups: o.groups.into_iter().map(|g| GroupRef { id: g.id, name: g.name }).collect(),
             other_groups,
             roles,

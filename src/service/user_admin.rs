@@ -41,14 +41,21 @@ pub struct UserOverview {
     pub grants: Vec<GrantRecord>,
     /// The upstream providers' identities linked to it.
     pub identities: Vec<ExternalIdentity>,
+    /// Its second factors.
+    pub factors: UserFactors,
+    /// The groups it belongs to, by name.
+    pub groups: Vec<GroupRow>,
+}
+
+/// An account's second factors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserFactors {
     /// Its confirmed TOTP factors.
-    pub factors: Vec<FactorInfo>,
+    pub totp: Vec<FactorInfo>,
     /// Its passkeys.
     pub passkeys: Vec<PasskeyInfo>,
     /// How many unused recovery codes it has.
     pub recovery_codes_left: i64,
-    /// The groups it belongs to, by name.
-    pub groups: Vec<GroupRow>,
 }
 
 fn no_user(id: i64) -> ServiceError {
@@ -109,15 +116,11 @@ impl Services {
     /// Everything [`UserOverview`] lists about the user.
     pub async fn user_overview(&self, id: i64) -> Result<UserOverview, ServiceError> {
         let user = self.user(id).await?;
-        let factors = self.store.factors(id).await?.into_iter().filter_map(FactorInfo::confirmed).collect();
-        let passkeys = self.store.passkeys(id).await?.into_iter().map(PasskeyInfo::from).collect();
         Ok(UserOverview {
-            sessions: self.user_sessions(id).await?,
+            sessions: self.live_sessions(id).await?,
             grants: self.store.grants_for_user(id).await?,
             identities: self.store.identities_for_user(id).await?,
-            factors,
-            passkeys,
-            recovery_codes_left: self.store.recovery_codes_left(id).await?,
+            factors: self.factors_of(id).await?,
             groups: self.store.groups_of(id).await?,
             user,
         })
@@ -125,8 +128,33 @@ impl Services {
 
     /// The user's live browser sessions (as the account page lists them).
     pub async fn user_sessions(&self, id: i64) -> Result<Vec<SessionRow>, ServiceError> {
+        self.user(id).await?;
+        self.live_sessions(id).await
+    }
+
+    async fn live_sessions(&self, id: i64) -> Result<Vec<SessionRow>, ServiceError> {
         let now = self.now();
-        Ok(self.store.sessions_for_user(self.user(id).await?.id, now, now - IDLE_LIFETIME).await?)
+        Ok(self.store.sessions_for_user(id, now, now - IDLE_LIFETIME).await?)
+    }
+
+    /// The upstream identities linked to the user.
+    pub async fn user_identities(&self, id: i64) -> Result<Vec<ExternalIdentity>, ServiceError> {
+        self.user(id).await?;
+        Ok(self.store.identities_for_user(id).await?)
+    }
+
+    /// The user's second factors.
+    pub async fn user_factors(&self, id: i64) -> Result<UserFactors, ServiceError> {
+        self.user(id).await?;
+        self.factors_of(id).await
+    }
+
+    async fn factors_of(&self, id: i64) -> Result<UserFactors, ServiceError> {
+        Ok(UserFactors {
+            totp: self.store.factors(id).await?.into_iter().filter_map(FactorInfo::confirmed).collect(),
+            passkeys: self.store.passkeys(id).await?.into_iter().map(PasskeyInfo::from).collect(),
+            recovery_codes_left: self.store.recovery_codes_left(id).await?,
+        })
     }
 
     /// Ends one session of the user (by its id as listed), telling its clients; false if the

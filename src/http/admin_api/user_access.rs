@@ -259,7 +259,7 @@ pub async fn identities(
     _: Admin<UsersRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<IdentityList>, Problem> {
-    let identities = s.user_overview(id).await?.identities.into_iter().map(IdentityOut::from).collect();
+    let identities = s.user_identities(id).await?.into_iter().map(IdentityOut::from).collect();
     Ok(Json(IdentityList { identities }))
 }
 
@@ -277,9 +277,9 @@ pub async fn factors(
     _: Admin<UsersRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<FactorList>, Problem> {
-    let o = s.user_overview(id).await?;
-    let factors = o.factors.into_iter().map(FactorOut::from).chain(o.passkeys.into_iter().map(FactorOut::from));
-    Ok(Json(FactorList { factors: factors.collect(), recovery_codes_left: o.recovery_codes_left }))
+    let f = s.user_factors(id).await?;
+    let factors = f.totp.into_iter().map(FactorOut::from).chain(f.passkeys.into_iter().map(FactorOut::from));
+    Ok(Json(FactorList { factors: factors.collect(), recovery_codes_left: f.recovery_codes_left }))
 }
 
 /// Removes every second factor and recovery code of the user, who signs in with the password
