@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sourced by test.sh: the test doubles of outgoing messages, each on a free loopback port.
+# Sourced by test.sh: the test doubles of outside services, each on a free loopback port.
 #   start_mailbox: a real SMTP server (aiosmtpd, `.ci/smtp_mailbox.py`, installed by `.ci/tools.sh
 #     system`) storing every message in a Maildir; exports YAOSHI_TEST_SMTP (127.0.0.1:PORT),
 #     YAOSHI_TEST_MAILDIR, and the one AUTH user it accepts, YAOSHI_TEST_SMTP_USER and
@@ -8,7 +8,11 @@
 #     signature and writes each code it is sent to DIR/<E.164 number>; exports
 #     YAOSHI_TEST_SMS_URL, YAOSHI_TEST_SMS_DIR and the credentials it accepts,
 #     YAOSHI_TEST_SMS_SECRET_ID and YAOSHI_TEST_SMS_SECRET_KEY.
-# stop_mailbox and stop_fake_sms end them and remove their directories.
+#   start_fake_wechat: a fake WeChat website login (`.ci/fake_wechat.py`: the QR page, the token
+#     and user-info API) with one application whose callback domain is 127.0.0.1; exports
+#     YAOSHI_TEST_WECHAT_URL and the application's YAOSHI_TEST_WECHAT_APPID and
+#     YAOSHI_TEST_WECHAT_SECRET.
+# stop_mailbox, stop_fake_sms and stop_fake_wechat end them and remove their directories.
 MAILBOX_PY="${YAOSHI_TOOLS_DIR:-$HOME/.cache/yaoshi-tools}/py/bin/python"
 MAILBOX_CI="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -71,4 +75,27 @@ stop_fake_sms() {
   rm -rf "$FAKE_SMS_DIR"
   FAKE_SMS_PID=""
   echo "[test] fake SMS stopped" >&2
+}
+
+start_fake_wechat() {
+  FAKE_WECHAT_DIR="$(mktemp -d /tmp/yaoshi-wechat.XXXXXX)"
+  local port; port="$(free_port)"
+  export YAOSHI_TEST_WECHAT_APPID=wxe2e7e57000000001 YAOSHI_TEST_WECHAT_SECRET=fake-wechat-app-secret
+  python3 "$MAILBOX_CI/fake_wechat.py" --port "$port" \
+    --app "$YAOSHI_TEST_WECHAT_APPID" "$YAOSHI_TEST_WECHAT_SECRET" 127.0.0.1 >"$FAKE_WECHAT_DIR/log" 2>&1 &
+  FAKE_WECHAT_PID=$!
+  if ! wait_port "$port" "$FAKE_WECHAT_PID"; then
+    echo "[test] the fake WeChat did not start:" >&2; cat "$FAKE_WECHAT_DIR/log" >&2; return 1
+  fi
+  export YAOSHI_TEST_WECHAT_URL="http://127.0.0.1:$port"
+  echo "[test] fake WeChat on $YAOSHI_TEST_WECHAT_URL" >&2
+}
+
+stop_fake_wechat() {
+  [ -n "${FAKE_WECHAT_PID:-}" ] || return 0
+  kill "$FAKE_WECHAT_PID" 2>/dev/null || true
+  wait "$FAKE_WECHAT_PID" 2>/dev/null || true
+  rm -rf "$FAKE_WECHAT_DIR"
+  FAKE_WECHAT_PID=""
+  echo "[test] fake WeChat stopped" >&2
 }
