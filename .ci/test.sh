@@ -33,6 +33,7 @@ cleanup() {
   stop_postgres
   stop_mailbox
   stop_fake_sms
+  stop_fake_wechat
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -129,7 +130,11 @@ echo "e2e-upstream-client-secret" | "$yaoshi" --database-url "$up_db" client cre
   serve --bind "127.0.0.2:$up_port" >"$work/upstream.log" 2>&1 &
 upstream_pid=$!
 
-# The server under test names it as a provider, next to one that is never reachable.
+# A fake WeChat (.ci/fake_wechat.py) for WeChat website login.
+start_fake_wechat
+
+# The server under test names it as a provider, next to one that is never reachable; and the
+# fake WeChat, next to QQ, which is never reachable either (its button is only looked at).
 cat >"$work/yaoshi.toml" <<TOML
 [[providers]]
 id = "upstream"
@@ -146,6 +151,23 @@ kind = "oidc"
 issuer = "http://127.0.0.1:9"
 client_id = "nobody"
 client_secret = "nothing"
+
+[[providers]]
+id = "wechat"
+preset = "wechat"
+client_id = "$YAOSHI_TEST_WECHAT_APPID"
+client_secret = "$YAOSHI_TEST_WECHAT_SECRET"
+authorization_endpoint = "$YAOSHI_TEST_WECHAT_URL/connect/qrconnect"
+token_endpoint = "$YAOSHI_TEST_WECHAT_URL/sns/oauth2/access_token"
+userinfo_endpoint = "$YAOSHI_TEST_WECHAT_URL/sns/userinfo"
+
+[[providers]]
+id = "qq"
+preset = "qq"
+client_id = "101000000"
+client_secret = "nothing"
+authorization_endpoint = "http://127.0.0.1:9/oauth2.0/authorize"
+api_base = "http://127.0.0.1:9"
 
 # Mail through real SMTP to the mailbox, SMS to the fake Tencent endpoint (.ci/mailbox.sh).
 [mail]
@@ -189,12 +211,14 @@ echo "passkey-rp-secret" | "$yaoshi" --database-url "$pk_db" client create --nam
   serve --bind "127.0.0.1:$pk_port" >"$work/passkey.log" 2>&1 &
 passkey_pid=$!
 
-echo "[test] Playwright against $base (upstream provider $upstream, passkeys at $passkey_url)" >&2
+echo "[test] Playwright against $base (upstream provider $upstream, WeChat $YAOSHI_TEST_WECHAT_URL, passkeys at $passkey_url)" >&2
 cd "$root/end2end"
 [ -d node_modules/@playwright/test ] && [ -d node_modules/@axe-core/playwright ] || npm ci --no-audit --no-fund --silent
-if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" YAOSHI_PASSKEY_URL="$passkey_url" npx playwright test; then
+if ! YAOSHI_BASE_URL="$base" YAOSHI_UPSTREAM_URL="$upstream" YAOSHI_WECHAT_URL="$YAOSHI_TEST_WECHAT_URL" \
+  YAOSHI_PASSKEY_URL="$passkey_url" npx playwright test; then
   echo "[test] server log:" >&2; tail -n 50 "$work/server.log" >&2
   echo "[test] upstream log:" >&2; tail -n 20 "$work/upstream.log" >&2
+  echo "[test] fake WeChat log:" >&2; tail -n 20 "$FAKE_WECHAT_DIR/log" >&2
   echo "[test] passkey server log:" >&2; tail -n 20 "$work/passkey.log" >&2
   exit 1
 fi
