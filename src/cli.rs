@@ -369,8 +369,8 @@ enum ClientCommand {
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// A grant: authorization_code, refresh_token, client_credentials, password, implicit,
-        /// device_code (RFC 8628; also by its URN) (repeatable; default authorization_code and
-        /// refresh_token).
+        /// device_code (RFC 8628; also by its URN), wechat_mini_program (`/o/login/wechat-mp/`)
+        /// (repeatable; default authorization_code and refresh_token).
         #[arg(long = "grant")]
         grants: Vec<String>,
         /// A scope the client may ask for (repeatable; default all).

@@ -138,7 +138,7 @@ pub async fn admin_edit_client(
     let (s, parts, session) = super::ssr::signed_in_admin(CLIENTS_PAGE).await?;
     let result = async {
         let current = s.find_client(&client_id).await?.client.grant_types;
-        let switched = [GrantType::Password, GrantType::Implicit, GrantType::DeviceCode];
+        let switched = [GrantType::Password, GrantType::Implicit, GrantType::DeviceCode, GrantType::WechatMiniProgram];
         let mut grants = ticked([
             ("authorization_code", authorization_code),
             ("refresh_token", refresh_token),

@@ -76,8 +76,8 @@ pub struct ProviderFile {
     /// person is one account whichever application they sign in with (default: the provider's
     /// own id).
     pub union_group: Option<String>,
-    /// QQ, DingTalk, Feishu/Lark, WeCom, Alipay: where the provider's API is (default: the
-    /// preset's, such as `https://graph.qq.com`).
+    /// QQ, DingTalk, Feishu/Lark, WeCom, Alipay, WeChat mini programs: where the provider's
+    /// API is (default: the preset's, such as `https://graph.qq.com`).
     pub api_base: Option<String>,
     /// WeCom: the application's `agentid` (required).
     pub agent_id: Option<String>,
@@ -177,7 +177,7 @@ impl ProviderFile {
         q.pkce = self.pkce.unwrap_or(q.pkce);
         let platform_keys = self.api_base.is_some() || self.agent_id.is_some() || self.alipay_public_key.is_some();
         if platform_keys && !matches!(p.protocol, Protocol::Platform { .. }) {
-            return Err("api_base, agent_id and alipay_public_key belong to the qq, dingtalk, feishu, lark, wecom and alipay presets".into());
+            return Err("api_base, agent_id and alipay_public_key belong to the qq, dingtalk, feishu, lark, wecom, alipay and wechat-miniprogram presets".into());
         }
         match &mut p.protocol {
             Protocol::Oidc { issuer } => {
@@ -194,12 +194,19 @@ impl ProviderFile {
                     return Err("this provider's endpoints are its authorization_endpoint and api_base".into());
                 }
                 if let Some(a) = self.authorization_endpoint {
+                    if !dialect.browser_flow() {
+                        return Err(
+                            "a mini program signs in without a browser: it has no authorization_endpoint".into()
+                        );
+                    }
                     *authorization_endpoint = a;
                 }
                 if let Some(b) = self.api_base {
                     *api_base = b;
                 }
-                check_endpoint(authorization_endpoint).map_err(|e| format!("authorization_endpoint: {e}"))?;
+                if dialect.browser_flow() {
+                    check_endpoint(authorization_endpoint).map_err(|e| format!("authorization_endpoint: {e}"))?;
+                }
                 check_endpoint(api_base).map_err(|e| format!("api_base: {e}"))?;
                 match dialect {
                     Dialect::WeCom { agent_id } => {
@@ -214,7 +221,7 @@ impl ProviderFile {
                         alipay::private_key(p.client_secret.expose())
                             .map_err(|e| format!("{e} (the client secret is the application private key)"))?;
                     }
-                    Dialect::Qq | Dialect::DingTalk | Dialect::Feishu => {}
+                    Dialect::Qq | Dialect::DingTalk | Dialect::Feishu | Dialect::WechatMiniProgram => {}
                 }
             }
             Protocol::OAuth2 { authorization_endpoint, token_endpoint, userinfo_endpoint, mapping } => {
@@ -375,6 +382,13 @@ preset = "wecom"
 client_id = "ww1"
 client_secret = "s"
 agent_id = "1000002"
+
+[[providers]]
+id = "mini"
+preset = "wechat-miniprogram"
+client_id = "wxmini"
+client_secret = "s"
+union_group = "wx-open"
 "#;
         let ps = load_providers(text, &none).unwrap();
         assert_eq!((ps[0].union_group(), ps[1].union_group()), ("wx-open", "qq"));
@@ -386,6 +400,8 @@ agent_id = "1000002"
         assert!(
             matches!(&ps[2].protocol, Protocol::Platform { dialect: Dialect::WeCom { agent_id }, .. } if agent_id == "1000002")
         );
+        assert_eq!(ps[3].union_group(), "wx-open", "a mini program shares the QR login's union ids");
+        assert!(!ps[3].browser_flow());
 
         let base = "[[providers]]\nclient_id = \"c\"\nclient_secret = \"s\"\n";
         for (extra, why) in [
@@ -397,6 +413,10 @@ agent_id = "1000002"
                 "QQ has no token_endpoint key",
             ),
             ("id = \"x\"\npreset = \"wechat\"\nunion_group = \"Not Valid\"\n", "bad union group"),
+            (
+                "id = \"m\"\npreset = \"wechat-miniprogram\"\nauthorization_endpoint = \"https://wx.example/a\"\n",
+                "a mini program has no authorization endpoint",
+            ),
             (
                 "id = \"g\"\npreset = \"github\"\napi_base = \"https://api.github.com\"\n",
                 "api_base on a plain OAuth 2.0 preset",

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         ("/o/introspect", post(token::introspect).fallback(token::method_not_allowed)),
         ("/o/device/authorize", post(token::device_authorize).fallback(token::method_not_allowed)),
         ("/o/par", post(token::pushed_authorization_request).fallback(token::method_not_allowed)),
+        ("/o/login/wechat-mp", post(token::wechat_mini_program).fallback(token::method_not_allowed)),
         ("/o/userinfo", get(token::userinfo).post(token::userinfo_post)),
     ] {
         r = r.route(&format!("{path}/"), route.clone()).route(path, route);

@@ -15,7 +15,13 @@ use super::{
 };
 use crate::{
     metrics::{metrics, GrantLabels},
-    oauth::{client_auth::ClientCredentials, error::OAuthError, params::Params, request::TokenRequest},
+    oauth::{
+        client_auth::ClientCredentials,
+        error::OAuthError,
+        model::GrantType,
+        params::Params,
+        request::{MiniProgramLogin, TokenRequest},
+    },
     service::{
         token::{BearerError, TokenScheme},
         Services,
@@ -167,6 +173,26 @@ pub(super) async fn pushed_authorization_request(
         *resp.status_mut() = StatusCode::CREATED;
         resp
     })
+}
+
+/// `POST /o/login/wechat-mp/`: a WeChat mini program's `wx.login()` code for our tokens,
+/// with the token endpoint's client authentication and answers (RFC 6749 §5).
+pub(super) async fn wechat_mini_program(
+    State(s): State<Services>,
+    client: Option<Extension<ClientAddr>>,
+    form: OAuthForm,
+) -> Response {
+    let f = ClientForm::from(form);
+    let result = async {
+        let login = MiniProgramLogin::from_params(&f.params)?;
+        let issued = s.wechat_mini_program_login(f.creds()?, login, client.map(|c| c.ip)).await?;
+        let grant = GrantType::WechatMiniProgram.as_str().to_owned();
+        metrics().tokens.get_or_create(&GrantLabels { grant }).inc();
+        Ok(issued)
+    }
+    .await;
+    // A mini program is not a web page: no CORS.
+    ClientForm { requester: None, ..f }.answer(result)
 }
 
 /// Any method but POST on a form endpoint.

@@ -12,6 +12,10 @@ use crate::oauth::scope::Scope;
 /// RFC 8628 §3.4: the `grant_type` of a device access token request.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+/// A client's permission to trade a WeChat mini program's `wx.login()` code for tokens at
+/// `POST /o/login/wechat-mp/`. An extension grant's name is an absolute URI (RFC 6749 §4.5).
+pub const WECHAT_MINI_PROGRAM_GRANT: &str = "urn:yaoshi:grant-type:wechat-mini-program";
+
 /// An authorization grant type (RFC 6749 §1.3), named as in the `grant_type`
 /// parameter and in client registration (RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -30,10 +34,15 @@ pub enum GrantType {
     /// RFC 8628 §3.4, the device authorization grant.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// A WeChat mini program's login code (`js_code`), redeemed at `/o/login/wechat-mp/`
+    /// rather than the token endpoint; each client opts in.
+    #[serde(rename = "urn:yaoshi:grant-type:wechat-mini-program")]
+    WechatMiniProgram,
 }
 
 impl GrantType {
-    /// Every grant type, in declaration order.
+    /// Every grant type of the token endpoint, in declaration order: what discovery
+    /// advertises (`grant_types_supported`).
     pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::Password,
@@ -41,6 +50,17 @@ impl GrantType {
         GrantType::RefreshToken,
         GrantType::Implicit,
         GrantType::DeviceCode,
+    ];
+
+    /// Every grant type a client may be given: [`Self::ALL`] and the mini program login.
+    pub const KNOWN: [GrantType; 7] = [
+        GrantType::AuthorizationCode,
+        GrantType::Password,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+        GrantType::Implicit,
+        GrantType::DeviceCode,
+        GrantType::WechatMiniProgram,
     ];
 
     /// The registered name of the grant type.
@@ -52,6 +72,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::Implicit => "implicit",
             GrantType::DeviceCode => DEVICE_CODE_GRANT,
+            GrantType::WechatMiniProgram => WECHAT_MINI_PROGRAM_GRANT,
         }
     }
 }
@@ -69,7 +90,7 @@ impl FromStr for GrantType {
     /// `unsupported_grant_type` (RFC 6749 §5.2: "The authorization grant type is
     /// not supported by the authorization server.").
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        GrantType::ALL
+        GrantType::KNOWN
             .into_iter()
             .find(|g| g.as_str() == s)
             .ok_or_else(|| OAuthError::unsupported_grant_type("grant_type is not supported"))
@@ -166,8 +187,10 @@ mod tests {
             (GrantType::RefreshToken, "refresh_token"),
             (GrantType::Implicit, "implicit"),
             (GrantType::DeviceCode, "urn:ietf:params:oauth:grant-type:device_code"),
+            (GrantType::WechatMiniProgram, "urn:yaoshi:grant-type:wechat-mini-program"),
         ];
-        assert_eq!(names.map(|(g, _)| g), GrantType::ALL);
+        assert_eq!(names.map(|(g, _)| g), GrantType::KNOWN);
+        assert_eq!(GrantType::KNOWN[..6], GrantType::ALL);
         for (grant, name) in names {
             assert_eq!(grant.as_str(), name);
             assert_eq!(grant.to_string(), name);

@@ -88,6 +88,11 @@ impl TokenRequest {
                 return Err(OAuthError::unsupported_grant_type("the implicit grant is not used at the token endpoint"))
             }
             GrantType::DeviceCode => TokenRequest::DeviceCode { device_code: owned("device_code")? },
+            GrantType::WechatMiniProgram => {
+                return Err(OAuthError::unsupported_grant_type(
+                    "a mini program's login code is redeemed at /o/login/wechat-mp/",
+                ))
+            }
         })
     }
 
@@ -100,6 +105,40 @@ impl TokenRequest {
             TokenRequest::RefreshToken { .. } => GrantType::RefreshToken,
             TokenRequest::DeviceCode { .. } => GrantType::DeviceCode,
         }
+    }
+}
+
+/// A WeChat mini program's login at `POST /o/login/wechat-mp/`: the code of `wx.login()`
+/// instead of a grant at the token endpoint, otherwise the same parameters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MiniProgramLogin {
+    /// The code of `wx.login()` (REQUIRED).
+    pub js_code: String,
+    /// The requested scope (RFC 6749 §3.3).
+    pub scope: Option<Scope>,
+    /// Which `wechat-miniprogram` provider, when several are configured.
+    pub provider: Option<String>,
+}
+
+impl MiniProgramLogin {
+    /// Parses the form: `js_code` missing -> `invalid_request`, `scope` through
+    /// [`Scope::parse`].
+    pub fn from_params(p: &Params) -> Result<Self, OAuthError> {
+        Ok(Self {
+            js_code: p.require("js_code")?.to_owned(),
+            scope: scope_param(p)?,
+            provider: p.get("provider").map(str::to_owned),
+        })
+    }
+}
+
+impl fmt::Debug for MiniProgramLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MiniProgramLogin")
+            .field("js_code", &REDACTED)
+            .field("scope", &self.scope)
+            .field("provider", &self.provider)
+            .finish()
     }
 }
 
@@ -267,6 +306,21 @@ mod tests {
 
     fn s(v: &str) -> String {
         v.to_owned()
+    }
+
+    #[test]
+    fn mini_program_logins_parse_and_hide_the_code() {
+        let login = MiniProgramLogin::from_params(&params("js_code=081abc&scope=openid+profile")).unwrap();
+        assert_eq!(login.js_code, "081abc");
+        assert_eq!((login.scope, login.provider), (scope("openid profile"), None));
+        let named = MiniProgramLogin::from_params(&params("js_code=x&provider=shop")).unwrap();
+        assert_eq!(named.provider.as_deref(), Some("shop"));
+        assert!(!format!("{named:?}").contains("js_code: \"x\""));
+        let missing = MiniProgramLogin::from_params(&params("scope=openid")).unwrap_err();
+        assert_eq!(missing.code, crate::oauth::error::ErrorCode::InvalidRequest);
+        let at_token =
+            TokenRequest::from_params(&params("grant_type=urn:yaoshi:grant-type:wechat-mini-program&js_code=x"));
+        assert_eq!(at_token.unwrap_err().code, crate::oauth::error::ErrorCode::UnsupportedGrantType);
     }
 
     #[test]

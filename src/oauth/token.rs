@@ -75,7 +75,11 @@ impl fmt::Debug for TokenResponse {
 pub fn issues_refresh_token(grant: GrantType) -> bool {
     match grant {
         GrantType::ClientCredentials | GrantType::Implicit => false,
-        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken | GrantType::DeviceCode => true,
+        GrantType::AuthorizationCode
+        | GrantType::Password
+        | GrantType::RefreshToken
+        | GrantType::DeviceCode
+        | GrantType::WechatMiniProgram => true,
     }
 }
 
@@ -93,6 +97,7 @@ mod tests {
             (GrantType::ClientCredentials, false),
             (GrantType::Implicit, false),
             (GrantType::DeviceCode, true),
+            (GrantType::WechatMiniProgram, true),
         ];
         for (grant, expected) in cases {
             assert_eq!(issues_refresh_token(grant), expected, "{grant}");

@@ -32,10 +32,12 @@ pub struct ClientChanges {
     pub allowed_origins: Option<Vec<String>>,
 }
 
-/// A grant by its registered name, `device_code` standing for RFC 8628's URN.
+/// A grant by its registered name, `device_code` standing for RFC 8628's URN and
+/// `wechat_mini_program` for the mini program login's.
 pub fn parse_grant(g: &str) -> Result<GrantType, ServiceError> {
     match g {
         "device_code" => Ok(GrantType::DeviceCode),
+        "wechat_mini_program" => Ok(GrantType::WechatMiniProgram),
         _ => g
             .parse::<GrantType>()
             .map_err(|_| ServiceError::InvalidField("grant_types", format!("unknown grant {g:?}"))),

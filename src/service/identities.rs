@@ -243,8 +243,14 @@ impl Services {
             linked_at: i.map(|i| moment(i.created_at, now)),
             can_unlink: i.is_some() && can_unlink,
         };
-        let mut items: Vec<IdentityItem> =
-            self.providers().iter().map(|p| item(&p.id, &p.name, linked.iter().find(|i| i.provider == p.id))).collect();
+        // A mini program cannot be linked from a browser: it is listed once it is linked.
+        let mut items: Vec<IdentityItem> = self
+            .providers()
+            .iter()
+            .map(|p| (p, linked.iter().find(|i| i.provider == p.id)))
+            .filter(|(p, i)| p.browser_flow() || i.is_some())
+            .map(|(p, i)| item(&p.id, &p.name, i))
+            .collect();
         items.extend(
             linked
                 .iter()

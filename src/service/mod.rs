@@ -27,6 +27,7 @@ pub mod keys;
 pub mod logout;
 pub mod logout_delivery;
 pub mod message_delivery;
+pub mod mini_program;
 pub mod notify;
 mod oidc;
 mod par;

@@ -234,7 +234,8 @@ impl Services {
         next: &str,
         link_user: Option<i64>,
     ) -> Result<Started, UpstreamFailure> {
-        let p = self.provider(id).ok_or(UpstreamFailure::UnknownProvider)?;
+        // A mini program signs in at `/o/login/wechat-mp/`, never through a browser.
+        let p = self.provider(id).filter(|p| p.browser_flow()).ok_or(UpstreamFailure::UnknownProvider)?;
         let endpoints = self.endpoints(p).await.map_err(|e| {
             tracing::warn!(provider = %p.id, error = %e, "cannot start a sign-in with the provider");
             UpstreamFailure::from(e)
@@ -490,7 +491,7 @@ impl Services {
 
     /// The identity of `profile` found by [`Self::known_identity`], adding it to the account
     /// of a sibling provider's identity.
-    async fn identity_to_sign_in(
+    pub(super) async fn identity_to_sign_in(
         &self,
         p: &ProviderConfig,
         profile: &ExternalProfile,
@@ -511,7 +512,12 @@ impl Services {
     }
 
     /// The identity record for `profile` at `p`, linked to `user_id`.
-    fn identity_record(&self, p: &ProviderConfig, profile: &ExternalProfile, user_id: i64) -> ExternalIdentity {
+    pub(super) fn identity_record(
+        &self,
+        p: &ProviderConfig,
+        profile: &ExternalProfile,
+        user_id: i64,
+    ) -> ExternalIdentity {
         ExternalIdentity {
             provider: p.id.clone(),
             subject: profile.key().to_owned(),
@@ -579,7 +585,7 @@ impl Services {
 
     /// `base`, or `base-2` … `base-99`, whichever nobody uses yet (the person may still
     /// change it on the finish page).
-    async fn free_username(&self, base: &str) -> Result<String, StoreError> {
+    pub(super) async fn free_username(&self, base: &str) -> Result<String, StoreError> {
         for n in 1..100 {
             let candidate = if n == 1 {
                 base.to_owned()

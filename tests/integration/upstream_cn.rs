@@ -5,6 +5,7 @@
 //! account) give one person two `openid`s and one `unionid`, which must be one account here;
 //! an identity first seen by `openid` alone is upgraded in place once its `unionid` appears.
 
+mod mini_program;
 mod platforms;
 mod wechat;
 

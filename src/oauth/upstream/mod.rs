@@ -8,7 +8,7 @@
 //! |---------------------------------------------------|---------------|
 //! | provider configuration, upstream metadata          | `mod.rs`      |
 //! | presets (GitHub, Google, GitLab, WeChat, QQ, DingTalk, Feishu/Lark, WeCom, Alipay) | `presets.rs`  |
-//! | providers with their own flows (QQ, DingTalk, Feishu, WeCom, Alipay) | `dialect/` |
+//! | providers with their own flows (QQ, DingTalk, Feishu, WeCom, Alipay, WeChat mini programs) | `dialect/` |
 //! | authorization request, callback, token response, ID Token (RFC 6749 §4.1, RFC 7636, RFC 9207, OIDC Core §3.1.3.7) | `flow.rs` |
 //! | the upstream user as a profile, username proposal  | `profile.rs`  |
 
@@ -205,6 +205,16 @@ impl ProviderConfig {
     pub fn union_group(&self) -> &str {
         self.union_group.as_deref().unwrap_or(&self.id)
     }
+
+    /// Whether people sign in with it in a browser: every provider but a WeChat mini
+    /// program, which has no login button, no callback and nothing to link from the account
+    /// page.
+    pub fn browser_flow(&self) -> bool {
+        match &self.protocol {
+            Protocol::Platform { dialect, .. } => dialect.browser_flow(),
+            Protocol::Oidc { .. } | Protocol::OAuth2 { .. } => true,
+        }
+    }
 }
 
 /// WeChat's in-app browser says so in its user agent (`MicroMessenger/8.0.…`).
@@ -222,7 +232,7 @@ pub fn offered<'a>(providers: &'a [ProviderConfig], user_agent: &str) -> Vec<&'a
     let in_wechat = is_wechat_browser(user_agent);
     let official = providers.iter().find(|p| p.preset == Some(Preset::WechatOfficial));
     let mut out: Vec<&ProviderConfig> = Vec::new();
-    for p in providers {
+    for p in providers.iter().filter(|p| p.browser_flow()) {
         let chosen = match (p.preset, in_wechat, official) {
             (Some(Preset::WechatOfficial), _, _) => None,
             (Some(Preset::Wechat), true, Some(o)) => Some(o),
@@ -396,13 +406,19 @@ mod tests {
             make("github", presets::Preset::Github),
             make("wechat", presets::Preset::Wechat),
             make("wechat-mp", presets::Preset::WechatOfficial),
+            make("mini", presets::Preset::WechatMiniProgram),
         ];
+        assert!(!all[3].browser_flow() && all[..3].iter().all(ProviderConfig::browser_flow));
         let ids = |ua: &str| offered(&all, ua).iter().map(|p| p.id.clone()).collect::<Vec<_>>();
         let desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0";
         let wechat =
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.44(0x18002c2b) NetType/WIFI";
         assert_eq!(ids(desktop), ["github", "wechat"], "outside WeChat the official-account login cannot work");
-        assert_eq!(ids(wechat), ["github", "wechat-mp"], "in the same place as the QR login");
+        assert_eq!(
+            ids(wechat),
+            ["github", "wechat-mp"],
+            "in the same place as the QR login; a mini program has no button"
+        );
         let qr_only = [make("wechat", presets::Preset::Wechat)];
         assert_eq!(offered(&qr_only, wechat).len(), 1, "without an official account, the QR login stays");
         let official_only =

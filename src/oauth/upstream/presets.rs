@@ -12,6 +12,7 @@
 //! | `dingtalk` | DingTalk | `login.dingtalk.com/oauth2/auth`, `api.dingtalk.com`: `openId`, `unionId`, nick, email |
 //! | `feishu`, `lark` | Feishu / Lark | `open.feishu.cn` or `open.larksuite.com`: `open_id`, `union_id`, name, email |
 //! | `wecom` | WeCom | `login.work.weixin.qq.com` (needs `agent_id`), `qyapi.weixin.qq.com`: `corpid:userid` |
+//! | `wechat-miniprogram` | WeChat mini program | no browser: the app's `wx.login()` code at `POST /o/login/wechat-mp/`, `api.weixin.qq.com/sns/jscode2session`: `openid`, `unionid` |
 //! | `alipay` | Alipay | `openauth.alipay.com`, `openapi.alipay.com/gateway.do`, RSA2 (needs `alipay_public_key`; the client secret is the application private key): `open_id` (or `user_id`), `user_id`, nickname |
 
 use std::str::FromStr;
@@ -31,6 +32,8 @@ pub enum Preset {
     Wechat,
     /// WeChat official-account login inside WeChat (微信公众号 网页授权).
     WechatOfficial,
+    /// A WeChat mini program (微信小程序), signing in without a browser.
+    WechatMiniProgram,
     /// QQ Connect (QQ 互联).
     Qq,
     /// DingTalk (钉钉).
@@ -46,12 +49,13 @@ pub enum Preset {
 }
 
 /// Every preset, for listings and tests.
-pub const ALL: [Preset; 11] = [
+pub const ALL: [Preset; 12] = [
     Preset::Github,
     Preset::Google,
     Preset::Gitlab,
     Preset::Wechat,
     Preset::WechatOfficial,
+    Preset::WechatMiniProgram,
     Preset::Qq,
     Preset::DingTalk,
     Preset::Feishu,
@@ -84,6 +88,7 @@ impl Preset {
             Preset::Gitlab => "gitlab",
             Preset::Wechat => "wechat",
             Preset::WechatOfficial => "wechat-official",
+            Preset::WechatMiniProgram => "wechat-miniprogram",
             Preset::Qq => "qq",
             Preset::DingTalk => "dingtalk",
             Preset::Feishu => "feishu",
@@ -100,6 +105,7 @@ impl Preset {
             Preset::Google => "Google",
             Preset::Gitlab => "GitLab",
             Preset::Wechat | Preset::WechatOfficial => "WeChat",
+            Preset::WechatMiniProgram => "WeChat Mini Program",
             Preset::Qq => "QQ",
             Preset::DingTalk => "DingTalk",
             Preset::Feishu => "Feishu",
@@ -113,6 +119,7 @@ impl Preset {
     pub fn name_zh(self) -> &'static str {
         match self {
             Preset::Wechat | Preset::WechatOfficial => "微信",
+            Preset::WechatMiniProgram => "微信小程序",
             Preset::Qq => "QQ",
             Preset::DingTalk => "钉钉",
             Preset::Feishu => "飞书",
@@ -126,7 +133,7 @@ impl Preset {
     /// The button's icon under `public/providers/`, where one is shipped.
     pub fn icon(self) -> Option<&'static str> {
         Some(match self {
-            Preset::Wechat | Preset::WechatOfficial => "wechat",
+            Preset::Wechat | Preset::WechatOfficial | Preset::WechatMiniProgram => "wechat",
             Preset::Qq => "qq",
             Preset::DingTalk => "dingtalk",
             Preset::Feishu | Preset::Lark => "feishu",
@@ -168,6 +175,8 @@ impl Preset {
             ),
             Preset::Wechat => wechat("https://open.weixin.qq.com/connect/qrconnect", "snsapi_login"),
             Preset::WechatOfficial => wechat("https://open.weixin.qq.com/connect/oauth2/authorize", "snsapi_userinfo"),
+            // No authorization endpoint: the code comes from the app's `wx.login()`.
+            Preset::WechatMiniProgram => platform(Dialect::WechatMiniProgram, "", "https://api.weixin.qq.com", &[]),
             Preset::Qq => platform(
                 Dialect::Qq,
                 "https://graph.qq.com/oauth2.0/authorize",
@@ -285,6 +294,7 @@ mod tests {
             (Preset::Gitlab, "gitlab"),
             (Preset::Wechat, "wechat"),
             (Preset::WechatOfficial, "wechat-official"),
+            (Preset::WechatMiniProgram, "wechat-miniprogram"),
         ] {
             assert_eq!(name.parse::<Preset>(), Ok(p));
             assert_eq!(p.id(), name);
@@ -368,6 +378,10 @@ mod tests {
             ),
             "{alipay}"
         );
+        let mini = preset(Preset::WechatMiniProgram);
+        let Protocol::Platform { api_base, .. } = &mini.protocol else { panic!("mini program") };
+        assert_eq!(api_base, "https://api.weixin.qq.com");
+        assert!(!mini.browser_flow());
         for p in ALL {
             assert_eq!(preset(p).preset, Some(p));
             assert!(!p.name_zh().is_empty());

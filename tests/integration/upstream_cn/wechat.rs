@@ -5,6 +5,9 @@
 //! and `/sns/userinfo` with `access_token` and `openid` in the query. Errors are WeChat's:
 //! HTTP 200 with `errcode` and `errmsg`.
 //!
+//! Mini programs get codes from `wx.login()` ([`FakeWechat::js_code`] plays it) and trade them
+//! at `/sns/jscode2session` for `openid`, `session_key` and, once bound, `unionid`.
+//!
 //! Every application of the fake belongs to one Open Platform account: a person has one
 //! `openid` per application and, once the application is bound (`bound`), one `unionid`.
 
@@ -63,6 +66,8 @@ struct Inner {
     person: Mutex<Person>,
     codes: Mutex<HashMap<String, Grant>>,
     tokens: Mutex<HashMap<String, Grant>>,
+    js_codes: Mutex<HashMap<String, Grant>>,
+    js_exchanges: Mutex<usize>,
 }
 
 /// A running fake WeChat.
@@ -88,12 +93,15 @@ impl FakeWechat {
             person: Mutex::new(Person::new("nobody")),
             codes: Mutex::default(),
             tokens: Mutex::default(),
+            js_codes: Mutex::default(),
+            js_exchanges: Mutex::default(),
         });
         let app = Router::new()
             .route("/connect/qrconnect", get(qrconnect))
             .route("/connect/oauth2/authorize", get(official_authorize))
             .route("/sns/oauth2/access_token", get(access_token))
             .route("/sns/userinfo", get(userinfo))
+            .route("/sns/jscode2session", get(jscode2session))
             .with_state(inner.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -104,6 +112,20 @@ impl FakeWechat {
     /// Who signs in next.
     pub fn set(&self, p: Person) {
         *self.inner.person.lock().unwrap() = p;
+    }
+
+    /// What `wx.login()` gives mini program `appid` for the current person: a code for
+    /// `jscode2session`, once.
+    pub fn js_code(&self, appid: &str) -> String {
+        let code = format!("js-{}", yaoshi::crypto::random_id());
+        let grant = Grant { appid: appid.to_owned(), person: self.inner.person.lock().unwrap().clone() };
+        self.inner.js_codes.lock().unwrap().insert(code.clone(), grant);
+        code
+    }
+
+    /// How many `jscode2session` requests reached the fake.
+    pub fn js_code_exchanges(&self) -> usize {
+        *self.inner.js_exchanges.lock().unwrap()
     }
 }
 
@@ -187,6 +209,29 @@ async fn userinfo(State(s): State<Arc<Inner>>, Query(q): Q) -> Response {
     });
     if p.bound {
         body["unionid"] = json!(p.unionid());
+    }
+    Json(body).into_response()
+}
+
+/// A mini program's code for the person's ids in it (`token_errcode` answers instead).
+async fn jscode2session(State(s): State<Arc<Inner>>, Query(q): Q) -> Response {
+    *s.js_exchanges.lock().unwrap() += 1;
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
+    if s.apps.get(get("appid")).map(String::as_str) != Some(get("secret")) {
+        return errcode(40125, "invalid appsecret");
+    }
+    if get("grant_type") != "authorization_code" {
+        return errcode(40002, "invalid grant_type");
+    }
+    let Some(grant) = s.js_codes.lock().unwrap().remove(get("js_code")).filter(|g| g.appid == get("appid")) else {
+        return errcode(40029, "invalid code");
+    };
+    if let Some(code) = grant.person.token_errcode {
+        return errcode(code, "system error");
+    }
+    let mut body = json!({"openid": grant.person.openid(&grant.appid), "session_key": "c2Vzc2lvbi1rZXk="});
+    if grant.person.bound {
+        body["unionid"] = json!(grant.person.unionid());
     }
     Json(body).into_response()
 }

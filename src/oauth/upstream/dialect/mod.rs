@@ -10,11 +10,13 @@
 //! | Feishu / Lark | `feishu.rs` | app access token, user access token, user info |
 //! | WeCom (企业微信) | `wecom.rs` | `gettoken` (corp id + secret), `auth/getuserinfo` by code |
 //! | Alipay (支付宝) | `alipay.rs` | `alipay.system.oauth.token`, `alipay.user.info.share`: RSA2-signed, answers verified |
+//! | WeChat mini programs (微信小程序) | `wechat_mini_program.rs` | `jscode2session` with the mini program's `js_code` (no browser) |
 
 pub mod alipay;
 pub mod dingtalk;
 pub mod feishu;
 pub mod qq;
+pub mod wechat_mini_program;
 pub mod wecom;
 
 use std::fmt;
@@ -44,9 +46,17 @@ pub enum Dialect {
         /// signs its answers.
         alipay_public_key: String,
     },
+    /// A WeChat mini program: the code comes from `wx.login()` in the app, not from a
+    /// browser's callback (`POST /o/login/wechat-mp/`).
+    WechatMiniProgram,
 }
 
 impl Dialect {
+    /// Whether people sign in through a browser (a button on the login page, a callback).
+    pub fn browser_flow(&self) -> bool {
+        !matches!(self, Dialect::WechatMiniProgram)
+    }
+
     /// The callback parameters that may carry the authorization code, in order of
     /// preference (DingTalk sends `authCode`, Alipay `auth_code`).
     pub fn code_params(&self) -> &'static [&'static str] {
@@ -94,6 +104,9 @@ impl Dialect {
             Dialect::Alipay { .. } => {
                 vec![("app_id", client_id), ("scope", &scope), ("redirect_uri", redirect_uri), ("state", state)]
             }
+            Dialect::WechatMiniProgram => {
+                return Err(UpstreamError::Unavailable("a mini program signs in without a browser".into()))
+            }
         };
         Ok(url_with(endpoint, &pairs)?.into())
     }
@@ -106,6 +119,7 @@ impl Dialect {
             Dialect::Feishu => Box::new(feishu::FeishuExchange::new(input)),
             Dialect::WeCom { .. } => Box::new(wecom::WeComExchange::new(input)),
             Dialect::Alipay { alipay_public_key } => Box::new(alipay::AlipayExchange::new(input, alipay_public_key)?),
+            Dialect::WechatMiniProgram => Box::new(wechat_mini_program::JsCodeExchange::new(input)),
         })
     }
 }
