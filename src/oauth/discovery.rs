@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn the_document_for_every_grant() {
         let scopes = Scope::parse("openid profile email read").unwrap();
-        let m = serde_json::to_value(provider_metadata(&facts(&scopes, &GrantType::ALL, &[Alg::RS256]))).unwrap();
+        let m = serde_json::to_value(provider_metadata(&facts(&scopes, GrantType::ALL, &[Alg::RS256]))).unwrap();
         assert_eq!(m["issuer"], json!("https://id.example"));
         assert_eq!(m["authorization_endpoint"], json!("https://id.example/o/authorize/"));
         assert_eq!(m["token_endpoint"], json!("https://id.example/o/token/"));

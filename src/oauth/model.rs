@@ -41,18 +41,8 @@ pub enum GrantType {
 }
 
 impl GrantType {
-    /// Every grant type of the token endpoint, in declaration order: what discovery
-    /// advertises (`grant_types_supported`).
-    pub const ALL: [GrantType; 6] = [
-        GrantType::AuthorizationCode,
-        GrantType::Password,
-        GrantType::ClientCredentials,
-        GrantType::RefreshToken,
-        GrantType::Implicit,
-        GrantType::DeviceCode,
-    ];
-
-    /// Every grant type a client may be given: [`Self::ALL`] and the mini program login.
+    /// Every grant type a client may be given, in declaration order: those of the token
+    /// endpoint ([`Self::ALL`]), then the mini program login.
     pub const KNOWN: [GrantType; 7] = [
         GrantType::AuthorizationCode,
         GrantType::Password,
@@ -62,6 +52,10 @@ impl GrantType {
         GrantType::DeviceCode,
         GrantType::WechatMiniProgram,
     ];
+
+    /// Every grant type of the token endpoint: what discovery advertises
+    /// (`grant_types_supported`). All of [`Self::KNOWN`] but the last.
+    pub const ALL: &'static [GrantType] = Self::KNOWN.split_at(Self::KNOWN.len() - 1).0;
 
     /// The registered name of the grant type.
     pub fn as_str(&self) -> &'static str {
@@ -190,7 +184,8 @@ mod tests {
             (GrantType::WechatMiniProgram, "urn:yaoshi:grant-type:wechat-mini-program"),
         ];
         assert_eq!(names.map(|(g, _)| g), GrantType::KNOWN);
-        assert_eq!(GrantType::KNOWN[..6], GrantType::ALL);
+        assert!(!GrantType::ALL.contains(&GrantType::WechatMiniProgram), "not at the token endpoint");
+        assert_eq!(GrantType::ALL.len(), 6);
         for (grant, name) in names {
             assert_eq!(grant.as_str(), name);
             assert_eq!(grant.to_string(), name);

@@ -17,7 +17,9 @@ use std::net::IpAddr;
 
 use super::{
     events::{kind, Event, Origin},
-    unavailable, Services,
+    unavailable,
+    upstream::within_budget,
+    Services,
 };
 use crate::{
     crypto::sha256_hex,
@@ -28,10 +30,7 @@ use crate::{
         model::GrantType,
         request::MiniProgramLogin,
         token::TokenResponse,
-        upstream::{
-            dialect::{wechat_mini_program::is_transient, ExchangeInput},
-            ExternalProfile, Protocol, ProviderConfig, UpstreamError,
-        },
+        upstream::{dialect::wechat_mini_program::is_transient, ExternalProfile, ProviderConfig, UpstreamError},
     },
     service::users::normalize_login,
     store::{NewUser, StoreError, User},
@@ -86,21 +85,7 @@ impl Services {
 
     /// WeChat's answer to the code: who the person is in this mini program.
     async fn js_code_profile(&self, p: &ProviderConfig, js_code: &str) -> Result<ExternalProfile, OAuthError> {
-        let Protocol::Platform { dialect, api_base, .. } = &p.protocol else {
-            return Err(OAuthError::server_error("the mini program provider is misconfigured"));
-        };
-        let input = ExchangeInput {
-            api_base: api_base.clone(),
-            client_id: p.client_id.clone(),
-            client_secret: p.client_secret.clone(),
-            code: js_code.to_owned(),
-            redirect_uri: String::new(),
-            now: self.now(),
-        };
-        let budget = super::upstream_http::CALLBACK_BUDGET;
-        let exchange = dialect.exchange(input).map_err(|_| busy_upstream())?;
-        let answer = tokio::time::timeout(budget, self.upstream.run_exchange(exchange)).await;
-        let answer = answer.unwrap_or_else(|_| Err(UpstreamError::Unavailable("no answer in time".into())));
+        let answer = within_budget(self.platform_profile(p, js_code.to_owned(), String::new())).await;
         answer.map_err(|e| {
             tracing::info!(provider = %p.id, error = %e, "a mini program's login code was not accepted");
             match e {

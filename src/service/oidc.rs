@@ -211,7 +211,7 @@ impl Services {
         provider_metadata(&ProviderFacts {
             issuer: &self.settings.issuer,
             scopes: &self.known_scopes,
-            grant_types: &GrantType::ALL,
+            grant_types: GrantType::ALL,
             id_token_algs: &[self.settings.signing_alg],
             ui_locales: &[Locale::En.tag(), Locale::ZhCn.tag()],
         })

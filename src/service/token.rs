@@ -387,8 +387,9 @@ impl Services {
 
     /// The password grant (and a mini program's login, when second factors apply after a
     /// provider) carries no second factor, so an account that has one may not use it (a stolen
-    /// password alone must not be enough), unless the operator allows it for this client. RFC 6749 §5.2 `invalid_grant`: "The provided authorization grant (e.g., ...
-    /// resource owner credentials) is invalid", with a description that says why.
+    /// password alone must not be enough), unless the operator allows it for this client.
+    /// RFC 6749 §5.2 `invalid_grant`: "The provided authorization grant (e.g., ... resource
+    /// owner credentials) is invalid", with a description that says why.
     pub(super) async fn second_factor_allows_direct_grant(
         &self,
         client: &Client,

@@ -83,6 +83,16 @@ impl From<UpstreamError> for UpstreamFailure {
     }
 }
 
+/// `work` (the provider's part of a sign-in) within [`CALLBACK_BUDGET`]: a provider slower
+/// than that is unavailable.
+pub(super) async fn within_budget<T>(
+    work: impl std::future::Future<Output = Result<T, UpstreamError>>,
+) -> Result<T, UpstreamError> {
+    tokio::time::timeout(CALLBACK_BUDGET, work).await.unwrap_or_else(|_| {
+        Err(UpstreamError::Unavailable(format!("no answer within {} s", CALLBACK_BUDGET.as_secs())))
+    })
+}
+
 fn store_failure(e: StoreError) -> UpstreamFailure {
     tracing::error!(error = %e, "storage failure during an upstream sign-in");
     UpstreamFailure::Store
@@ -310,11 +320,7 @@ impl Services {
         browser: &BrowserInfo,
     ) -> Result<Finished, UpstreamFailure> {
         let p = self.provider(&flow.provider).ok_or(UpstreamFailure::UnknownProvider)?;
-        let verified = tokio::time::timeout(CALLBACK_BUDGET, self.verified_profile(p, flow, query)).await;
-        let verified = verified.unwrap_or_else(|_| {
-            Err(UpstreamError::Unavailable(format!("no answer within {} s", CALLBACK_BUDGET.as_secs())))
-        });
-        let profile = verified.map_err(|e| {
+        let profile = within_budget(self.verified_profile(p, flow, query)).await.map_err(|e| {
             tracing::warn!(provider = %p.id, error = %e, "provider callback refused");
             UpstreamFailure::from(e)
         })?;
@@ -375,16 +381,8 @@ impl Services {
         };
         let code = validate_callback(&params, &expect)?;
         let redirect_uri = self.upstream_redirect_uri(&p.id);
-        if let Protocol::Platform { dialect, api_base, .. } = &p.protocol {
-            let input = ExchangeInput {
-                api_base: api_base.clone(),
-                client_id: p.client_id.clone(),
-                client_secret: p.client_secret.clone(),
-                code,
-                redirect_uri,
-                now: self.now(),
-            };
-            return self.upstream_client().run_exchange(dialect.exchange(input)?).await;
+        if let Protocol::Platform { .. } = &p.protocol {
+            return self.platform_profile(p, code, redirect_uri).await;
         }
         let verifier = p.quirks.pkce.then_some(flow.pkce_verifier.as_str());
         let client = self.upstream_client();
@@ -423,6 +421,28 @@ impl Services {
                 Ok(profile)
             }
         }
+    }
+
+    /// A platform provider's own flow (`oauth::upstream::dialect`) from `code` to the user:
+    /// the callback's code, or a mini program's `js_code` (with no redirect URI).
+    pub(super) async fn platform_profile(
+        &self,
+        p: &ProviderConfig,
+        code: String,
+        redirect_uri: String,
+    ) -> Result<ExternalProfile, UpstreamError> {
+        let Protocol::Platform { dialect, api_base, .. } = &p.protocol else {
+            return Err(UpstreamError::Unavailable(format!("{} has no flow of its own", p.id)));
+        };
+        let input = ExchangeInput {
+            api_base: api_base.clone(),
+            client_id: p.client_id.clone(),
+            client_secret: p.client_secret.clone(),
+            code,
+            redirect_uri,
+            now: self.now(),
+        };
+        self.upstream_client().run_exchange(dialect.exchange(input)?).await
     }
 
     /// The ID Token's claims once verified; the JWK Set is fetched again once when the token

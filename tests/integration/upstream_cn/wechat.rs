@@ -155,20 +155,36 @@ async fn official_authorize(State(s): State<Arc<Inner>>, Query(q): Q) -> Respons
     approve(&s, &q, &["snsapi_base", "snsapi_userinfo"])
 }
 
-async fn access_token(State(s): State<Arc<Inner>>, Query(q): Q) -> Response {
+/// What the token request and `jscode2session` check alike: the application's secret,
+/// `grant_type`, and a code of `codes` issued to that application (taken: it works once). The
+/// person's `token_errcode` answers instead. An error is WeChat's `errcode` and `errmsg`.
+fn redeem(
+    s: &Inner,
+    q: &HashMap<String, String>,
+    code_param: &str,
+    codes: &Mutex<HashMap<String, Grant>>,
+) -> Result<Grant, (i64, &'static str)> {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
     if s.apps.get(get("appid")).map(String::as_str) != Some(get("secret")) {
-        return errcode(40125, "invalid appsecret");
+        return Err((40125, "invalid appsecret"));
     }
     if get("grant_type") != "authorization_code" {
-        return errcode(40002, "invalid grant_type");
+        return Err((40002, "invalid grant_type"));
     }
-    let Some(grant) = s.codes.lock().unwrap().remove(get("code")).filter(|g| g.appid == get("appid")) else {
-        return errcode(40029, "invalid code");
+    let Some(grant) = codes.lock().unwrap().remove(get(code_param)).filter(|g| g.appid == get("appid")) else {
+        return Err((40029, "invalid code"));
     };
-    if let Some(code) = grant.person.token_errcode {
-        return errcode(code, "system error");
+    match grant.person.token_errcode {
+        Some(code) => Err((code, "system error")),
+        None => Ok(grant),
     }
+}
+
+async fn access_token(State(s): State<Arc<Inner>>, Query(q): Q) -> Response {
+    let grant = match redeem(&s, &q, "code", &s.codes) {
+        Ok(g) => g,
+        Err((code, message)) => return errcode(code, message),
+    };
     let token = yaoshi::crypto::random_id();
     let mut body = json!({
         "access_token": token,
@@ -216,19 +232,10 @@ async fn userinfo(State(s): State<Arc<Inner>>, Query(q): Q) -> Response {
 /// A mini program's code for the person's ids in it (`token_errcode` answers instead).
 async fn jscode2session(State(s): State<Arc<Inner>>, Query(q): Q) -> Response {
     *s.js_exchanges.lock().unwrap() += 1;
-    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
-    if s.apps.get(get("appid")).map(String::as_str) != Some(get("secret")) {
-        return errcode(40125, "invalid appsecret");
-    }
-    if get("grant_type") != "authorization_code" {
-        return errcode(40002, "invalid grant_type");
-    }
-    let Some(grant) = s.js_codes.lock().unwrap().remove(get("js_code")).filter(|g| g.appid == get("appid")) else {
-        return errcode(40029, "invalid code");
+    let grant = match redeem(&s, &q, "js_code", &s.js_codes) {
+        Ok(g) => g,
+        Err((code, message)) => return errcode(code, message),
     };
-    if let Some(code) = grant.person.token_errcode {
-        return errcode(code, "system error");
-    }
     let mut body = json!({"openid": grant.person.openid(&grant.appid), "session_key": "c2Vzc2lvbi1rZXk="});
     if grant.person.bound {
         body["unionid"] = json!(grant.person.unionid());
